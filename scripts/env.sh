@@ -1,0 +1,29 @@
+# Sourced by the project's scripts: one place for the run directory and the ports.
+#   FLOKK_MODE=demo (default): the ports of DESIGN §6, state under .run/demo.
+#   FLOKK_MODE=test: ports 30000 + 100*FLOKK_TEST_SLOT + n, state under .run/test-SLOT, so tests
+#   never collide with a running demo (or with each other, given different slots).
+# AMQP_URI / MONGODB_URI set by the caller point at an external broker / store: none is started.
+FLOKK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export FLOKK_ROOT
+export FLOKK_MODE="${FLOKK_MODE:-demo}"
+[ -n "${AMQP_URI:-}" ] && [ -z "${FLOKK_AMQP_PORT:-}" ] && export AMQP_URI_EXTERNAL=1
+[ -n "${MONGODB_URI:-}" ] && [ -z "${FLOKK_MONGO_PORT:-}" ] && export MONGODB_URI_EXTERNAL=1
+if [ "$FLOKK_MODE" = test ]; then
+  slot="${FLOKK_TEST_SLOT:-0}"
+  base=$((30000 + 100 * slot))
+  export FLOKK_RUN_DIR="${FLOKK_RUN_DIR:-$FLOKK_ROOT/.run/test-$slot}"
+  export FLOKK_PORT_TAG="test$slot"
+  export FLOKK_AMQP_PORT=$((base + 1)) FLOKK_MGMT_PORT=$((base + 2)) FLOKK_MONGO_PORT=$((base + 3))
+  export FLOKK_EPMD_PORT=$((base + 4)) FLOKK_DIST_PORT=$((base + 5)) SMTP_PORT="${SMTP_PORT:-$((base + 6))}"
+  export GATEWAY_PORT=$((base + 7)) FLOKK_METRICS_BASE=$((base + 10)) SMS_PORT=$((base + 8))
+else
+  export FLOKK_RUN_DIR="${FLOKK_RUN_DIR:-$FLOKK_ROOT/.run/demo}"
+  export FLOKK_PORT_TAG="demo"
+  export FLOKK_AMQP_PORT=5672 FLOKK_MGMT_PORT=15672 FLOKK_MONGO_PORT=27017
+  export FLOKK_EPMD_PORT=4369 FLOKK_DIST_PORT=25672 SMTP_PORT="${SMTP_PORT:-8025}"
+  export GATEWAY_PORT=8000 FLOKK_METRICS_BASE=9100 SMS_PORT=8026
+fi
+export SMTP_HOST="${SMTP_HOST:-127.0.0.1}"
+export AMQP_URI="${AMQP_URI:-amqp://guest:guest@127.0.0.1:$FLOKK_AMQP_PORT/}"
+export MONGODB_URI="${MONGODB_URI:-mongodb://127.0.0.1:$FLOKK_MONGO_PORT}"
+export RABBIT_MGMT_URI="${RABBIT_MGMT_URI:-http://guest:guest@127.0.0.1:$FLOKK_MGMT_PORT}"

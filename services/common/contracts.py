@@ -1,0 +1,355 @@
+"""The event contracts of Flokk (DESIGN §3): the envelope and one marshmallow schema per event type.
+
+Every service validates `data` with these schemas on dispatch and on receipt, so a contract lives in
+exactly one place. Unknown fields are rejected everywhere (marshmallow's default RAISE). Only ids,
+municipality numbers, themes and preferences travel here: the one event with contact details is
+the incoming `registration_requested`.
+"""
+import re
+from datetime import date
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+THEMES = (
+    "grief", "loneliness", "anxiety", "depression", "chronic_illness", "chronic_pain", "cancer",
+    "addiction", "eating_disorder", "trauma", "burnout", "separation", "job_loss", "caregiving",
+    "other",
+)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PARTS_OF_DAY = ("morning", "afternoon", "evening")
+ROLES = ("self", "relative")
+ACCESSIBILITY_NEEDS = ("step_free", "hearing_loop", "quiet_room", "other")
+MESSAGE_LANGUAGES = ("nb", "nn", "en")
+CHANNELS = ("email", "sms")
+MINIMUM_AGE = 18
+
+SCHEMA_VERSION = 1
+KNOWN_SCHEMA_VERSIONS = frozenset({1})
+
+NORWEGIAN_MOBILE = re.compile(r"^\+47[49]\d{7}$")
+FOUR_DIGITS = re.compile(r"^\d{4}$")
+ISO_639_1 = re.compile(r"^[a-z]{2}$")
+
+
+def _one_of(choices):
+    return validate.OneOf(choices, error="Must be one of: {choices}.")
+
+
+class StrictSchema(Schema):
+    """Rejects unknown fields (marshmallow's default, stated so nobody changes it by accident)."""
+
+    class Meta:
+        unknown = "raise"
+
+
+Id = lambda **kw: fields.String(validate=validate.Length(1, 64), **kw)  # noqa: E731
+MunicipalityNumber = lambda **kw: fields.String(  # noqa: E731
+    validate=validate.Regexp(FOUR_DIGITS, error="Must be a 4-digit municipality number."), **kw)
+Timestamp = lambda **kw: fields.AwareDateTime(format="iso", **kw)  # noqa: E731
+
+
+class Slot(StrictSchema):
+    weekday = fields.String(required=True, validate=_one_of(WEEKDAYS))
+    part_of_day = fields.String(required=True, validate=_one_of(PARTS_OF_DAY))
+
+
+def _unique_slots(slots):
+    keys = [(s["weekday"], s["part_of_day"]) for s in slots]
+    if len(keys) != len(set(keys)):
+        raise ValidationError("Each weekday and part of day may appear once.")
+
+
+Themes = lambda **kw: fields.List(  # noqa: E731
+    fields.String(validate=_one_of(THEMES)), validate=validate.Length(1, 5), **kw)
+Languages = lambda **kw: fields.List(  # noqa: E731
+    fields.String(validate=validate.Regexp(ISO_639_1, error="Must be an ISO 639-1 code such as 'nb'.")),
+    validate=validate.Length(1, 5), **kw)
+Availability = lambda **kw: fields.List(  # noqa: E731
+    fields.Nested(Slot), validate=[validate.Length(1, 21), _unique_slots], **kw)
+AccessibilityNeeds = lambda **kw: fields.List(  # noqa: E731
+    fields.String(validate=_one_of(ACCESSIBILITY_NEEDS)), **kw)
+
+
+class Cohort(StrictSchema):
+    cohort_id = fields.String(required=True, validate=validate.Length(1, 64))
+    keep_together = fields.Boolean(required=True)
+
+
+class Referral(StrictSchema):
+    referrer_id = fields.String(required=True, validate=validate.Length(1, 64))
+    organisation = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class Consent(StrictSchema):
+    purpose = fields.String(required=True, validate=validate.Equal(
+        "self_help_group_matching", error="Consent must be for 'self_help_group_matching'."))
+    text_version = fields.String(required=True, validate=validate.Length(1, 32))
+    given_at = Timestamp(required=True)
+    channel = fields.String(required=True, validate=_one_of(("self", "referrer")))
+
+
+# --- intake ------------------------------------------------------------------------------------
+
+class RegistrationRequested(StrictSchema):
+    """The intake contract, fixed because other systems build on it (DESIGN §3)."""
+
+    idempotency_key = fields.String(required=True, validate=validate.Length(1, 128))
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    email = fields.Email(validate=validate.Length(max=254))
+    phone = fields.String(validate=validate.Regexp(
+        NORWEGIAN_MOBILE, error="Must be a Norwegian mobile number: +47 and 8 digits starting with 4 or 9."))
+    postal_code = fields.String(validate=validate.Regexp(FOUR_DIGITS, error="Must be a 4-digit postal code."))
+    municipality_number = MunicipalityNumber()
+    role = fields.String(required=True, validate=_one_of(ROLES))
+    themes = Themes(required=True)
+    languages = Languages(required=True)
+    availability = Availability(required=True)
+    open_to_mixed = fields.Boolean(required=True)
+    birth_year = fields.Integer(strict=True, validate=validate.Range(1900, 2100))
+    digital_ok = fields.Boolean(load_default=False)
+    not_in_own_municipality = fields.Boolean(load_default=False)
+    accessibility_needs = AccessibilityNeeds(load_default=list)
+    message_language = fields.String(load_default="nb", validate=_one_of(MESSAGE_LANGUAGES))
+    preferred_channel = fields.String(validate=_one_of(CHANNELS))
+    free_text = fields.String(validate=validate.Length(max=2000))
+    cohort = fields.Nested(Cohort)
+    referral = fields.Nested(Referral)
+    consent = fields.Nested(Consent, required=True)
+
+    @validates_schema
+    def _cross_field_rules(self, data, **kwargs):
+        errors = {}
+        if not data.get("email") and not data.get("phone"):
+            errors["email"] = ["Give an e-mail address or a mobile number (or both)."]
+        has_postal, has_municipality = "postal_code" in data, "municipality_number" in data
+        if has_postal == has_municipality:
+            errors["postal_code"] = ["Give exactly one of postal_code and municipality_number."]
+        if data.get("birth_year") is not None and date.today().year - data["birth_year"] < MINIMUM_AGE:
+            errors["birth_year"] = [
+                "Self-help groups in Flokk are for adults (18 or older). Young people can find help "
+                "at ung.no or through the school health service."]
+        channel = data.get("preferred_channel")
+        if channel == "email" and not data.get("email"):
+            errors["preferred_channel"] = ["E-mail was chosen, but no e-mail address was given."]
+        if channel == "sms" and not data.get("phone"):
+            errors["preferred_channel"] = ["SMS was chosen, but no mobile number was given."]
+        consent = data.get("consent") or {}
+        if consent.get("channel") == "referrer" and not data.get("referral"):
+            errors["referral"] = ["Consent attested by a referrer needs the referral."]
+        if errors:
+            raise ValidationError(errors)
+
+
+# --- registration ------------------------------------------------------------------------------
+
+class MatchingProfile(StrictSchema):
+    """What matching needs to know of a person: no name, no contact details, no free text."""
+
+    registration_id = Id(required=True)
+    municipality_number = MunicipalityNumber(required=True, allow_none=True)
+    area = fields.String(allow_none=True, load_default=None, validate=_one_of(("svalbard", "jan_mayen")))
+    role = fields.String(required=True, validate=_one_of(ROLES))
+    themes = Themes(required=True)
+    languages = Languages(required=True)
+    availability = Availability(required=True)
+    open_to_mixed = fields.Boolean(required=True)
+    birth_year = fields.Integer(allow_none=True, load_default=None)
+    digital_ok = fields.Boolean(required=True)
+    not_in_own_municipality = fields.Boolean(required=True)
+    accessibility_needs = AccessibilityNeeds(required=True)
+    cohort = fields.Nested(Cohort, allow_none=True, load_default=None)
+    referred = fields.Boolean(required=True)
+    registered_at = Timestamp(required=True)
+
+
+class RegistrationCreated(MatchingProfile):
+    idempotency_key = fields.String(required=True, validate=validate.Length(1, 128))
+
+
+class RegistrationUpdated(MatchingProfile):
+    pass
+
+
+class RegistrationRejected(StrictSchema):
+    idempotency_key = fields.String(required=True, allow_none=True, validate=validate.Length(1, 128))
+    errors = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True)
+
+
+class RegistrationWithdrawn(StrictSchema):
+    registration_id = Id(required=True)
+    reason = fields.String(required=True, validate=_one_of(("person", "referrer", "staff")))
+
+
+class RegistrationErased(StrictSchema):
+    registration_id = Id(required=True)
+    reason = fields.String(required=True, validate=_one_of(("request", "consent_withdrawn", "retention")))
+
+
+# --- directory ---------------------------------------------------------------------------------
+
+class ContactPointUpserted(StrictSchema):
+    contact_point_id = Id(required=True)
+    revision = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    kind = fields.String(required=True, validate=_one_of((
+        "link_centre", "municipal_service", "volunteer_centre", "user_organisation",
+        "support_centre", "district_office", "national_office")))
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    county_number = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{2}$"))
+    municipalities = fields.List(MunicipalityNumber(), required=True)
+    digital_groups = fields.Boolean(required=True)
+    languages = Languages(required=True)
+    min_size = fields.Integer(required=True, strict=True, validate=validate.Range(3, 12))
+    max_size = fields.Integer(required=True, strict=True, validate=validate.Range(3, 12))
+    active = fields.Boolean(required=True)
+
+
+class ContactPointDeactivated(StrictSchema):
+    contact_point_id = Id(required=True)
+    revision = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+# --- matching ----------------------------------------------------------------------------------
+
+ROUTE_KINDS = ("contact_point", "digital", "national_office")
+
+
+class RegistrationWaitlisted(StrictSchema):
+    registration_id = Id(required=True)
+    contact_point_id = Id(required=True)
+    route_kind = fields.String(required=True, validate=_one_of(ROUTE_KINDS))
+    reason = fields.String(required=True, validate=validate.Length(1, 300))
+
+
+class RegistrationUnroutable(StrictSchema):
+    registration_id = Id(required=True)
+    reason = fields.String(required=True, validate=validate.Length(1, 300))
+
+
+class Relaxation(StrictSchema):
+    step = fields.String(required=True, validate=_one_of(("mixed_themes", "neighbouring", "digital", "group_of_four")))
+    reason = fields.String(required=True, validate=validate.Length(1, 300))
+
+
+class Explanation(StrictSchema):
+    summary = fields.String(required=True, validate=validate.Length(1, 2000))
+    slot = fields.Nested(Slot, required=True)
+    theme = fields.String(allow_none=True, required=True, validate=_one_of(THEMES))
+    mixed = fields.Boolean(required=True)
+    relaxed = fields.List(fields.Nested(Relaxation), required=True)
+
+
+class GroupEvent(StrictSchema):
+    group_id = Id(required=True)
+    contact_point_id = Id(required=True)
+    registration_ids = fields.List(Id(), required=True)
+
+
+class GroupProposed(GroupEvent):
+    explanation = fields.Nested(Explanation, required=True)
+
+
+class GroupRejected(GroupEvent):
+    reason = fields.String(required=True, validate=_one_of((
+        "not_compatible", "no_room", "no_starter", "acquaintances", "other")))
+
+
+class GroupConfirmed(GroupEvent):
+    meeting_place_id = Id(required=True)
+    first_meeting_at = Timestamp(required=True)
+    starter_id = Id(required=True)
+
+
+class GroupMemberAdded(GroupEvent):
+    registration_id = Id(required=True)
+
+
+class GroupMemberLeft(GroupEvent):
+    registration_id = Id(required=True)
+    reason = fields.String(required=True, validate=_one_of(("left", "withdrawn", "erased", "staff")))
+
+
+class GroupClosed(GroupEvent):
+    reason = fields.String(required=True, validate=_one_of(("completed", "dissolved", "staff")))
+
+
+# --- notification ------------------------------------------------------------------------------
+
+class Recipient(StrictSchema):
+    kind = fields.String(required=True, validate=_one_of(("participant", "staff", "referrer")))
+    id = Id(required=True)
+
+
+class NotificationSent(StrictSchema):
+    notification_id = Id(required=True)
+    recipient = fields.Nested(Recipient, required=True)
+    registration_id = Id(allow_none=True, load_default=None)
+    template = fields.String(required=True, validate=validate.Length(1, 64))
+    channel = fields.String(required=True, validate=_one_of(CHANNELS))
+    cause_event_id = Id(required=True)
+
+
+class NotificationFailed(NotificationSent):
+    reason = fields.String(required=True, validate=validate.Length(1, 300))
+
+
+# --- the registry ------------------------------------------------------------------------------
+
+#: (source service, event type) -> data schema. The source is the exchange `<source>.events`.
+EVENTS = {
+    ("intake", "registration_requested"): RegistrationRequested,
+    ("registration", "registration_created"): RegistrationCreated,
+    ("registration", "registration_rejected"): RegistrationRejected,
+    ("registration", "registration_updated"): RegistrationUpdated,
+    ("registration", "registration_withdrawn"): RegistrationWithdrawn,
+    ("registration", "registration_erased"): RegistrationErased,
+    ("directory", "contact_point_upserted"): ContactPointUpserted,
+    ("directory", "contact_point_deactivated"): ContactPointDeactivated,
+    ("matching", "registration_waitlisted"): RegistrationWaitlisted,
+    ("matching", "registration_unroutable"): RegistrationUnroutable,
+    ("matching", "group_proposed"): GroupProposed,
+    ("matching", "group_rejected"): GroupRejected,
+    ("matching", "group_confirmed"): GroupConfirmed,
+    ("matching", "group_member_added"): GroupMemberAdded,
+    ("matching", "group_member_left"): GroupMemberLeft,
+    ("matching", "group_closed"): GroupClosed,
+    ("notification", "notification_sent"): NotificationSent,
+    ("notification", "notification_failed"): NotificationFailed,
+}
+
+#: Which service consumes which events. The broker topology (one durable queue per pair) is
+#: declared from this table before any service starts, and each handler must be listed here.
+SUBSCRIPTIONS = {
+    "registration": [("intake", "registration_requested")],
+    "matching": [
+        ("registration", "registration_created"),
+        ("registration", "registration_updated"),
+        ("registration", "registration_withdrawn"),
+        ("registration", "registration_erased"),
+        ("directory", "contact_point_upserted"),
+        ("directory", "contact_point_deactivated"),
+    ],
+    "notification": [
+        ("matching", "registration_waitlisted"),
+        ("matching", "registration_unroutable"),
+        ("registration", "registration_erased"),
+    ],
+    "directory": [],
+}
+
+SERVICES = ("registration", "matching", "notification", "directory", "gateway")
+
+
+def data_schema(source, event_type):
+    try:
+        return EVENTS[(source, event_type)]
+    except KeyError:
+        raise KeyError(f"no contract for event {event_type!r} from {source!r}") from None
+
+
+class Envelope(StrictSchema):
+    event_id = fields.UUID(required=True)
+    event_type = fields.String(required=True, validate=validate.Length(1, 64))
+    schema_version = fields.Integer(required=True, strict=True)
+    occurred_at = Timestamp(required=True)
+    source = fields.String(required=True, validate=validate.Length(1, 64))
+    data = fields.Dict(required=True)

@@ -1,0 +1,154 @@
+"""`handle_event`: nameko's event entrypoint, made so that no event is lost.
+
+- The body is validated against the envelope and the event's schema before a worker runs; a body
+  that fails (or cannot even be decoded) goes to `<service>.dead` with the reason in
+  `x-flokk-reason` and the original exchange and routing key, and the service keeps running.
+- A handler that raises is retried with backoff through the delay queues of `topology`; after
+  `FLOKK_MAX_ATTEMPTS` attempts (or at once for a `PermanentError`) the event is dead-lettered.
+- The message is acked only after its handler succeeded, or after its retry copy or dead letter
+  is confirmed by the broker: at least once, never lost. Handlers make it exactly-once in effect
+  through the ledger of `store.Storage.apply`.
+"""
+import json
+import logging
+from dataclasses import dataclass
+from functools import partial
+
+from nameko.messaging import Consumer, QueueConsumer
+
+from .amqp import BrokerPublisher
+from .config import AMQP_URI_KEY, DEFAULT_AMQP_URI, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_KEY
+from .contracts import SUBSCRIPTIONS
+from .envelope import ContractViolation, parse
+from .metrics import METRICS
+from .topology import RETRY_DELAYS_MS, dead_letter_queue, queue_name, retry_queue, service_entities, declare
+
+log = logging.getLogger(__name__)
+
+REASON_HEADER = "x-flokk-reason"
+ATTEMPT_HEADER = "x-flokk-attempt"
+TARGET_HEADER = "x-flokk-queue"
+
+
+class PermanentError(Exception):
+    """Raised by a handler when retrying cannot help: the event is dead-lettered at once."""
+
+
+@dataclass(frozen=True)
+class InvalidEvent:
+    """Handed to handlers declared with `accept_invalid=True` (to tell the sender why)."""
+
+    body: object
+    reason: str
+    errors: dict
+
+
+class SafeQueueConsumer(QueueConsumer):
+    """nameko's QueueConsumer, except that an undecodable body is dead-lettered, not fatal."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = list(super().get_consumers(consumer_cls, channel))
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = partial(self._undecodable, provider)
+        return consumers
+
+    def _undecodable(self, provider, message, exc):
+        provider.dead_letter(message, f"body cannot be decoded: {type(exc).__name__}")
+        self.ack_message(message)
+
+
+class EventSubscriber(Consumer):
+    queue_consumer = SafeQueueConsumer()
+
+    def __init__(self, source, event_type, accept_invalid=False, **kwargs):
+        self.source = source
+        self.event_type = event_type
+        self.accept_invalid = accept_invalid
+        super().__init__(queue=None, **kwargs)
+
+    def setup(self):
+        service = self.container.service_name
+        if (self.source, self.event_type) not in SUBSCRIPTIONS.get(service, ()):
+            raise RuntimeError(
+                f"{service} handles {self.event_type} from {self.source}, but contracts.SUBSCRIPTIONS "
+                "does not list it: add it there so the queue is declared before events flow")
+        config = self.container.config
+        self.queue_name = queue_name(service, self.source, self.event_type)
+        self.publisher = BrokerPublisher(config.get(AMQP_URI_KEY, DEFAULT_AMQP_URI))
+        self.max_attempts = int(config.get(MAX_ATTEMPTS_KEY, DEFAULT_MAX_ATTEMPTS))
+        self.dead_letters = dead_letter_queue(service)
+        self.retry_queues = [retry_queue(service, delay) for delay in RETRY_DELAYS_MS]
+        entities = service_entities(service)
+        self.queue = next(e for e in entities if getattr(e, "name", None) == self.queue_name)
+        from kombu import Connection
+
+        with Connection(config.get(AMQP_URI_KEY, DEFAULT_AMQP_URI)) as connection:
+            declare(connection.default_channel, entities)
+        super().setup()
+
+    # --- receiving -----------------------------------------------------------------------------
+
+    def handle_message(self, body, message):
+        try:
+            event = parse(body, self.source, self.event_type)
+        except ContractViolation as violation:
+            METRICS.count("events_invalid", self.event_type)
+            if not self.accept_invalid:
+                self.dead_letter(message, _reason(violation))
+                self.queue_consumer.ack_message(message)
+                return
+            event = InvalidEvent(body=body, reason=_reason(violation), errors=violation.errors)
+        super().handle_message(event, message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        event = worker_ctx.args[0]
+        if exc_info is None:
+            if isinstance(event, InvalidEvent):
+                self.dead_letter(message, event.reason)
+            else:
+                METRICS.count("events_handled", self.event_type)
+        else:
+            self._after_failure(message, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def _after_failure(self, message, exc_info):
+        exc_type, exc, _ = exc_info
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
+        failure = f"{exc_type.__name__}: {str(exc)[:200]}"
+        METRICS.count("events_failed", self.event_type)
+        if issubclass(exc_type, PermanentError) or attempt >= self.max_attempts:
+            self.dead_letter(message, f"handler failed after {attempt} attempt(s): {failure}")
+            return
+        delay_queue = self.retry_queues[min(attempt - 1, len(self.retry_queues) - 1)]
+        METRICS.count("events_retried", self.event_type)
+        log.warning("handler failed, retrying", extra={"event_type": self.event_type, "attempt": attempt,
+                                                        "error": exc_type.__name__})
+        self.publisher.publish(
+            message.body, exchange="", routing_key=delay_queue.name,
+            headers={**(message.headers or {}), ATTEMPT_HEADER: attempt, TARGET_HEADER: self.queue_name},
+            content_type=message.content_type, content_encoding=message.content_encoding,
+        )
+
+    def dead_letter(self, message, reason):
+        METRICS.count("events_dead_lettered", self.event_type)
+        delivery = message.delivery_info or {}
+        log.warning("event dead-lettered", extra={"event_type": self.event_type, "reason": reason[:300]})
+        self.publisher.publish(
+            message.body, exchange="", routing_key=self.dead_letters.name,
+            headers={**(message.headers or {}), REASON_HEADER: reason[:1000],
+                     "x-flokk-original-exchange": delivery.get("exchange", ""),
+                     "x-flokk-original-routing-key": delivery.get("routing_key", ""),
+                     "x-flokk-original-queue": self.queue_name},
+            content_type=message.content_type or "application/octet-stream",
+            content_encoding=message.content_encoding or "binary",
+        )
+
+
+def _reason(violation):
+    if not violation.errors:
+        return violation.reason
+    return f"{violation.reason}: {json.dumps(violation.errors, sort_keys=True)[:800]}"
+
+
+handle_event = EventSubscriber.decorator

@@ -1,0 +1,46 @@
+"""Wait, with a deadline, until the named services answer `health()` over RPC (or the gateway /healthz)."""
+import os
+import sys
+import time
+import urllib.request
+
+DEADLINE_SECONDS = float(os.environ.get("FLOKK_READY_SECONDS", "60"))
+
+
+def main(names):
+    import eventlet
+
+    eventlet.monkey_patch()
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from .config import amqp_uri_from_env
+
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    pending = [name for name in names if name != "gateway"]
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri_from_env()}, timeout=2) as cluster:
+        while pending:
+            name = pending[0]
+            try:
+                if getattr(cluster, name).health()["status"] == "ok":
+                    pending.pop(0)
+                    continue
+            except Exception:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit(f"services not healthy within {DEADLINE_SECONDS:.0f}s: {', '.join(pending)}")
+            time.sleep(0.2)
+    if "gateway" in names:
+        url = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8000')}/healthz"
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2).read()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    sys.exit(f"gateway not healthy within {DEADLINE_SECONDS:.0f}s at {url}")
+                time.sleep(0.2)
+    print("services healthy: " + ", ".join(names))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

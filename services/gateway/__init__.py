@@ -1,0 +1,1 @@
+"""gateway: the thin HTTP front for the public, staff, referrers and other systems."""

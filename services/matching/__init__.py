@@ -1,0 +1,1 @@
+"""matching: pools of waiting people, groups and their lifecycle, acquaintance pairs."""

@@ -1,0 +1,1 @@
+"""notification: messages to participants, staff and referrers; templates; the delivery log."""

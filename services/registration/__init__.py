@@ -1,0 +1,1 @@
+"""registration: registrations, consent, contact details, referrals and cohorts."""
