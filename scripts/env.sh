@@ -15,7 +15,8 @@ if [ "$FLOKK_MODE" = test ]; then
   export FLOKK_PORT_TAG="test$slot"
   export FLOKK_AMQP_PORT=$((base + 1)) FLOKK_MGMT_PORT=$((base + 2)) FLOKK_MONGO_PORT=$((base + 3))
   export FLOKK_EPMD_PORT=$((base + 4)) FLOKK_DIST_PORT=$((base + 5)) SMTP_PORT="${SMTP_PORT:-$((base + 6))}"
-  export GATEWAY_PORT=$((base + 7)) FLOKK_METRICS_BASE=$((base + 10)) SMS_PORT=$((base + 8))
+  export GATEWAY_PORT="${GATEWAY_PORT:-$((base + 7))}" FLOKK_METRICS_BASE="${FLOKK_METRICS_BASE:-$((base + 10))}"
+  export SMS_PORT="${SMS_PORT:-$((base + 8))}"
 else
   export FLOKK_RUN_DIR="${FLOKK_RUN_DIR:-$FLOKK_ROOT/.run/demo}"
   export FLOKK_PORT_TAG="demo"

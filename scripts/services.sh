@@ -34,16 +34,22 @@ start() {
   "$PY" -m services.common.wait_healthy $SERVICES
 }
 
-stop() {
+stop() {  # TERM all at once, then wait for all with one deadline, then KILL what is left
+  local pids=() name pid
   for name in $SERVICES smtp; do
     if alive "$piddir/$name.pid"; then
-      local pid; pid=$(cat "$piddir/$name.pid")
+      pid=$(cat "$piddir/$name.pid"); pids+=("$pid")
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL -- "-$pid" 2>/dev/null || true
     fi
     rm -f "$piddir/$name.pid"
   done
+  for _ in $(seq 1 100); do
+    local left=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left=1; done
+    [ $left = 0 ] && return
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
 }
 
 case "${1:-}" in

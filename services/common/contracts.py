@@ -42,6 +42,11 @@ class StrictSchema(Schema):
         unknown = "raise"
 
 
+def Bool(**kw):
+    """JSON true/false only: "yes", 1 or "true" are not booleans in a contract."""
+    return fields.Boolean(truthy={True}, falsy={False}, **kw)
+
+
 Id = lambda **kw: fields.String(validate=validate.Length(1, 64), **kw)  # noqa: E731
 MunicipalityNumber = lambda **kw: fields.String(  # noqa: E731
     validate=validate.Regexp(FOUR_DIGITS, error="Must be a 4-digit municipality number."), **kw)
@@ -72,7 +77,7 @@ AccessibilityNeeds = lambda **kw: fields.List(  # noqa: E731
 
 class Cohort(StrictSchema):
     cohort_id = fields.String(required=True, validate=validate.Length(1, 64))
-    keep_together = fields.Boolean(required=True)
+    keep_together = Bool(required=True)
 
 
 class Referral(StrictSchema):
@@ -104,10 +109,10 @@ class RegistrationRequested(StrictSchema):
     themes = Themes(required=True)
     languages = Languages(required=True)
     availability = Availability(required=True)
-    open_to_mixed = fields.Boolean(required=True)
+    open_to_mixed = Bool(required=True)
     birth_year = fields.Integer(strict=True, validate=validate.Range(1900, 2100))
-    digital_ok = fields.Boolean(load_default=False)
-    not_in_own_municipality = fields.Boolean(load_default=False)
+    digital_ok = Bool(load_default=False)
+    not_in_own_municipality = Bool(load_default=False)
     accessibility_needs = AccessibilityNeeds(load_default=list)
     message_language = fields.String(load_default="nb", validate=_one_of(MESSAGE_LANGUAGES))
     preferred_channel = fields.String(validate=_one_of(CHANNELS))
@@ -152,13 +157,13 @@ class MatchingProfile(StrictSchema):
     themes = Themes(required=True)
     languages = Languages(required=True)
     availability = Availability(required=True)
-    open_to_mixed = fields.Boolean(required=True)
+    open_to_mixed = Bool(required=True)
     birth_year = fields.Integer(allow_none=True, load_default=None)
-    digital_ok = fields.Boolean(required=True)
-    not_in_own_municipality = fields.Boolean(required=True)
+    digital_ok = Bool(required=True)
+    not_in_own_municipality = Bool(required=True)
     accessibility_needs = AccessibilityNeeds(required=True)
     cohort = fields.Nested(Cohort, allow_none=True, load_default=None)
-    referred = fields.Boolean(required=True)
+    referred = Bool(required=True)
     registered_at = Timestamp(required=True)
 
 
@@ -196,11 +201,11 @@ class ContactPointUpserted(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     county_number = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{2}$"))
     municipalities = fields.List(MunicipalityNumber(), required=True)
-    digital_groups = fields.Boolean(required=True)
+    digital_groups = Bool(required=True)
     languages = Languages(required=True)
     min_size = fields.Integer(required=True, strict=True, validate=validate.Range(3, 12))
     max_size = fields.Integer(required=True, strict=True, validate=validate.Range(3, 12))
-    active = fields.Boolean(required=True)
+    active = Bool(required=True)
 
 
 class ContactPointDeactivated(StrictSchema):
@@ -234,7 +239,7 @@ class Explanation(StrictSchema):
     summary = fields.String(required=True, validate=validate.Length(1, 2000))
     slot = fields.Nested(Slot, required=True)
     theme = fields.String(allow_none=True, required=True, validate=_one_of(THEMES))
-    mixed = fields.Boolean(required=True)
+    mixed = Bool(required=True)
     relaxed = fields.List(fields.Nested(Relaxation), required=True)
 
 

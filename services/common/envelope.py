@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from marshmallow import ValidationError
 
 from .contracts import KNOWN_SCHEMA_VERSIONS, SCHEMA_VERSION, Envelope, data_schema
+from .errors import field_errors
 
 
 class ContractViolation(Exception):
@@ -15,7 +16,7 @@ class ContractViolation(Exception):
     def __init__(self, reason, errors=None):
         super().__init__(reason)
         self.reason = reason
-        self.errors = errors or {}
+        self.errors = field_errors(errors or {})
 
 
 @dataclass(frozen=True)

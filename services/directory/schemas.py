@@ -1,7 +1,7 @@
 """RPC payloads of the directory, validated with field-level errors."""
 from marshmallow import Schema, fields, validate
 
-from services.common.contracts import ContactPointUpserted, Languages, MunicipalityNumber
+from services.common.contracts import Bool, ContactPointUpserted, Languages, MunicipalityNumber
 
 
 class ContactPointInput(Schema):
@@ -11,9 +11,9 @@ class ContactPointInput(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     municipality_number = MunicipalityNumber(required=True)
     municipalities = fields.List(MunicipalityNumber(), required=True, validate=validate.Length(min=1))
-    digital_groups = fields.Boolean(load_default=False)
+    digital_groups = Bool(load_default=False)
     languages = Languages(load_default=lambda: ["nb"])
     min_size = fields.Integer(load_default=5, strict=True, validate=validate.Range(4, 8))
     max_size = fields.Integer(load_default=8, strict=True, validate=validate.Range(4, 12))
-    active = fields.Boolean(load_default=True)
-    example = fields.Boolean(load_default=False)
+    active = Bool(load_default=True)
+    example = Bool(load_default=False)

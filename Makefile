@@ -1,0 +1,16 @@
+.PHONY: demo down test unit bench faults asyncapi
+
+demo:  ## install, start everything, send a sample registration through all services
+	bash scripts/demo.sh
+
+down:  ## stop everything the demo started
+	bash scripts/down.sh
+
+test:  ## install what is needed, start a private broker and store, run every test
+	bash scripts/test.sh
+
+unit:  ## the unit tier only (still needs the venv)
+	PYTEST_ARGS="tests/unit" bash scripts/test.sh
+
+asyncapi:  ## regenerate docs/asyncapi.yaml from the contracts
+	.venv/bin/python -m services.common.asyncapi > docs/asyncapi.yaml

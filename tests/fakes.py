@@ -1,0 +1,51 @@
+"""In-memory fakes of the services' own store ports, for unit tests (no mocks of our own code)."""
+import uuid
+
+
+class FakeUnitOfWork:
+    def __init__(self, source):
+        self.source = source
+        self.emitted = []
+
+    def emit(self, event_type, data):
+        from services.common.envelope import build
+
+        envelope = build(self.source, event_type, data)  # the contract is checked here too
+        self.emitted.append(envelope)
+        return envelope
+
+
+class FakeStorageBase:
+    """The shared part of `services.common.store.Storage`: ledger, transactions, emitted events."""
+
+    source = "test"
+
+    def __init__(self):
+        self.applied = set()
+        self.events = []
+
+    def apply(self, event, change):
+        if event.event_id in self.applied:
+            return None
+        result = self.transaction(change)
+        self.applied.add(event.event_id)
+        return result
+
+    def transaction(self, change, event_id=None):
+        uow = FakeUnitOfWork(self.source)
+        result = change(uow)
+        self.events.extend(uow.emitted)
+        return result
+
+    def emitted_types(self):
+        return [e["event_type"] for e in self.events]
+
+    def ping(self):
+        return True
+
+
+def an_event(source, event_type, data, event_id=None):
+    from services.common.envelope import Event, utc_now
+
+    return Event(event_id=event_id or str(uuid.uuid4()), event_type=event_type, source=source,
+                 occurred_at=utc_now(), schema_version=1, data=data)

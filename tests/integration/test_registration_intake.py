@@ -1,0 +1,101 @@
+"""Intake from other systems, through registration and directory on the real broker and store."""
+from unittest import mock
+
+import pytest
+
+from services.common.amqp import BrokerPublisher
+from services.directory.service import DirectoryService
+from services.registration.service import RegistrationService
+from tests.bus import Tap, dead_letters, publish
+from tests.samples import envelope, intake
+
+
+@pytest.fixture
+def running(container_factory, service_config):
+    for cls in (DirectoryService, RegistrationService):
+        container_factory(cls, service_config).start()
+    tap = Tap(service_config["AMQP_URI"], "registration")
+    yield service_config["AMQP_URI"], tap
+    tap.close()
+
+
+def test_an_intake_is_stored_once_and_announced_without_personal_data(running, mongo, db_prefix):
+    amqp_uri, tap = running
+    data = intake()
+    publish(amqp_uri, "intake.events", "registration_requested", envelope(data))
+    created = tap.wait_for("registration_created")[0]["data"]
+    assert created["idempotency_key"] == data["idempotency_key"]
+    assert created["municipality_number"] == "4601"
+    raw = b"".join(body if isinstance(body, bytes) else body.encode() for _, _, body, _ in tap.seen)
+    for secret in (data["name"], data["email"], data["phone"]):
+        assert secret.encode() not in raw
+    db = mongo[f"{db_prefix}registration"]
+    assert db.registrations.count_documents({}) == 1
+    assert db.contacts.find_one({"_id": created["registration_id"]})["email"] == data["email"]
+
+
+def test_the_same_key_twice_is_the_same_registration_and_one_event(running, mongo, db_prefix):
+    amqp_uri, tap = running
+    data = intake()
+    publish(amqp_uri, "intake.events", "registration_requested", envelope(data))
+    publish(amqp_uri, "intake.events", "registration_requested", envelope(data))  # another event id
+    tap.wait_for("registration_created")
+    marker = intake()
+    publish(amqp_uri, "intake.events", "registration_requested", envelope(marker))
+    tap.wait_for("registration_created", count=2)  # the marker: everything before it is handled
+    keys = [e["data"]["idempotency_key"] for e in tap.events("registration_created")]
+    assert keys == [data["idempotency_key"], marker["idempotency_key"]]
+    assert mongo[f"{db_prefix}registration"].registrations.count_documents({}) == 2
+
+
+def test_an_invalid_intake_is_rejected_with_field_errors_and_dead_lettered(running, mongo, db_prefix):
+    amqp_uri, tap = running
+    data = intake(phone="12345", themes=["astrology"])
+    publish(amqp_uri, "intake.events", "registration_requested", envelope(data))
+    rejected = tap.wait_for("registration_rejected")[0]["data"]
+    assert rejected["idempotency_key"] == data["idempotency_key"]
+    assert set(rejected["errors"]) == {"phone", "themes"}
+    assert "12345" not in str(rejected) and "astrology" not in str(rejected)
+    headers, _ = dead_letters(amqp_uri, "registration")[0]
+    assert "phone" in headers["x-flokk-reason"]
+    assert mongo[f"{db_prefix}registration"].registrations.count_documents({}) == 0
+
+
+def test_an_unknown_postal_code_is_rejected_on_that_field(running):
+    amqp_uri, tap = running
+    publish(amqp_uri, "intake.events", "registration_requested", envelope(intake(postal_code="0000")))
+    rejected = tap.wait_for("registration_rejected")[0]["data"]
+    assert rejected["errors"] == {"postal_code": ["Unknown postal code."]}
+
+
+def test_a_key_reused_with_another_payload_is_a_conflict(running):
+    amqp_uri, tap = running
+    data = intake()
+    publish(amqp_uri, "intake.events", "registration_requested", envelope(data))
+    tap.wait_for("registration_created")
+    publish(amqp_uri, "intake.events", "registration_requested", envelope({**data, "themes": ["trauma"]}))
+    rejected = tap.wait_for("registration_rejected")[0]["data"]
+    assert list(rejected["errors"]) == ["idempotency_key"]
+
+
+def test_an_event_whose_publish_failed_after_commit_is_published_once_by_the_relay(running):
+    """The crash window: state committed, publish failed. The outbox relay publishes it later."""
+    amqp_uri, tap = running
+    real_publish = BrokerPublisher.publish
+    failures = []
+
+    def publish_fails_once(self, body, **kwargs):
+        if kwargs.get("routing_key") == "registration_created" and not failures:
+            failures.append(1)
+            raise ConnectionError("broker gone")
+        return real_publish(self, body, **kwargs)
+
+    with mock.patch.object(BrokerPublisher, "publish", publish_fails_once):
+        data = intake()
+        publish(amqp_uri, "intake.events", "registration_requested", envelope(data))
+        tap.wait_for("registration_created", timeout=20)
+    marker = intake()
+    publish(amqp_uri, "intake.events", "registration_requested", envelope(marker))
+    tap.wait_for("registration_created", count=2)
+    keys = [e["data"]["idempotency_key"] for e in tap.events("registration_created")]
+    assert failures and keys.count(data["idempotency_key"]) == 1
