@@ -8,6 +8,10 @@ import eventlet
 
 eventlet.monkey_patch()
 
+import logging  # noqa: E402
+
+logging.getLogger("amqp").setLevel(logging.ERROR)
+
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from services.common.config import amqp_uri_from_env  # noqa: E402

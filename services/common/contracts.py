@@ -121,25 +121,27 @@ class RegistrationRequested(StrictSchema):
     referral = fields.Nested(Referral)
     consent = fields.Nested(Consent, required=True)
 
-    @validates_schema
-    def _cross_field_rules(self, data, **kwargs):
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _cross_field_rules(self, data, original, **kwargs):
+        """Run even when single fields failed, so every problem is named at once; a field that
+        failed on its own keeps its own message."""
+        given = original if isinstance(original, dict) else {}
         errors = {}
-        if not data.get("email") and not data.get("phone"):
+        if not given.get("email") and not given.get("phone"):
             errors["email"] = ["Give an e-mail address or a mobile number (or both)."]
-        has_postal, has_municipality = "postal_code" in data, "municipality_number" in data
-        if has_postal == has_municipality:
+        if ("postal_code" in given) == ("municipality_number" in given):
             errors["postal_code"] = ["Give exactly one of postal_code and municipality_number."]
         if data.get("birth_year") is not None and date.today().year - data["birth_year"] < MINIMUM_AGE:
             errors["birth_year"] = [
                 "Self-help groups in Flokk are for adults (18 or older). Young people can find help "
                 "at ung.no or through the school health service."]
         channel = data.get("preferred_channel")
-        if channel == "email" and not data.get("email"):
+        if channel == "email" and not given.get("email"):
             errors["preferred_channel"] = ["E-mail was chosen, but no e-mail address was given."]
-        if channel == "sms" and not data.get("phone"):
+        if channel == "sms" and not given.get("phone"):
             errors["preferred_channel"] = ["SMS was chosen, but no mobile number was given."]
         consent = data.get("consent") or {}
-        if consent.get("channel") == "referrer" and not data.get("referral"):
+        if consent.get("channel") == "referrer" and "referral" not in given:
             errors["referral"] = ["Consent attested by a referrer needs the referral."]
         if errors:
             raise ValidationError(errors)

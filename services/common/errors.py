@@ -26,3 +26,7 @@ class NotFound(LookupError):
 
 class Forbidden(PermissionError):
     pass
+
+
+class Conflict(Exception):
+    pass

@@ -11,6 +11,9 @@ def main(names):
     import eventlet
 
     eventlet.monkey_patch()
+    import logging
+
+    logging.getLogger("amqp").setLevel(logging.ERROR)  # reply-channel chatter while polling
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from .config import amqp_uri_from_env

@@ -8,6 +8,7 @@ REMOTE_ERRORS = {  # remote exception type -> (HTTP status, error code)
     "InvalidInput": (400, "invalid_input"),
     "NotFound": (404, "not_found"),
     "Forbidden": (403, "forbidden"),
+    "Conflict": (409, "conflict"),
 }
 
 

@@ -104,3 +104,23 @@ def test_no_event_but_the_intake_has_contact_or_free_text_fields():
     for (source, event_type), schema in EVENTS.items():
         if event_type != "registration_requested" and source != "directory":  # organisations have names
             assert not personal & set(schema().fields), event_type
+
+
+def test_every_problem_is_named_at_once():
+    payload = intake(phone="123")
+    del payload["postal_code"], payload["email"]
+    messages = errors_of(payload)
+    assert messages["phone"] == ["Must be a Norwegian mobile number: +47 and 8 digits starting with 4 or 9."]
+    assert "postal_code" in messages
+
+
+def test_access_rules():
+    from services.common.access import may_see_contact_point, require_role
+    from services.common.errors import Forbidden
+
+    staff = {"role": "contact_point_staff", "contact_point_ids": ["a"]}
+    assert may_see_contact_point(staff, "a") and not may_see_contact_point(staff, "b")
+    assert may_see_contact_point({"role": "national_admin"}, "b")
+    assert not may_see_contact_point({"role": "referrer"}, "a")
+    with pytest.raises(Forbidden):
+        require_role(staff, "national_admin")
