@@ -13,10 +13,8 @@ from services.common.health import health_report
 from . import domain, handlers
 from .store import RegistrationStore
 
-#: How often the retention sweep runs, and after how many days without activity a person is erased.
+#: How often the retention sweep runs (read at import: nameko's timer takes a fixed interval).
 RETENTION_SWEEP_SECONDS = float(os.environ.get("FLOKK_RETENTION_SWEEP_SECONDS", "3600"))
-RETENTION_DAYS_KEY = "FLOKK_RETENTION_DAYS"
-DEFAULT_RETENTION_DAYS = 365
 
 
 class RegistrationService:
@@ -54,9 +52,8 @@ class RegistrationService:
 
     @timer(interval=RETENTION_SWEEP_SECONDS)
     def erase_after_retention(self):
-        days = float(self.container.config.get(RETENTION_DAYS_KEY)
-                     or os.environ.get(RETENTION_DAYS_KEY) or DEFAULT_RETENTION_DAYS)
-        return handlers.erase_inactive(self.store, utc_now(), days)
+        """Erase those without activity for longer than the retention period (DESIGN §5)."""
+        return handlers.erase_inactive(self.store, utc_now(), self.store.retention_days)
 
     # --- RPC (docs/rpc.md) ----------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ class RegistrationStorage(Storage):
     def __init__(self, provider):
         super().__init__(provider)
         self.vault = provider.vault
+        self.retention_days = provider.retention_days
 
     @classmethod
     def ensure_indexes(cls, db):
@@ -106,14 +107,21 @@ class RegistrationStorage(Storage):
         uow.db.counts.update_one({"_id": name}, {"$inc": {"count": 1}}, upsert=True, session=uow.session)
 
 
+RETENTION_DAYS_KEY = "FLOKK_RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 365
+
+
 class RegistrationStore(MongoStore):
     """The shared Mongo provider, plus the vault that seals contact details (keys from the
-    environment or nameko's config; see vault.py)."""
+    environment or nameko's config; see vault.py) and the retention period in days."""
 
     def __init__(self):
         super().__init__(RegistrationStorage)
         self.vault = None
+        self.retention_days = DEFAULT_RETENTION_DAYS
 
     def setup(self):
-        self.vault = Vault.from_settings({**os.environ, **self.container.config})
+        settings = {**os.environ, **self.container.config}
+        self.vault = Vault.from_settings(settings)
+        self.retention_days = float(settings.get(RETENTION_DAYS_KEY) or DEFAULT_RETENTION_DAYS)
         super().setup()
