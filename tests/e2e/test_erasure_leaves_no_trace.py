@@ -1,8 +1,11 @@
 """Erasure end to end (DESIGN §5, GDPR art. 17): the services as separate processes; after one
 erasure, no database of any service holds a document keyed by or mentioning the registration id,
-the person's e-mail or phone (scanned as stored, every collection), and no log line names them."""
+the person's e-mail, phone, name or free text (scanned as stored, every collection), and no
+log line holds them, not even from refused intakes."""
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
+import pytest
+from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from tests.bus import publish
@@ -40,11 +43,17 @@ def test_after_erasure_no_service_keeps_a_trace_of_the_person(stack, mongo, db_p
         cluster.directory.upsert_contact_point({
             "contact_point_id": "link-bergen", "kind": "link_centre", "name": "LINK Bergen og omegn",
             "municipality_number": "4601", "municipalities": ["4601"]})
+        # Refusals log too: an intake with an unknown postal code and an RPC with a bad field, same person.
+        refused = intake(email=data["email"], phone=data["phone"], postal_code="0000")
+        publish(config["AMQP_URI"], "intake.events", "registration_requested", envelope(refused))
+        tap.wait_for("registration_rejected")
+        with pytest.raises(RemoteError):
+            cluster.registration.register(intake(email=data["email"], phone=data["phone"], themes=["x"]))
         publish(config["AMQP_URI"], "intake.events", "registration_requested", envelope(data))
         sent = tap.wait_for("notification_sent", timeout=30)[0]["data"]
         rid = sent["registration_id"]
 
-        personal = [data["email"], data["phone"], data["phone"][3:]]
+        personal = [data["email"], data["phone"], data["phone"][3:], data["name"], data["free_text"]]
         everything = [rid, *personal]
         before = traces_in_store(mongo, db_prefix, everything)
         assert {db for db, _, secret in before if secret == rid} >= {
