@@ -6,6 +6,7 @@ import pytest
 from bson.raw_bson import RawBSONDocument
 from bson.codec_options import CodecOptions
 from cryptography.fernet import Fernet
+from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
@@ -120,4 +121,27 @@ def test_the_retention_sweep_erases_the_long_withdrawn_once(start, rpc, mongo, d
     assert [e["data"] for e in tap.wait_for("registration_erased")] == [{"registration_id": old, "reason": "retention"}]
     assert rpc.referral_statuses({"role": "referrer", "referrer_id": "nobody"}) == []
     assert mongo[f"{db_prefix}registration"].registrations.find_one({"_id": fresh})["status"] == "withdrawn"
+    tap.close()
+
+
+def test_a_referrer_sees_only_the_status_of_their_own_referrals_over_rpc(start, rpc, service_config):
+    start()
+    referrer = {"role": "referrer", "referrer_id": "ref-kid-bergen", "account_id": "acc-9"}
+    other = {**referrer, "referrer_id": "ref-other", "account_id": "acc-10"}
+    cohort = {"cohort_id": "kid-bergen-2026-11", "keep_together": True}
+    people = [intake(referral={"referrer_id": "ref-kid-bergen", "organisation": "KID-kurs Bergen"},
+                     consent={"purpose": "self_help_group_matching", "text_version": "2026-01",
+                              "given_at": "2026-11-28T08:59:00Z", "channel": "referrer"}) for _ in range(2)]
+    tap = Tap(service_config["AMQP_URI"], "registration")
+    ids = [r["registration_id"] for r in rpc.register_cohort({"cohort": cohort, "registrations": people}, referrer)]
+    assert [e["data"]["cohort"] for e in tap.wait_for("registration_created", count=2)] == [cohort, cohort]
+    assert sorted(s["registration_id"] for s in rpc.referral_statuses(referrer)) == sorted(ids)
+    assert {s["status"] for s in rpc.referral_statuses(referrer)} == {"waiting"}
+    assert set(rpc.referral_status(ids[0], referrer)) == {"registration_id", "status", "updated_at"}
+    with pytest.raises(RemoteError) as refused:
+        rpc.referral_status(ids[0], other)
+    assert refused.value.exc_type == "Forbidden"
+    with pytest.raises(RemoteError) as refused:
+        rpc.get_registration(ids[0], referrer)
+    assert refused.value.exc_type == "Forbidden"
     tap.close()
