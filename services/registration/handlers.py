@@ -6,7 +6,7 @@ from pymongo.errors import DuplicateKeyError
 from services.common.access import require_role
 from services.common.contracts import RegistrationRequested
 from services.common.envelope import utc_now
-from services.common.errors import InvalidInput, NotFound
+from services.common.errors import Conflict, InvalidInput, NotFound
 
 from . import domain
 from .schemas import CohortSubmission
@@ -36,15 +36,18 @@ def lookup_place(directory, data):
 def register(store, directory, data, event=None):
     """Store a validated intake once per idempotency key and emit registration_created.
 
-    Returns `(registration_id, created)`. Raises InvalidInput (with registration_rejected emitted
-    when the intake came as an event) for an unknown place, a conflicting reuse of a key or the
-    key of an erased registration. Nothing is stored on any error."""
+    Returns `(registration_id, created)`. Raises InvalidInput for an unknown place, and for a
+    conflicting reuse of a key or the key of an erased registration Conflict (by RPC) or
+    InvalidInput on `idempotency_key` (from an event, with registration_rejected emitted).
+    Nothing is stored on any error."""
     try:
         return register_all(store, directory, [data], event)[0]
     except InvalidInput as invalid:
         errors = invalid.errors.get("0", invalid.errors)
         if event is not None:
             reject(store, data.get("idempotency_key"), errors, event)
+        elif list(errors) == ["idempotency_key"]:  # the key's format was checked before: a conflict
+            raise Conflict(errors["idempotency_key"][0]) from None
         raise InvalidInput(errors) from None
 
 

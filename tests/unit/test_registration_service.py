@@ -9,7 +9,7 @@ from nameko.testing.services import worker_factory
 
 from services.common.contracts import RegistrationRequested
 from services.common.delivery import PermanentError
-from services.common.errors import Forbidden, InvalidInput, NotFound
+from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.registration.service import RegistrationService
 from services.registration.vault import Vault
 from tests.fakes import FakeStorageBase, an_event
@@ -216,9 +216,9 @@ def test_a_key_reused_with_another_payload_is_refused():
     service, store = a_service()
     data = intake()
     service.register(data)
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(Conflict) as refused:
         service.register({**data, "themes": ["trauma"]})
-    assert list(refused.value.errors) == ["idempotency_key"]
+    assert str(refused.value) == "This key was used before with a different registration."
     assert len(store.registrations) == 1
 
 
@@ -334,9 +334,9 @@ def test_erasure_deletes_the_person_keeps_anonymous_counts_and_the_key_cannot_br
         service.erase(rid, ADMIN, "request")
     with pytest.raises(NotFound):
         service.contact_details(rid)
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(Conflict) as refused:
         service.register(data)
-    assert "erased" in refused.value.errors["idempotency_key"][0]
+    assert "erased" in str(refused.value)
     assert twin in store.registrations
 
 
