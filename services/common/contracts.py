@@ -326,7 +326,13 @@ EVENTS = {
 #: Which service consumes which events. The broker topology (one durable queue per pair) is
 #: declared from this table before any service starts, and each handler must be listed here.
 SUBSCRIPTIONS = {
-    "registration": [("intake", "registration_requested")],
+    "registration": [
+        ("intake", "registration_requested"),
+        ("matching", "registration_waitlisted"),
+        ("matching", "group_confirmed"),
+        ("matching", "group_member_added"),
+        ("matching", "group_member_left"),
+    ],
     "matching": [
         ("registration", "registration_created"),
         ("registration", "registration_updated"),

@@ -1,33 +1,49 @@
 """Registration rules. Pure: no nameko, no pymongo."""
-import hashlib
-import json
 import uuid
+from datetime import timedelta
 
+from services.common.access import may_see_contact_point
 from services.common.envelope import iso
+from services.common.errors import Forbidden, InvalidInput
 
 CONTACT_FIELDS = ("name", "email", "phone", "free_text")
 PROFILE_FIELDS = ("role", "themes", "languages", "availability", "open_to_mixed", "birth_year", "digital_ok",
                   "not_in_own_municipality", "accessibility_needs", "cohort")
+
+# Lifecycle: registered (stored, not yet routed) -> waiting (in a pool, as matching reports) ->
+# in_group; withdrawn from any of them (and back to registered on return). Erased is no status:
+# an erased registration is gone.
+REGISTERED, WAITING, IN_GROUP, WITHDRAWN = "registered", "waiting", "in_group", "withdrawn"
+#: What a referrer may learn: the status only, in three words.
+REFERRER_STATUS = {REGISTERED: "waiting", WAITING: "waiting", IN_GROUP: "in_group", WITHDRAWN: "withdrawn"}
+#: Statuses in which time passes towards erasure; waiting in a pool or sitting in a group is activity.
+INACTIVE_STATUSES = (WITHDRAWN,)
+
+WITHDRAWAL_REASONS = ("person", "referrer", "staff")
+ERASURE_REASONS = ("request", "consent_withdrawn")  # "retention" is the timer's alone
+STAFF_ROLES = ("national_admin", "contact_point_staff")
 
 
 class IdempotencyConflict(Exception):
     """The key was used before with a different payload (the first payload wins)."""
 
 
-def fingerprint(data):
-    """A digest of a validated intake payload, to tell a repeat from a conflicting reuse of its key."""
-    canonical = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+KEY_REUSED = "This key was used before with a different registration."
+KEY_ERASED = "The registration under this key was erased; submit it again with a new key."
 
 
-def new_registration(data, place, now, registration_id=None):
+def new_registration(data, place, now, fingerprint, lookups, registration_id=None):
     """Split a validated intake into the registration (no contact details) and its contact record."""
     registration_id = registration_id or str(uuid.uuid4())
     registration = {
         "_id": registration_id,
         "idempotency_key": data["idempotency_key"],
-        "fingerprint": fingerprint(data),
-        "status": "registered",
+        "fingerprint": fingerprint,
+        "same_person_lookups": lookups,
+        "possible_duplicates": [],
+        "status": REGISTERED,
+        "contact_point_id": None,
+        "group_id": None,
         "municipality_number": place["municipality_number"],
         "area": place.get("area"),
         **{field: data.get(field) for field in PROFILE_FIELDS},
@@ -38,14 +54,14 @@ def new_registration(data, place, now, registration_id=None):
         "registered_at": now,
         "updated_at": now,
     }
-    contact = {"_id": registration_id, **{field: data.get(field) for field in CONTACT_FIELDS}}
+    contact = {field: data.get(field) for field in CONTACT_FIELDS}
     return registration, contact
 
 
-def check_repeat(existing, data):
+def check_repeat(existing, fingerprint):
     """The registration id for a repeated key, or IdempotencyConflict for a different payload."""
-    if existing["fingerprint"] != fingerprint(data):
-        raise IdempotencyConflict(data["idempotency_key"])
+    if existing["fingerprint"] != fingerprint:
+        raise IdempotencyConflict(existing["idempotency_key"])
     return existing["_id"]
 
 
@@ -74,3 +90,104 @@ def contact_for_notification(registration, contact):
         "preferred_channel": registration["preferred_channel"],
         "status": registration["status"],
     }
+
+
+def staff_view(registration, contact):
+    """What staff of the person's contact point see: everything but the internal digests."""
+    hidden = ("fingerprint", "same_person_lookups", "_id")
+    view = {key: value for key, value in registration.items() if key not in hidden}
+    view["registration_id"] = registration["_id"]
+    view.update({field: contact.get(field) for field in CONTACT_FIELDS})
+    return _jsonable(view)
+
+
+def referral_view(registration):
+    return {"registration_id": registration["_id"], "status": REFERRER_STATUS[registration["status"]],
+            "updated_at": iso(registration["updated_at"])}
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if hasattr(value, "isoformat"):
+        return iso(value)
+    return value
+
+
+# --- who may do what (docs/rpc.md) -------------------------------------------------------------
+
+def require_staff_of(actor, registration):
+    """national_admin, or staff of the contact point matching last routed the person to."""
+    if not may_see_contact_point(actor, registration.get("contact_point_id")):
+        raise Forbidden("only staff of the person's contact point may do this")
+
+
+def require_own_referral(actor, registration):
+    actor = actor or {}
+    referral = registration.get("referral") or {}
+    if actor.get("role") != "referrer" or not actor.get("referrer_id") \
+            or referral.get("referrer_id") != actor["referrer_id"]:
+        raise Forbidden("a referrer may read only the status of their own referrals")
+
+
+def check_register_actor(actor, data):
+    """A referrer registers only on their own behalf of referral, with the person's consent attested."""
+    actor = actor or {}
+    if actor.get("role") != "referrer":
+        return
+    referral = data.get("referral") or {}
+    if referral.get("referrer_id") != actor.get("referrer_id"):
+        raise Forbidden("a referrer may register people only under their own referrer id")
+    if data["consent"]["channel"] != "referrer":
+        raise InvalidInput({"consent": {"channel": ["A referrer attests consent: use channel 'referrer'."]}})
+
+
+def require_may_act_for(actor, registration):
+    """Withdraw or erase: staff of the person's contact point, national_admin, or the referrer
+    who registered them (passing on the person's wish)."""
+    if (actor or {}).get("role") == "referrer":
+        require_own_referral(actor, registration)
+    else:
+        require_staff_of(actor, registration)
+
+
+def withdrawal_reason(actor, reason, registration):
+    """Who asked for the withdrawal; checks that the actor may ask it."""
+    require_may_act_for(actor, registration)
+    if (actor or {}).get("role") == "referrer":
+        return "referrer"
+    if reason not in WITHDRAWAL_REASONS:
+        raise InvalidInput({"reason": [f"Must be one of: {', '.join(WITHDRAWAL_REASONS)}."]})
+    return reason
+
+
+def check_erasure_reason(reason):
+    if reason not in ERASURE_REASONS:
+        raise InvalidInput({"reason": [f"Must be one of: {', '.join(ERASURE_REASONS)}."]})
+    return reason
+
+
+# --- status from matching's events -------------------------------------------------------------
+
+def after_waitlisted(registration, contact_point_id):
+    """The person's contact point (for staff checks) and, unless withdrawn meanwhile, waiting."""
+    status = registration["status"] if registration["status"] == WITHDRAWN else WAITING
+    return {"contact_point_id": contact_point_id, "status": status}
+
+
+def after_joined(registration, group_id, contact_point_id):
+    if registration["status"] == WITHDRAWN:
+        return {}
+    return {"status": IN_GROUP, "group_id": group_id, "contact_point_id": contact_point_id}
+
+
+def after_left(registration, group_id):
+    if registration["status"] != IN_GROUP or registration.get("group_id") != group_id:
+        return {}
+    return {"status": WAITING, "group_id": None}
+
+
+def retention_cutoff(now, retention_days):
+    return now - timedelta(days=retention_days)

@@ -1,27 +1,127 @@
-"""Registrations and their contact records in registration's own database."""
-from pymongo.errors import DuplicateKeyError
+"""Registrations, their encrypted contact records, erased-key tombstones and anonymous counts, in
+registration's own database. Contact details are sealed by the vault before they reach the driver."""
+import os
 
-from services.common.store import Storage
+from pymongo import ReturnDocument
+
+from services.common.envelope import utc_now
+from services.common.store import MongoStore, Storage
+
+from .vault import Vault
 
 
 class RegistrationStorage(Storage):
+    def __init__(self, provider):
+        super().__init__(provider)
+        self.vault = provider.vault
+        self.retention_days = provider.retention_days
+
     @classmethod
     def ensure_indexes(cls, db):
         db.registrations.create_index("idempotency_key", unique=True)
+        db.registrations.create_index("same_person_lookups")
+        db.registrations.create_index("referral.referrer_id")
+        db.registrations.create_index([("status", 1), ("updated_at", 1)])
+
+    @staticmethod
+    def _session(uow):
+        return uow.session if uow else None
 
     def by_idempotency_key(self, key, uow=None):
-        session = uow.session if uow else None
-        return self.db.registrations.find_one({"idempotency_key": key}, session=session)
+        return self.db.registrations.find_one({"idempotency_key": key}, session=self._session(uow))
 
-    def get(self, registration_id):
-        return self.db.registrations.find_one({"_id": registration_id})
+    def get(self, registration_id, uow=None):
+        return self.db.registrations.find_one({"_id": registration_id}, session=self._session(uow))
 
     def contact(self, registration_id):
-        return self.db.contacts.find_one({"_id": registration_id})
+        """The decrypted contact record; one sealed under an older key is re-sealed under the newest."""
+        doc = self.db.contacts.find_one({"_id": registration_id})
+        if doc is None:
+            return None
+        if not self.vault.is_current(doc["sealed"]):
+            self.db.contacts.update_one({"_id": registration_id, "sealed": doc["sealed"]},
+                                        {"$set": {"sealed": self.vault.rotate(doc["sealed"])}})
+        return self.vault.open(doc["sealed"])
+
+    def rotate_contacts(self, batch=500):
+        """Re-seal every contact record under the newest key; returns how many changed."""
+        rotated = 0
+        for doc in self.db.contacts.find({}, {"sealed": 1}).batch_size(batch):
+            if not self.vault.is_current(doc["sealed"]):
+                result = self.db.contacts.update_one({"_id": doc["_id"], "sealed": doc["sealed"]},
+                                                     {"$set": {"sealed": self.vault.rotate(doc["sealed"])}})
+                rotated += result.modified_count
+        return rotated
 
     def add(self, uow, registration, contact):
+        """Store a registration and its sealed contact; flag others with the same e-mail or phone
+        (and this one with them) so staff can review, without decrypting anything."""
+        same_person = [doc["_id"] for doc in uow.db.registrations.find(
+            {"same_person_lookups": {"$in": registration["same_person_lookups"]}}, {"_id": 1},
+            session=uow.session)] if registration["same_person_lookups"] else []
+        registration = {**registration, "possible_duplicates": same_person}
         uow.db.registrations.insert_one(registration, session=uow.session)
-        uow.db.contacts.insert_one(contact, session=uow.session)
+        uow.db.contacts.insert_one({"_id": registration["_id"], "sealed": self.vault.seal(contact)},
+                                   session=uow.session)
+        if same_person:
+            uow.db.registrations.update_many({"_id": {"$in": same_person}},
+                                             {"$addToSet": {"possible_duplicates": registration["_id"]}},
+                                             session=uow.session)
+        self._count(uow, "registered")
+        return registration
+
+    def update(self, uow, registration_id, changes):
+        return uow.db.registrations.find_one_and_update(
+            {"_id": registration_id}, {"$set": {**changes, "updated_at": utc_now()}},
+            return_document=ReturnDocument.AFTER, session=uow.session)
+
+    def erase(self, uow, registration, reason):
+        """Delete the person here; keep a keyed digest of the idempotency key (so a resend does not
+        bring them back) and anonymous counts."""
+        registration_id = registration["_id"]
+        deleted = uow.db.registrations.delete_one({"_id": registration_id}, session=uow.session).deleted_count
+        uow.db.contacts.delete_one({"_id": registration_id}, session=uow.session)
+        uow.db.registrations.update_many({"possible_duplicates": registration_id},
+                                         {"$pull": {"possible_duplicates": registration_id}}, session=uow.session)
+        uow.db.erased_keys.replace_one(
+            {"_id": self.vault.key_digest(registration["idempotency_key"])},
+            {"_id": self.vault.key_digest(registration["idempotency_key"])}, upsert=True, session=uow.session)
+        self._count(uow, f"erased_{reason}")
+        return deleted
+
+    def key_was_erased(self, key):
+        return self.db.erased_keys.find_one({"_id": self.vault.key_digest(key)}) is not None
+
+    def by_referrer(self, referrer_id):
+        return list(self.db.registrations.find({"referral.referrer_id": referrer_id}).sort("registered_at", 1))
+
+    def inactive_since(self, statuses, cutoff, limit=100):
+        return list(self.db.registrations.find(
+            {"status": {"$in": list(statuses)}, "updated_at": {"$lt": cutoff}}, {"_id": 1}).limit(limit))
+
+    def counts(self):
+        return {doc["_id"]: doc["count"] for doc in self.db.counts.find()}
+
+    @staticmethod
+    def _count(uow, name):
+        uow.db.counts.update_one({"_id": name}, {"$inc": {"count": 1}}, upsert=True, session=uow.session)
 
 
-__all__ = ["RegistrationStorage", "DuplicateKeyError"]
+RETENTION_DAYS_KEY = "FLOKK_RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 365
+
+
+class RegistrationStore(MongoStore):
+    """The shared Mongo provider, plus the vault that seals contact details (keys from the
+    environment or nameko's config; see vault.py) and the retention period in days."""
+
+    def __init__(self):
+        super().__init__(RegistrationStorage)
+        self.vault = None
+        self.retention_days = DEFAULT_RETENTION_DAYS
+
+    def setup(self):
+        settings = {**os.environ, **self.container.config}
+        self.vault = Vault.from_settings(settings)
+        self.retention_days = float(settings.get(RETENTION_DAYS_KEY) or DEFAULT_RETENTION_DAYS)
+        super().setup()

@@ -31,7 +31,10 @@ def test_an_intake_is_stored_once_and_announced_without_personal_data(running, m
         assert secret.encode() not in raw
     db = mongo[f"{db_prefix}registration"]
     assert db.registrations.count_documents({}) == 1
-    assert db.contacts.find_one({"_id": created["registration_id"]})["email"] == data["email"]
+    stored = db.contacts.find_one({"_id": created["registration_id"]})
+    assert set(stored) == {"_id", "sealed"}
+    for secret in (data["name"], data["email"], data["phone"]):
+        assert secret not in str(db.contacts.find_one()) and secret not in str(db.registrations.find_one())
 
 
 def test_the_same_key_twice_is_the_same_registration_and_one_event(running, mongo, db_prefix):

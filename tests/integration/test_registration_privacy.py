@@ -1,0 +1,147 @@
+"""Contact details at rest, key rotation, same-person flags, status from matching, withdrawal and
+erasure, on the real broker and the real store."""
+from datetime import timedelta
+
+import pytest
+from bson.raw_bson import RawBSONDocument
+from bson.codec_options import CodecOptions
+from cryptography.fernet import Fernet
+from nameko.exceptions import RemoteError
+from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+
+from services.common.envelope import utc_now
+from services.directory.service import DirectoryService
+from services.registration.service import RegistrationService
+from tests.bus import Tap, publish
+from tests.samples import envelope, intake
+
+ADMIN = {"role": "national_admin", "account_id": "acc-0"}
+STAFF_BERGEN = {"role": "contact_point_staff", "contact_point_ids": ["link-bergen"], "account_id": "acc-1"}
+KEY_A, KEY_B = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def start(container_factory, service_config):
+    """Start directory and registration (with the given contact keys); returns the registration container."""
+    container_factory(DirectoryService, service_config).start()
+
+    def start_registration(keys=KEY_A):
+        container = container_factory(RegistrationService, {**service_config, "FLOKK_CONTACT_KEYS": keys,
+                                                            "FLOKK_LOOKUP_KEY": "integration-lookup"})
+        container.start()
+        return container
+
+    return start_registration
+
+
+@pytest.fixture
+def rpc(service_config):
+    with ServiceRpcProxy("registration", service_config, timeout=20) as proxy:
+        yield proxy
+
+
+def as_stored(db):
+    """Every document of every collection, as the raw bytes the store holds."""
+    raw = CodecOptions(document_class=RawBSONDocument)
+    return b"".join(doc.raw for name in db.list_collection_names()
+                    for doc in db.get_collection(name, codec_options=raw).find())
+
+
+def waitlist(amqp_uri, container, registration_id, contact_point_id="link-bergen"):
+    with entrypoint_waiter(container, "handle_registration_waitlisted"):
+        publish(amqp_uri, "matching.events", "registration_waitlisted", envelope(
+            {"registration_id": registration_id, "contact_point_id": contact_point_id,
+             "route_kind": "contact_point", "reason": "serves Bergen"},
+            event_type="registration_waitlisted", source="matching"))
+
+
+def test_contact_details_are_encrypted_at_rest_and_survive_a_key_rotation(start, rpc, mongo, db_prefix):
+    container = start(KEY_A)
+    data = intake(name="Kari Rotasjon", email="kari.rot@example.no", phone="+4790000001", free_text="min sorg")
+    rid = rpc.register(data)["registration_id"]
+    db = mongo[f"{db_prefix}registration"]
+    stored = as_stored(db)
+    for secret in (data["name"], data["email"], data["phone"], data["free_text"], data["phone"][3:]):
+        assert secret.encode() not in stored
+    sealed_under_a = db.contacts.find_one({"_id": rid})["sealed"]
+
+    container.stop()
+    start(f"{KEY_B},{KEY_A}")  # the new key first, the old one still there: no downtime
+    assert rpc.contact_details(rid)["email"] == data["email"]
+    assert db.contacts.find_one({"_id": rid})["sealed"] != sealed_under_a  # re-sealed on read
+    other = rpc.register(intake())["registration_id"]
+    db.contacts.update_one({"_id": other}, {"$set": {"sealed": Fernet(KEY_A).encrypt(b'{"name": "x"}').decode()}})
+    assert rpc.rotate_contact_keys(ADMIN) == {"rotated": 1}
+    for doc in db.contacts.find():
+        Fernet(KEY_B).decrypt(doc["sealed"].encode())  # every record opens with the new key alone
+
+
+def test_the_same_person_is_flagged_both_ways_and_the_flag_goes_with_erasure(start, rpc, service_config):
+    container = start()
+    first = rpc.register(intake(email="Same.Person@example.no", phone="+4790000002"))["registration_id"]
+    second = rpc.register(intake(email="same.person@example.no", phone="+4790000003"))["registration_id"]
+    for rid in (first, second):
+        waitlist(service_config["AMQP_URI"], container, rid)
+    assert rpc.get_registration(first, STAFF_BERGEN)["possible_duplicates"] == [second]
+    assert rpc.get_registration(second, STAFF_BERGEN)["possible_duplicates"] == [first]
+    rpc.erase(first, STAFF_BERGEN, "request")
+    assert rpc.get_registration(second, STAFF_BERGEN)["possible_duplicates"] == []
+
+
+def test_erasure_leaves_nothing_of_the_person_in_registrations_database(start, rpc, mongo, db_prefix, service_config):
+    container = start()
+    tap = Tap(service_config["AMQP_URI"], "registration")
+    data = intake(email="erase.me@example.no", phone="+4790000004")
+    rid = rpc.register(data)["registration_id"]
+    waitlist(service_config["AMQP_URI"], container, rid)
+    assert rpc.withdraw(rid, STAFF_BERGEN, "person")["changed"]
+    assert rpc.erase(rid, STAFF_BERGEN, "request") == {"registration_id": rid, "erased": True}
+    erased = tap.wait_for("registration_erased")[0]["data"]
+    assert erased == {"registration_id": rid, "reason": "request"}
+    assert [e["data"]["reason"] for e in tap.events("registration_withdrawn")] == ["person"]
+    stored = as_stored(mongo[f"{db_prefix}registration"])
+    for trace in (rid, data["email"], data["phone"], data["idempotency_key"]):
+        assert trace.encode() not in stored
+    assert rpc.counts() == {"registered": 1, "erased_request": 1}
+    tap.close()
+
+
+def test_the_retention_sweep_erases_the_long_withdrawn_once(start, rpc, mongo, db_prefix, service_config):
+    container = start()
+    tap = Tap(service_config["AMQP_URI"], "registration")
+    old, fresh = rpc.register(intake())["registration_id"], rpc.register(intake())["registration_id"]
+    for rid in (old, fresh):
+        rpc.withdraw(rid, ADMIN, "staff")
+    mongo[f"{db_prefix}registration"].registrations.update_one(
+        {"_id": old}, {"$set": {"updated_at": utc_now() - timedelta(days=366)}})
+    with entrypoint_hook(container, "erase_after_retention") as sweep:
+        assert sweep() == 1
+        assert sweep() == 0
+    assert [e["data"] for e in tap.wait_for("registration_erased")] == [{"registration_id": old, "reason": "retention"}]
+    assert rpc.referral_statuses({"role": "referrer", "referrer_id": "nobody"}) == []
+    assert mongo[f"{db_prefix}registration"].registrations.find_one({"_id": fresh})["status"] == "withdrawn"
+    tap.close()
+
+
+def test_a_referrer_sees_only_the_status_of_their_own_referrals_over_rpc(start, rpc, service_config):
+    start()
+    referrer = {"role": "referrer", "referrer_id": "ref-kid-bergen", "account_id": "acc-9"}
+    other = {**referrer, "referrer_id": "ref-other", "account_id": "acc-10"}
+    cohort = {"cohort_id": "kid-bergen-2026-11", "keep_together": True}
+    people = [intake(referral={"referrer_id": "ref-kid-bergen", "organisation": "KID-kurs Bergen"},
+                     consent={"purpose": "self_help_group_matching", "text_version": "2026-01",
+                              "given_at": "2026-11-28T08:59:00Z", "channel": "referrer"}) for _ in range(2)]
+    tap = Tap(service_config["AMQP_URI"], "registration")
+    ids = [r["registration_id"] for r in rpc.register_cohort({"cohort": cohort, "registrations": people}, referrer)]
+    assert [e["data"]["cohort"] for e in tap.wait_for("registration_created", count=2)] == [cohort, cohort]
+    assert sorted(s["registration_id"] for s in rpc.referral_statuses(referrer)) == sorted(ids)
+    assert {s["status"] for s in rpc.referral_statuses(referrer)} == {"waiting"}
+    assert set(rpc.referral_status(ids[0], referrer)) == {"registration_id", "status", "updated_at"}
+    with pytest.raises(RemoteError) as refused:
+        rpc.referral_status(ids[0], other)
+    assert refused.value.exc_type == "Forbidden"
+    with pytest.raises(RemoteError) as refused:
+        rpc.get_registration(ids[0], referrer)
+    assert refused.value.exc_type == "Forbidden"
+    tap.close()

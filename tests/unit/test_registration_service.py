@@ -1,0 +1,387 @@
+"""registration's entrypoints with an in-memory fake of its own store; only the directory proxy is a mock."""
+import copy
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from cryptography.fernet import Fernet
+from nameko.exceptions import RemoteError
+from nameko.testing.services import worker_factory
+
+from services.common.contracts import RegistrationRequested
+from services.common.delivery import PermanentError
+from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.registration.service import RegistrationService
+from services.registration.vault import Vault
+from tests.fakes import FakeStorageBase, an_event
+from tests.samples import intake
+
+BERGEN_PLACE = {"municipality_number": "4601", "name": "Bergen", "county_number": "46", "area": None}
+STAFF_BERGEN = {"role": "contact_point_staff", "contact_point_ids": ["link-bergen"], "account_id": "acc-1"}
+STAFF_OSLO = {"role": "contact_point_staff", "contact_point_ids": ["link-oslo"], "account_id": "acc-2"}
+ADMIN = {"role": "national_admin", "account_id": "acc-0"}
+REFERRER = {"role": "referrer", "referrer_id": "ref-1", "account_id": "acc-3"}
+OTHER_REFERRER = {"role": "referrer", "referrer_id": "ref-2", "account_id": "acc-4"}
+
+
+class FakeRegistrationStorage(FakeStorageBase):
+    source = "registration"
+
+    def __init__(self):
+        super().__init__()
+        self.vault = Vault([Fernet.generate_key()], "unit-test-lookup-key")
+        self.retention_days = 365
+        self.registrations, self.contacts, self.erased_keys, self.tallies = {}, {}, set(), {}
+
+    def by_idempotency_key(self, key, uow=None):
+        return next((copy.deepcopy(r) for r in self.registrations.values() if r["idempotency_key"] == key), None)
+
+    def get(self, registration_id, uow=None):
+        return copy.deepcopy(self.registrations.get(registration_id))
+
+    def contact(self, registration_id):
+        sealed = self.contacts.get(registration_id)
+        return self.vault.open(sealed) if sealed else None
+
+    def add(self, uow, registration, contact):
+        same = [rid for rid, r in self.registrations.items()
+                if set(r["same_person_lookups"]) & set(registration["same_person_lookups"])]
+        registration = {**registration, "possible_duplicates": same}
+        self.registrations[registration["_id"]] = registration
+        self.contacts[registration["_id"]] = self.vault.seal(contact)
+        for rid in same:
+            self.registrations[rid]["possible_duplicates"].append(registration["_id"])
+        self._count("registered")
+        return registration
+
+    def update(self, uow, registration_id, changes):
+        self.registrations[registration_id].update(changes, updated_at=datetime.now(timezone.utc))
+        return copy.deepcopy(self.registrations[registration_id])
+
+    def erase(self, uow, registration, reason):
+        rid = registration["_id"]
+        self.registrations.pop(rid)
+        self.contacts.pop(rid)
+        for other in self.registrations.values():
+            other["possible_duplicates"] = [d for d in other["possible_duplicates"] if d != rid]
+        self.erased_keys.add(self.vault.key_digest(registration["idempotency_key"]))
+        self._count(f"erased_{reason}")
+        return 1
+
+    def key_was_erased(self, key):
+        return self.vault.key_digest(key) in self.erased_keys
+
+    def by_referrer(self, referrer_id):
+        return [r for r in self.registrations.values() if (r["referral"] or {}).get("referrer_id") == referrer_id]
+
+    def inactive_since(self, statuses, cutoff, limit=100):
+        return [{"_id": rid} for rid, r in self.registrations.items()
+                if r["status"] in statuses and r["updated_at"] < cutoff][:limit]
+
+    def counts(self):
+        return dict(self.tallies)
+
+    def _count(self, name):
+        self.tallies[name] = self.tallies.get(name, 0) + 1
+
+
+def a_service():
+    store = FakeRegistrationStorage()
+    service = worker_factory(RegistrationService, store=store)
+    service.directory.municipality_for_postal_code.return_value = BERGEN_PLACE
+    service.directory.municipality.return_value = {k: v for k, v in BERGEN_PLACE.items() if k != "area"}
+    return service, store
+
+
+def registered(service, **changes):
+    return service.register(intake(**changes))["registration_id"]
+
+
+def waitlisted(service, registration_id, contact_point_id="link-bergen"):
+    service.handle_registration_waitlisted(an_event("matching", "registration_waitlisted", {
+        "registration_id": registration_id, "contact_point_id": contact_point_id,
+        "route_kind": "contact_point", "reason": "serves Bergen"}))
+
+
+def referred(**changes):
+    return dict(referral={"referrer_id": "ref-1", "organisation": "Rask psykisk helsehjelp Bergen"},
+                consent={"purpose": "self_help_group_matching", "text_version": "2026-01",
+                         "given_at": "2026-11-28T08:59:00Z", "channel": "referrer"}, **changes)
+
+
+# --- fields -----------------------------------------------------------------------------------------
+
+BAD_FIELDS = [
+    ("idempotency_key", "", "Length must be between 1 and 128."),
+    ("name", "", "Length must be between 1 and 100."),
+    ("email", "not-an-address", "Not a valid email address."),
+    ("phone", "+4712345678", "Must be a Norwegian mobile number"),
+    ("postal_code", "50", "Must be a 4-digit postal code."),
+    ("role", "patient", "Must be one of: self, relative."),
+    ("themes", [], "Length must be between 1 and 5."),
+    ("languages", ["norsk"], "Must be an ISO 639-1 code"),
+    ("availability", [{"weekday": "someday", "part_of_day": "evening"}], "Must be one of: mon"),
+    ("open_to_mixed", "yes", "Not a valid boolean."),
+    ("birth_year", "1980", "Not a valid integer."),
+    ("digital_ok", "no", "Not a valid boolean."),
+    ("accessibility_needs", ["lift"], "Must be one of: step_free"),
+    ("message_language", "sv", "Must be one of: nb, nn, en."),
+    ("preferred_channel", "pigeon", "Must be one of: email, sms."),
+    ("free_text", "x" * 2001, "Longer than maximum length 2000."),
+    ("cohort", {"cohort_id": "kid-1"}, "Missing data for required field."),
+    ("consent", {"purpose": "marketing", "text_version": "1", "given_at": "2026-11-28T08:59:00Z",
+                 "channel": "self"}, "Consent must be for 'self_help_group_matching'."),
+    ("shoe_size", 42, "Unknown field."),
+]
+
+
+@pytest.mark.parametrize("field,value,message", BAD_FIELDS, ids=[f for f, _, _ in BAD_FIELDS])
+def test_each_bad_field_gets_its_own_message_and_nothing_is_stored(field, value, message):
+    service, store = a_service()
+    with pytest.raises(InvalidInput) as refused:
+        service.register(intake(**{field: value}))
+    assert list(refused.value.errors) == [field]
+    assert message in str(refused.value.errors[field])
+    assert store.registrations == {} and store.contacts == {} and store.events == []
+
+
+def test_under_18_gets_a_message_pointing_to_services_for_young_people():
+    service, store = a_service()
+    with pytest.raises(InvalidInput) as refused:
+        service.register(intake(birth_year=datetime.now().year - 16))
+    assert refused.value.errors == {"birth_year": [
+        "Self-help groups in Flokk are for adults (18 or older). Young people can find help "
+        "at ung.no or through the school health service."]}
+    assert store.registrations == {}
+
+
+def test_without_consent_nothing_is_stored():
+    service, store = a_service()
+    data = intake()
+    del data["consent"]
+    with pytest.raises(InvalidInput) as refused:
+        service.register(data)
+    assert refused.value.errors == {"consent": ["Missing data for required field."]}
+    assert store.registrations == {}
+
+
+@pytest.mark.parametrize("field,value,remote,message", [
+    ("postal_code", "0000", "UnknownPostalCode", "Unknown postal code."),
+    ("municipality_number", "9999", "UnknownMunicipality", "Unknown municipality number."),
+])
+def test_an_unknown_place_is_refused_on_its_own_field_and_nothing_is_stored(field, value, remote, message):
+    service, store = a_service()
+    failure = RemoteError(remote, "unknown")
+    service.directory.municipality_for_postal_code.side_effect = failure
+    service.directory.municipality.side_effect = failure
+    data = intake()
+    del data["postal_code"]
+    with pytest.raises(InvalidInput) as refused:
+        service.register({**data, field: value})
+    assert refused.value.errors == {field: [message]}
+    assert store.registrations == {} and store.events == []
+
+
+def test_an_intake_event_with_an_unknown_place_emits_the_rejection_only():
+    service, store = a_service()
+    service.directory.municipality_for_postal_code.side_effect = RemoteError("UnknownPostalCode", "unknown")
+    data = RegistrationRequested().load(intake(postal_code="0000"))
+    with pytest.raises(PermanentError):
+        service.handle_registration_requested(an_event("intake", "registration_requested", data))
+    assert store.emitted_types() == ["registration_rejected"]
+    assert store.events[0]["data"] == {"idempotency_key": data["idempotency_key"],
+                                       "errors": {"postal_code": ["Unknown postal code."]}}
+    assert store.registrations == {}
+
+
+# --- idempotency and the same person ------------------------------------------------------------------
+
+def test_the_same_key_twice_is_the_same_registration_and_one_event():
+    service, store = a_service()
+    data = intake()
+    first, again = service.register(data), service.register(copy.deepcopy(data))
+    assert first["created"] and not again["created"]
+    assert first["registration_id"] == again["registration_id"]
+    assert store.emitted_types() == ["registration_created"]
+
+
+def test_a_redelivered_intake_event_is_applied_once():
+    service, store = a_service()
+    event = an_event("intake", "registration_requested", RegistrationRequested().load(intake()))
+    service.handle_registration_requested(event)
+    service.handle_registration_requested(event)
+    assert store.emitted_types() == ["registration_created"] and len(store.registrations) == 1
+
+
+def test_a_key_reused_with_another_payload_is_refused():
+    service, store = a_service()
+    data = intake()
+    service.register(data)
+    with pytest.raises(Conflict) as refused:
+        service.register({**data, "themes": ["trauma"]})
+    assert str(refused.value) == "This key was used before with a different registration."
+    assert len(store.registrations) == 1
+
+
+def test_the_same_person_registering_again_is_flagged_to_staff_not_merged():
+    service, store = a_service()
+    first = registered(service, email="Kari.Dup@Example.no", phone="+4791111111")
+    second = registered(service, email="kari.dup@example.no ".strip().lower(), phone="+4792222222")
+    third = registered(service, email="someone.else@example.no", phone="+4791111111")
+    other = registered(service, email="unrelated@example.no", phone="+4793333333")
+    for rid in (first, second, third, other):
+        waitlisted(service, rid)
+    view = lambda rid: service.get_registration(rid, STAFF_BERGEN)["possible_duplicates"]  # noqa: E731
+    assert sorted(view(first)) == sorted([second, third])
+    assert view(second) == [first] and view(third) == [first] and view(other) == []
+    assert len(store.registrations) == 4
+    assert all("kari" not in str(r).lower() for r in store.registrations.values())
+
+
+# --- who may read what ----------------------------------------------------------------------------------
+
+def test_staff_of_the_persons_contact_point_read_everything_and_others_are_refused():
+    service, _ = a_service()
+    rid = registered(service, name="Kari Nordmann", free_text="private words")
+    with pytest.raises(Forbidden):  # not routed yet: only the national office
+        service.get_registration(rid, STAFF_BERGEN)
+    waitlisted(service, rid)
+    seen = service.get_registration(rid, STAFF_BERGEN)
+    assert (seen["name"], seen["free_text"], seen["status"], seen["contact_point_id"]) == (
+        "Kari Nordmann", "private words", "waiting", "link-bergen")
+    assert seen["consent"]["channel"] == "self" and "fingerprint" not in seen
+    assert service.get_registration(rid, ADMIN)["registration_id"] == rid
+    for outsider in (STAFF_OSLO, REFERRER, {"role": "public"}, None):
+        with pytest.raises(Forbidden):
+            service.get_registration(rid, outsider)
+
+
+def test_a_referrer_reads_only_the_status_of_their_own_referrals():
+    service, _ = a_service()
+    mine = service.register(intake(**referred()), REFERRER)["registration_id"]
+    not_mine = registered(service)
+    waitlisted(service, mine)
+    assert service.referral_status(mine, REFERRER) == {
+        "registration_id": mine, "status": "waiting", "updated_at": service.referral_status(mine, REFERRER)["updated_at"]}
+    assert [s["registration_id"] for s in service.referral_statuses(REFERRER)] == [mine]
+    assert service.referral_statuses(OTHER_REFERRER) == []
+    for actor, rid in ((OTHER_REFERRER, mine), (REFERRER, not_mine)):
+        with pytest.raises(Forbidden):
+            service.referral_status(rid, actor)
+    with pytest.raises(Forbidden):
+        service.referral_statuses(STAFF_BERGEN)
+
+
+def test_a_referrer_registers_only_under_their_own_id_with_attested_consent():
+    service, store = a_service()
+    with pytest.raises(Forbidden):
+        service.register(intake(**referred()), OTHER_REFERRER)
+    with pytest.raises(InvalidInput) as refused:
+        service.register(intake(referral={"referrer_id": "ref-1", "organisation": "GP"}), REFERRER)
+    assert list(refused.value.errors) == ["consent"]
+    assert store.registrations == {}
+
+
+def test_referral_status_follows_matching_into_a_group_and_out_again():
+    service, _ = a_service()
+    rid = service.register(intake(**referred()), REFERRER)["registration_id"]
+    waitlisted(service, rid)
+    group = {"group_id": "g1", "contact_point_id": "link-bergen", "registration_ids": [rid]}
+    service.handle_group_confirmed(an_event("matching", "group_confirmed", {
+        **group, "meeting_place_id": "mp1", "first_meeting_at": "2026-12-01T18:00:00Z", "starter_id": "s1"}))
+    assert service.referral_status(rid, REFERRER)["status"] == "in_group"
+    service.handle_group_member_left(an_event("matching", "group_member_left", {
+        **group, "registration_id": rid, "reason": "left"}))
+    assert service.referral_status(rid, REFERRER)["status"] == "waiting"
+    service.withdraw(rid, REFERRER, "referrer")
+    assert service.referral_status(rid, REFERRER)["status"] == "withdrawn"
+
+
+# --- withdrawal and erasure -----------------------------------------------------------------------------
+
+def test_withdrawal_keeps_the_record_emits_once_and_the_person_can_come_back():
+    service, store = a_service()
+    rid = registered(service)
+    waitlisted(service, rid)
+    with pytest.raises(Forbidden):
+        service.withdraw(rid, STAFF_OSLO, "person")
+    assert service.withdraw(rid, STAFF_BERGEN, "person")["changed"]
+    assert not service.withdraw(rid, STAFF_BERGEN, "person")["changed"]
+    assert store.emitted_types().count("registration_withdrawn") == 1
+    assert store.events[-1]["data"] == {"registration_id": rid, "reason": "person"}
+    assert service.get_registration(rid, STAFF_BERGEN)["status"] == "withdrawn"
+    waitlisted(service, rid)  # a late waitlisting does not undo the withdrawal
+    assert service.get_registration(rid, STAFF_BERGEN)["status"] == "withdrawn"
+    assert service.come_back(rid, STAFF_BERGEN)["changed"]
+    assert store.events[-1]["event_type"] == "registration_updated"
+    assert store.events[-1]["data"]["registration_id"] == rid
+
+
+def test_erasure_deletes_the_person_keeps_anonymous_counts_and_the_key_cannot_bring_them_back():
+    service, store = a_service()
+    data = intake(email="dup@example.no")
+    rid = service.register(data)["registration_id"]
+    twin = registered(service, email="dup@example.no")
+    waitlisted(service, rid)
+    with pytest.raises(InvalidInput):
+        service.erase(rid, STAFF_BERGEN, "retention")  # the timer's reason, not a caller's
+    assert service.erase(rid, STAFF_BERGEN, "consent_withdrawn")["erased"]
+    assert store.events[-1]["event_type"] == "registration_erased"
+    assert store.events[-1]["data"] == {"registration_id": rid, "reason": "consent_withdrawn"}
+    assert rid not in store.registrations and rid not in store.contacts
+    assert rid not in str(store.registrations)  # nor in the twin's duplicate flags
+    assert store.counts() == {"registered": 2, "erased_consent_withdrawn": 1}
+    with pytest.raises(NotFound):
+        service.erase(rid, ADMIN, "request")
+    with pytest.raises(NotFound):
+        service.contact_details(rid)
+    with pytest.raises(Conflict) as refused:
+        service.register(data)
+    assert "erased" in str(refused.value)
+    assert twin in store.registrations
+
+
+def test_the_retention_sweep_erases_only_the_long_inactive_and_is_idempotent():
+    service, store = a_service()
+    old, recent, waiting = registered(service), registered(service), registered(service)
+    for rid in (old, recent, waiting):
+        waitlisted(service, rid)
+    service.withdraw(old, ADMIN, "person")
+    service.withdraw(recent, ADMIN, "person")
+    long_ago = datetime.now(timezone.utc) - timedelta(days=400)
+    store.registrations[old]["updated_at"] = long_ago
+    store.registrations[waiting]["updated_at"] = long_ago  # waiting in a pool is activity
+    assert service.erase_after_retention() == 1
+    assert service.erase_after_retention() == 0
+    assert set(store.registrations) == {recent, waiting}
+    assert store.events[-1]["data"] == {"registration_id": old, "reason": "retention"}
+
+
+def test_notification_gets_contact_details_by_rpc():
+    service, _ = a_service()
+    rid = registered(service, name="Kari Nordmann", email="kari.n@example.no", phone="+4791234567")
+    assert service.contact_details(rid) == {
+        "registration_id": rid, "name": "Kari Nordmann", "email": "kari.n@example.no", "phone": "+4791234567",
+        "message_language": "nb", "preferred_channel": "email", "status": "registered"}
+
+
+# --- cohorts ------------------------------------------------------------------------------------------
+
+def test_a_cohort_is_registered_together_and_matching_hears_the_cohort():
+    service, store = a_service()
+    cohort = {"cohort_id": "kid-bergen-2026-11", "keep_together": True}
+    people = [{k: v for k, v in intake(**referred()).items()} for _ in range(3)]
+    results = service.register_cohort({"cohort": cohort, "registrations": people}, REFERRER)
+    assert [r["created"] for r in results] == [True, True, True]
+    created = [e["data"] for e in store.events if e["event_type"] == "registration_created"]
+    assert [c["cohort"] for c in created] == [cohort] * 3 and all(c["referred"] for c in created)
+
+
+def test_a_cohort_with_one_bad_registration_stores_none_and_names_the_one():
+    service, store = a_service()
+    people = [intake(), intake(phone="123"), intake()]
+    with pytest.raises(InvalidInput) as refused:
+        service.register_cohort({"cohort": {"cohort_id": "kib-1", "keep_together": False},
+                                 "registrations": people})
+    assert refused.value.errors == {"registrations": {"1": {"phone": [
+        "Must be a Norwegian mobile number: +47 and 8 digits starting with 4 or 9."]}}}
+    assert store.registrations == {} and store.events == []
