@@ -42,9 +42,17 @@ class StrictSchema(Schema):
         unknown = "raise"
 
 
+class _StrictBoolean(fields.Boolean):
+    """JSON true/false only: "yes", 1 or "true" are not booleans in a contract (1 == True in Python)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def Bool(**kw):
-    """JSON true/false only: "yes", 1 or "true" are not booleans in a contract."""
-    return fields.Boolean(truthy={True}, falsy={False}, **kw)
+    return _StrictBoolean(**kw)
 
 
 Id = lambda **kw: fields.String(validate=validate.Length(1, 64), **kw)  # noqa: E731

@@ -124,3 +124,8 @@ def test_access_rules():
     assert not may_see_contact_point({"role": "referrer"}, "a")
     with pytest.raises(Forbidden):
         require_role(staff, "national_admin")
+
+
+@pytest.mark.parametrize("value", [1, 0, "true", "yes", None])
+def test_booleans_are_json_booleans_only(value):
+    assert set(errors_of(intake(open_to_mixed=value))) == {"open_to_mixed"}
