@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 REASON_HEADER = "x-flokk-reason"
 ATTEMPT_HEADER = "x-flokk-attempt"
-TARGET_HEADER = "x-flokk-queue"
+TARGET_HEADER = "flokk-retry-queue"  # no x- prefix: headers exchanges ignore x- keys when matching
 
 
 class PermanentError(Exception):

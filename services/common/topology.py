@@ -7,7 +7,8 @@ declares its own again on start, which is idempotent.
 - `<source>.events`: durable topic exchange per emitting service (and `intake.events`).
 - `<service>.<source>.<event_type>`: durable queue per subscription.
 - `<service>.retry.<ms>`: delay queues; a message waits there, then dead-letters through the
-  headers exchange `flokk.retry` straight back to the queue named in its `x-flokk-queue` header.
+  headers exchange `flokk.retry` straight back to the queue named in its `flokk-retry-queue` header (RabbitMQ
+  ignores `x-` keys when a headers exchange matches).
 - `<service>.dead`: the dead-letter queue, reason in `x-flokk-reason`; messages expire after 7 days
   (they may hold contact details from an intake).
 """
@@ -43,7 +44,7 @@ def retry_binding_queue(service, source, event_type):
     name = queue_name(service, source, event_type)
     return Queue(
         name, exchange=RETRY_EXCHANGE, durable=True,
-        binding_arguments={"x-match": "all", "x-flokk-queue": name},
+        binding_arguments={"x-match": "all", "flokk-retry-queue": name},
     )
 
 

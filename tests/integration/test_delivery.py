@@ -11,6 +11,7 @@ from tests.waiting import wait_until
 
 CALLS = []  # event ids, as each attempt starts
 DONE = []  # event ids, as each attempt returns
+OTHER = []  # event ids seen by the second handler
 BEHAVIOUR = {"fail_first": 0, "permanent": False}
 
 
@@ -29,12 +30,19 @@ class ProbeService:
             {"registration_id": event.data["registration_id"]}, session=uow.session))
         DONE.append(event.event_id)
 
+    @handle_event("matching", "registration_waitlisted")
+    def handle_registration_waitlisted(self, event):
+        """A second queue: a retry of the other handler must come back to its own queue only."""
+        OTHER.append(event.event_id)
+
 
 @pytest.fixture
 def probe(container_factory, service_config, monkeypatch, mongo, db_prefix):
-    monkeypatch.setitem(contracts.SUBSCRIPTIONS, "probe", [("matching", "registration_unroutable")])
+    monkeypatch.setitem(contracts.SUBSCRIPTIONS, "probe", [("matching", "registration_unroutable"),
+                                                           ("matching", "registration_waitlisted")])
     CALLS.clear()
     DONE.clear()
+    OTHER.clear()
     BEHAVIOUR.update(fail_first=0, permanent=False)
     container = container_factory(ProbeService, service_config)
     container.start()
@@ -91,7 +99,7 @@ def test_a_failing_handler_is_retried_with_backoff_and_then_succeeds(probe):
     publish(amqp_uri, "matching.events", "registration_unroutable", unroutable())
     wait_until(lambda: effects.count_documents({}) == 1, timeout=20, what="the effect after retries")
     assert len(CALLS) == 3 and len(set(CALLS)) == 1
-    assert dead_letters(amqp_uri, "probe") == []
+    assert dead_letters(amqp_uri, "probe") == [] and OTHER == []  # the retries went to one queue only
 
 
 def test_a_handler_that_keeps_failing_is_dead_lettered_after_the_last_attempt(probe):
