@@ -46,11 +46,12 @@ def _projected():
            for number, polygons in boundaries().items()}
     xs = [x for polygons in raw.values() for polygon in polygons for ring in polygon for x, _ in ring]
     ys = [y for polygons in raw.values() for polygon in polygons for ring in polygon for _, y in ring]
-    scale = (WIDTH - 2 * MARGIN) / (max(xs) - min(xs))
-    height = round((max(ys) - min(ys)) * scale + 2 * MARGIN)
+    left, top = min(xs), max(ys)
+    scale = (WIDTH - 2 * MARGIN) / (max(xs) - left)
+    height = round((top - min(ys)) * scale + 2 * MARGIN)
 
     def pixel(x, y):
-        return (x - min(xs)) * scale + MARGIN, (max(ys) - y) * scale + MARGIN
+        return (x - left) * scale + MARGIN, (top - y) * scale + MARGIN
 
     paths = {number: " ".join(_ring_path([pixel(x, y) for x, y in ring])
                               for polygon in polygons for ring in polygon)

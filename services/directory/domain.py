@@ -63,7 +63,7 @@ def coordinates_of(address, given, reference, municipality_number):
     """The given coordinates, else the postal code's point, else the municipality's centroid."""
     if given:
         return given
-    postal = reference.postal_codes.get(address["postal_code"])
+    postal = reference.postal_codes.get(address["postal_code"]) if address else None
     if postal is not None and postal.lat is not None:
         return {"lat": postal.lat, "lon": postal.lon}
     municipality = reference.municipality(municipality_number)
@@ -72,6 +72,8 @@ def coordinates_of(address, given, reference, municipality_number):
 
 def address_view(address, reference):
     """The address with its city from the postal register when none was given."""
+    if address is None:
+        return None
     postal = reference.postal_codes[address["postal_code"]]
     return {"street": address["street"], "postal_code": address["postal_code"],
             "city": address.get("city") or postal.place}

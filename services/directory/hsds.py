@@ -24,7 +24,7 @@ TABLES = {
                                    "latitude", "longitude")),
     "address": ("addresses.csv", ("id", "location_id", "address_1", "city", "state_province", "postal_code",
                                   "country", "address_type")),
-    "service_at_location": ("service_at_locations.csv", ("id", "service_id", "location_id", "description")),
+    "service_at_location": ("service_at_location.csv", ("id", "service_id", "location_id", "description")),
     "service_area": ("service_areas.csv", ("id", "service_id", "name", "description", "extent", "extent_type")),
     "contact": ("contacts.csv", ("id", "organization_id", "service_id", "title", "email")),
     "phone": ("phones.csv", ("id", "service_id", "number", "type")),
@@ -66,7 +66,7 @@ def _add_contact_point(out, reference, cp):
     digital = " Also runs digital groups." if cp["digital_groups"] else ""
     out["service"].append({
         "id": service_id, "organization_id": organization_id, "name": f"Self-help groups: {cp['name']}",
-        "alternate_name": cp["name"], "email": cp["email"],
+        "alternate_name": cp["name"], **({"email": cp["email"]} if cp.get("email") else {}),
         "description": (f"Self-organised self-help groups of {cp['min_size']}-{cp['max_size']} adults, "
                         f"started by {cp['name']}.{digital}"),
         "status": "active" if cp["active"] else "inactive", "minimum_age": 18})
@@ -91,6 +91,8 @@ def _add_contact_point(out, reference, cp):
          "description": f"Meeting place of {cp['name']}, room for {place['capacity']}."}
         for place in cp["meeting_places"]]
     for place in places:
+        if place["address"] is None:  # a contact point with no premises given has no location
+            continue
         _add_location(out, reference, cp, organization_id, service_id, place)
 
 

@@ -6,7 +6,7 @@ instead of failing the whole call.
 """
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.common.contracts import (
     ACCESSIBILITY_FEATURES, CONTACT_POINT_KINDS, WEEKDAYS, Bool, Languages,
@@ -26,11 +26,15 @@ def _one_of(choices):
 
 
 def _known_municipality(number):
+    if not re.fullmatch(r"\d{4}", number):
+        raise ValidationError("Must be a 4-digit municipality number.")
     if number not in reference_data().municipalities:
         raise ValidationError("Unknown municipality number.")
 
 
 def _known_postal_code(code):
+    if not re.fullmatch(r"\d{4}", code):
+        raise ValidationError("Must be a 4-digit postal code.")
     if code not in reference_data().postal_codes:
         raise ValidationError("Unknown postal code.")
 
@@ -45,8 +49,7 @@ def _unique(key=None, what="value"):
 
 Slug = lambda **kw: fields.String(validate=validate.Regexp(  # noqa: E731
     r"^[a-z0-9][a-z0-9-]{1,63}$", error="Use 2-64 lower-case letters, digits and hyphens."), **kw)
-KnownMunicipality = lambda **kw: fields.String(  # noqa: E731
-    validate=[validate.Regexp(r"^\d{4}$", error="Must be a 4-digit municipality number."), _known_municipality], **kw)
+KnownMunicipality = lambda **kw: fields.String(validate=_known_municipality, **kw)  # noqa: E731
 Accessibility = lambda **kw: fields.List(  # noqa: E731
     fields.String(validate=_one_of(ACCESSIBILITY_FEATURES)), validate=_unique(what="feature"), **kw)
 OrganisationalEmail = lambda **kw: fields.Email(validate=validate.Length(max=254), **kw)  # noqa: E731
@@ -59,8 +62,7 @@ class StrictSchema(Schema):
 
 class Address(StrictSchema):
     street = fields.String(required=True, validate=validate.Length(1, 200))
-    postal_code = fields.String(required=True, validate=[
-        validate.Regexp(r"^\d{4}$", error="Must be a 4-digit postal code."), _known_postal_code])
+    postal_code = fields.String(required=True, validate=_known_postal_code)
     city = fields.String(validate=validate.Length(1, 100))
 
 
@@ -104,16 +106,19 @@ class Staff(StrictSchema):
 
 
 class ContactPointInput(StrictSchema):
+    """A contact point. The skeleton's minimal payload (id, kind, name, municipality_number,
+    municipalities) stays valid: address, e-mail and the rest are optional."""
+
     contact_point_id = Slug(required=True)
     kind = fields.String(required=True, validate=_one_of(CONTACT_POINT_KINDS))
     name = fields.String(required=True, validate=validate.Length(1, 200))
-    organisation = fields.String(required=True, validate=validate.Length(1, 200))
+    organisation = fields.String(load_default=None, validate=validate.Length(1, 200))
     municipality_number = KnownMunicipality(required=True)
     municipalities = fields.List(KnownMunicipality(), required=True,
                                  validate=[validate.Length(min=1), _unique(what="municipality")])
-    address = fields.Nested(Address, required=True)
+    address = fields.Nested(Address, load_default=None)
     coordinates = fields.Nested(Coordinates, load_default=None)
-    email = OrganisationalEmail(required=True)
+    email = OrganisationalEmail(load_default=None)
     phone = fields.String(load_default=None, validate=validate.Regexp(
         PHONE, error="Must be a Norwegian number: +47 and 8 digits."))
     opening_hours = OpeningHoursList()
@@ -132,6 +137,11 @@ class ContactPointInput(StrictSchema):
     def _sizes_in_order(self, data, **kwargs):
         if data.get("min_size", DEFAULT_MIN_SIZE) > data.get("max_size", DEFAULT_MAX_SIZE):
             raise ValidationError("Must not be smaller than min_size.", "max_size")
+
+    @post_load
+    def _organisation_defaults_to_name(self, data, **kwargs):
+        """A contact point that is its own organisation (a LINK centre, say) need not name it twice."""
+        return {**data, "organisation": data["organisation"] or data["name"]}
 
 
 class ContactPointQuery(StrictSchema):
