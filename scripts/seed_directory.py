@@ -1,8 +1,6 @@
 """Load the example directory (services/directory/data/example_directory.json) through the
 directory's RPC, so every contact point is validated and announced like any other."""
-import json
 import sys
-from pathlib import Path
 
 import eventlet
 
@@ -15,16 +13,18 @@ logging.getLogger("amqp").setLevel(logging.ERROR)
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from services.common.config import amqp_uri_from_env  # noqa: E402
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "services/directory/data/example_directory.json"
+from services.directory.example import example_payloads  # noqa: E402
 
 
 def main():
-    contact_points = json.loads(EXAMPLE.read_text(encoding="utf-8"))["contact_points"]
+    contact_points = example_payloads()
     with ClusterRpcProxy({"AMQP_URI": amqp_uri_from_env()}, timeout=30) as cluster:
         for contact_point in contact_points:
             cluster.directory.upsert_contact_point(contact_point)
-    print(f"example directory loaded: {len(contact_points)} contact points (marked as example data)")
+        national = cluster.directory.coverage()["national"]
+    print(f"example directory loaded: {len(contact_points)} contact points (marked as example data); "
+          f"they cover {national['covered_municipalities']} of {national['municipalities']} municipalities, "
+          f"{national['population_share']:.1%} of the population")
 
 
 if __name__ == "__main__":

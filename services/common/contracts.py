@@ -202,12 +202,26 @@ class RegistrationErased(StrictSchema):
 
 # --- directory ---------------------------------------------------------------------------------
 
+CONTACT_POINT_KINDS = (
+    "link_centre", "municipal_service", "volunteer_centre", "user_organisation", "support_centre",
+    "district_office", "national_office")
+ACCESSIBILITY_FEATURES = ("step_free", "hearing_loop", "quiet_room")
+
+
+class MeetingPlaceSummary(StrictSchema):
+    """What matching needs of a meeting place: room size and accessibility, no name or address."""
+
+    meeting_place_id = Id(required=True)
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    accessibility = fields.List(fields.String(validate=_one_of(ACCESSIBILITY_FEATURES)), required=True)
+
+
 class ContactPointUpserted(StrictSchema):
+    """A contact point as it now is. Consumers keep the highest `revision` and ignore older ones."""
+
     contact_point_id = Id(required=True)
     revision = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    kind = fields.String(required=True, validate=_one_of((
-        "link_centre", "municipal_service", "volunteer_centre", "user_organisation",
-        "support_centre", "district_office", "national_office")))
+    kind = fields.String(required=True, validate=_one_of(CONTACT_POINT_KINDS))
     name = fields.String(required=True, validate=validate.Length(1, 200))
     county_number = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{2}$"))
     municipalities = fields.List(MunicipalityNumber(), required=True)
@@ -216,9 +230,12 @@ class ContactPointUpserted(StrictSchema):
     min_size = fields.Integer(required=True, strict=True, validate=validate.Range(3, 12))
     max_size = fields.Integer(required=True, strict=True, validate=validate.Range(3, 12))
     active = Bool(required=True)
+    meeting_places = fields.List(fields.Nested(MeetingPlaceSummary), load_default=list)
 
 
 class ContactPointDeactivated(StrictSchema):
+    """The contact point takes no one new; `revision` orders it with the upserts."""
+
     contact_point_id = Id(required=True)
     revision = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 

@@ -33,8 +33,8 @@ def route(reference, contact_points, municipality_number, *, not_in_own_municipa
         home = reference.municipality(municipality_number)
         serving_home = [cp for cp in local if municipality_number in cp["municipalities"]]
         if not not_in_own_municipality:
-            for cp in sorted(serving_home, key=lambda cp: cp["contact_point_id"]):
-                add(_candidate("contact_point", cp["contact_point_id"], cp["municipality_number"], 0.0,
+            for cp in sorted(serving_home, key=lambda cp: (distance_to(cp), cp["contact_point_id"])):
+                add(_candidate("contact_point", cp["contact_point_id"], cp["municipality_number"], distance_to(cp),
                                f"serves {home.name}"))
         excluded = {cp["contact_point_id"] for cp in serving_home} if not_in_own_municipality else set()
         in_county = [cp for cp in local if cp["municipality_number"][:2] == home.county_number

@@ -1,40 +1,29 @@
-"""Contact points in the directory's own database."""
+"""Contact points in the directory's own database, one document per contact point."""
 from services.common.store import Storage
-
-EVENT_FIELDS = ("contact_point_id", "kind", "name", "municipalities", "digital_groups", "languages",
-                "min_size", "max_size", "active")
-
-
-def upserted_event(doc):
-    """The contact_point_upserted data for a stored contact point (no personal data in it)."""
-    data = {key: doc[key] for key in EVENT_FIELDS}
-    data["county_number"] = doc["municipality_number"][:2]
-    data["revision"] = doc["revision"]
-    return data
 
 
 class DirectoryStorage(Storage):
     @classmethod
     def ensure_indexes(cls, db):
         db.contact_points.create_index("municipalities")
+        db.contact_points.create_index("kind")
 
     def contact_points(self):
-        return list(self.db.contact_points.find({}, {"_id": 0}))
+        return [_public(doc) for doc in self.db.contact_points.find({})]
 
     def contact_point(self, contact_point_id):
-        return self.db.contact_points.find_one({"contact_point_id": contact_point_id}, {"_id": 0})
+        doc = self.db.contact_points.find_one({"_id": contact_point_id})
+        return None if doc is None else _public(doc)
 
-    def upsert_contact_point(self, uow, fields):
-        """Write the contact point with the next revision; returns the stored document."""
-        current = uow.db.contact_points.find_one({"_id": fields["contact_point_id"]}, session=uow.session)
-        unchanged = current is not None and all(current.get(k) == v for k, v in fields.items())
-        if unchanged:
-            return _public(current)
-        doc = {**fields, "_id": fields["contact_point_id"], "revision": (current or {}).get("revision", 0) + 1}
-        uow.db.contact_points.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=uow.session)
-        uow.emit("contact_point_upserted", upserted_event(doc))
-        return _public(doc)
+    def current(self, uow, contact_point_id):
+        """The stored contact point, read inside the unit of work's transaction."""
+        doc = uow.db.contact_points.find_one({"_id": contact_point_id}, session=uow.session)
+        return None if doc is None else _public(doc)
+
+    def save(self, uow, doc):
+        uow.db.contact_points.replace_one({"_id": doc["contact_point_id"]}, {**doc, "_id": doc["contact_point_id"]},
+                                          upsert=True, session=uow.session)
 
 
 def _public(doc):
-    return {k: v for k, v in doc.items() if k != "_id"}
+    return {key: value for key, value in doc.items() if key != "_id"}

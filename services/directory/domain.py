@@ -1,0 +1,106 @@
+"""Rules of the directory: revisions of a contact point, what its events carry, how it is shown.
+
+Pure: contact points are plain dicts as validated by `schemas.ContactPointInput`, stored with a
+`revision`. A revision changes only when the contact point does, so the same payload twice gives
+no new revision and no event.
+"""
+ATTRIBUTION = {
+    "municipalities": "© Kartverket (CC BY 4.0)",
+    "population": "Kilde: Statistisk sentralbyrå (CC BY 4.0)",
+    "postal_codes": "Posten (NLOD)",
+    "postal_code_coordinates": "Postnummerdata frå Erik Bolstad (CC BY 3.0), http://www.erikbolstad.no/postnummer/",
+}
+STORED_ONLY = ("revision",)
+
+
+def input_of(doc):
+    """The contact point as it was given, without what the directory adds."""
+    return {key: value for key, value in doc.items() if key not in STORED_ONLY}
+
+
+def next_version(current, fields):
+    """`(doc, changed)`: the contact point to store after an upsert of `fields`."""
+    if current is not None and input_of(current) == fields:
+        return current, False
+    return {**fields, "revision": (current or {}).get("revision", 0) + 1}, True
+
+
+def deactivated(current):
+    """`(doc, changed)`: the contact point after deactivation; deactivating twice changes nothing."""
+    if not current["active"]:
+        return current, False
+    return {**current, "active": False, "revision": current["revision"] + 1}, True
+
+
+def with_changes(current, changes):
+    """The payload of an update: the stored contact point with `changes` laid over it."""
+    return {**input_of(current), **changes}
+
+
+def is_local(contact_point):
+    """Serves people where they live (the national office only catches those nobody else can)."""
+    return contact_point["kind"] != "national_office"
+
+
+def upserted_event(doc, reference):
+    """`contact_point_upserted` data: no addresses, phones, e-mail or staff."""
+    return {
+        "contact_point_id": doc["contact_point_id"], "revision": doc["revision"], "kind": doc["kind"],
+        "name": doc["name"], "county_number": reference.municipality(doc["municipality_number"]).county_number,
+        "municipalities": doc["municipalities"], "digital_groups": doc["digital_groups"],
+        "languages": doc["languages"], "min_size": doc["min_size"], "max_size": doc["max_size"],
+        "active": doc["active"],
+        "meeting_places": [{"meeting_place_id": place["meeting_place_id"], "capacity": place["capacity"],
+                            "accessibility": place["accessibility"]} for place in doc["meeting_places"]],
+    }
+
+
+def deactivated_event(doc):
+    return {"contact_point_id": doc["contact_point_id"], "revision": doc["revision"]}
+
+
+def coordinates_of(address, given, reference, municipality_number):
+    """The given coordinates, else the postal code's point, else the municipality's centroid."""
+    if given:
+        return given
+    postal = reference.postal_codes.get(address["postal_code"]) if address else None
+    if postal is not None and postal.lat is not None:
+        return {"lat": postal.lat, "lon": postal.lon}
+    municipality = reference.municipality(municipality_number)
+    return {"lat": municipality.lat, "lon": municipality.lon}
+
+
+def address_view(address, reference):
+    """The address with its city from the postal register when none was given."""
+    if address is None:
+        return None
+    postal = reference.postal_codes[address["postal_code"]]
+    return {"street": address["street"], "postal_code": address["postal_code"],
+            "city": address.get("city") or postal.place}
+
+
+def public_view(doc, reference):
+    """What `get_contact_point` answers: the stored contact point plus county, coordinates and
+    meeting places that name their owner."""
+    home = reference.municipality(doc["municipality_number"])
+    view = {**doc, "county_number": home.county_number,
+            "address": address_view(doc["address"], reference),
+            "coordinates": coordinates_of(doc["address"], doc.get("coordinates"), reference, home.number)}
+    view["meeting_places"] = [
+        {**place, "contact_point_id": doc["contact_point_id"], "address": address_view(place["address"], reference),
+         "coordinates": coordinates_of(place["address"], None, reference, home.number)}
+        for place in doc["meeting_places"]]
+    return view
+
+
+def matches(contact_point, reference, municipality_number=None, county_number=None, kind=None):
+    """The filters of list_contact_points. By county: located in it or serving a municipality in it."""
+    if kind is not None and contact_point["kind"] != kind:
+        return False
+    if municipality_number is not None and municipality_number not in contact_point["municipalities"]:
+        return False
+    if county_number is not None:
+        numbers = [contact_point["municipality_number"], *contact_point["municipalities"]]
+        if county_number not in {reference.municipality(number).county_number for number in numbers}:
+            return False
+    return True

@@ -1,0 +1,221 @@
+"""directory's entrypoints through worker_factory with an in-memory fake of its own store."""
+import copy
+import json
+
+import pytest
+from nameko.testing.services import worker_factory
+
+from services.common.envelope import parse
+from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.directory.example import example_payloads
+from services.directory.reference import UnknownMunicipality
+from services.directory.service import DirectoryService
+from tests.fakes import FakeStorageBase
+
+
+class FakeDirectoryStorage(FakeStorageBase):
+    source = "directory"
+
+    def __init__(self):
+        super().__init__()
+        self.docs = {}
+
+    def contact_points(self):
+        return [copy.deepcopy(doc) for doc in self.docs.values()]
+
+    def contact_point(self, contact_point_id):
+        return copy.deepcopy(self.docs.get(contact_point_id))
+
+    def current(self, uow, contact_point_id):
+        return self.contact_point(contact_point_id)
+
+    def save(self, uow, doc):
+        self.docs[doc["contact_point_id"]] = copy.deepcopy(doc)
+
+
+def example(contact_point_id):
+    return copy.deepcopy(next(p for p in example_payloads() if p["contact_point_id"] == contact_point_id))
+
+
+@pytest.fixture
+def directory():
+    return worker_factory(DirectoryService, store=FakeDirectoryStorage())
+
+
+def errors_of(call, *args):
+    with pytest.raises(InvalidInput) as caught:
+        call(*args)
+    return json.loads(str(caught.value))
+
+
+def test_the_same_payload_twice_gives_one_revision_and_one_event(directory):
+    first = directory.upsert_contact_point(example("link-bergen"))
+    again = directory.upsert_contact_point(example("link-bergen"))
+    assert first["revision"] == again["revision"] == 1
+    assert directory.store.emitted_types() == ["contact_point_upserted"]
+    assert directory.store.events[0]["data"]["revision"] == 1
+
+
+def test_a_change_gives_the_next_revision_and_an_event_without_contact_details(directory):
+    directory.upsert_contact_point(example("link-bergen"))
+    changed = directory.upsert_contact_point({**example("link-bergen"), "digital_groups": False})
+    assert changed["revision"] == 2
+    event = directory.store.events[-1]
+    assert (event["event_type"], event["data"]["revision"], event["data"]["digital_groups"]) == (
+        "contact_point_upserted", 2, False)
+    parse(json.dumps(event), "directory", "contact_point_upserted")  # the receiver's check passes
+    text = json.dumps(event)
+    for private in ("@example.org", "+4700000103", "Eksempelgata", "Kristin"):
+        assert private not in text
+    assert event["data"]["meeting_places"] == [
+        {"meeting_place_id": "group-room", "capacity": 10, "accessibility": ["step_free", "quiet_room"]}]
+
+
+def test_deactivation_emits_a_new_revision_once(directory):
+    directory.upsert_contact_point(example("stangehjelpa"))
+    gone = directory.deactivate_contact_point("stangehjelpa")
+    directory.deactivate_contact_point("stangehjelpa")
+    assert gone["active"] is False and gone["revision"] == 2
+    assert directory.store.emitted_types() == ["contact_point_upserted", "contact_point_deactivated"]
+    assert directory.store.events[-1]["data"] == {"contact_point_id": "stangehjelpa", "revision": 2}
+    assert [c["contact_point_id"] for c in directory.route("3413")] == ["national-office"]
+
+
+def test_reactivating_by_upsert_is_a_new_revision(directory):
+    directory.upsert_contact_point(example("stangehjelpa"))
+    directory.deactivate_contact_point("stangehjelpa")
+    back = directory.upsert_contact_point(example("stangehjelpa"))
+    assert (back["active"], back["revision"]) == (True, 3)
+
+
+def test_get_contact_point_gives_what_notification_and_matching_use(directory):
+    directory.upsert_contact_point(example("fredrikstad-rph"))
+    cp = directory.get_contact_point("fredrikstad-rph")
+    assert cp["email"] == "fredrikstad-rph@example.org" and cp["phone"] == "+4700000106"
+    assert cp["address"] == {"street": "Eksempelgata 7", "postal_code": "1606", "city": "Fredrikstad"}
+    assert cp["county_number"] == "31" and cp["example"] is True
+    assert cp["opening_hours"][0] == {"weekday": "mon", "opens": "09:00", "closes": "15:00"}
+    assert cp["accessibility"] == ["step_free"] and (cp["min_size"], cp["max_size"]) == (5, 8)
+    library, volunteers = cp["meeting_places"]
+    assert library["meeting_place_id"] == "fredrikstad-library" and library["capacity"] == 10
+    assert library["accessibility"] == ["step_free", "hearing_loop"]
+    assert library["contact_point_id"] == "fredrikstad-rph" and library["address"]["city"] == "Fredrikstad"
+    assert volunteers["name"] == "Fredrikstad frivilligsentral"
+    assert cp["staff"] == [{"staff_id": "fredrikstad-rph-coordinator-1", "first_name": "Anders",
+                            "role": "coordinator", "email": "fredrikstad-rph@example.org"}]
+    assert 59 < cp["coordinates"]["lat"] < 59.4 and 10.8 < cp["coordinates"]["lon"] < 11.1
+
+
+def test_the_skeletons_minimal_payload_still_works(directory):
+    cp = directory.upsert_contact_point({"contact_point_id": "link-bergen", "kind": "link_centre",
+                                         "name": "LINK Bergen og omegn", "municipality_number": "4601",
+                                         "municipalities": ["4601"]})
+    assert cp["organisation"] == "LINK Bergen og omegn" and cp["email"] is None and cp["address"] is None
+    assert cp["meeting_places"] == [] and cp["staff"] == [] and cp["languages"] == ["nb"]
+    assert directory.get_contact_point("link-bergen")["coordinates"]["lat"] == pytest.approx(60.36, abs=0.2)
+
+
+def test_unknown_contact_point_is_not_found(directory):
+    with pytest.raises(NotFound):
+        directory.get_contact_point("nowhere")
+    with pytest.raises(NotFound):
+        directory.deactivate_contact_point("nowhere")
+    with pytest.raises(NotFound):
+        directory.update_contact_point("nowhere", {"name": "X"})
+
+
+def test_every_bad_field_is_named(directory):
+    payload = {**example("link-oslo"), "kind": "club", "municipalities": ["0301", "9999", "03"],
+               "email": "not-an-address", "phone": "22 22 22 22", "min_size": 3,
+               "address": {"street": "Eksempelgata 1", "postal_code": "0000"},
+               "opening_hours": [{"weekday": "mon", "opens": "15:00", "closes": "09:00"}],
+               "accessibility": ["lift"], "colour": "green"}
+    payload["meeting_places"][0]["capacity"] = 0
+    payload["staff"][0]["first_name"] = "Sigrid Nordmann"
+    errors = errors_of(directory.upsert_contact_point, payload)
+    assert errors["kind"] == ["Must be one of: link_centre, municipal_service, volunteer_centre, user_organisation, "
+                              "support_centre, district_office, national_office."]
+    assert errors["municipalities"] == {"1": ["Unknown municipality number."],
+                                        "2": ["Must be a 4-digit municipality number."]}
+    assert errors["email"] == ["Not a valid email address."]
+    assert errors["phone"] == ["Must be a Norwegian number: +47 and 8 digits."]
+    assert "min_size" in errors and errors["colour"] == ["Unknown field."]
+    assert errors["address"] == {"postal_code": ["Unknown postal code."]}
+    assert errors["opening_hours"] == {"0": {"closes": ["Must be later than opens."]}}
+    assert errors["accessibility"] == {"0": ["Must be one of: step_free, hearing_loop, quiet_room."]}
+    assert errors["meeting_places"] == {"0": {"capacity": ["Must be greater than or equal to 2 and less than or "
+                                                           "equal to 500."]}}
+    assert errors["staff"] == {"0": {"first_name": ["Give the first name only, without a surname."]}}
+    assert directory.store.docs == {} and directory.store.events == []
+
+
+def test_missing_fields_and_sizes_out_of_order_are_named(directory):
+    errors = errors_of(directory.upsert_contact_point, {"contact_point_id": "X!", "min_size": 8, "max_size": 6})
+    assert errors["contact_point_id"] == ["Use 2-64 lower-case letters, digits and hyphens."]
+    for field in ("kind", "name", "municipality_number", "municipalities"):
+        assert errors[field] == ["Missing data for required field."]
+    errors = errors_of(directory.upsert_contact_point, {**example("stangehjelpa"), "min_size": 8, "max_size": 6})
+    assert errors == {"max_size": ["Must not be smaller than min_size."]}
+    assert errors_of(directory.upsert_contact_point, "link-oslo") == {"_schema": ["Expected a JSON object."]}
+
+
+def test_create_refuses_an_existing_id_and_update_lays_changes_over(directory):
+    directory.create_contact_point(example("horten-selvhjelp"))
+    with pytest.raises(Conflict):
+        directory.create_contact_point(example("horten-selvhjelp"))
+    updated = directory.update_contact_point("horten-selvhjelp", {"municipalities": ["3901", "3903"]})
+    assert updated["municipalities"] == ["3901", "3903"] and updated["revision"] == 2
+    assert updated["meeting_places"][0]["name"] == "Horten bibliotek, group room"
+    assert directory.update_contact_point("horten-selvhjelp", {"municipalities": ["3901", "3903"]})["revision"] == 2
+    assert errors_of(directory.update_contact_point, "horten-selvhjelp", {"contact_point_id": "other"}) == {
+        "contact_point_id": ["Cannot be changed."]}
+    assert errors_of(directory.update_contact_point, "horten-selvhjelp", {"max_size": 99}) == {
+        "max_size": ["Must be greater than or equal to 4 and less than or equal to 12."]}
+
+
+def test_an_actor_may_change_only_what_its_role_allows(directory):
+    staff = {"account_id": "acc-1", "role": "contact_point_staff", "contact_point_ids": ["horten-selvhjelp"]}
+    admin = {"account_id": "acc-2", "role": "national_admin"}
+    with pytest.raises(Forbidden):
+        directory.create_contact_point(example("horten-selvhjelp"), staff)
+    directory.create_contact_point(example("horten-selvhjelp"), admin)
+    directory.update_contact_point("horten-selvhjelp", {"digital_groups": True}, staff)
+    with pytest.raises(Forbidden):
+        directory.upsert_contact_point(example("link-oslo"), staff)
+    with pytest.raises(Forbidden):
+        directory.deactivate_contact_point("horten-selvhjelp", {"role": "integration"})
+
+
+def test_list_by_municipality_county_and_kind(directory):
+    for payload in example_payloads():
+        directory.upsert_contact_point(payload)
+
+    def ids(**query):
+        return [cp["contact_point_id"] for cp in directory.list_contact_points(**query)]
+
+    assert ids(municipality_number="4627") == ["link-bergen"]  # Askøy, served from Bergen
+    assert ids(county_number="46") == ["link-bergen"]
+    assert ids(county_number="03") == ["link-oslo", "national-office"]
+    assert ids(kind="district_office") == ["distriktskontor-nord", "distriktskontor-nordland",
+                                           "distriktskontor-sor", "distriktskontor-vest"]
+    assert ids(county_number="56") == []
+    assert len(ids()) == len(example_payloads())
+    assert errors_of(directory.list_contact_points, "9999", "99", "club") == {
+        "municipality_number": ["Unknown municipality number."], "kind": [
+            "Must be one of: link_centre, municipal_service, volunteer_centre, user_organisation, support_centre, "
+            "district_office, national_office."]}
+    assert errors_of(directory.list_contact_points, None, "99") == {"county_number": ["Unknown county number."]}
+
+
+def test_route_checks_its_arguments(directory):
+    with pytest.raises(UnknownMunicipality):
+        directory.route("9999")
+    assert errors_of(directory.route, "0301", {"digital_ok": "yes"}) == {"digital_ok": ["Not a valid boolean."]}
+
+
+def test_coverage_map_and_export_come_from_the_stored_contact_points(directory):
+    directory.upsert_contact_point(example("link-trondheim"))
+    assert directory.coverage()["national"]["covered_municipalities"] == 1
+    assert 'data-municipality="5001" class="covered"' in directory.coverage_map_svg()
+    assert [s["alternate_name"] for s in directory.hsds_export()["tables"]["service"]] == ["LINK Trondheim"]
+    assert directory.hsds_export_csv()["services.csv"].count("\n") == 2  # header and one row
