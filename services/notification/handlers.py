@@ -7,7 +7,7 @@ a later failure never sends a message twice. The event's ledger entry comes last
 """
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nameko.exceptions import RemoteError
 
@@ -21,6 +21,11 @@ log = logging.getLogger(__name__)
 
 NATIONAL_OFFICE_ID = "national-office"
 MAX_RELEASE_ATTEMPTS = 6
+CLAIM_LEASE = timedelta(minutes=2)
+
+
+def _being_sent():
+    return DeliveryFailure("email", "being sent by another worker", transient=True)
 #: Templates that name the contact point (and so need it from the directory).
 NAMES_CONTACT_POINT = {domain.RECEIPT, domain.PROPOSAL_READY, domain.INVITATION, domain.REMINDER,
                        domain.STAFF_DIGEST}
@@ -161,6 +166,10 @@ def deliver(ports, message, releasing=False):
     when every channel failed and at least one of them only for now."""
     nid = message.notification_id
     existing = ports.store.delivery(nid)
+    if existing is not None and existing["status"] == "sending":
+        if existing["lease_until"] >= ports.clock.now():
+            raise _being_sent()
+        existing = None  # an attempt that crashed mid-send: take it over
     if existing is not None and (existing["status"] in ("sent", "failed") or not releasing):
         return existing["status"]
     addressee = _addressee(ports, message)
@@ -179,13 +188,25 @@ def deliver(ports, message, releasing=False):
     except DeliveryFailure as failure:
         return _settle(ports, message, "failed", routes[0][0], routes[0][1], reason=failure.reason)
     now = ports.clock.now()
+    previous = existing["status"] if existing else None
+    if not ports.store.claim(nid, now, now + CLAIM_LEASE, claimable=("held",) if releasing else ()):
+        raise _being_sent()
+    try:
+        outcome = _send_first_that_works(ports, message, routes, rendered, now, existing)
+    except BaseException:
+        ports.store.unclaim(nid, previous)
+        raise
+    return outcome
+
+
+def _send_first_that_works(ports, message, routes, rendered, now, existing):
     failures = []
     for channel, address in routes:
         if channel == "sms" and domain.in_quiet_hours(now):
             _hold(ports, message, address, domain.end_of_quiet_hours(now), existing)
             return "held"
         try:
-            _send(ports, channel, address, rendered, nid)
+            _send(ports, channel, address, rendered, message.notification_id)
         except DeliveryFailure as failure:
             log.warning("channel failed", extra={"template": message.template, "channel": channel,
                                                  "reason": failure.reason, "transient": failure.transient})

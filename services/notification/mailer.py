@@ -22,9 +22,9 @@ class SmtpMailer:
         message["Subject"] = rendered.subject
         message["Message-ID"] = message_id
         message["Date"] = formatdate(usegmt=True)
-        message["Content-Language"] = rendered.language
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
+        message["Content-Language"] = rendered.language  # after: add_alternative moves Content-* into the parts
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 smtp.send_message(message)

@@ -1,6 +1,7 @@
 """The delivery log (masked addresses only), held SMS, confirmed groups for reminders, and the
 pool arrivals for the staff digest. Everything about a person goes on `registration_erased`."""
 from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
 
 from services.common.store import LEDGER, Storage
 
@@ -31,6 +32,26 @@ class NotificationStorage(Storage):
             return False
         uow.db.deliveries.replace_one({"_id": record["_id"]}, record, upsert=True, session=uow.session)
         return True
+
+    def claim(self, notification_id, now, lease_until, claimable=()):
+        """Take the right to send this message (status 'sending' until `lease_until`): False while
+        another worker holds it or it is settled. A claim whose lease ran out can be taken over."""
+        query = {"_id": notification_id, "$or": [{"status": {"$in": list(claimable)}},
+                                                 {"status": "sending", "lease_until": {"$lt": now}}]}
+        try:
+            self.db.deliveries.update_one(query, {"$set": {"status": "sending", "lease_until": lease_until}},
+                                          upsert=True)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def unclaim(self, notification_id, previous_status=None):
+        """Give the claim back after a failed attempt: to 'held', or gone if it was new."""
+        if previous_status is None:
+            self.db.deliveries.delete_one({"_id": notification_id, "status": "sending"})
+        else:
+            self.db.deliveries.update_one({"_id": notification_id, "status": "sending"},
+                                          {"$set": {"status": previous_status}})
 
     def hold(self, record):
         self.db.deliveries.replace_one({"_id": record["_id"], "status": {"$nin": list(SETTLED)}}, record, upsert=True)

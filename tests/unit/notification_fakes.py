@@ -50,6 +50,23 @@ class FakeNotificationStorage(FakeStorageBase):
         self.deliveries[record["_id"]] = dict(record)
         return True
 
+    def claim(self, notification_id, now, lease_until, claimable=()):
+        existing = self.deliveries.get(notification_id)
+        if existing is not None and not (existing["status"] in claimable or (
+                existing["status"] == "sending" and existing["lease_until"] < now)):
+            return False
+        self.deliveries[notification_id] = {**(existing or {"_id": notification_id}), "status": "sending",
+                                            "lease_until": lease_until}
+        return True
+
+    def unclaim(self, notification_id, previous_status=None):
+        if self.deliveries.get(notification_id, {}).get("status") != "sending":
+            return
+        if previous_status is None:
+            del self.deliveries[notification_id]
+        else:
+            self.deliveries[notification_id]["status"] = previous_status
+
     def hold(self, record):
         if self.deliveries.get(record["_id"], {}).get("status") not in SETTLED:
             self.deliveries[record["_id"]] = dict(record)

@@ -315,3 +315,16 @@ def test_quiet_hours_edges_in_winter_and_summer_time():
     assert domain.in_quiet_hours(summer)
     assert domain.end_of_quiet_hours(summer) == at(6, day=2, month=7)
     assert domain.end_of_quiet_hours(at(3)) - at(3) == timedelta(hours=4)
+
+
+def test_a_message_another_worker_is_sending_is_left_to_it_and_retried(world):
+    service, store, mailer, _, clock = world
+    event = waitlisted("r1")
+    nid = domain.notification_id(event.event_id, {"kind": "participant", "id": "r1"}, "receipt")
+    assert store.claim(nid, clock.now(), clock.now() + timedelta(minutes=2))
+    with pytest.raises(DeliveryPostponed):
+        service.handle_registration_waitlisted(event)
+    assert mailer.sent == [] and event.event_id not in store.applied
+    clock.moment += timedelta(minutes=3)  # that worker died: its lease ran out
+    service.handle_registration_waitlisted(event)
+    assert len(mailer.sent) == 1 and store.deliveries[nid]["status"] == "sent"
