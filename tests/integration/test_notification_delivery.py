@@ -204,3 +204,45 @@ def test_sms_is_held_through_quiet_hours_and_sent_once_in_the_morning(notificati
     [sms] = texts(sms_dir)
     assert sms["to"] == "+4798765432" and "Sam" in sms["text"]
     assert mongo[f"{db_prefix}notification"].deliveries.find_one({"_id": held["_id"]})["status"] == "sent"
+
+
+def test_staff_the_national_office_and_the_withdrawn_hear_what_they_must_and_erasure_empties_the_log(
+        notification, mongo, db_prefix):
+    container, _, mail_dir, _, amqp_uri = notification()
+    deliveries = mongo[f"{db_prefix}notification"].deliveries
+
+    def handled(handler, event_type, data, source="matching"):
+        with entrypoint_waiter(container, handler):
+            publish(amqp_uri, f"{source}.events", event_type, envelope(data, event_type=event_type, source=source))
+        return {m["To"]: m for m in mails(mail_dir)}
+
+    by_address = handled("handle_registration_unroutable", "registration_unroutable",
+                         {"registration_id": "r-ola", "reason": "no contact point"})
+    assert "nasjonale kontoret" in plain(by_address["ola@example.no"])
+    assert "r-ola" in plain(by_address["post@national.example.no"])
+    assert "Ola" not in plain(by_address["post@national.example.no"])
+
+    by_address = handled("handle_group_proposed", "group_proposed", {
+        "group_id": "g1", "contact_point_id": "link-bergen", "registration_ids": ["r-kari", "r-ola"],
+        "explanation": {"summary": "two people who share grief", "slot": {"weekday": "tue", "part_of_day": "evening"},
+                        "theme": "grief", "mixed": False, "relaxed": []}})
+    proposal = plain(by_address["post@link-bergen.example.no"])
+    assert "2 personer" in proposal and "grief" not in proposal.lower() and "sorg" not in proposal.lower()
+
+    by_address = handled("handle_registration_withdrawn", "registration_withdrawn",
+                         {"registration_id": "r-kari", "reason": "person"}, source="registration")
+    assert by_address["kari@example.no"]["Subject"] == "Påmeldingen din er trukket"
+    count = len(mails(mail_dir))
+    handled("handle_registration_withdrawn", "registration_withdrawn",
+            {"registration_id": "r-erased", "reason": "person"}, source="registration")
+    assert len(mails(mail_dir)) == count  # contact details already gone: no message
+
+    assert deliveries.count_documents({"registration_id": "r-ola"}) == 2
+    log_text = str(list(deliveries.find()))
+    assert "o***@example.no" in log_text  # masked addresses only
+    for address in ("ola@example.no", "kari@example.no", "post@national.example.no", "Ola", "Kari"):
+        assert address not in log_text
+    handled("handle_registration_erased", "registration_erased", {"registration_id": "r-ola", "reason": "request"},
+            source="registration")
+    assert deliveries.count_documents({"registration_id": "r-ola"}) == 0
+    assert deliveries.count_documents({"registration_id": "r-kari"}) == 1
