@@ -100,6 +100,8 @@ def on_group_confirmed(ports, event):
 
 def on_group_member_added(ports, event):
     data = event.data
+    if ports.store.already_applied(event.event_id):
+        return
     group = ports.store.group(data["group_id"])
     if group is None:  # its group_confirmed is still on its way: retry later
         raise DeliveryPostponed("group_member_added before its group_confirmed")
