@@ -246,3 +246,28 @@ def test_staff_the_national_office_and_the_withdrawn_hear_what_they_must_and_era
             source="registration")
     assert deliveries.count_documents({"registration_id": "r-ola"}) == 0
     assert deliveries.count_documents({"registration_id": "r-kari"}) == 1
+
+
+def test_reminders_the_day_before_and_the_daily_digest_go_once_each(notification):
+    container, clock, mail_dir, sms_dir, amqp_uri = notification()
+    with entrypoint_waiter(container, "handle_registration_waitlisted"):
+        publish(amqp_uri, "matching.events", "registration_waitlisted", waitlisted("r-ola"))
+    with entrypoint_waiter(container, "handle_group_confirmed"):
+        publish(amqp_uri, "matching.events", "group_confirmed", confirmed(["r-kari", "r-sam"]))
+    before = len(mails(mail_dir))
+
+    with entrypoint_hook(container, "send_reminders") as remind:
+        remind()  # 28 November: the meeting is on 1 December
+        assert len(mails(mail_dir)) == before
+        clock.now.return_value = at(10, day=30)
+        remind()
+        remind()
+    reminders = [m for m in mails(mail_dir) if m["Subject"].startswith("Påminnelse")]
+    assert [m["To"] for m in reminders] == ["kari@example.no"]
+    assert [t["to"] for t in texts(sms_dir) if "tomorrow" in t["text"]] == ["+4798765432"]
+
+    with entrypoint_hook(container, "send_digests") as digest:
+        digest()
+        digest()
+    [overview] = [m for m in mails(mail_dir) if m["To"] == "post@link-bergen.example.no"]
+    assert "Nye personer i utvalget siden forrige oversikt: 1" in plain(overview)
