@@ -72,7 +72,7 @@ class Ports:
 def on_waitlisted(ports, event):
     registration_id, contact_point_id = event.data["registration_id"], event.data["contact_point_id"]
     _handle(ports, event, domain.receipt_messages(event.event_id, registration_id, contact_point_id),
-            referral=(registration_id, "waiting"),
+            referrals=[(registration_id, "waiting")],
             change=lambda uow: ports.store.add_arrival(uow, registration_id, contact_point_id, ports.clock.now()))
 
 
@@ -80,7 +80,7 @@ def on_unroutable(ports, event):
     registration_id = event.data["registration_id"]
     _handle(ports, event, domain.receipt_messages(event.event_id, registration_id,
                                                   national_office_id=ports.national_office_id),
-            referral=(registration_id, "national_office"))
+            referrals=[(registration_id, "national_office")])
 
 
 def on_group_proposed(ports, event):
@@ -123,17 +123,17 @@ def on_withdrawn(ports, event):
     """Confirm the withdrawal; contact details are fetched now, before an erasure can take them."""
     registration_id = event.data["registration_id"]
     _handle(ports, event, [domain.withdrawal_message(event.event_id, registration_id)],
-            referral=(registration_id, "withdrawn"))
+            referrals=[(registration_id, "withdrawn")])
 
 
 def forget(store, event):
     return store.apply(event, lambda uow: store.forget(uow, event.data["registration_id"]))
 
 
-def _handle(ports, event, messages, referral=None, referrals=(), change=None):
+def _handle(ports, event, messages, referrals=(), change=None):
+    """Deliver the event's messages (and its referrers' status messages), then write the ledger."""
     if ports.store.already_applied(event.event_id):
         return
-    referrals = [referral] if referral else list(referrals)
     messages = list(messages) + [m for m in (_referral_message(ports, event, rid, status)
                                              for rid, status in referrals) if m]
     deliver_all(ports, messages)
