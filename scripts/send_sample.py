@@ -76,7 +76,7 @@ def main():
             mail = email.message_from_bytes(sorted(new)[0].read_bytes(), policy=email.policy.default)
             print(f"\nThe SMTP server received, for {mail['To']} ({mail['Message-ID']}):")
             print(f"Subject: {mail['Subject']}\n")
-            print(mail.get_content())
+            print(mail.get_body(preferencelist=("plain",)).get_content())  # plain text + HTML
             return 0
         time.sleep(0.1)
     print("no receipt arrived in time", file=sys.stderr)

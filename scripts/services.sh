@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts and stops the five services as `nameko run` processes (plus the local SMTP server unless
-# SMTP_HOST/SMTP_PORT point elsewhere), PID files and logs under the run directory.
+# SMTP_HOST/SMTP_PORT point elsewhere, and the local SMS provider unless SMS_URL does), PID files
+# and logs under the run directory.
 #   scripts/services.sh start | stop | status
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,6 +24,10 @@ start() {
   if [ -z "${SMTP_EXTERNAL:-}" ] && [ "$SMTP_HOST" = 127.0.0.1 ]; then
     start_one smtp "$PY" scripts/smtp_sink.py --port "$SMTP_PORT" --maildir "$FLOKK_RUN_DIR/mail"
   fi
+  if [ -z "${SMS_URL:-}" ]; then
+    start_one sms "$PY" scripts/sms_provider.py --port "$SMS_PORT" --outbox "$FLOKK_RUN_DIR/sms"
+  fi
+  export SMS_URL="${SMS_URL:-http://127.0.0.1:$SMS_PORT}"
   "$PY" -m services.common.topology "$AMQP_URI" >/dev/null
   local i=0
   for service in $SERVICES; do
@@ -36,7 +41,7 @@ start() {
 
 stop() {  # TERM all at once, then wait for all with one deadline, then KILL what is left
   local pids=() name pid
-  for name in $SERVICES smtp; do
+  for name in $SERVICES smtp sms; do
     if alive "$piddir/$name.pid"; then
       pid=$(cat "$piddir/$name.pid"); pids+=("$pid")
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
@@ -55,6 +60,6 @@ stop() {  # TERM all at once, then wait for all with one deadline, then KILL wha
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  status) for name in $SERVICES smtp; do alive "$piddir/$name.pid" && echo "$name: running" || echo "$name: stopped"; done ;;
+  status) for name in $SERVICES smtp sms; do alive "$piddir/$name.pid" && echo "$name: running" || echo "$name: stopped"; done ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

@@ -369,6 +369,12 @@ SUBSCRIPTIONS = {
     "notification": [
         ("matching", "registration_waitlisted"),
         ("matching", "registration_unroutable"),
+        ("matching", "group_proposed"),
+        ("matching", "group_confirmed"),
+        ("matching", "group_member_added"),
+        ("matching", "group_member_left"),
+        ("matching", "group_closed"),
+        ("registration", "registration_withdrawn"),
         ("registration", "registration_erased"),
     ],
     "directory": [],

@@ -1,8 +1,29 @@
 """Notification rules. Pure: no nameko, no pymongo, no SMTP."""
 import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 NAMESPACE = uuid.UUID("5b0c8a57-3f7e-4d0e-9a51-0f1c0c6b7a11")
 MESSAGE_ID_DOMAIN = "flokk.no"
+OSLO = ZoneInfo("Europe/Oslo")
+QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)
+DIGEST_FROM = time(8, 0)
+
+# Templates (one Jinja2 text file per language each).
+RECEIPT = "receipt"
+UNROUTABLE_STAFF = "unroutable_staff"
+PROPOSAL_READY = "proposal_ready"
+INVITATION = "invitation"
+REMINDER = "reminder"
+WITHDRAWAL = "withdrawal"
+REFERRAL_STATUS = "referral_status"
+STAFF_DIGEST = "staff_digest"
+TEMPLATES = (RECEIPT, UNROUTABLE_STAFF, PROPOSAL_READY, INVITATION, REMINDER, WITHDRAWAL, REFERRAL_STATUS,
+             STAFF_DIGEST)
+
+# What a referrer is told: a status word, never a theme, a place or a name.
+REFERRAL_STATUSES = ("waiting", "national_office", "in_group", "withdrawn")
 
 
 def notification_id(cause_event_id, recipient, template):
@@ -15,6 +36,54 @@ def message_id(notification_id_):
     return f"<{notification_id_}@{MESSAGE_ID_DOMAIN}>"
 
 
+def derived_cause(*parts):
+    """A stable cause id for messages no event causes (reminders, digests): same inputs, same id."""
+    return str(uuid.uuid5(NAMESPACE, "|".join(str(p) for p in parts)))
+
+
+def participant(registration_id):
+    return {"kind": "participant", "id": registration_id}
+
+
+def staff(contact_point_id):
+    """Staff messages go to the contact point's organisational address."""
+    return {"kind": "staff", "id": contact_point_id}
+
+
+def referrer(referrer_id):
+    return {"kind": "referrer", "id": referrer_id}
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to send: ids and non-personal parameters only, enough to compose it again
+    (when a held SMS is released) without ever storing an address or a name."""
+
+    cause_event_id: str
+    recipient: dict
+    template: str
+    registration_id: str = None
+    contact_point_id: str = None
+    params: dict = field(default_factory=dict)
+
+    @property
+    def notification_id(self):
+        return notification_id(self.cause_event_id, self.recipient, self.template)
+
+    def as_record(self):
+        return {"cause_event_id": self.cause_event_id, "recipient": self.recipient, "template": self.template,
+                "registration_id": self.registration_id, "contact_point_id": self.contact_point_id,
+                "params": self.params}
+
+    @classmethod
+    def from_record(cls, record):
+        return cls(**{key: record.get(key) for key in
+                      ("cause_event_id", "recipient", "template", "registration_id", "contact_point_id")},
+                   params=record.get("params") or {})
+
+
+# --- addresses ---------------------------------------------------------------------------------
+
 def mask_email(address):
     local, _, domain = address.partition("@")
     return f"{local[:1]}***@{domain}"
@@ -24,16 +93,157 @@ def mask_phone(number):
     return f"{number[:3]}*****{number[-2:]}"
 
 
-def channel_and_address(contact):
-    """The person's preferred channel if they gave its address, else the other one."""
-    preferred = contact.get("preferred_channel") or "email"
-    order = [preferred, "sms" if preferred == "email" else "email"]
-    for channel in order:
-        address = contact.get("email") if channel == "email" else contact.get("phone")
-        if address:
-            return channel, address
-    raise ValueError("no address for any channel")
-
-
 def masked(channel, address):
     return mask_email(address) if channel == "email" else mask_phone(address)
+
+
+def channel_order(contact):
+    """[(channel, address)]: the preferred channel first, then the other as fallback, each only
+    if its address is known."""
+    preferred = contact.get("preferred_channel") or "email"
+    order = [preferred, "sms" if preferred == "email" else "email"]
+    addresses = {"email": contact.get("email"), "sms": contact.get("phone")}
+    return [(channel, addresses[channel]) for channel in order if addresses[channel]]
+
+
+def channel_and_address(contact):
+    """The person's preferred channel if they gave its address, else the other one."""
+    order = channel_order(contact)
+    if not order:
+        raise ValueError("no address for any channel")
+    return order[0]
+
+
+def first_name(name):
+    return (name or "").split()[0] if (name or "").split() else ""
+
+
+# --- time --------------------------------------------------------------------------------------
+
+def local(moment):
+    return moment.astimezone(OSLO)
+
+
+def in_quiet_hours(now):
+    """No SMS between 21:00 and 08:00 Europe/Oslo."""
+    clock = local(now).time()
+    return clock >= QUIET_FROM or clock < QUIET_UNTIL
+
+
+def end_of_quiet_hours(now):
+    """The next 08:00 in Oslo (as an aware datetime) after `now`; DST-safe."""
+    here = local(now)
+    day = here.date() if here.time() < QUIET_UNTIL else here.date() + timedelta(days=1)
+    return datetime.combine(day, QUIET_UNTIL, tzinfo=OSLO)
+
+
+def retry_after(now, attempts, base_seconds=60, cap_seconds=3600):
+    """Exponential backoff for a held message whose release failed transiently."""
+    return now + timedelta(seconds=min(cap_seconds, base_seconds * 2 ** max(0, attempts - 1)))
+
+
+def reminder_due(first_meeting_at, confirmed_at, now):
+    """True on the Oslo day before the first meeting, if the group was confirmed before that day
+    (someone invited the day before needs no separate reminder)."""
+    day_before = local(first_meeting_at).date() - timedelta(days=1)
+    return local(now).date() == day_before and local(confirmed_at).date() < day_before
+
+
+def digest_day(now):
+    """The Oslo date whose digest is due at `now`, or None before 08:00."""
+    here = local(now)
+    return here.date() if here.time() >= DIGEST_FROM else None
+
+
+WEEKDAYS = {
+    "nb": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
+    "nn": ("måndag", "tysdag", "onsdag", "torsdag", "fredag", "laurdag", "søndag"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+MONTHS = {
+    "nb": ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
+           "november", "desember"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+}
+MONTHS["nn"] = MONTHS["nb"]
+
+
+def meeting_time(moment, language):
+    """'tirsdag 1. desember kl. 18.00' / 'Tuesday 1 December at 18:00', in Oslo time."""
+    here = local(moment)
+    weekday, month = WEEKDAYS[language][here.weekday()], MONTHS[language][here.month - 1]
+    if language == "en":
+        return f"{weekday} {here.day} {month} at {here:%H:%M}"
+    return f"{weekday} {here.day}. {month} kl. {here:%H.%M}"
+
+
+# --- who hears what ----------------------------------------------------------------------------
+
+def receipt_messages(event_id, registration_id, contact_point_id=None, national_office_id=None):
+    """The receipt to the person; someone nobody can take is also reported to the national office."""
+    if contact_point_id is not None:
+        return [Message(event_id, participant(registration_id), RECEIPT, registration_id, contact_point_id,
+                        {"unroutable": False})]
+    return [Message(event_id, participant(registration_id), RECEIPT, registration_id, national_office_id,
+                    {"unroutable": True}),
+            Message(event_id, staff(national_office_id), UNROUTABLE_STAFF, registration_id, national_office_id,
+                    {"reference": short_reference(registration_id)})]
+
+
+def proposal_messages(event_id, data):
+    """Staff hear that a proposal waits: its size and reference, never its theme or explanation."""
+    return [Message(event_id, staff(data["contact_point_id"]), PROPOSAL_READY, None, data["contact_point_id"],
+                    {"size": len(data["registration_ids"]), "reference": short_reference(data["group_id"])})]
+
+
+def group_params(group):
+    return {key: group[key] for key in ("group_id", "meeting_place_id", "starter_id")} | {
+        "first_meeting_at": group["first_meeting_at"].isoformat()}
+
+
+def invitation_messages(cause_id, group, registration_ids, template=INVITATION):
+    return [Message(cause_id, participant(rid), template, rid, group["contact_point_id"], group_params(group))
+            for rid in registration_ids]
+
+
+def withdrawal_message(event_id, registration_id):
+    return Message(event_id, participant(registration_id), WITHDRAWAL, registration_id)
+
+
+def referral_status_message(event_id, registration_id, referrer_id, status):
+    if status not in REFERRAL_STATUSES:
+        raise ValueError(f"unknown referral status {status!r}")
+    return Message(event_id, referrer(referrer_id), REFERRAL_STATUS, registration_id, None,
+                   {"status": status, "reference": short_reference(registration_id)})
+
+
+def digest_message(contact_point_id, day, new_people, failures):
+    return Message(derived_cause("digest", contact_point_id, day.isoformat()), staff(contact_point_id),
+                   STAFF_DIGEST, None, contact_point_id,
+                   {"day": day.isoformat(), "new_people": new_people,
+                    "failures": [{"reference": short_reference(f["registration_id"] or f["_id"]),
+                                  "template": f["template"]} for f in failures]})
+
+
+def short_reference(identifier):
+    """A short, non-personal reference staff can search for."""
+    return str(identifier)[:8]
+
+
+def referrer_of(contact):
+    """(referrer_id, address) of the person's referrer, if registration hands them over at send
+    time; registration's contact_details does not carry them yet, so today this is None."""
+    referral = contact.get("referral") or {}
+    if referral.get("referrer_id") and referral.get("email"):
+        return referral["referrer_id"], referral["email"]
+    return None
+
+
+class DeliveryFailure(Exception):
+    """A channel could not deliver. `transient`: worth retrying later (4xx SMTP, 5xx HTTP,
+    connection trouble); otherwise retrying cannot help (address refused, bad number)."""
+
+    def __init__(self, channel, reason, transient):
+        super().__init__(f"{channel}: {reason}")
+        self.channel, self.reason, self.transient = channel, reason, transient

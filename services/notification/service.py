@@ -1,33 +1,84 @@
 """notification service: entrypoints only."""
 from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 
 from services.common.delivery import handle_event
 from services.common.health import health_report
 from services.common.store import MongoStore
 
 from . import handlers
+from .clock import Clock
 from .mailer import Mailer
+from .sms import Sms
 from .store import NotificationStorage
+
+RELEASE_SECONDS = 60
+DAILY_CHECK_SECONDS = 300
 
 
 class NotificationService:
     name = "notification"
     store = MongoStore(NotificationStorage)
     mailer = Mailer()
+    sms = Sms()
+    clock = Clock()
     registration = RpcProxy("registration")
     directory = RpcProxy("directory")
 
+    def _ports(self):
+        return handlers.Ports(self.store, self.mailer, self.sms, self.registration, self.directory, self.clock)
+
     @handle_event("matching", "registration_waitlisted")
     def handle_registration_waitlisted(self, event):
-        handlers.send_receipt(self.store, self.mailer, self.registration, self.directory, event)
+        handlers.on_waitlisted(self._ports(), event)
 
     @handle_event("matching", "registration_unroutable")
     def handle_registration_unroutable(self, event):
-        handlers.send_receipt(self.store, self.mailer, self.registration, self.directory, event, unroutable=True)
+        handlers.on_unroutable(self._ports(), event)
+
+    @handle_event("matching", "group_proposed")
+    def handle_group_proposed(self, event):
+        handlers.on_group_proposed(self._ports(), event)
+
+    @handle_event("matching", "group_confirmed")
+    def handle_group_confirmed(self, event):
+        handlers.on_group_confirmed(self._ports(), event)
+
+    @handle_event("matching", "group_member_added")
+    def handle_group_member_added(self, event):
+        handlers.on_group_member_added(self._ports(), event)
+
+    @handle_event("matching", "group_member_left")
+    def handle_group_member_left(self, event):
+        handlers.on_group_member_left(self._ports(), event)
+
+    @handle_event("matching", "group_closed")
+    def handle_group_closed(self, event):
+        handlers.on_group_closed(self._ports(), event)
+
+    @handle_event("registration", "registration_withdrawn")
+    def handle_registration_withdrawn(self, event):
+        handlers.on_withdrawn(self._ports(), event)
 
     @handle_event("registration", "registration_erased")
     def handle_registration_erased(self, event):
         handlers.forget(self.store, event)
+
+    @timer(interval=RELEASE_SECONDS)
+    def release_held_messages(self):
+        handlers.release_held(self._ports())
+
+    @timer(interval=DAILY_CHECK_SECONDS)
+    def send_reminders(self):
+        handlers.send_reminders(self._ports())
+
+    @timer(interval=DAILY_CHECK_SECONDS)
+    def send_digests(self):
+        handlers.send_digests(self._ports())
+
+    @rpc
+    def deliveries(self, registration_id, actor):
+        return handlers.deliveries(self.store, registration_id, actor)
 
     @rpc
     def health(self):

@@ -1,17 +1,114 @@
-"""The delivery log: masked addresses only, deleted with the person on erasure."""
-from services.common.store import Storage
+"""The delivery log (masked addresses only), held SMS, confirmed groups for reminders, and the
+pool arrivals for the staff digest. Everything about a person goes on `registration_erased`."""
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from services.common.store import LEDGER, Storage
+
+SETTLED = ("sent", "failed")
 
 
 class NotificationStorage(Storage):
     @classmethod
     def ensure_indexes(cls, db):
         db.deliveries.create_index("registration_id")
+        db.deliveries.create_index([("status", ASCENDING), ("release_at", ASCENDING)])
+        db.deliveries.create_index([("status", ASCENDING), ("digested_on", ASCENDING)])
+        db.arrivals.create_index("digested_on")
+        db.groups.create_index("reminder_sent")
+
+    def already_applied(self, event_id):
+        return self.db[LEDGER].find_one({"_id": event_id}) is not None
+
+    # --- the delivery log ---------------------------------------------------------------------
 
     def delivery(self, notification_id):
         return self.db.deliveries.find_one({"_id": notification_id})
 
-    def record_sent(self, uow, delivery):
-        uow.db.deliveries.replace_one({"_id": delivery["_id"]}, delivery, upsert=True, session=uow.session)
+    def settle(self, uow, record):
+        """Record a final outcome (sent / failed) once: False if it was already settled."""
+        existing = uow.db.deliveries.find_one({"_id": record["_id"]}, session=uow.session)
+        if existing is not None and existing["status"] in SETTLED:
+            return False
+        uow.db.deliveries.replace_one({"_id": record["_id"]}, record, upsert=True, session=uow.session)
+        return True
+
+    def claim(self, notification_id, now, lease_until, claimable=()):
+        """Take the right to send this message (status 'sending' until `lease_until`): False while
+        another worker holds it or it is settled. A claim whose lease ran out can be taken over."""
+        query = {"_id": notification_id, "$or": [{"status": {"$in": list(claimable)}},
+                                                 {"status": "sending", "lease_until": {"$lt": now}}]}
+        try:
+            self.db.deliveries.update_one(query, {"$set": {"status": "sending", "lease_until": lease_until}},
+                                          upsert=True)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def unclaim(self, notification_id, previous_status=None):
+        """Give the claim back after a failed attempt: to 'held', or gone if it was new."""
+        if previous_status is None:
+            self.db.deliveries.delete_one({"_id": notification_id, "status": "sending"})
+        else:
+            self.db.deliveries.update_one({"_id": notification_id, "status": "sending"},
+                                          {"$set": {"status": previous_status}})
+
+    def hold(self, record):
+        self.db.deliveries.replace_one({"_id": record["_id"], "status": {"$nin": list(SETTLED)}}, record, upsert=True)
+
+    def held_due(self, now, limit=100):
+        return list(self.db.deliveries.find({"status": "held", "release_at": {"$lte": now}}).limit(limit))
+
+    def postpone(self, notification_id, release_at, attempts):
+        self.db.deliveries.update_one({"_id": notification_id, "status": "held"},
+                                      {"$set": {"release_at": release_at, "attempts": attempts}})
+
+    def drop_held(self, notification_id):
+        self.db.deliveries.delete_one({"_id": notification_id, "status": "held"})
+
+    def deliveries_for(self, registration_id):
+        return list(self.db.deliveries.find({"registration_id": registration_id}).sort("at", ASCENDING))
 
     def forget(self, uow, registration_id):
-        return uow.db.deliveries.delete_many({"registration_id": registration_id}, session=uow.session).deleted_count
+        """Erasure: the person's log entries, held messages and pool arrivals."""
+        session = uow.session
+        uow.db.arrivals.delete_many({"registration_id": registration_id}, session=session)
+        return uow.db.deliveries.delete_many({"registration_id": registration_id}, session=session).deleted_count
+
+    # --- the staff digest ---------------------------------------------------------------------
+
+    def add_arrival(self, uow, registration_id, contact_point_id, at):
+        uow.db.arrivals.replace_one({"_id": registration_id}, {
+            "_id": registration_id, "registration_id": registration_id, "contact_point_id": contact_point_id,
+            "at": at, "digested_on": None}, upsert=True, session=uow.session)
+
+    def undigested(self):
+        """(arrivals, failures) not yet in any digest."""
+        return (list(self.db.arrivals.find({"digested_on": None})),
+                list(self.db.deliveries.find({"status": "failed", "digested_on": None})))
+
+    def mark_digested(self, uow, arrival_ids, failure_ids, day):
+        session = uow.session
+        uow.db.arrivals.update_many({"_id": {"$in": arrival_ids}}, {"$set": {"digested_on": day}}, session=session)
+        uow.db.deliveries.update_many({"_id": {"$in": failure_ids}}, {"$set": {"digested_on": day}}, session=session)
+
+    # --- groups, for invitations to late members and reminders --------------------------------
+
+    def save_group(self, uow, group):
+        uow.db.groups.replace_one({"_id": group["_id"]}, group, upsert=True, session=uow.session)
+
+    def group(self, group_id):
+        return self.db.groups.find_one({"_id": group_id})
+
+    def set_members(self, uow, group_id, registration_ids):
+        uow.db.groups.update_one({"_id": group_id}, {"$set": {"registration_ids": registration_ids}},
+                                 session=uow.session)
+
+    def drop_group(self, uow, group_id):
+        uow.db.groups.delete_one({"_id": group_id}, session=uow.session)
+
+    def groups_awaiting_reminder(self):
+        return list(self.db.groups.find({"reminder_sent": False}))
+
+    def mark_reminded(self, group_id):
+        self.db.groups.update_one({"_id": group_id}, {"$set": {"reminder_sent": True}})

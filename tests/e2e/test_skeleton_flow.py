@@ -56,7 +56,7 @@ def test_one_registration_through_all_four_services(stack):
     path = wait_until(lambda: sorted(mail_dir.glob("*.eml")), timeout=30, what="the receipt at the SMTP server")[0]
     mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert mail["To"] == data["email"]
-    body = mail.get_content()
+    body = mail.get_body(preferencelist=("plain",)).get_content()  # plain text + HTML since issue 6
     assert "Kari" in body and "LINK Bergen og omegn" in body
     assert "sorg" not in body.lower() and "grief" not in body.lower()
 

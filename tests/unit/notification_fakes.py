@@ -1,0 +1,161 @@
+"""In-memory fakes of notification's own store and channels, and a directory answer of the shape
+directory.get_contact_point returns."""
+from datetime import datetime, timezone
+
+from services.notification.domain import DeliveryFailure
+from services.notification.store import SETTLED
+from tests.fakes import FakeStorageBase
+
+BERGEN = {
+    "contact_point_id": "link-bergen", "name": "LINK Bergen og omegn", "email": "post@link-bergen.example.no",
+    "meeting_places": [{"meeting_place_id": "mp-1", "name": "Bergen offentlige bibliotek, rom 3",
+                        "address": "Strømgaten 6, 5015 Bergen"}],
+    "staff": [{"staff_id": "st-1", "first_name": "Ingrid", "email": "ingrid@link-bergen.example.no"}],
+}
+NATIONAL = {"contact_point_id": "national-office", "name": "Nasjonalt kompetansesenter",
+            "email": "post@national.example.no", "meeting_places": [], "staff": []}
+CONTACT_POINTS = {"link-bergen": BERGEN, "national-office": NATIONAL}
+
+
+def at(hour, minute=0, day=28, month=11):
+    """A moment in 2026 given in UTC (Oslo is UTC+1 in winter)."""
+    return datetime(2026, month, day, hour, minute, tzinfo=timezone.utc)
+
+
+class FakeClock:
+    def __init__(self, now):
+        self.moment = now
+
+    def now(self):
+        return self.moment
+
+
+class FakeNotificationStorage(FakeStorageBase):
+    source = "notification"
+
+    def __init__(self):
+        super().__init__()
+        self.deliveries, self.arrivals, self.groups = {}, {}, {}
+
+    def already_applied(self, event_id):
+        return event_id in self.applied
+
+    def delivery(self, notification_id):
+        return self.deliveries.get(notification_id)
+
+    def settle(self, uow, record):
+        existing = self.deliveries.get(record["_id"])
+        if existing is not None and existing["status"] in SETTLED:
+            return False
+        self.deliveries[record["_id"]] = dict(record)
+        return True
+
+    def claim(self, notification_id, now, lease_until, claimable=()):
+        existing = self.deliveries.get(notification_id)
+        if existing is not None and not (existing["status"] in claimable or (
+                existing["status"] == "sending" and existing["lease_until"] < now)):
+            return False
+        self.deliveries[notification_id] = {**(existing or {"_id": notification_id}), "status": "sending",
+                                            "lease_until": lease_until}
+        return True
+
+    def unclaim(self, notification_id, previous_status=None):
+        if self.deliveries.get(notification_id, {}).get("status") != "sending":
+            return
+        if previous_status is None:
+            del self.deliveries[notification_id]
+        else:
+            self.deliveries[notification_id]["status"] = previous_status
+
+    def hold(self, record):
+        if self.deliveries.get(record["_id"], {}).get("status") not in SETTLED:
+            self.deliveries[record["_id"]] = dict(record)
+
+    def held_due(self, now, limit=100):
+        return [dict(r) for r in self.deliveries.values() if r["status"] == "held" and r["release_at"] <= now]
+
+    def postpone(self, notification_id, release_at, attempts):
+        self.deliveries[notification_id].update(release_at=release_at, attempts=attempts)
+
+    def drop_held(self, notification_id):
+        if self.deliveries.get(notification_id, {}).get("status") == "held":
+            del self.deliveries[notification_id]
+
+    def deliveries_for(self, registration_id):
+        return [r for r in self.deliveries.values() if r["registration_id"] == registration_id]
+
+    def forget(self, uow, registration_id):
+        self.arrivals.pop(registration_id, None)
+        gone = [k for k, r in self.deliveries.items() if r["registration_id"] == registration_id]
+        for key in gone:
+            del self.deliveries[key]
+        return len(gone)
+
+    def add_arrival(self, uow, registration_id, contact_point_id, at):
+        self.arrivals[registration_id] = {"_id": registration_id, "registration_id": registration_id,
+                                          "contact_point_id": contact_point_id, "at": at, "digested_on": None}
+
+    def undigested(self):
+        return ([a for a in self.arrivals.values() if a["digested_on"] is None],
+                [r for r in self.deliveries.values() if r["status"] == "failed" and r.get("digested_on") is None])
+
+    def mark_digested(self, uow, arrival_ids, failure_ids, day):
+        for key in arrival_ids:
+            self.arrivals[key]["digested_on"] = day
+        for key in failure_ids:
+            self.deliveries[key]["digested_on"] = day
+
+    def save_group(self, uow, group):
+        self.groups[group["_id"]] = dict(group)
+
+    def group(self, group_id):
+        return self.groups.get(group_id)
+
+    def set_members(self, uow, group_id, registration_ids):
+        if group_id in self.groups:
+            self.groups[group_id]["registration_ids"] = registration_ids
+
+    def drop_group(self, uow, group_id):
+        self.groups.pop(group_id, None)
+
+    def groups_awaiting_reminder(self):
+        return [g for g in self.groups.values() if not g["reminder_sent"]]
+
+    def mark_reminded(self, group_id):
+        self.groups[group_id]["reminder_sent"] = True
+
+
+class FakeChannel:
+    """Records what it accepted; `failures` maps an address to DeliveryFailures to raise first."""
+
+    def __init__(self, name):
+        self.name = name
+        self.sent = []
+        self.failures = {}
+
+    def fail(self, address, times=1, transient=True):
+        self.failures[address] = [DeliveryFailure(self.name, "test failure", transient)] * times
+
+    def _maybe_fail(self, address):
+        queued = self.failures.get(address)
+        if queued:
+            raise queued.pop(0)
+
+
+class FakeMailer(FakeChannel):
+    def __init__(self):
+        super().__init__("email")
+
+    def send(self, to, rendered, message_id):
+        self._maybe_fail(to)
+        self.sent.append({"to": to, "subject": rendered.subject, "text": rendered.text, "html": rendered.html,
+                          "message_id": message_id, "language": rendered.language})
+
+
+class FakeSms(FakeChannel):
+    def __init__(self):
+        super().__init__("sms")
+
+    def send(self, to, text, reference):
+        self._maybe_fail(to)
+        self.sent.append({"to": to, "text": text, "reference": reference})

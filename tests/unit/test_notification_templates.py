@@ -1,0 +1,80 @@
+"""Discretion: every template, in every language, in text and HTML, with every variant it has,
+names no theme, diagnosis or group topic (bokmål, nynorsk and English forms)."""
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+from services.common.contracts import THEMES
+from services.notification import domain, templates
+
+#: Stems, matched as the start of a word, so "rus" catches "rusavhengig" but not "krus".
+THEME_WORDS = {
+    "grief": ["sorg", "sørg", "grief", "griev", "bereave", "mourn", "etterlatt", "dødsfall", "dødsfall", "død"],
+    "loneliness": ["ensom", "einsam", "einsemd", "lonel", "isolat"],
+    "anxiety": ["angst", "anxi", "panikk", "panic", "uro"],
+    "depression": ["depresj", "depress", "nedstemt", "tungsinn"],
+    "chronic_illness": ["kronisk", "chronic", "sjukdom", "sykdom", "illness", "syk", "sjuk"],
+    "chronic_pain": ["smerte", "pain", "vondt"],
+    "cancer": ["kreft", "cancer", "onkolog", "tumou", "tumor"],
+    "addiction": ["rus", "avhengig", "addict", "alkohol", "alcohol", "drug", "narkoti", "spillavhengig"],
+    "eating_disorder": ["spiseforstyrr", "eating", "anoreksi", "anorexi", "bulimi"],
+    "trauma": ["traum", "overgrep", "abuse", "vold", "violen"],
+    "burnout": ["utbrent", "utbrend", "burnout", "burn-out", "burned out", "burnt out", "utmatt", "exhaust"],
+    "separation": ["samlivsbrudd", "samlivsbrot", "skilsmisse", "skilnad", "divorce", "separat", "brudd"],
+    "job_loss": ["arbeidsledig", "arbeidslaus", "arbeidsløs", "unemploy", "jobless", "job loss", "oppsagt",
+                 "permitter", "redundan", "laid off"],
+    "caregiving": ["omsorg", "caregiv", "carer", "pårørende", "pårørande", "relative"],
+    "other": ["diagnos", "psykisk", "psychiatr", "mental", "helse", "health", "terapi", "therap", "pasient",
+              "patient", "problem", "tema", "theme", "topic", "emne"],
+}
+
+VARIANTS = {
+    domain.RECEIPT: [{"unroutable": False}, {"unroutable": True}],
+    domain.REFERRAL_STATUS: [{"status": s} for s in domain.REFERRAL_STATUSES],
+    domain.STAFF_DIGEST: [{"failures": []}, {"failures": [{"reference": "ab12cd34", "template": "invitation"}]}],
+}
+CONTEXT = {"first_name": "Kari", "contact_point": "LINK Bergen og omegn", "reference": "ab12cd34", "size": 6,
+           "when": "tirsdag 1. desember kl. 18.00", "place": "Biblioteket, rom 3", "address": "Strømgaten 6, Bergen",
+           "starter": "Ingrid", "contact_email": "post@link-bergen.example.no", "day": "2026-11-29", "new_people": 3}
+
+
+def theme_words_in(text):
+    text = text.lower()
+    return {word for words in THEME_WORDS.values() for word in words
+            if re.search(rf"(?<![\w]){re.escape(word)}", text)}
+
+
+def renderings():
+    for template, language in itertools.product(domain.TEMPLATES, templates.LANGUAGES):
+        for variant in VARIANTS.get(template, [{}]):
+            yield template, language, variant
+
+
+def test_every_theme_has_words_to_look_for_and_the_scan_finds_them():
+    assert set(THEME_WORDS) == set(THEMES)
+    assert theme_words_in("Ei gruppe for Sorg og rusavhengige, og krus") == {"sorg", "rus"}
+
+
+def test_every_template_exists_in_every_language_and_no_other_is_lying_around():
+    files = {p.name for p in Path(templates.TEMPLATE_DIR).glob("*.txt")}
+    assert files == {f"{t}.{lang}.txt" for t in domain.TEMPLATES for lang in templates.LANGUAGES}
+
+
+@pytest.mark.parametrize("template,language,variant", list(renderings()))
+def test_no_message_names_a_theme(template, language, variant):
+    rendered = templates.render_message(template, language, {**CONTEXT, **variant})
+    assert rendered.language == language and rendered.subject and rendered.text.strip()
+    for part in (rendered.subject, rendered.text, rendered.html):
+        assert theme_words_in(part) == set(), (template, language)
+
+
+def test_the_html_part_says_what_the_text_says_and_escapes_it():
+    rendered = templates.render_message(domain.INVITATION, "en", {**CONTEXT, "place": "Room <3> & co"})
+    assert "Room &lt;3&gt; &amp; co" in rendered.html and "Room <3> & co" in rendered.text
+    assert "Ingrid" in rendered.html and '<html lang="en">' in rendered.html
+
+
+def test_an_unknown_language_falls_back_to_bokmal():
+    assert templates.render_message(domain.WITHDRAWAL, "de", CONTEXT).subject == "Påmeldingen din er trukket"
