@@ -13,6 +13,8 @@ flexible people first) with a repair pass, then, for pools small enough, improve
 exact CP-SAT model under a deterministic work budget (`exact.py`), so the same input always gives
 the same groups.
 """
+import heapq
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha1
@@ -22,6 +24,7 @@ AGE_SPAN_YEARS = 15
 STEPS = ("mixed_themes", "neighbouring", "digital", "group_of_four")
 DEFAULT_WIDENING_DAYS = {"mixed_themes": 14, "neighbouring": 28, "digital": 42, "group_of_four": 56}
 SMALLEST_WIDENED_SIZE = 4
+CANDIDATE_CAP = 64  # units looked at per group in the greedy
 DEFAULT_EXACT_LIMIT = 60  # pools up to this many people get the exact improvement
 DEFAULT_EXACT_BUDGET = 2.0  # CP-SAT deterministic time units per pool
 
@@ -85,10 +88,10 @@ class Unit:
     years: tuple  # (lowest, highest) known birth year, or None
     steps: frozenset
     rank: int = 0  # position in the queue: 0 waited longest
+    size: int = 0
 
-    @property
-    def size(self):
-        return len(self.people)
+    def __post_init__(self):
+        self.size = len(self.people)
 
     @property
     def ids(self):
@@ -178,8 +181,9 @@ class Rules:
                 self.enemies[owner[a]].add(owner[b])
                 self.enemies[owner[b]].add(owner[a])
         self.avoid = [frozenset(owner[r] for r in ids) for ids in avoid if all(r in owner for r in ids)]
-        for unit in units:  # a cohort holding acquaintances cannot be kept together
-            if unit.index in self.enemies[unit.index]:
+        for unit in units:  # a cohort holding acquaintances or a wide age span cannot stay together
+            if unit.index in self.enemies[unit.index] or (
+                    unit.years and unit.years[1] - unit.years[0] > AGE_SPAN_YEARS):
                 unit.labels = frozenset()
 
     def min_size(self, members):
@@ -223,9 +227,9 @@ def _group_from(rules, candidates, target, seed=()):
     """Greedily fill a group from `candidates` (in priority order) up to `target` people.
     Tries each birth-year window so that a wide age range still gives the largest group."""
     known = sorted({u.years[0] for u in candidates if u.years is not None})
-    windows = [None]
+    windows = [None]  # first in plain priority order; birth-year windows only if that falls short
     if known and known[-1] - known[0] > AGE_SPAN_YEARS:
-        windows = known
+        windows += known
     best = None
     for start in windows:
         members, size, span = list(seed), sum(rules.units[i].size for i in seed), None
@@ -241,11 +245,13 @@ def _group_from(rules, candidates, target, seed=()):
             new_span = rules.compatible(unit, chosen, span)
             if new_span is False:
                 continue
-            trial = chosen | {unit.index}
-            if rules.repeats_rejected(frozenset(trial)):
+            if rules.avoid and rules.repeats_rejected(frozenset(chosen | {unit.index})):
                 continue
             members.append(unit.index)
-            chosen, span, size = trial, new_span, size + unit.size
+            chosen.add(unit.index)
+            span, size = new_span, size + unit.size
+            if size >= target:
+                break
         if best is None or size > best[0]:
             best = (size, members)
         if size >= target:
@@ -271,29 +277,51 @@ def greedy(units, rules):
     for unit in units:
         for label in unit.labels:
             by_label.setdefault(label, []).append(unit)
+    for members in by_label.values():
+        members.sort(key=lambda u: (len(u.labels), u.rank))
+    heads = dict.fromkeys(by_label, 0)  # everyone before the head of a label is placed
     counts = {label: sum(u.size for u in members) for label, members in by_label.items()}
     smallest = min(pool.min_size, SMALLEST_WIDENED_SIZE)
     available = {u.index for u in units}
-    dead = set()
-    groups = []
-    while True:
-        live = [(counts[label], label[1] is MIXED, _label_order(label), label)
-                for label in counts if counts[label] >= smallest and label not in dead]
-        if not live:
-            break
-        label = min(live)[3]
-        candidates = sorted((u for u in by_label[label] if u.index in available),
-                            key=lambda u: (len(u.labels), u.rank))
-        members = _group_from(rules, candidates, _target_size(counts[label], pool))
+    groups, dead = [], set()
+    queue = [(count, label[1] is MIXED, _label_order(label), label) for label, count in counts.items()]
+    heapq.heapify(queue)  # lazy: an entry whose count is stale is skipped; counts only fall
+    while queue:
+        count, _, _, label = heapq.heappop(queue)
+        if count != counts[label] or count < smallest or label in dead:
+            continue
+        candidates = _first_available(by_label[label], heads, label, available)
+        members = _group_from(rules, candidates, _target_size(count, pool))
         if not members or not rules.valid(members, label):
-            dead.add(label)
+            dead.add(label)  # its candidates only shrink from here: drop it
             continue
         groups.append((label, members))
+        touched = set()
         for i in members:
             available.discard(i)
             for other in units[i].labels:
                 counts[other] -= units[i].size
+                touched.add(other)
+        for other in touched:
+            if counts[other] >= smallest:
+                heapq.heappush(queue, (counts[other], other[1] is MIXED, _label_order(other), other))
     return repair(units, rules, groups, available)
+
+
+def _first_available(ordered, heads, label, available):
+    """The first CANDIDATE_CAP available units of a label, in priority order: big pools need
+    not scan everyone for each group."""
+    head = heads[label]
+    while head < len(ordered) and ordered[head].index not in available:
+        head += 1
+    heads[label] = head
+    found = []
+    for unit in itertools.islice(ordered, head, None):
+        if unit.index in available:
+            found.append(unit)
+            if len(found) >= CANDIDATE_CAP:
+                break
+    return found
 
 
 def _label_order(label):
@@ -407,13 +435,22 @@ def placed_of(units, groups):
 
 
 def upper_bound(units, rules):
-    """People who share some label with enough others; nobody else can ever be placed."""
-    totals = {}
+    """People who share some label with enough others they are compatible with (pairwise);
+    nobody else can ever be placed, so a greedy reaching this bound is optimal."""
+    smallest = min(rules.pool.min_size, SMALLEST_WIDENED_SIZE)
+    by_label = {}
     for unit in units:
         for label in unit.labels:
-            totals[label] = totals.get(label, 0) + unit.size
-    smallest = min(rules.pool.min_size, SMALLEST_WIDENED_SIZE)
-    return sum(u.size for u in units if any(totals[l] >= smallest for l in u.labels))
+            by_label.setdefault(label, []).append(unit)
+    bound = 0
+    for unit in units:
+        for label in unit.labels:
+            company = sum(other.size for other in by_label[label]
+                          if other is unit or rules.compatible(other, {unit.index}, unit.years) is not False)
+            if company >= smallest:
+                bound += unit.size
+                break
+    return bound
 
 
 def place_one(newcomer_id, people, pool, now, acquaintances=(), avoid=()):
