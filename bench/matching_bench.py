@@ -141,7 +141,7 @@ def longest_waiting_first(people, pool):
             continue
         for label in sorted(unit.labels, key=engine._label_order):
             candidates = [u for u in units if u.index not in placed and label in u.labels and u is not unit]
-            members = engine._group_from(rules, candidates, pool.max_size, seed=(unit.index,))
+            members = engine.fill_group(rules, candidates, pool.max_size, seed=(unit.index,))
             if rules.valid(members, label):
                 groups.append((label, members))
                 placed.update(members)

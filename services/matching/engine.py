@@ -223,7 +223,7 @@ class Rules:
 
 # --- the greedy ------------------------------------------------------------------------------------
 
-def _group_from(rules, candidates, target, seed=()):
+def fill_group(rules, candidates, target, seed=()):
     """Greedily fill a group from `candidates` (in priority order) up to `target` people.
     Tries each birth-year window so that a wide age range still gives the largest group."""
     known = sorted({u.years[0] for u in candidates if u.years is not None})
@@ -291,7 +291,7 @@ def greedy(units, rules):
         if count != counts[label] or count < smallest or label in dead:
             continue
         candidates = _first_available(by_label[label], heads, label, available)
-        members = _group_from(rules, candidates, _target_size(count, pool))
+        members = fill_group(rules, candidates, _target_size(count, pool))
         if not members or not rules.valid(members, label):
             dead.add(label)  # its candidates only shrink from here: drop it
             continue
@@ -380,7 +380,7 @@ def _regroup_leftovers(units, rules, groups, available):
         if not leftovers or sum(u.size for u in leftovers) + sum(u.size for _, u in spare) < pool.min_size:
             continue
         candidates = leftovers + [u for _, u in sorted(spare, key=lambda s: -s[1].rank)]
-        chosen = _group_from(rules, candidates, pool.max_size)
+        chosen = fill_group(rules, candidates, pool.max_size)
         donors = {}
         for g, unit in spare:
             if unit.index in chosen:
@@ -467,7 +467,7 @@ def place_one(newcomer_id, people, pool, now, acquaintances=(), avoid=()):
                             key=lambda u: u.rank)
         if sum(u.size for u in candidates) + mine.size < min(pool.min_size, SMALLEST_WIDENED_SIZE):
             continue
-        members = _group_from(rules, candidates, pool.max_size, seed=(mine.index,))
+        members = fill_group(rules, candidates, pool.max_size, seed=(mine.index,))
         if rules.valid(members, label):
             key = (sum(units[i].size for i in members), label[1] is not MIXED,
                    -sum(units[i].rank for i in members))
