@@ -118,8 +118,8 @@ class MatchingStorage(Storage):
         uow.db.acquaintances.delete_many({"pair": registration_id}, session=uow.session)
 
     def pool_state(self, pool, uow=None):
-        return self._db(uow).pool_state.find_one({"_id": pool}, session=_session(uow)) or {
-            "_id": pool, "rejected": [], "dirty": False, "seq": 0}
+        found = self._db(uow).pool_state.find_one({"_id": pool}, session=_session(uow)) or {}
+        return {"_id": pool, "rejected": [], "dirty": False, "seq": 0, **found}
 
     def add_rejected(self, uow, pool, registration_ids):
         uow.db.pool_state.update_one({"_id": pool}, {"$push": {"rejected": sorted(registration_ids)}},
