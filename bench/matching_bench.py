@@ -166,7 +166,7 @@ def quality(pools, samples, seed=7):
     for key, settings, people in sampled_pools(pools, samples, random.Random(seed)):
         units = engine.build_units(people, settings)
         rules = engine.Rules(units, settings)
-        best, proven = exact.optimum(units, rules, budget=60.0)
+        best, proven = exact.optimum(units, rules, budget=30.0)
         optimum = engine.placed_of(units, best)
         outcome = engine.propose(people, settings, NOW)
         rows.append({"pool": "|".join(map(str, key)), "people": len(people), "optimum": optimum,

@@ -25,8 +25,13 @@ STEPS = ("mixed_themes", "neighbouring", "digital", "group_of_four")
 DEFAULT_WIDENING_DAYS = {"mixed_themes": 14, "neighbouring": 28, "digital": 42, "group_of_four": 56}
 SMALLEST_WIDENED_SIZE = 4
 CANDIDATE_CAP = 64  # units looked at per group in the greedy
+MAX_WINDOWS = 24  # birth-year windows tried per group
+REPAIR_ROUNDS = 4  # repair rounds in pools too big for the exact improvement
 DEFAULT_EXACT_LIMIT = 60  # pools up to this many people get the exact improvement
 DEFAULT_EXACT_BUDGET = 2.0  # CP-SAT deterministic time units per pool
+#: The exact improvement runs when the greedy may be below this share of the optimum (it is
+#: provably at or above it otherwise, since the optimum is at most `upper_bound`).
+EXACT_BELOW = 0.95
 
 WEEKDAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
                  "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
@@ -229,7 +234,8 @@ def fill_group(rules, candidates, target, seed=()):
     known = sorted({u.years[0] for u in candidates if u.years is not None})
     windows = [None]  # first in plain priority order; birth-year windows only if that falls short
     if known and known[-1] - known[0] > AGE_SPAN_YEARS:
-        windows += known
+        step = max(1, len(known) // MAX_WINDOWS)
+        windows += known[::step]
     best = None
     for start in windows:
         members, size, span = list(seed), sum(rules.units[i].size for i in seed), None
@@ -331,9 +337,11 @@ def _label_order(label):
 def repair(units, rules, groups, available):
     """Local improvement: put leftovers into groups with room, then build new groups from
     leftovers plus members that groups above their minimum can spare. Every change places more
-    people, so it ends."""
+    people, so it ends; big pools stop after a few rounds, where little is left to gain."""
+    rounds = REPAIR_ROUNDS if len(units) > rules.pool.exact_limit else len(units) + 1
     changed = True
-    while changed:
+    while changed and rounds:
+        rounds -= 1
         changed = _insert_leftovers(units, rules, groups, available)
         changed = _regroup_leftovers(units, rules, groups, available) or changed
     return groups
@@ -379,7 +387,7 @@ def _regroup_leftovers(units, rules, groups, available):
         spare = [(g, u) for g, u in spare_by_label.get(label, ()) if u.index in groups[g][1]]
         if not leftovers or sum(u.size for u in leftovers) + sum(u.size for _, u in spare) < pool.min_size:
             continue
-        candidates = leftovers + [u for _, u in sorted(spare, key=lambda s: -s[1].rank)]
+        candidates = leftovers[:CANDIDATE_CAP] + [u for _, u in sorted(spare, key=lambda s: -s[1].rank)][:CANDIDATE_CAP]
         chosen = fill_group(rules, candidates, pool.max_size)
         donors = {}
         for g, unit in spare:
@@ -421,7 +429,7 @@ def propose(people, pool, now, acquaintances=(), avoid=(), exact=True):
     groups = greedy(units, rules)
     solver = "greedy"
     if exact and units and sum(u.size for u in units) <= pool.exact_limit \
-            and placed_of(units, groups) < upper_bound(units, rules):
+            and placed_of(units, groups) < EXACT_BELOW * upper_bound(units, rules):
         from .exact import solve  # imported lazily: OR-Tools is large
 
         better = solve(units, rules, hint=groups, budget=pool.exact_budget)
@@ -435,22 +443,53 @@ def placed_of(units, groups):
 
 
 def upper_bound(units, rules):
-    """People who share some label with enough others they are compatible with (pairwise);
-    nobody else can ever be placed, so a greedy reaching this bound is optimal."""
-    smallest = min(rules.pool.min_size, SMALLEST_WIDENED_SIZE)
+    """No grouping can place more than this; a greedy that reaches it is optimal. Per cluster of
+    labels that share people: at most those who share a label with enough compatible others, and
+    at most the sum over its labels of the most people that groups of the allowed sizes can hold."""
+    pool = rules.pool
+    smallest = min(pool.min_size, SMALLEST_WIDENED_SIZE)
     by_label = {}
     for unit in units:
         for label in unit.labels:
             by_label.setdefault(label, []).append(unit)
-    bound = 0
+    placeable = []
     for unit in units:
         for label in unit.labels:
             company = sum(other.size for other in by_label[label]
                           if other is unit or rules.compatible(other, {unit.index}, unit.years) is not False)
             if company >= smallest:
-                bound += unit.size
+                placeable.append(unit)
                 break
-    return bound
+    parent = {label: label for label in by_label}
+
+    def root(label):
+        while parent[label] != label:
+            parent[label] = parent[parent[label]]
+            label = parent[label]
+        return label
+
+    for unit in placeable:
+        labels = list(unit.labels)
+        for other in labels[1:]:
+            parent[root(other)] = root(labels[0])
+    people, capacity, counts = {}, {}, {}
+    for unit in placeable:
+        cluster = root(next(iter(unit.labels)))
+        people[cluster] = people.get(cluster, 0) + unit.size
+        for label in unit.labels:
+            counts[label] = counts.get(label, 0) + unit.size
+    for label, count in counts.items():
+        capacity[root(label)] = capacity.get(root(label), 0) + _most_placeable(count, smallest, pool.max_size)
+    return sum(min(people[c], capacity[c]) for c in people)
+
+
+def _most_placeable(count, smallest, largest):
+    """The most of `count` people that groups of smallest..largest can hold."""
+    for placed in range(count, 0, -1):
+        groups = -(-placed // largest)
+        if groups * smallest <= placed:
+            return placed
+    return 0
 
 
 def place_one(newcomer_id, people, pool, now, acquaintances=(), avoid=()):

@@ -32,6 +32,9 @@ def _solve(units, rules, hint, budget):
     for unit in units:
         for label in unit.labels:
             members.setdefault(label, []).append(unit)
+    for label, eligible in members.items():  # drop who has too little compatible company there
+        members[label] = [u for u in eligible if sum(
+            o.size for o in eligible if o is u or rules.compatible(o, {u.index}, u.years) is not False) >= smallest]
     model = cp_model.CpModel()
     x, used = {}, {}
     n = len(units) + 1
