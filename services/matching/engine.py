@@ -229,40 +229,45 @@ class Rules:
 # --- the greedy ------------------------------------------------------------------------------------
 
 def fill_group(rules, candidates, target, seed=()):
-    """Greedily fill a group from `candidates` (in priority order) up to `target` people.
-    Tries each birth-year window so that a wide age range still gives the largest group."""
+    """Greedily fill a group from `candidates` (in priority order) up to `target` people. If plain
+    priority order falls short, birth-year windows are tried so a wide age range still gives the
+    largest group."""
+    best = _fill(rules, candidates, target, seed, None)
+    if best[0] >= target:
+        return best[1]
     known = sorted({u.years[0] for u in candidates if u.years is not None})
-    windows = [None]  # first in plain priority order; birth-year windows only if that falls short
     if known and known[-1] - known[0] > AGE_SPAN_YEARS:
-        step = max(1, len(known) // MAX_WINDOWS)
-        windows += known[::step]
-    best = None
-    for start in windows:
-        members, size, span = list(seed), sum(rules.units[i].size for i in seed), None
-        chosen = set(seed)
-        for i in seed:
-            span = rules.compatible(rules.units[i], chosen - {i}, span)
-        for unit in candidates:
-            if size + unit.size > target:
-                continue
-            if start is not None and unit.years is not None and not (
-                    start <= unit.years[0] and unit.years[1] <= start + AGE_SPAN_YEARS):
-                continue
-            new_span = rules.compatible(unit, chosen, span)
-            if new_span is False:
-                continue
-            if rules.avoid and rules.repeats_rejected(frozenset(chosen | {unit.index})):
-                continue
-            members.append(unit.index)
-            chosen.add(unit.index)
-            span, size = new_span, size + unit.size
-            if size >= target:
-                break
-        if best is None or size > best[0]:
-            best = (size, members)
+        for start in known[::max(1, len(known) // MAX_WINDOWS)]:
+            found = _fill(rules, candidates, target, seed, start)
+            if found[0] > best[0]:
+                best = found
+                if best[0] >= target:
+                    break
+    return best[1]
+
+
+def _fill(rules, candidates, target, seed, window_start):
+    members, size, span = list(seed), sum(rules.units[i].size for i in seed), None
+    chosen = set(seed)
+    for i in seed:
+        span = rules.compatible(rules.units[i], chosen - {i}, span)
+    for unit in candidates:
+        if size + unit.size > target:
+            continue
+        if window_start is not None and unit.years is not None and not (
+                window_start <= unit.years[0] and unit.years[1] <= window_start + AGE_SPAN_YEARS):
+            continue
+        new_span = rules.compatible(unit, chosen, span)
+        if new_span is False:
+            continue
+        if rules.avoid and rules.repeats_rejected(frozenset(chosen | {unit.index})):
+            continue
+        members.append(unit.index)
+        chosen.add(unit.index)
+        span, size = new_span, size + unit.size
         if size >= target:
             break
-    return best[1] if best else []
+    return size, members
 
 
 def _target_size(count, pool):
@@ -290,7 +295,8 @@ def greedy(units, rules):
     smallest = min(pool.min_size, SMALLEST_WIDENED_SIZE)
     available = {u.index for u in units}
     groups, dead = [], set()
-    queue = [(count, label[1] is MIXED, _label_order(label), label) for label, count in counts.items()]
+    keys = {label: (label[1] is MIXED, _label_order(label), label) for label in counts}
+    queue = [(count, *keys[label]) for label, count in counts.items()]
     heapq.heapify(queue)  # lazy: an entry whose count is stale is skipped; counts only fall
     while queue:
         count, _, _, label = heapq.heappop(queue)
@@ -310,7 +316,7 @@ def greedy(units, rules):
                 touched.add(other)
         for other in touched:
             if counts[other] >= smallest:
-                heapq.heappush(queue, (counts[other], other[1] is MIXED, _label_order(other), other))
+                heapq.heappush(queue, (counts[other], *keys[other]))
     return repair(units, rules, groups, available)
 
 
