@@ -26,6 +26,8 @@ class Matching:
     widening_days: dict = field(default_factory=lambda: dict(engine.DEFAULT_WIDENING_DAYS))
     exact_budget: float = engine.DEFAULT_EXACT_BUDGET
     clock: object = utc_now
+    #: runs the engine's full solve; the service passes a real thread (CP-SAT must not block the hub)
+    offload: object = staticmethod(lambda fn, *args: fn(*args))
 
     # --- arrivals and departures ----------------------------------------------------------------
 
@@ -103,7 +105,7 @@ class Matching:
                 one = engine.place_one(newcomer, people, settings, now, acquaintances, avoid)
                 proposals = [one] if one else []
             else:
-                proposals = engine.propose(people, settings, now, acquaintances, avoid).proposals
+                proposals = self.offload(engine.propose, people, settings, now, acquaintances, avoid).proposals
             if not proposals:
                 return []
             versions = {entry["_id"]: entry["version"] for entry in entries}

@@ -2,6 +2,7 @@
 import json
 import os
 
+from eventlet import tpool
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
@@ -34,7 +35,7 @@ class MatchingService:
         if configured:
             widening.update(json.loads(configured) if isinstance(configured, str) else configured)
         budget = float(self.config.get(EXACT_BUDGET_KEY, engine.DEFAULT_EXACT_BUDGET))
-        return Matching(self.store, widening_days=widening, exact_budget=budget)
+        return Matching(self.store, widening_days=widening, exact_budget=budget, offload=tpool.execute)
 
     def _route(self, profile):
         return self.directory.route(profile["municipality_number"], route_preferences(profile))
