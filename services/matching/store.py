@@ -1,20 +1,80 @@
-"""Pools (the people waiting) and contact-point revisions in matching's own database."""
+"""matching's own database: waiting people, groups, acquaintance pairs, pool state, contact points.
+
+Every hot path is a lookup by key or by one pool (a small result set): the store's cost grows with
+the documents a query matches (INFRA-NOTES). Placing a person is a *versioned claim*: the write
+only succeeds if the person is unclaimed and still at the version the proposal was computed from,
+inside the transaction that writes the group, so two replicas never put one person in two groups.
+"""
+from pymongo import ASCENDING
+
 from services.common.store import Storage
+
+from . import domain
+
+
+class ClaimLost(Exception):
+    """Someone in the proposal was claimed or changed by another worker meanwhile: recompute."""
 
 
 class MatchingStorage(Storage):
     @classmethod
     def ensure_indexes(cls, db):
-        db.waiting.create_index([("pool", 1), ("waiting_since", 1)])
+        db.waiting.create_index([("pools", ASCENDING)])
+        db.waiting.create_index([("contact_point_id", ASCENDING)])
+        db.waiting.create_index([("next_widening_at", ASCENDING)])
+        db.groups.create_index([("contact_point_id", ASCENDING), ("state", ASCENDING)])
+        db.acquaintances.create_index([("pair", ASCENDING)])
+        db.pool_state.create_index([("dirty", ASCENDING)])
 
-    def waiting(self, registration_id):
-        return self.db.waiting.find_one({"_id": registration_id})
+    # --- waiting people ---------------------------------------------------------------------------
+
+    def entry(self, registration_id, uow=None):
+        return self._db(uow).waiting.find_one({"_id": registration_id}, session=_session(uow))
+
+    def entries(self, registration_ids, uow=None):
+        return list(self._db(uow).waiting.find({"_id": {"$in": list(registration_ids)}}, session=_session(uow)))
 
     def put_waiting(self, uow, entry):
         uow.db.waiting.replace_one({"_id": entry["_id"]}, entry, upsert=True, session=uow.session)
 
+    def update_profile(self, uow, registration_id, profile):
+        uow.db.waiting.update_one({"_id": registration_id}, {"$set": {"profile": profile}}, session=uow.session)
+
+    def replace_if_version(self, uow, entry, version):
+        result = uow.db.waiting.replace_one({"_id": entry["_id"], "version": version}, entry, session=uow.session)
+        return result.modified_count == 1
+
     def remove_waiting(self, uow, registration_id):
         return uow.db.waiting.delete_one({"_id": registration_id}, session=uow.session).deleted_count
+
+    def pool_entries(self, pool):
+        """Everyone who can be placed from one pool now (claimed people have no pools)."""
+        return list(self.db.waiting.find({"pools": pool}))
+
+    def entries_of_contact_point(self, contact_point_id):
+        return list(self.db.waiting.find({"contact_point_id": contact_point_id, "group_id": None}))
+
+    def due_for_widening(self, now, limit=200):
+        return list(self.db.waiting.find({"next_widening_at": {"$lte": now}}).limit(limit))
+
+    def claim(self, uow, registration_id, version, group_id):
+        result = uow.db.waiting.update_one(
+            {"_id": registration_id, "version": version, "group_id": None},
+            {"$set": {"group_id": group_id, "pools": [], "next_widening_at": None}, "$inc": {"version": 1}},
+            session=uow.session)
+        if result.modified_count != 1:
+            raise ClaimLost(registration_id)
+
+    def release(self, uow, registration_id, widening_days):
+        """Back in the pool at the original place in the queue (`queue_since` is kept)."""
+        entry = uow.db.waiting.find_one({"_id": registration_id}, session=uow.session)
+        if entry is None:
+            return None
+        uow.db.waiting.update_one({"_id": registration_id}, {
+            "$set": {"group_id": None, "pools": domain.pools_of(entry),
+                     "next_widening_at": domain.next_widening_at(entry, widening_days)},
+            "$inc": {"version": 1}}, session=uow.session)
+        return entry
 
     def record_unroutable(self, uow, registration_id, reason, now):
         uow.db.unroutable.replace_one({"_id": registration_id},
@@ -25,6 +85,62 @@ class MatchingStorage(Storage):
         for name in ("waiting", "unroutable"):
             uow.db[name].delete_one({"_id": registration_id}, session=uow.session)
 
+    # --- groups -----------------------------------------------------------------------------------
+
+    def group(self, group_id, uow=None):
+        return self._db(uow).groups.find_one({"_id": group_id}, session=_session(uow))
+
+    def insert_group(self, uow, group):
+        uow.db.groups.insert_one(group, session=uow.session)
+
+    def update_group(self, uow, group, changes):
+        """Versioned: False if the group changed since it was read."""
+        result = uow.db.groups.update_one({"_id": group["_id"], "version": group["version"]},
+                                          {"$set": changes, "$inc": {"version": 1}}, session=uow.session)
+        return result.modified_count == 1
+
+    def groups_of(self, contact_point_id, states):
+        return list(self.db.groups.find({"contact_point_id": contact_point_id, "state": {"$in": list(states)}}))
+
+    # --- acquaintances and rejected sets ---------------------------------------------------------
+
+    def acquaintances_among(self, registration_ids, uow=None):
+        ids = set(registration_ids)
+        docs = self._db(uow).acquaintances.find({"pair": {"$in": sorted(ids)}}, session=_session(uow))
+        return [frozenset(doc["pair"]) for doc in docs if set(doc["pair"]) <= ids]
+
+    def add_acquaintances(self, uow, a, b, now):
+        pair = sorted((a, b))
+        uow.db.acquaintances.replace_one({"_id": "|".join(pair)}, {"_id": "|".join(pair), "pair": pair, "at": now},
+                                         upsert=True, session=uow.session)
+
+    def forget_acquaintances(self, uow, registration_id):
+        uow.db.acquaintances.delete_many({"pair": registration_id}, session=uow.session)
+
+    def pool_state(self, pool, uow=None):
+        found = self._db(uow).pool_state.find_one({"_id": pool}, session=_session(uow)) or {}
+        return {"_id": pool, "rejected": [], "dirty": False, "seq": 0, **found}
+
+    def add_rejected(self, uow, pool, registration_ids):
+        uow.db.pool_state.update_one({"_id": pool}, {"$push": {"rejected": sorted(registration_ids)}},
+                                     upsert=True, session=uow.session)
+
+    def mark_dirty(self, uow, pool):
+        uow.db.pool_state.update_one({"_id": pool}, {"$set": {"dirty": True}, "$inc": {"seq": 1}},
+                                     upsert=True, session=uow.session)
+
+    def dirty_pools(self, limit=50):
+        return list(self.db.pool_state.find({"dirty": True}, {"seq": 1}).limit(limit))
+
+    def clear_dirty(self, pool, seq):
+        """Only if nothing marked it again meanwhile (no lost wake-up)."""
+        self.db.pool_state.update_one({"_id": pool, "seq": seq}, {"$set": {"dirty": False}})
+
+    # --- contact points ---------------------------------------------------------------------------
+
+    def contact_point(self, contact_point_id, uow=None):
+        return self._db(uow).contact_points.find_one({"_id": contact_point_id}, session=_session(uow))
+
     def contact_point_revision(self, uow, contact_point_id):
         doc = uow.db.contact_points.find_one({"_id": contact_point_id}, session=uow.session)
         return doc["revision"] if doc else 0
@@ -33,3 +149,26 @@ class MatchingStorage(Storage):
         uow.db.contact_points.replace_one({"_id": data["contact_point_id"]},
                                           {**data, "_id": data["contact_point_id"]},
                                           upsert=True, session=uow.session)
+
+    def digital_contact_points(self):
+        return {doc["_id"] for doc in self.db.contact_points.find({"digital_groups": True, "active": True}, {"_id": 1})}
+
+    # --- figures ------------------------------------------------------------------------------------
+
+    def figure_rows(self):
+        """(county number or None, status) for everyone matching knows of: anonymous."""
+        for doc in self.db.waiting.find({}, {"profile.municipality_number": 1, "group_id": 1}):
+            number = (doc.get("profile") or {}).get("municipality_number")
+            yield (number[:2] if number else None, "in_group" if doc.get("group_id") else "waiting")
+        for _ in self.db.unroutable.find({}, {"_id": 1}):
+            yield (None, "unroutable")
+
+    def group_states(self):
+        return [doc["state"] for doc in self.db.groups.find({}, {"state": 1})]
+
+    def _db(self, uow):
+        return uow.db if uow is not None else self.db
+
+
+def _session(uow):
+    return uow.session if uow is not None else None
