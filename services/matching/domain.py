@@ -1,5 +1,6 @@
 """Matching rules around the engine: routing into pools, widening, the group lifecycle.
 Pure: no nameko, no pymongo. Waiting entries and groups are plain dicts (the stored shape)."""
+import hashlib
 from datetime import timedelta
 
 from . import engine
@@ -198,3 +199,10 @@ def refill_candidates(group, members, candidates, settings, acquaintances, avoid
     fitting = [u for u in units if u.index not in seed and label in u.labels]
     chosen = engine.fill_group(rules, fitting, settings.min_size, seed=seed)
     return [r for i in chosen if i not in seed for r in units[i].ids]
+
+
+def erasure_tombstone(registration_id):
+    """What matching keeps of an erased person: a digest, so a registration_created that arrives
+    after its registration_erased (separate queues) cannot put them back in a pool, while no
+    document holds the id itself."""
+    return hashlib.sha256(f"erased:{registration_id}".encode()).hexdigest()

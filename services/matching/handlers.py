@@ -40,6 +40,8 @@ class Matching:
 
         def change(uow):
             rid = profile["registration_id"]
+            if self.store.is_erased(domain.erasure_tombstone(rid), uow):
+                return None  # erased before this event was handled: never back in a pool
             previous = self.store.entry(rid, uow)
             if route is None:
                 reason = candidates[-1]["reason"] if candidates else "no route"
@@ -79,6 +81,7 @@ class Matching:
             self.store.forget(uow, rid)
             if reason == "erased":
                 self.store.forget_acquaintances(uow, rid)
+                self.store.mark_erased(uow, domain.erasure_tombstone(rid))
             return True
 
         self.store.apply(event, change)

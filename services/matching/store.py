@@ -85,6 +85,12 @@ class MatchingStorage(Storage):
         for name in ("waiting", "unroutable"):
             uow.db[name].delete_one({"_id": registration_id}, session=uow.session)
 
+    def mark_erased(self, uow, tombstone):
+        uow.db.erased.replace_one({"_id": tombstone}, {"_id": tombstone}, upsert=True, session=uow.session)
+
+    def is_erased(self, tombstone, uow=None):
+        return self._db(uow).erased.find_one({"_id": tombstone}, session=_session(uow)) is not None
+
     # --- groups -----------------------------------------------------------------------------------
 
     def group(self, group_id, uow=None):

@@ -95,6 +95,12 @@ class FakeMatchingStorage(FakeStorageBase):
         self.pool.pop(rid, None)
         self.unroutable.pop(rid, None)
 
+    def mark_erased(self, uow, tombstone):
+        self.state.setdefault("erased", set()).add(tombstone)
+
+    def is_erased(self, tombstone, uow=None):
+        return tombstone in self.state.get("erased", set())
+
     # groups
     def group(self, gid, uow=None):
         return copy.deepcopy(self.state["groups"].get(gid))
@@ -257,6 +263,16 @@ def test_withdrawal_takes_a_waiting_person_out_of_the_pool():
     service.handle_registration_withdrawn(an_event("registration", "registration_withdrawn",
                                                    {"registration_id": "r1", "reason": "person"}))
     assert store.pool == {}
+
+
+def test_an_erasure_handled_before_the_creation_keeps_the_person_out_of_every_pool():
+    """Separate queues: registration_erased can overtake registration_created."""
+    service, store = service_with([BERGEN, NATIONAL])
+    service.handle_registration_erased(an_event("registration", "registration_erased",
+                                                {"registration_id": "r1", "reason": "request"}))
+    arrive(service, "r1")
+    assert store.pool == {} and store.emitted_types() == []
+    assert "r1" not in str(store.state.get("erased"))  # only a digest is kept
 
 
 def test_an_update_keeps_the_place_in_the_queue():
