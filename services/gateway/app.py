@@ -80,7 +80,8 @@ class Context:
 
     @property
     def actor(self):
-        purpose = self.request.headers.get(PURPOSE_HEADER) or (self.route.purpose if self.route else None)
+        default = (self.route.purpose or self.route.name.replace("_", " ")) if self.route else None
+        purpose = self.request.headers.get(PURPOSE_HEADER) or default
         return auth.actor_for(self.account, (purpose or "")[:200] or None)
 
     @property

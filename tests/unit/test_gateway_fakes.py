@@ -142,11 +142,16 @@ class Caller:
         if use_token:
             self.token = accounts.issue_token(store, self.account["_id"], "test")
         else:
-            session_id, self.csrf = auth.new_secret(), auth.new_secret()
-            store.add_session(auth.digest(session_id), self.account["_id"], self.csrf)
-            self.cookies[app.SESSION_COOKIE] = session_id
+            self.session_id, self.csrf = auth.new_secret(), auth.new_secret()
+            self.cookies[app.SESSION_COOKIE] = self.session_id
+
+    def sign_in_again(self):
+        """(Re)create the session, so one caller can go on after a test signed it out."""
+        if self.account and not self.token and self.store.session(auth.digest(self.session_id)) is None:
+            self.store.add_session(auth.digest(self.session_id), self.account["_id"], self.csrf)
 
     def __call__(self, method, path, json_body=None, form=None, headers=None, csrf=True, query=None):
+        self.sign_in_again()
         headers = dict(headers or {})
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
