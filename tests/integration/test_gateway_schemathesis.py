@@ -11,24 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from nameko.rpc import rpc
 from nameko.testing.utils import find_free_port
 
 from services.gateway.service import GatewayService
 from tests.integration.test_gateway import accounts_cli
+from tests.browser.stand_ins import stand_in
 from tests.unit.test_gateway_fakes import ANSWERS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-
-
-def stand_in(service_name, answers):
-    """A nameko service named like the real one whose every RPC answers a copy of the canned value."""
-    def method(value):
-        return rpc(lambda self, *args, **kwargs: value)
-
-    namespace = {"name": service_name, **{name: method(value) for name, value in answers.items()}}
-    return type(f"{service_name.title()}StandIn", (), namespace)
 
 
 @pytest.fixture
