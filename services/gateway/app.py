@@ -9,7 +9,7 @@ import time
 
 import eventlet
 from marshmallow import ValidationError
-from nameko.exceptions import RemoteError, UnknownService
+from nameko.exceptions import IncorrectSignature, MethodNotFound, RemoteError, UnknownService
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
@@ -39,6 +39,10 @@ METRICS = Metrics(prefix="flokk_gateway")
 
 class UpstreamTimeout(Exception):
     pass
+
+
+# A service that is missing, too slow, or lacks the method (nameko raises these locally).
+UNAVAILABLE = (UpstreamTimeout, UnknownService, MethodNotFound, IncorrectSignature)
 
 
 class Refused(Exception):
@@ -155,10 +159,14 @@ def _dispatch(service, request):
         status, code = REMOTE_ERRORS[type(exc).__name__]
         fields = getattr(exc, "errors", None)
         response = error_response(status, code, "Some fields are not valid." if fields else str(exc), fields)
-    except (UpstreamTimeout, UnknownService) as exc:
+    except UNAVAILABLE as exc:
         log.warning("upstream unavailable", extra={"error": type(exc).__name__})
         response = _page_error(ctx, 503) if route.kind == "page" else error_response(
             503, "upstream_unavailable", "A service did not answer in time.")
+    except Exception as exc:  # a bug here: answer without detail, log the kind only (no data)
+        log.error("gateway handler failed", extra={"error": type(exc).__name__})
+        response = _page_error(ctx, 500) if route.kind == "page" else error_response(
+            500, "internal_error", "Something went wrong in the gateway.")
     for name, value, options in ctx.set_cookies:
         response.set_cookie(name, value, **options)
     return response

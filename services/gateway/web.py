@@ -16,7 +16,8 @@ from services.common.contracts import (
 from services.common.errors import field_errors
 
 from . import api, auth, figures
-from .i18n import LANGUAGES, choose_language, translator
+from .app import UNAVAILABLE
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, choose_language, texts, translator
 from .responses import remote_field_errors
 from .routes import ADMIN, EVERYONE, STAFF, route
 
@@ -131,15 +132,27 @@ def _e164(phone):
     return digits
 
 
+FORM_ORDER = ("organisation", "name", "email", "phone", "postal_code", "role", "themes", "languages", "availability",
+              "open_to_mixed", "birth_year", "accessibility_needs", "message_language", "free_text",
+              "idempotency_key", "consent", "consent_attested", "meeting_place_id", "first_meeting_at", "starter_id")
+
+
 def _flat(errors):
-    """{field: "first message"}: nested messages (list items, sub-fields) are joined into one."""
-    def first(value):
+    """{field: message} in the order of the form. A field with a message of its own in the page's
+    language (`err_<field>`) gets that, saying what to do; else the service's words are shown."""
+    def words(value):
         if isinstance(value, dict):
-            return "; ".join(first(v) for v in value.values())
+            return "; ".join(words(v) for v in value.values())
         if isinstance(value, (list, tuple)):
-            return "; ".join(first(v) for v in value)
+            return "; ".join(words(v) for v in value)
         return str(value)
-    return {key: first(value) for key, value in (errors or {}).items()}
+    known = texts(DEFAULT_LANGUAGE)
+    rank = {name: i for i, name in enumerate(FORM_ORDER)}
+    flat = {}
+    for key in sorted(errors or {}, key=lambda k: (rank.get(k, len(rank)), k)):
+        message = words(errors[key])
+        flat[key] = f"err_{key}" if f"err_{key}" in known and message not in known else message
+    return flat
 
 
 def _chosen(form):
@@ -183,6 +196,8 @@ def _optional(ctx, service, method, *args):
     except RemoteError as exc:
         if exc.exc_type in ("Forbidden", "NotFound"):
             raise
+        return None
+    except UNAVAILABLE:
         return None
 
 
@@ -268,7 +283,7 @@ def _confirmation(form):
     for key in ("meeting_place_id", "starter_id"):
         confirmation[key] = form.get(key, "").strip()
         if not confirmation[key]:
-            errors[key] = "required_field"
+            errors[key] = f"err_{key}"
     when = form.get("first_meeting_at", "").strip()
     try:
         parsed = datetime.fromisoformat(when)
@@ -278,7 +293,7 @@ def _confirmation(form):
             parsed = parsed.replace(tzinfo=ZoneInfo("Europe/Oslo"))
         confirmation["first_meeting_at"] = parsed.isoformat()
     except ValueError:
-        errors["first_meeting_at"] = "datetime_format"
+        errors["first_meeting_at"] = "err_first_meeting_at"
     return [confirmation], errors
 
 

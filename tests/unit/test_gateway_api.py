@@ -247,3 +247,14 @@ def test_the_figures_csv_is_a_download():
     assert response.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.get_data(as_text=True).splitlines()[-1].startswith("national,,15,")
+
+
+def test_a_method_the_other_service_lacks_is_503_and_a_gateway_bug_is_a_bare_500():
+    from nameko.exceptions import MethodNotFound
+
+    service, store = gateway()
+    service.directory.coverage.side_effect = MethodNotFound("coverage")
+    assert body(request(service, "GET", "/api/coverage"))["error"]["code"] == "upstream_unavailable"
+    service.directory.coverage.side_effect = ZeroDivisionError  # stands for a bug in the gateway
+    response = request(service, "GET", "/api/coverage")
+    assert response.status_code == 500 and body(response)["error"]["code"] == "internal_error"

@@ -100,7 +100,7 @@ def test_errors_from_the_registration_service_land_on_their_field():
     service, store = gateway()
     service.registration.register.side_effect = RemoteError("InvalidInput", json.dumps({"postal_code": ["Unknown postal code."]}))
     page = html(anonymous_post(service, "/register", FORM))
-    assert 'id="postal_code-error"' in page and "Unknown postal code." in page
+    assert 'id="postal_code-error"' in page and "Skriv et postnummer som finnes, med fire sifre." in page
 
 
 def test_a_form_without_its_csrf_token_is_refused():
@@ -145,6 +145,7 @@ def test_staff_see_proposals_with_their_explanation_and_confirm_one():
                                                                          "first_meeting_at": "soon", "starter_id": ""})
     assert bad.status_code == 400
     assert 'id="first_meeting_at-grp-1-error"' in html(bad) and 'id="starter_id-grp-1-error"' in html(bad)
+    assert 'href="#starter_id-grp-1">Skriv hvem som er igangsetter.' in html(bad)
 
 
 def test_staff_reject_with_a_reason():
