@@ -33,7 +33,7 @@ def spec():
     doc.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "flokk_session"})
     paths = {}
     for route in ROUTES:
-        if route.kind == "page":
+        if route.kind in ("page", "asset"):  # HTML and CSS for browsers, not the API
             continue
         paths.setdefault(openapi_path(route.path), {})[route.method.lower()] = _operation(route)
     for path, operations in paths.items():

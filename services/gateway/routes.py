@@ -20,7 +20,7 @@ class Route:
     path: str                 # werkzeug rule: /api/contact-points/<contact_point_id>/pool
     handler: object
     roles: tuple
-    kind: str = "api"         # api | page | meta
+    kind: str = "api"         # api | page | meta (probes, documents) | asset (CSS)
     scope: str = None         # "contact_point": the path's contact_point_id must be the actor's
     audit: str = None         # kind of subject whose personal data this reads ("registration", ...)
     purpose: str = None       # the default "why" written to the audit log

@@ -44,7 +44,7 @@ def render_error(request, status, reason=None, ctx=None):
         path=request.path, csrf_token="", status=status, reason=reason), status=status, mimetype="text/html")
 
 
-@route("GET", "/static/style.css", roles=EVERYONE, kind="meta", tag="meta", summary="The stylesheet.")
+@route("GET", "/static/style.css", roles=EVERYONE, kind="asset", tag="meta", summary="The stylesheet.")
 def stylesheet(ctx):
     return Response((HERE / "static" / "style.css").read_text(encoding="utf-8"), content_type="text/css",
                     headers={"Cache-Control": "max-age=3600"})

@@ -23,7 +23,7 @@ def test_register_through_the_public_form_and_get_the_receipt(stack, page):
     page.get_by_role("button", name="Send påmelding").click()  # no consent yet
     summary = page.get_by_role("alert")
     assert "Du må samtykke" in summary.inner_text()
-    summary.get_by_role("link", name=re.compile("Samtykke")).click()
+    summary.get_by_role("link", name=re.compile("Du må samtykke")).click()
     assert page.evaluate("location.hash") == "#consent"
     assert page.get_by_label("Fornavn eller kallenavn").input_value() == "Kari"  # what was typed stays
     page.get_by_label("Jeg samtykker").check()

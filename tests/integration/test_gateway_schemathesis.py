@@ -42,20 +42,15 @@ def test_schemathesis_finds_no_server_error(gateway_url, tmp_path, who):
         headers = ["-H", f"Authorization: Bearer {token}"]
     done = subprocess.run(
         [str(SCHEMATHESIS), "run", f"{url}/openapi.json", "--checks", "not_a_server_error",
-         "--phases", "examples,coverage,fuzzing", "--max-examples", "15", "--workers", "2",
+         "--phases", "examples,coverage,fuzzing", "--max-examples", "15",
+         # One worker: CPython 3.11's ast module is not safe in parallel threads (gh-106905), and
+         # hypothesis parses source while describing strategies ("AST constructor recursion depth").
+         "--workers", "1",
          "--request-timeout", "20", "--no-color", *headers],
         cwd=tmp_path, env={**os.environ, "SCHEMATHESIS_HOOKS": ""}, capture_output=True, text=True, timeout=500)
     report = done.stdout[-6000:] + done.stderr[-2000:]
     assert done.returncode == 0, report
     counted = re.search(r"(\d+) generated, (\d+) passed", done.stdout)
     assert counted and int(counted.group(1)) > 200 and counted.group(1) == counted.group(2), report
-    assert re.search(r"Tested: (\d+)", done.stdout).group(1) == str(len(json_paths(url))), report
-
-
-def json_paths(url):
-    import json
-    import urllib.request
-
-    with urllib.request.urlopen(f"{url}/openapi.json", timeout=10) as response:
-        doc = json.loads(response.read())
-    return [(path, method) for path, ops in doc["paths"].items() for method in ops]
+    tested = re.search(r"Operations:\s+(\d+) selected / (\d+) total", done.stdout)
+    assert tested and tested.group(1) == tested.group(2) and int(tested.group(1)) >= 30, report
