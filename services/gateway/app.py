@@ -35,6 +35,12 @@ RPC_TIMEOUT_KEY = "FLOKK_RPC_TIMEOUT"
 DEFAULT_RPC_TIMEOUT = 10.0
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 METRICS = Metrics(prefix="flokk_gateway")
+SECURITY_HEADERS = {  # the pages use no script, no frame and nothing from elsewhere
+    "Content-Security-Policy": "default-src 'self'; script-src 'none'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
 
 class UpstreamTimeout(Exception):
@@ -80,12 +86,13 @@ class Context:
         self.lang = choose_language(request)
         self.t = translator(self.lang)
         self.audit_subject = None
+        self.purpose = None  # a page may set the "why" the person chose
         self.set_cookies = []
 
     @property
     def actor(self):
         default = (self.route.purpose or self.route.name.replace("_", " ")) if self.route else None
-        purpose = self.request.headers.get(PURPOSE_HEADER) or default
+        purpose = self.request.headers.get(PURPOSE_HEADER) or self.purpose or default
         return auth.actor_for(self.account, (purpose or "")[:200] or None)
 
     @property
@@ -120,6 +127,8 @@ def handle(service, request):
     route, status = None, 500
     try:
         response = _dispatch(service, request)
+        for header, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(header, value)
         route = getattr(request, "flokk_route", None)
         status = response.status_code
         return response
@@ -169,6 +178,8 @@ def _dispatch(service, request):
             500, "internal_error", "Something went wrong in the gateway.")
     for name, value, options in ctx.set_cookies:
         response.set_cookie(name, value, **options)
+    if route.audit or ctx.account is not None:
+        response.headers["Cache-Control"] = "no-store"  # personal data stays out of caches
     return response
 
 

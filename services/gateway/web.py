@@ -16,7 +16,7 @@ from services.common.contracts import (
 from services.common.errors import field_errors
 
 from . import api, auth, figures
-from .app import UNAVAILABLE
+from .app import UNAVAILABLE, Refused
 from .i18n import DEFAULT_LANGUAGE, LANGUAGES, choose_language, texts, translator
 from .responses import remote_field_errors
 from .routes import ADMIN, EVERYONE, STAFF, route
@@ -353,6 +353,44 @@ def directory_submit(ctx, contact_point_id):
             errors = _flat(remote_field_errors(exc))
     return render(ctx, "staff_directory.html", status=400, contact_point_id=contact_point_id, contact_point=current,
                   form=form.to_dict(), errors=errors, section="directory")
+
+
+PURPOSES = ("contact_about_group", "answer_question", "withdrawal_or_erasure", "correction")
+
+
+@route("GET", "/staff/<contact_point_id>/people/<registration_id>", roles=STAFF, kind="page", scope="contact_point")
+def person_purpose(ctx, contact_point_id, registration_id):
+    """Before any personal data is shown, staff say why: the answer goes to the audit log."""
+    return render(ctx, "staff_person.html", contact_point_id=contact_point_id, registration_id=registration_id,
+                  contact_point={"name": contact_point_id}, section="pool", purposes=PURPOSES, person=None)
+
+
+@route("GET", "/staff/<contact_point_id>/people/<registration_id>/details", roles=STAFF, kind="page",
+       scope="contact_point", audit="registration", purpose="case handling")
+def person_details(ctx, contact_point_id, registration_id):
+    chosen = ctx.request.args.get("purpose")
+    if chosen not in PURPOSES:  # nothing was read: no audit entry
+        raise Refused(redirect(f"/staff/{contact_point_id}/people/{registration_id}", code=303))
+    ctx.purpose = chosen
+    person = ctx.call("registration", "get_registration", registration_id, ctx.actor)
+    deliveries = _optional(ctx, "notification", "deliveries", registration_id, ctx.actor)
+    return render(ctx, "staff_person.html", contact_point_id=contact_point_id, registration_id=registration_id,
+                  contact_point={"name": contact_point_id}, section="pool", purposes=PURPOSES, person=person,
+                  deliveries=deliveries, done=ctx.request.args.get("done"))
+
+
+def _person_action(action, reason):
+    def submit(ctx, contact_point_id, registration_id):
+        ctx.purpose = f"{action} requested"
+        ctx.call("registration", action, registration_id, ctx.actor, reason)
+        return redirect(f"/staff/{contact_point_id}/pool?done={action}", code=303)
+    submit.__name__ = f"person_{action}"
+    return route("POST", f"/staff/<contact_point_id>/people/<registration_id>/{action}", roles=STAFF, kind="page",
+                 scope="contact_point", audit="registration")(submit)
+
+
+_person_action("withdraw", "staff")
+_person_action("erase", "request")
 
 
 # --- referrer ------------------------------------------------------------------------------------

@@ -258,3 +258,12 @@ def test_a_method_the_other_service_lacks_is_503_and_a_gateway_bug_is_a_bare_500
     service.directory.coverage.side_effect = ZeroDivisionError  # stands for a bug in the gateway
     response = request(service, "GET", "/api/coverage")
     assert response.status_code == 500 and body(response)["error"]["code"] == "internal_error"
+
+
+def test_every_answer_carries_the_security_headers_and_personal_data_is_not_cached():
+    service, store = gateway()
+    for response in (request(service, "GET", "/register"), request(service, "GET", "/api/nope")):
+        assert "script-src 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+    staff = Caller(service, store, "contact_point_staff", use_token=True, contact_point_ids=["link-bergen"])
+    assert staff("GET", "/api/contact-points/link-bergen/pool").headers["Cache-Control"] == "no-store"

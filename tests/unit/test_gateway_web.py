@@ -171,3 +171,27 @@ def test_find_your_contact_point_page():
     assert "LINK Bergen og omegn" in page and "Bergen" in page
     bad = request(service, "GET", "/find", query={"postal_code": "50"})
     assert bad.status_code == 400 and 'aria-invalid="true"' in html(bad)
+
+
+def test_staff_say_why_before_they_see_a_person_and_the_why_is_audited():
+    service, store = gateway()
+    staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
+    ask = staff("GET", "/staff/link-bergen/people/reg-1")
+    assert "Hvorfor trenger du" in html(ask) and not service.registration.get_registration.called
+    assert not store.entries
+    unexplained = staff("GET", "/staff/link-bergen/people/reg-1/details")
+    assert unexplained.status_code == 303 and not service.registration.get_registration.called
+    shown = staff("GET", "/staff/link-bergen/people/reg-1/details", query={"purpose": "answer_question"})
+    assert "Kari" in html(shown) and shown.headers["Cache-Control"] == "no-store"
+    assert service.registration.get_registration.call_args.args[-1]["purpose"] == "answer_question"
+    assert [(e["subject_id"], e["purpose"], e["outcome"]) for e in store.entries] == [
+        ("reg-1", "answer_question", "allowed")]
+
+
+def test_staff_withdraw_a_person_from_the_page():
+    service, store = gateway()
+    staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
+    response = staff("POST", "/staff/link-bergen/people/reg-1/withdraw", form={})
+    assert response.status_code == 303
+    registration_id, actor, reason = service.registration.withdraw.call_args.args
+    assert (registration_id, reason, actor["role"]) == ("reg-1", "staff", "contact_point_staff")
