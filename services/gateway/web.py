@@ -28,6 +28,17 @@ REJECT_REASONS = GroupRejected._declared_fields["reason"].validate.choices
 _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 
 
+def _number(value, lang):
+    """A figure as a reader of the page's language writes it: 18,5 in Norwegian, 18.5 in English."""
+    if isinstance(value, float):
+        text = f"{value:.1f}"
+        return text if lang == "en" else text.replace(".", ",")
+    return value
+
+
+_env.filters["number"] = _number
+
+
 def render(ctx, template, status=200, **values):
     response = Response(_env.get_template(template).render(
         t=ctx.t, lang=ctx.lang, languages=LANGUAGES, account=ctx.account, path=ctx.request.path,

@@ -23,6 +23,7 @@ PAGES = [  # file name, path, who is signed in, full page?
     ("staff-pool", "/staff/link-bergen/pool", "staff", False),
     ("staff-proposals", "/staff/link-bergen/proposals", "staff", True),
     ("staff-groups", "/staff/link-bergen/groups", "staff", False),
+    ("staff-person-why", "/staff/link-bergen/people/reg-1", "staff", False),
     ("staff-directory", "/staff/link-bergen/directory", "staff", False),
     ("referrer", "/referrer", "referrer", False),
     ("national", "/national?lang=nn", "admin", False),

@@ -161,6 +161,7 @@ def test_the_national_page_hides_small_figures_and_offers_the_csv():
     admin = Caller(service, store, "national_admin")
     page = html(admin("GET", "/national"))
     assert 'href="/national/figures.csv"' in page and "<abbr" in page and "Hele landet" in page
+    assert ">18,0<" in page and ">60,0<" in page  # the nationwide median and 90th percentile, Norwegian style
     csv_text = admin("GET", "/national/figures.csv").get_data(as_text=True)
     assert csv_text.splitlines()[0].startswith("Område,Fylkesnummer,Venter")
 
