@@ -1,4 +1,4 @@
-.PHONY: demo down test unit bench faults asyncapi
+.PHONY: demo down test unit bench faults asyncapi screenshots
 
 demo:  ## install, start everything, send a sample registration through all services
 	bash scripts/demo.sh
@@ -14,3 +14,6 @@ unit:  ## the unit tier only (still needs the venv)
 
 asyncapi:  ## regenerate docs/asyncapi.yaml from the contracts
 	.venv/bin/python -m services.common.asyncapi > docs/asyncapi.yaml
+
+screenshots:  ## screenshots of the main pages (headless Debian chromium) into docs/screenshots
+	FLOKK_ONLY=screenshots bash scripts/test.sh

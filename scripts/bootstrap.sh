@@ -14,4 +14,11 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -c "import nameko, pymongo, marshmallow, kombu, aiosmtpd" || { echo "[bootstrap] install failed" >&2; exit 1; }
   rm -f .venv/.installed-*; touch "$stamp"
 fi
+# The browser tests drive Debian's chromium through Playwright (never `playwright install`).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "[bootstrap] installing chromium (Debian package) for the browser tests" >&2
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo=sudo; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
 bash "$here/infra.sh" install

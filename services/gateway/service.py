@@ -1,34 +1,32 @@
-"""gateway service: HTTP entrypoints only."""
-import json
-
-from nameko.exceptions import RemoteError
+"""gateway service: HTTP entrypoints only. Every path goes through one pipeline (app.handle) that
+reads the route table, so authorisation, auditing, rate limits and metrics apply to all alike."""
+from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 
-from services.common.health import health_report
 from services.common.store import MongoStore
 
-from .responses import error_response, from_remote_error, json_response
+from . import app
+from .ratelimit import RateLimiter
+from .store import GatewayStorage
+
+METHODS = "GET,POST,PUT,DELETE,PATCH"
 
 
 class GatewayService:
     name = "gateway"
-    store = MongoStore()
+    store = MongoStore(GatewayStorage)
+    limiter = RateLimiter()
+    config = Config()
     registration = RpcProxy("registration")
+    matching = RpcProxy("matching")
+    directory = RpcProxy("directory")
+    notification = RpcProxy("notification")
 
-    @http("GET", "/healthz")
-    def healthz(self, request):
-        report = health_report(self.name, self.store, self.store.broker)
-        return json_response(report, 200 if report["status"] == "ok" else 503)
+    @http(METHODS, "/")
+    def root(self, request):
+        return app.handle(self, request)
 
-    @http("POST", "/api/registrations")
-    def create_registration(self, request):
-        try:
-            payload = json.loads(request.get_data(as_text=True))
-        except ValueError:
-            return error_response(400, "invalid_json", "The body is not JSON.")
-        try:
-            result = self.registration.register(payload)
-        except RemoteError as exc:
-            return from_remote_error(exc)
-        return json_response(result, 201 if result["created"] else 200)
+    @http(METHODS, "/<path:path>")
+    def everything_else(self, request, path):
+        return app.handle(self, request)

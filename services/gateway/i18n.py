@@ -1,0 +1,30 @@
+"""Bokmål by default, nynorsk and English: one JSON file of texts per language."""
+import json
+from functools import lru_cache
+from pathlib import Path
+
+LANGUAGES = ("nb", "nn", "en")
+DEFAULT_LANGUAGE = "nb"
+HERE = Path(__file__).resolve().parent / "translations"
+
+
+@lru_cache(maxsize=None)
+def texts(lang):
+    return json.loads((HERE / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def choose_language(request):
+    """?lang= wins (and is remembered in a cookie by the page), then the cookie, then bokmål."""
+    for candidate in (request.args.get("lang"), request.cookies.get("lang")):
+        if candidate in LANGUAGES:
+            return candidate
+    return DEFAULT_LANGUAGE
+
+
+def translator(lang):
+    table, fallback = texts(lang), texts(DEFAULT_LANGUAGE)
+
+    def t(key, **values):
+        text = table.get(key) or fallback.get(key) or key
+        return text.format(**values) if values else text
+    return t

@@ -1,0 +1,52 @@
+"""The gateway's one route table. Every endpoint — JSON API, web page or probe — is declared here
+with the roles that may call it, whether it reads personal data (and so is audited), whether it is
+rate limited, and its schemas. The dispatcher, /openapi.json and the authorisation-matrix tests all
+read this table, so they cannot drift apart."""
+from dataclasses import dataclass, field
+
+from .auth import PUBLIC, ROLES
+
+EVERYONE = (PUBLIC, *ROLES)
+SIGNED_IN = ROLES
+STAFF = ("national_admin", "contact_point_staff")
+ADMIN = ("national_admin",)
+DIRECTORY_READERS = ("national_admin", "contact_point_staff", "referrer", "integration")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    method: str
+    path: str                 # werkzeug rule: /api/contact-points/<contact_point_id>/pool
+    handler: object
+    roles: tuple
+    kind: str = "api"         # api | page | meta (probes, documents) | asset (CSS)
+    scope: str = None         # "contact_point": the path's contact_point_id must be the actor's
+    audit: str = None         # kind of subject whose personal data this reads ("registration", ...)
+    purpose: str = None       # the default "why" written to the audit log
+    body: type = None         # marshmallow schema of the JSON body
+    query: type = None        # marshmallow schema of the query string
+    response: type = None
+    response_many: bool = False
+    summary: str = ""
+    tag: str = "api"
+    rate_limited: bool = False
+    example: dict = field(default=None, hash=False, compare=False)   # a valid body, for docs and tests
+    path_example: dict = field(default=None, hash=False, compare=False)
+
+
+ROUTES = []
+
+
+def route(method, path, **options):
+    def register(handler):
+        ROUTES.append(Route(name=handler.__name__, method=method, path=path, handler=handler, **options))
+        return handler
+    return register
+
+
+def openapi_path(path):
+    """/api/x/<contact_point_id> -> /api/x/{contact_point_id}"""
+    import re
+
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", path)

@@ -1,0 +1,91 @@
+"""`make screenshots`: the main pages, in headless Debian chromium, as PNG files.
+
+    python -m tests.browser.screenshots docs/screenshots
+
+Runs the whole system as processes (tests/browser/stack.py) on the test broker and store. Services
+named in FLOKK_SCREENSHOT_STAND_INS (comma-separated, e.g. "matching,notification") are replaced by
+stand-ins that answer the documented RPCs with example data, for pages whose real RPCs are not
+there yet; without it every service is the real one."""
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.browser.conftest import CHROMIUM
+from tests.browser.stack import PASSWORD, Stack, person, vhost
+
+PAGES = [  # file name, path, who is signed in, full page?
+    ("home", "/", None, False),
+    ("register", "/register", None, True),
+    ("find", "/find?postal_code=5003", None, False),
+    ("coverage", "/coverage", None, False),
+    ("login", "/login", None, False),
+    ("staff-pool", "/staff/link-bergen/pool", "staff", False),
+    ("staff-proposals", "/staff/link-bergen/proposals", "staff", True),
+    ("staff-groups", "/staff/link-bergen/groups", "staff", False),
+    ("staff-person-why", "/staff/link-bergen/people/reg-1", "staff", False),
+    ("staff-directory", "/staff/link-bergen/directory", "staff", False),
+    ("referrer", "/referrer", "referrer", False),
+    ("national", "/national?lang=nn", "admin", False),
+    ("register-en", "/register?lang=en", None, False),  # last: the language choice is remembered
+]
+ACCOUNTS = {"staff": ("staff@example.no", "contact_point_staff", "--contact-point", "link-bergen", "--name", "Siri"),
+            "referrer": ("fastlege@example.no", "referrer", "--name", "Dr. Lund"),
+            "admin": ("nasjonal@example.no", "national_admin", "--name", "Nasjonalt kontor")}
+
+
+def main(out_dir):
+    from playwright.sync_api import sync_playwright
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stand_ins = [s for s in os.environ.get("FLOKK_SCREENSHOT_STAND_INS", "").split(",") if s]
+    with vhost() as amqp_uri, tempfile.TemporaryDirectory(prefix="flokk-shots-") as run_dir:
+        stack = Stack(run_dir, amqp_uri, stand_ins=stand_ins)
+        try:
+            stack.start()
+            if "directory" not in stand_ins:
+                stack.seed_directory()
+            for email, role, *extra in ACCOUNTS.values():
+                stack.account(email, role, *extra)
+            for n in range(6):
+                stack.api("POST", "/api/registrations", person(n))
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                shoot(browser, stack, out)
+                browser.close()
+        finally:
+            stack.stop()
+    print(f"screenshots in {out}" + (f" (stand-ins: {', '.join(stand_ins)})" if stand_ins else ""))
+
+
+def shoot(browser, stack, out):
+    contexts = {}
+    for name, path, who, full in PAGES:
+        if who not in contexts:
+            contexts[who] = browser.new_context(viewport={"width": 1100, "height": 820}, locale="nb-NO")
+            if who:
+                sign_in(contexts[who].new_page(), stack, ACCOUNTS[who][0])
+        page = contexts[who].new_page()
+        response = page.goto(stack.url + path)
+        page.screenshot(path=str(out / f"{name}.png"), full_page=full)
+        print(f"{name}.png  {path}  HTTP {response.status}")
+        if name == "register":
+            page.get_by_role("button", name="Send påmelding").click()
+            page.screenshot(path=str(out / "register-errors.png"), full_page=False)
+            print("register-errors.png  the same form sent empty")
+        page.close()
+    for context in contexts.values():
+        context.close()
+
+
+def sign_in(page, stack, email):
+    page.goto(f"{stack.url}/login")
+    page.get_by_label("E-postadresse").fill(email)
+    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_role("button", name="Logg inn").click()
+    page.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")

@@ -1,0 +1,103 @@
+"""The gateway in a real browser (Debian's chromium, driven by Playwright) against the whole system
+running as processes: the public form, a staff member confirming a proposal, the mail that follows."""
+import re
+
+import pytest
+
+from tests.browser.stack import PASSWORD, person, wait_until
+
+
+def fill_registration(page, name, email, **choices):
+    page.get_by_label("Fornavn eller kallenavn").fill(name)
+    page.get_by_label("E-postadresse", exact=True).fill(email)
+    page.get_by_label("Postnummer").fill(choices.get("postal_code", "5003"))
+    page.get_by_label("Meg selv", exact=True).check()
+    page.get_by_label("Sorg", exact=True).check()
+    page.get_by_label("Tirsdag Kveld", exact=True).check()
+    page.locator("#open_to_mixed-yes").check()
+
+
+def test_register_through_the_public_form_and_get_the_receipt(stack, page):
+    page.goto(f"{stack.url}/register")
+    fill_registration(page, "Kari", "kari.browser@example.no")
+    page.get_by_role("button", name="Send påmelding").click()  # no consent yet
+    summary = page.get_by_role("alert")
+    assert "Du må samtykke" in summary.inner_text()
+    summary.get_by_role("link", name=re.compile("Du må samtykke")).click()
+    assert page.evaluate("location.hash") == "#consent"
+    assert page.get_by_label("Fornavn eller kallenavn").input_value() == "Kari"  # what was typed stays
+    page.get_by_label("Jeg samtykker").check()
+    page.get_by_role("button", name="Send påmelding").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Takk, vi har fått påmeldingen din"
+    mail = wait_until(lambda: [m for m in stack.mails() if m["To"] == "kari.browser@example.no"],
+                      what="the receipt at the SMTP server")[0]
+    assert "Kari" in mail.get_content()
+
+
+def test_the_public_form_works_with_the_keyboard_and_without_javascript(stack, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{stack.url}/register?lang=en")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    fill_registration_en(page)
+    page.get_by_role("button", name="Send").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Thank you, we have your registration"
+    context.close()
+
+
+def fill_registration_en(page):
+    page.get_by_label("First name or nickname").fill("Ola")
+    page.get_by_label("E-mail address", exact=True).fill("ola.browser@example.no")
+    page.get_by_label("Postal code").fill("5003")
+    page.get_by_label("Myself", exact=True).check()
+    page.get_by_label("Grief", exact=True).check()
+    page.get_by_label("Tuesday Evening", exact=True).check()
+    page.locator("#open_to_mixed-yes").check()
+    page.get_by_label("I agree").check()
+
+
+def sign_in(page, stack, email):
+    page.goto(f"{stack.url}/login")
+    page.get_by_label("E-postadresse", exact=True).fill(email)
+    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_role("button", name="Logg inn").click()
+
+
+def test_staff_of_another_contact_point_are_refused(stack, page):
+    stack.account("oslo.staff@example.no", "contact_point_staff", "--contact-point", "link-oslo")
+    sign_in(page, stack, "oslo.staff@example.no")
+    response = page.goto(f"{stack.url}/staff/link-bergen/pool")
+    assert response.status == 403 and page.get_by_role("heading", level=1).inner_text() == "Ikke tilgang"
+
+
+@pytest.mark.xfail(reason="needs matching.proposals/confirm_group and notification's invitation from the "
+                          "matching and notification branches (docs/rpc.md); passes only after they are merged",
+                   strict=False)
+def test_staff_confirm_a_proposal_and_the_invitations_arrive(stack, page):
+    people = [person(n) for n in range(5)]
+    for data in people:
+        assert stack.api("POST", "/api/registrations", data)[0] == 201
+    stack.account("bergen.staff@example.no", "contact_point_staff", "--contact-point", "link-bergen")
+    sign_in(page, stack, "bergen.staff@example.no")
+    assert page.url.endswith("/staff/link-bergen/pool")
+
+    def proposal_shown():
+        page.goto(f"{stack.url}/staff/link-bergen/proposals")
+        return page.locator("article.proposal").count() > 0
+    wait_until(proposal_shown, timeout=60, what="a proposal for the five")
+    proposal = page.locator("article.proposal").first
+    assert proposal.locator(".explanation").inner_text().strip()
+    proposal.get_by_label("Møtested").fill("bergen-library") if proposal.locator("input[name=meeting_place_id]").count() \
+        else proposal.get_by_label("Møtested").select_option(index=0)
+    proposal.get_by_label("Første møte").fill("2026-12-08T18:00")
+    proposal.get_by_label("Igangsetter").fill("starter-1")
+    proposal.get_by_role("button", name="Bekreft gruppen").click()
+    assert page.url.endswith("/staff/link-bergen/groups?done=confirm")
+
+    receipts = "Vi har mottatt påmeldingen din"
+    addresses = {data["email"] for data in people}
+    invited = wait_until(lambda: {m["To"] for m in stack.mails() if m["To"] in addresses and m["Subject"] != receipts}
+                         == addresses or None, timeout=60, what="an invitation to each of the five")
+    assert invited

@@ -1,0 +1,182 @@
+"""Shared by the gateway tests: an in-memory fake of the gateway's own store, the gateway built
+with worker_factory (the other services' RpcProxies are mocks), and a request helper."""
+import copy
+import json
+from http.cookies import SimpleCookie
+
+from nameko.testing.services import worker_factory
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from services.common.envelope import utc_now
+from services.common.errors import Conflict
+from services.gateway import accounts, app, auth
+from services.gateway.ratelimit import Limiter
+from services.gateway.service import GatewayService
+from tests.fakes import FakeStorageBase
+
+BERGEN_ROUTE = {"kind": "contact_point", "contact_point_id": "link-bergen", "municipality_number": "4601",
+                "distance_km": 0.0, "reason": "serves Bergen"}
+BERGEN = {"contact_point_id": "link-bergen", "kind": "link_centre", "name": "LINK Bergen og omegn",
+          "municipality_number": "4601", "municipalities": ["4601"], "digital_groups": True,
+          "languages": ["nb", "en"], "min_size": 5, "max_size": 8, "active": True, "example": True, "revision": 1}
+PROPOSAL = {"group_id": "grp-1", "contact_point_id": "link-bergen", "status": "proposed",
+            "registration_ids": ["reg-1", "reg-2", "reg-3", "reg-4", "reg-5"],
+            "explanation": {"summary": "Five people share Tuesday evening and the theme grief.",
+                            "slot": {"weekday": "tue", "part_of_day": "evening"}, "theme": "grief", "mixed": False,
+                            "relaxed": []}}
+FIGURES = {"counties": [{"county_number": "46", "name": "Vestland", "waiting": 12, "median_wait_days": 20.0,
+                         "p90_wait_days": 61.0, "groups_proposed": 1, "groups_confirmed": 2, "groups_running": 3},
+                        {"county_number": "03", "name": "Oslo", "waiting": 3, "median_wait_days": 2.0,
+                         "p90_wait_days": 4.0, "groups_proposed": 0, "groups_confirmed": 0, "groups_running": 1}],
+           "national": {"waiting": 15, "median_wait_days": 18.0, "p90_wait_days": 60.0, "groups_proposed": 1,
+                        "groups_confirmed": 2, "groups_running": 4}}
+COVERAGE = {"counties": [{"county_number": "46", "name": "Vestland", "municipalities": 43, "covered": 4},
+                         {"county_number": "03", "name": "Oslo", "municipalities": 1, "covered": 1}],
+            "national": {"municipalities": 357, "covered": 5}}
+
+# What each mocked RPC answers, in the shapes of docs/rpc.md.
+ANSWERS = {
+    "registration": {"register": {"registration_id": "reg-1", "created": True},
+                     "get_registration": {"registration_id": "reg-1", "name": "Kari", "status": "waiting"},
+                     "withdraw": {"registration_id": "reg-1", "status": "withdrawn"},
+                     "erase": {"registration_id": "reg-1", "status": "erased"},
+                     "referral_statuses": [{"registration_id": "reg-1", "status": "waiting",
+                                            "updated_at": "2026-11-28T09:00:00Z"}],
+                     "referral_status": {"registration_id": "reg-1", "status": "waiting",
+                                         "updated_at": "2026-11-28T09:00:00Z"},
+                     "health": {"status": "ok"}},
+    "matching": {"pool": [{"registration_id": "reg-1", "waiting_since": "2026-11-01T10:00:00Z", "role": "self",
+                           "language": "nb", "themes": ["grief"],
+                           "availability": [{"weekday": "tue", "part_of_day": "evening"}]}],
+                 "proposals": [PROPOSAL], "groups": [],
+                 "confirm_group": {"group_id": "grp-1", "status": "confirmed"},
+                 "reject_group": {"group_id": "grp-1", "status": "rejected"},
+                 "leave_group": {"group_id": "grp-1"}, "close_group": {"group_id": "grp-1", "status": "closed"},
+                 "record_acquaintances": {"recorded": True}, "figures": FIGURES, "health": {"status": "ok"}},
+    "directory": {"municipality_for_postal_code": {"municipality_number": "4601", "name": "Bergen",
+                                                   "county_number": "46", "area": None},
+                  "municipality": {"municipality_number": "4601", "name": "Bergen", "county_number": "46"},
+                  "route": [BERGEN_ROUTE], "list_contact_points": [BERGEN], "get_contact_point": BERGEN,
+                  "upsert_contact_point": BERGEN, "deactivate_contact_point": {**BERGEN, "active": False},
+                  "coverage": COVERAGE, "coverage_map_svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+                  "hsds_export": {"organizations": []}, "health": {"status": "ok"}},
+    "notification": {"deliveries": [{"template": "receipt", "channel": "email", "status": "sent"}],
+                     "health": {"status": "ok"}},
+}
+PASSWORD = "a long test passphrase"
+
+
+class FakeGatewayStorage(FakeStorageBase):
+    source = "gateway"
+
+    def __init__(self):
+        super().__init__()
+        self.accounts, self.tokens, self.sessions, self.entries = {}, {}, {}, []
+        self.broker = self
+
+    def add_account(self, account):
+        if any(a["email"] == account["email"] for a in self.accounts.values()):
+            raise Conflict("an account with this e-mail address exists")
+        self.accounts[account["_id"]] = copy.deepcopy(account)
+
+    def account(self, account_id):
+        found = self.accounts.get(account_id)
+        return found if found and found["active"] else None
+
+    def account_by_email(self, email):
+        return next((a for a in self.accounts.values() if a["email"] == email.strip().lower() and a["active"]), None)
+
+    def add_token(self, token_digest, account_id, label):
+        self.tokens[token_digest] = account_id
+
+    def account_for_token(self, token_digest):
+        return self.account(self.tokens[token_digest]) if token_digest in self.tokens else None
+
+    def add_session(self, session_digest, account_id, csrf_token):
+        self.sessions[session_digest] = {"_id": session_digest, "account_id": account_id, "csrf": csrf_token,
+                                         "expires_at": utc_now()}
+
+    def session(self, session_digest):
+        return self.sessions.get(session_digest)
+
+    def drop_session(self, session_digest):
+        self.sessions.pop(session_digest, None)
+
+    def audit(self, entry):
+        self.entries.append(dict(entry))
+
+    def audit_entries(self, subject_id=None, limit=200):
+        return [e for e in reversed(self.entries) if subject_id in (None, e["subject_id"])][:limit]
+
+
+def gateway(limit=(1000, 60), config=None):
+    store = FakeGatewayStorage()
+    service = worker_factory(GatewayService, store=store, limiter=Limiter(*limit),
+                             config={"FLOKK_RPC_TIMEOUT": 5, **(config or {})})
+    answer_like_the_services(service)
+    return service, store
+
+
+def answer_like_the_services(service):
+    for name, methods in ANSWERS.items():
+        proxy = getattr(service, name)
+        proxy.reset_mock()
+        for method, value in methods.items():
+            getattr(proxy, method).return_value = copy.deepcopy(value)
+            getattr(proxy, method).side_effect = None
+
+
+class Caller:
+    """One signed-in person (or the public): a session cookie and its CSRF token, or an API token."""
+
+    def __init__(self, service, store, role=None, use_token=False, **account_fields):
+        self.service, self.store, self.role = service, store, role
+        self.cookies, self.csrf, self.token, self.account = {}, None, None, None
+        if role is None:
+            self.cookies[app.ANON_CSRF_COOKIE] = self.csrf = "anon-csrf-token"
+            return
+        email = account_fields.pop("email", f"{role}.{len(store.accounts)}@example.no")
+        self.account = accounts.create_account(store, {"email": email, "name": role, "role": role,
+                                                       "password": PASSWORD, **account_fields})
+        if use_token:
+            self.token = accounts.issue_token(store, self.account["_id"], "test")
+        else:
+            self.session_id, self.csrf = auth.new_secret(), auth.new_secret()
+            self.cookies[app.SESSION_COOKIE] = self.session_id
+
+    def sign_in_again(self):
+        """(Re)create the session, so one caller can go on after a test signed it out."""
+        if self.account and not self.token and self.store.session(auth.digest(self.session_id)) is None:
+            self.store.add_session(auth.digest(self.session_id), self.account["_id"], self.csrf)
+
+    def __call__(self, method, path, json_body=None, form=None, headers=None, csrf=True, query=None):
+        self.sign_in_again()
+        headers = dict(headers or {})
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if csrf and self.csrf:
+            headers["X-CSRF-Token"] = self.csrf
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return request(self.service, method, path, json_body=json_body, form=form, headers=headers, query=query)
+
+
+def request(service, method, path, json_body=None, form=None, headers=None, query=None, remote_addr="127.0.0.1"):
+    builder = EnvironBuilder(path=path, method=method, headers=headers or {}, json=json_body, data=form,
+                             query_string=query, environ_base={"REMOTE_ADDR": remote_addr})
+    req = Request(builder.get_environ())
+    if path == "/":
+        return service.root(req)
+    return service.everything_else(req, path=path.lstrip("/"))
+
+
+def body(response):
+    return json.loads(response.get_data(as_text=True))
+
+
+def cookies_set(response):
+    jar = SimpleCookie()
+    for header in response.headers.getlist("Set-Cookie"):
+        jar.load(header)
+    return {key: morsel.value for key, morsel in jar.items()}
