@@ -17,6 +17,7 @@ HELP = {
     "events_dead_lettered": "Events moved to the dead-letter queue, per event type.",
     "events_invalid": "Events that broke their contract on receipt, per event type.",
     "handler_seconds": "Event handling time from receipt to ack, per event type.",
+    "handler_run_seconds": "Event handler run time alone (no wait for a worker), per event type.",
     "rpc_seconds": "RPC handling time in the service, per method.",
     "http_seconds": "HTTP handling time in the service, per route.",
     "outbox_backlog": "Events committed to the outbox and not yet published.",

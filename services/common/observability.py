@@ -26,6 +26,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 from nameko.web.handlers import HttpRequestHandler
 
+from .delivery import EventSubscriber
 from .logs import bind_worker_context, clear_worker_context, install_context_factory
 from .metrics import METRICS
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 METRICS_PORT_KEY = "METRICS_PORT"
 METRICS_HOST_KEY = "METRICS_HOST"
 DEFAULT_METRICS_HOST = "127.0.0.1"
-METRIC_LABELS = {"rpc_seconds": "method", "http_seconds": "route"}
+METRIC_LABELS = {"rpc_seconds": "method", "http_seconds": "route"}  # the rest are labelled by event type
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -48,8 +49,8 @@ def resident_memory_bytes(pid="self"):
 
 
 class WorkerObserver(DependencyProvider):
-    """Times RPC and HTTP workers into METRICS (event handlers are timed by the delivery, from
-    receipt to ack) and tags each worker's log lines with its call id and event id."""
+    """Times RPC, HTTP and event workers into METRICS (the delivery also times each event from
+    receipt to ack, which adds the wait for a free worker) and tags each worker's log lines with its call id and event id."""
 
     def __init__(self):
         self._started = weakref.WeakKeyDictionary()
@@ -71,6 +72,8 @@ class WorkerObserver(DependencyProvider):
         entrypoint = worker_ctx.entrypoint
         if isinstance(entrypoint, Rpc):
             METRICS.observe("rpc_seconds", entrypoint.method_name, time.monotonic() - started)
+        elif isinstance(entrypoint, EventSubscriber):  # the handler alone; handler_seconds adds the wait
+            METRICS.observe("handler_run_seconds", entrypoint.event_type, time.monotonic() - started)
         elif isinstance(entrypoint, HttpRequestHandler):
             METRICS.observe("http_seconds", f"{entrypoint.method} {entrypoint.url}", time.monotonic() - started)
 

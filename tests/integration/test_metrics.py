@@ -84,6 +84,7 @@ def test_metrics_count_events_and_time_handlers_and_rpcs(probe):
     assert metric(text, 'flokk_handler_seconds_count{type="registration_unroutable"}') >= 2
     assert metric(text, 'flokk_handler_seconds_bucket{type="registration_unroutable",le="+Inf"}') >= 2
     assert metric(text, 'flokk_rpc_seconds_count{method="ping"}') >= 1
+    assert metric(text, 'flokk_handler_run_seconds_count{type="registration_unroutable"}') >= 2
     assert metric(text, "flokk_outbox_backlog") == 0
     assert metric(text, "flokk_process_resident_memory_bytes") > 10_000_000
     assert "# TYPE flokk_rpc_seconds histogram" in text
