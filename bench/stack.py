@@ -110,9 +110,24 @@ class Stack:
             used[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
         return used
 
+    def dead_services(self):
+        return [name for name in SERVICES if self.pid(name) is None or not _alive(self.pid(name))]
+
+    def restart_dead_services(self):
+        """Start again whatever died, as Kubernetes would restart a crashed container; returns
+        the names (scripts/services.sh start starts only what is not running)."""
+        dead = self.dead_services()
+        if dead:
+            for name in dead:
+                (self.run_dir / "pids" / f"{name}.pid").unlink(missing_ok=True)
+            self.script("scripts/services.sh", "start")
+        return dead
+
     def kill_service(self, name):
         """SIGKILL one service (its whole process group) and wait until it is gone."""
         pid = self.pid(name)
+        if pid is None or not _alive(pid):
+            return
         os.killpg(pid, signal.SIGKILL)
         wait_for(lambda: not _alive(pid), 10, f"{name} to die")
         (self.run_dir / "pids" / f"{name}.pid").unlink()
@@ -140,15 +155,17 @@ class Stack:
         except FileNotFoundError:
             return 0
 
-    def receipts(self):
-        """{recipient address: [acceptance time of each receipt]}: the SMTP sink writes each message
-        as it accepts it, so the file's mtime is the moment of acceptance."""
+    def receipts(self, with_ids=False):
+        """{recipient address: [acceptance time of each receipt]} (or [(time, Message-ID)]): the SMTP
+        sink writes each message as it accepts it, so the file's mtime is the moment of acceptance."""
         parser = email.parser.BytesHeaderParser()
         found = {}
         for path in self.maildir.glob("*.eml"):
             with open(path, "rb") as handle:
-                to = parser.parse(handle)["To"]
-            found.setdefault(str(to), []).append(path.stat().st_mtime)
+                headers = parser.parse(handle)
+            accepted = path.stat().st_mtime
+            found.setdefault(str(headers["To"]), []).append(
+                (accepted, str(headers["Message-ID"])) if with_ids else accepted)
         return found
 
 
