@@ -95,6 +95,19 @@ def poison_everything(amqp_uri, run_id):
     return sent
 
 
+def purge_dead_letters(amqp_uri):
+    """Empty every `<service>.dead` of this private broker (a previous run's letters stay 7 days)."""
+    purged = 0
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        for service in SUBSCRIPTIONS:
+            queue = Queue(f"{service}.dead", durable=True, channel=channel,
+                          queue_arguments={"x-message-ttl": DEAD_LETTER_TTL_MS})
+            queue.declare()
+            purged += queue.purge() or 0
+    return purged
+
+
 def dead_letters(amqp_uri):
     """Every message in every `<service>.dead`, looked at and left there: {service: [(headers, body)]}."""
     found = {}
@@ -127,6 +140,9 @@ def main():
     say(f"starting a private stack in test slot {args.slot} ({stack.run_dir})")
     stack.start_infra()
     stack.start_services()
+    purged = purge_dead_letters(stack.amqp_uri)
+    if purged:
+        say(f"purged {purged} dead letters left by an earlier run")
     intake = Intake(stack.amqp_uri, run_id)
     load = SteadyLoad(intake, rate)
     failures = []
