@@ -237,7 +237,9 @@ def main():
     report["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     OUT.mkdir(parents=True, exist_ok=True)
     report_path, png_path = OUT / "report.json", OUT / "bench.png"
-    report_path.write_text(json.dumps(report, indent=2) + "\n")
+    # numeric lists (latency samples, the per-second series) on one line each: a short diff per run
+    text = re.sub(r"\[[\d.,\s-]+\]", lambda m: json.dumps(json.loads(m.group(0))), json.dumps(report, indent=2))
+    report_path.write_text(text + "\n")
     chart(report_path, png_path)
     summary = {k: v for k, v in report.items() if k not in ("where_the_time_goes",)}
     for key in ("latency_at_10_per_s", "latency_at_50_per_s"):
