@@ -62,7 +62,15 @@ class Stack:
             raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
         return result.stdout
 
-    def start_infra(self):
+    def start_infra(self, fresh=False):
+        """Start the broker and the store (only what is not running). `fresh` first wipes their
+        state in this private slot, so nothing an earlier run left in a queue or a database
+        (durable messages, dead letters, a large store) can touch this run."""
+        if fresh:
+            if self.infra_pid("rabbitmq") or self.infra_pid("store"):
+                self.stop_infra()
+            shutil.rmtree(self.run_dir / "rabbitmq" / "mnesia", ignore_errors=True)
+            shutil.rmtree(self.run_dir / "store" / "data", ignore_errors=True)
         self.script("scripts/infra.sh", "start")
 
     def start_services(self, seed=True):

@@ -171,7 +171,7 @@ def main():
               "targets": TARGETS, "settings": {"latency_rate": LATENCY_RATE, "latency_seconds": LATENCY_SECONDS,
                                                "sustain_seconds": SUSTAIN_SECONDS, "in_flight": IN_FLIGHT}}
     say(f"starting broker and store in test slot {SLOT} ({stack.run_dir})")
-    stack.start_infra()
+    stack.start_infra(fresh=True)
     sampler = None
     try:
         report["one_hop"] = one_hop(stack)
