@@ -1,4 +1,4 @@
-.PHONY: demo down test unit bench faults asyncapi screenshots
+.PHONY: demo down test unit manifests bench faults asyncapi screenshots
 
 demo:  ## install, start everything, send a sample registration through all services
 	bash scripts/demo.sh
@@ -11,6 +11,15 @@ test:  ## install what is needed, start a private broker and store, run every te
 
 unit:  ## the unit tier only (still needs the venv)
 	PYTEST_ARGS="tests/unit" bash scripts/test.sh
+
+manifests:  ## render the kustomize overlays, validate them (incl. CRDs in deploy/crds), run checkov
+	bash scripts/check_manifests.sh
+
+bench:  ## start a private stack (test slot 7) and measure throughput, latency, memory: docs/operations.md
+	bash scripts/bootstrap.sh && .venv/bin/python scripts/bench.py
+
+faults:  ## restart broker, store and every service under load; prove nothing lost (docs/operations.md)
+	bash scripts/bootstrap.sh && .venv/bin/python scripts/faults.py
 
 asyncapi:  ## regenerate docs/asyncapi.yaml from the contracts
 	.venv/bin/python -m services.common.asyncapi > docs/asyncapi.yaml

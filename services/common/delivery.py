@@ -11,6 +11,7 @@
 """
 import json
 import logging
+import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -65,6 +66,7 @@ class EventSubscriber(Consumer):
         self.event_type = event_type
         self.accept_invalid = accept_invalid
         super().__init__(queue=None, **kwargs)
+        self._received_at = {}  # id(message) -> monotonic time of receipt, for handler_seconds
 
     def setup(self):
         service = self.container.service_name
@@ -89,6 +91,7 @@ class EventSubscriber(Consumer):
     # --- receiving -----------------------------------------------------------------------------
 
     def handle_message(self, body, message):
+        self._received_at[id(message)] = time.monotonic()
         try:
             event = parse(body, self.source, self.event_type)
         except ContractViolation as violation:
@@ -96,6 +99,7 @@ class EventSubscriber(Consumer):
             if not self.accept_invalid:
                 self.dead_letter(message, _reason(violation))
                 self.queue_consumer.ack_message(message)
+                self._received_at.pop(id(message), None)
                 return
             event = InvalidEvent(body=body, reason=_reason(violation), errors=violation.errors)
         super().handle_message(event, message)
@@ -110,6 +114,9 @@ class EventSubscriber(Consumer):
         else:
             self._after_failure(message, exc_info)
         self.queue_consumer.ack_message(message)
+        received_at = self._received_at.pop(id(message), None)
+        if received_at is not None:
+            METRICS.observe("handler_seconds", self.event_type, time.monotonic() - received_at)
         return result, exc_info
 
     def _after_failure(self, message, exc_info):

@@ -15,12 +15,14 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from . import observability
 from .amqp import BrokerPublisher
 from .config import (
     AMQP_URI_KEY, DEFAULT_AMQP_URI, DEFAULT_MONGODB_URI, DEFAULT_OUTBOX_SWEEP_SECONDS,
     MONGODB_URI_KEY, OUTBOX_SWEEP_SECONDS_KEY, database_name,
 )
 from .envelope import build, utc_now
+from .health import health_report
 from .topology import events_exchange
 
 log = logging.getLogger(__name__)
@@ -125,11 +127,18 @@ class MongoStore(DependencyProvider):
         self.sweep_seconds = float(config.get(OUTBOX_SWEEP_SECONDS_KEY, DEFAULT_OUTBOX_SWEEP_SECONDS))
         self.db[OUTBOX].create_index("created_at")
         self.storage_cls.ensure_indexes(self.db)
+        # Metrics, probes and log context of the service (the same report as its `health()` RPC).
+        self.observability = observability.attach(
+            self.container, gauges={"outbox_backlog": self.outbox.backlog},
+            health=lambda: health_report(self.container.service_name, Storage(self), self.publisher))
 
     def start(self):
         self._relay = self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay")
+        self.observability.start()
 
     def stop(self):
+        if getattr(self, "observability", None) is not None:
+            self.observability.stop()
         if self._relay is not None:
             self._relay.kill()
             self._relay = None

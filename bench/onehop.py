@@ -1,0 +1,73 @@
+"""The bare nameko one-hop event rate, without any of Flokk's machinery: nameko's own standalone
+dispatcher publishes N events, a trivial `@event_handler` counts them.
+
+    python -m bench.onehop AMQP_URI [N]
+
+Prints one JSON line: events/s while dispatching and handling together (one process, as a service
+that handles and emits would), and events/s draining a full queue.
+"""
+import eventlet
+
+eventlet.monkey_patch()
+
+import json  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+from eventlet.event import Event  # noqa: E402
+from nameko.containers import ServiceContainer  # noqa: E402
+from nameko.events import event_handler  # noqa: E402
+from nameko.standalone.events import event_dispatcher  # noqa: E402
+
+STATE = {"count": 0, "target": 0, "done": None}
+
+
+class OneHop:
+    name = "bench_onehop"
+
+    @event_handler("bench_source", "tick")
+    def tick(self, payload):
+        STATE["count"] += 1
+        if STATE["count"] == STATE["target"]:
+            STATE["done"].send(time.perf_counter())
+
+
+def expect(count):
+    STATE.update(count=0, target=count, done=Event())
+
+
+def main(amqp_uri, count):
+    logging.basicConfig(level=logging.ERROR)
+    config = {"AMQP_URI": amqp_uri, "max_workers": 10}
+    dispatch = event_dispatcher(config)
+
+    container = ServiceContainer(OneHop, config)
+    container.start()
+    dispatch("bench_source", "tick", {"i": -1})  # warm up connections
+    expect(count)
+    started = time.perf_counter()
+    for i in range(count):
+        dispatch("bench_source", "tick", {"i": i})
+    dispatched = time.perf_counter() - started
+    with eventlet.Timeout(120):
+        finished = STATE["done"].wait()
+    together = count / (finished - started)
+    container.stop()
+
+    expect(count)  # the durable queue keeps what is dispatched while the service is down
+    for i in range(count):
+        dispatch("bench_source", "tick", {"i": i})
+    container = ServiceContainer(OneHop, config)
+    started = time.perf_counter()
+    container.start()
+    with eventlet.Timeout(120):
+        finished = STATE["done"].wait()
+    drain = count / (finished - started)
+    container.stop()
+    print(json.dumps({"events": count, "dispatch_only_per_s": round(count / dispatched),
+                      "dispatch_and_handle_per_s": round(together), "drain_per_s": round(drain)}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 3000)

@@ -1,0 +1,247 @@
+"""`make faults`: under a steady stream of registrations, break things and prove nothing is lost.
+
+In a private stack (FLOKK_MODE=test slot 8, fresh broker and store), while registrations arrive at a steady
+rate, one after another with a pause between:
+  1. restart RabbitMQ (SIGTERM, then start again);
+  2. SIGKILL each service in turn, then start it again;
+  3. restart the store (SIGTERM, then start again; SIGKILL of the development store can lose
+     its last acknowledged write, which a journaled MongoDB does not: docs/operations.md);
+  4. stop the SMTP server for 5 s (receipts fail, are retried with backoff, and get through);
+  5. send a poison message to every event queue (half of them undecodable bytes, half JSON that
+     breaks the envelope).
+Then stop the load, wait for the pipeline to drain, and check:
+  - every registration sent has exactly one receipt (one Message-ID) at the SMTP server; a receipt
+    delivered twice under the same Message-ID after a crash is counted and shown (DESIGN §6: the
+    deterministic Message-ID lets the receiving side recognise the resend);
+  - every poison message sits in its service's dead-letter queue with a reason;
+  - no registration was dead-lettered.
+    python scripts/faults.py [--quick]      (--quick: shorter pauses, for CI)
+Loopback only; every wait has a deadline.
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kombu import Connection, Queue  # noqa: E402
+
+from bench.stack import ROOT, SERVICES, Intake, Stack, say, wait_for  # noqa: E402
+from services.common.contracts import SUBSCRIPTIONS  # noqa: E402
+from services.common.topology import DEAD_LETTER_TTL_MS, queue_name  # noqa: E402
+
+REASON_HEADER = "x-flokk-reason"
+
+
+class SteadyLoad(threading.Thread):
+    def __init__(self, intake, rate):
+        super().__init__(daemon=True)
+        self.intake, self.rate = intake, rate
+        self.sent = []
+        self.stopping = threading.Event()
+        self.error = None
+
+    def run(self):
+        start, index = time.monotonic(), 0
+        try:
+            while not self.stopping.is_set():
+                delay = start + index / self.rate - time.monotonic()
+                if delay > 0 and self.stopping.wait(delay):
+                    break
+                self.intake.send(index)
+                self.sent.append(index)
+                index += 1
+        except Exception as exc:  # reported, and the run fails
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def stop(self):
+        self.stopping.set()
+        self.join(180)
+
+
+def timed(stack, log, what, action, pause):
+    """Inflict one fault, give the system `pause` seconds, then restart whatever died of it (as
+    Kubernetes restarts a crashed container) and note the deaths."""
+    say(what)
+    started = time.monotonic()
+    action()
+    took = time.monotonic() - started
+    time.sleep(pause)
+    crashed = stack.restart_dead_services()
+    if crashed:
+        say(f"   died of it and restarted: {', '.join(crashed)}")
+    log.append({"fault": what, "seconds": round(took, 1), "crashed_and_restarted": crashed})
+
+
+def smtp_outage(stack, seconds):
+    pid = stack.pid("smtp")
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2],
+             10, "the SMTP server to stop")
+    time.sleep(seconds)
+    stack.script("scripts/services.sh", "start")  # starts the SMTP server again, nothing else
+
+
+def poison_everything(amqp_uri, run_id):
+    """One poison message straight into every event queue; returns {marker: (service, queue)}."""
+    sent = {}
+    with Connection(amqp_uri) as connection:
+        producer = connection.Producer()
+        for n, (service, subscriptions) in enumerate(sorted(SUBSCRIPTIONS.items())):
+            for m, (source, event_type) in enumerate(subscriptions):
+                queue = queue_name(service, source, event_type)
+                marker = f"poison-{run_id}-{queue}"
+                if (n + m) % 2:
+                    body = b"\xff\xfe not json at all " + marker.encode()
+                else:
+                    body = json.dumps({"event_type": event_type, "poison": marker}).encode()
+                producer.publish(body, exchange="", routing_key=queue, content_type="application/json",
+                                 content_encoding="binary", delivery_mode=2)
+                sent[marker] = (service, queue)
+    return sent
+
+
+def dead_letters(amqp_uri):
+    """Every message in every `<service>.dead`, looked at and left there: {service: [(headers, body)]}."""
+    found = {}
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        for service in SUBSCRIPTIONS:
+            queue = Queue(f"{service}.dead", durable=True, channel=channel,
+                          queue_arguments={"x-message-ttl": DEAD_LETTER_TTL_MS})
+            letters = found.setdefault(service, [])
+            for _ in range(10_000):
+                message = queue.get(no_ack=False)  # never acked: back in the queue when we close
+                if message is None:
+                    break
+                letters.append((message.headers or {}, message.body))
+    return found
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="short pauses, for CI")
+    parser.add_argument("--slot", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=None, help="registrations per second (default 10, quick 5)")
+    args = parser.parse_args()
+    pause = 3 if args.quick else 10
+    rate = args.rate or (5 if args.quick else 10)
+    began = time.monotonic()
+    stack = Stack(args.slot, "faults")
+    run_id = uuid.uuid4().hex[:8]
+    log = []
+    say(f"starting a private stack in test slot {args.slot} ({stack.run_dir})")
+    stack.start_infra(fresh=True)
+    stack.start_services()
+    intake = Intake(stack.amqp_uri, run_id)
+    load = SteadyLoad(intake, rate)
+    failures = []
+    try:
+        load.start()
+        say(f"steady load: {rate:g} registrations/s")
+        time.sleep(pause)
+        timed(stack, log, "restart RabbitMQ", lambda: (
+            stack.stop_infra_part("rabbitmq", signal.SIGTERM), stack.start_infra()), pause)
+        for name in SERVICES:
+            timed(stack, log, f"SIGKILL {name}, start it again", lambda name=name: (
+                stack.kill_service(name), stack.script("scripts/services.sh", "start")), pause)
+        timed(stack, log, "restart the store", lambda: (
+            stack.stop_infra_part("store", signal.SIGTERM), stack.start_infra()), pause)
+        timed(stack, log, "the SMTP server down for 5 s (receipts fail and are retried)",
+              lambda: smtp_outage(stack, 5), pause)
+        poisons = {}
+        timed(stack, log, "a poison message into every event queue",
+              lambda: poisons.update(poison_everything(stack.amqp_uri, run_id)), pause)
+        load.stop()
+        if load.error:
+            failures.append(f"the load generator failed: {load.error}")
+        sent = list(load.sent)
+        say(f"load stopped after {len(sent)} registrations; waiting for every receipt")
+        try:
+            wait_for(lambda: len(stack.receipts()) >= len(sent), 300, f"{len(sent)} receipts", interval=1)
+        except TimeoutError as exc:
+            say(str(exc))
+        time.sleep(3)  # let late duplicates, if any, arrive before counting
+        late = stack.restart_dead_services()
+        if late:
+            failures.append(f"services died while draining: {late}")
+        receipts = stack.receipts(with_ids=True)
+        missing = [i for i in sent if intake.address(i) not in receipts]
+        several = [i for i in sent if len({mid for _, mid in receipts.get(intake.address(i), [])}) > 1]
+        resent = [i for i in sent if len(receipts.get(intake.address(i), [])) > len(
+            {mid for _, mid in receipts.get(intake.address(i), [])})]
+        if missing:
+            failures.append(f"{len(missing)} registrations without a receipt (first: {missing[:5]})")
+        if several:
+            failures.append(f"{len(several)} registrations with more than one distinct receipt")
+
+        letters = dead_letters(stack.amqp_uri)
+        by_marker = {}
+        for service, messages in letters.items():
+            for headers, body in messages:
+                raw = body if isinstance(body, bytes) else str(body).encode()
+                marker = next((m for m in poisons if m.encode() in raw), None)
+                by_marker[marker] = (service, headers)
+        for marker, (service, queue) in poisons.items():
+            found = by_marker.get(marker)
+            if found is None:
+                failures.append(f"the poison message for {queue} is not in any dead-letter queue")
+            elif found[0] != service or not found[1].get(REASON_HEADER):
+                failures.append(f"the poison message for {queue} is in {found[0]}.dead with reason "
+                                f"{found[1].get(REASON_HEADER)!r}")
+        misrouted, lost_events = 0, []
+        for service, messages in letters.items():
+            for headers, body in messages:
+                raw = body if isinstance(body, bytes) else str(body).encode()
+                if any(m.encode() in raw for m in poisons):
+                    continue
+                if "Does not match the routing" in headers.get(REASON_HEADER, ""):
+                    misrouted += 1  # a copy delivered to a queue it was not meant for
+                else:
+                    lost_events.append(f"{service}: {headers.get(REASON_HEADER, '')[:120]}")
+        if misrouted:
+            failures.append(f"{misrouted} retry copies reached queues they were not meant for and were dead-lettered "
+                            "there (flokk.retry routes by the header x-flokk-queue, but RabbitMQ's headers "
+                            "exchange ignores x- arguments, so every copy goes to every queue)")
+        if lost_events:
+            failures.append(f"{len(lost_events)} events dead-lettered by their own handlers: {lost_events[:3]}")
+        summary = {
+            "registrations_sent": len(sent), "with_exactly_one_receipt": len(sent) - len(missing) - len(several),
+            "without_receipt": len(missing), "with_several_receipts": len(several),
+            "same_receipt_delivered_twice": len(resent),
+            "poison_messages": len(poisons), "retry_copies_misrouted": misrouted,
+            "events_dead_lettered_by_handlers": len(lost_events),
+            "poison_in_dead_letter_queue_with_reason": sum(
+                1 for m, (svc, _) in poisons.items() if by_marker.get(m, (None, {}))[0] == svc
+                and by_marker[m][1].get(REASON_HEADER)),
+            "reasons": sorted({h.get(REASON_HEADER, "")[:60] for m, (_, h) in by_marker.items() if m}),
+            "faults": log, "total_seconds": round(time.monotonic() - began, 1),
+        }
+        print(json.dumps(summary, indent=2))
+        report = ROOT / ("docs/bench/faults.json" if not args.quick else ".run/faults-quick.json")
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps({**summary, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                      "rate_per_s": rate, "pause_s": pause, "failures": failures}, indent=2) + "\n")
+    finally:
+        load.stop()
+        intake.close()
+        say("stopping the stack")
+        stack.stop_services()
+        stack.stop_infra()
+    if failures:
+        for failure in failures:
+            say(f"FAILED: {failure}")
+        return 1
+    say(f"nothing lost: every registration has one receipt, every poison message is dead-lettered "
+        f"with its reason ({time.monotonic() - began:.0f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
