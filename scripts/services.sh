@@ -16,7 +16,7 @@ alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 start_one() {  # name, then the command
   local name=$1; shift
   if alive "$piddir/$name.pid"; then echo "[services] $name already running"; return; fi
-  (cd "$FLOKK_ROOT" && exec setsid "$@") >"$logdir/$name.log" 2>&1 </dev/null &
+  (cd "$FLOKK_ROOT" && exec setsid "$@") >>"$logdir/$name.log" 2>&1 </dev/null &
   echo $! >"$piddir/$name.pid"
 }
 
