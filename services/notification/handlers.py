@@ -21,11 +21,17 @@ log = logging.getLogger(__name__)
 
 NATIONAL_OFFICE_ID = "national-office"
 MAX_RELEASE_ATTEMPTS = 6
-CLAIM_LEASE = timedelta(minutes=2)
+#: How long a claimed message stays claimed. Longer than one send can take (the SMTP and SMS
+#: clients time out after 10 s), and shorter than the shared delivery's whole retry window
+#: (0.5 + 2 + 8 + 30 s), so the retries of an event whose worker was killed mid-send outlive the
+#: dead worker's claim instead of dead-lettering the event.
+CLAIM_LEASE = timedelta(seconds=30)
 
 
 def _being_sent():
     return DeliveryFailure("email", "being sent by another worker", transient=True)
+
+
 #: Templates that name the contact point (and so need it from the directory).
 NAMES_CONTACT_POINT = {domain.RECEIPT, domain.PROPOSAL_READY, domain.INVITATION, domain.REMINDER,
                        domain.STAFF_DIGEST}

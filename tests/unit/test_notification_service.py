@@ -328,3 +328,13 @@ def test_a_message_another_worker_is_sending_is_left_to_it_and_retried(world):
     clock.moment += timedelta(minutes=3)  # that worker died: its lease ran out
     service.handle_registration_waitlisted(event)
     assert len(mailer.sent) == 1 and store.deliveries[nid]["status"] == "sent"
+
+
+def test_a_dead_workers_claim_expires_within_the_shared_retry_window():
+    """A worker killed mid-send leaves its claim; the event's retries must outlive it."""
+    from services.common.config import DEFAULT_MAX_ATTEMPTS
+    from services.common.topology import RETRY_DELAYS_MS
+    from services.notification.handlers import CLAIM_LEASE
+
+    window_ms = sum(RETRY_DELAYS_MS[:DEFAULT_MAX_ATTEMPTS - 1])
+    assert 10 < CLAIM_LEASE.total_seconds() < window_ms / 1000
