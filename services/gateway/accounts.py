@@ -38,6 +38,14 @@ def create_account(store, payload):
     return public_account(account)
 
 
+def referrer_contact(store, referrer_id):
+    """Where notification reaches a referrer (docs/rpc.md): the referrer account's e-mail and name."""
+    account = store.account_by_referrer_id(referrer_id) if isinstance(referrer_id, str) else None
+    if account is None:
+        raise NotFound(f"no referrer {referrer_id}")
+    return {"email": account["email"], "name": account["name"]}
+
+
 def issue_token(store, account_id, label):
     """A new API token for the account: returned once, stored only as its digest."""
     if store.account(account_id) is None:

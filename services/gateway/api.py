@@ -221,13 +221,13 @@ def upsert_contact_point(ctx, contact_point_id):
     if ctx.body["contact_point_id"] != contact_point_id:
         raise Refused(error_response(400, "invalid_input", "Some fields are not valid.",
                                      {"contact_point_id": ["Must be the contact point of the path."]}))
-    return json_response(ctx.call("directory", "upsert_contact_point", ctx.raw_body))
+    return json_response(ctx.call("directory", "upsert_contact_point", ctx.raw_body, ctx.actor))
 
 
 @route("DELETE", "/api/contact-points/<contact_point_id>", roles=ADMIN, tag="directory", path_example=CP,
        summary="Deactivate a contact point.")
 def deactivate_contact_point(ctx, contact_point_id):
-    return json_response(ctx.call("directory", "deactivate_contact_point", contact_point_id))
+    return json_response(ctx.call("directory", "deactivate_contact_point", contact_point_id, ctx.actor))
 
 
 @route("GET", "/api/coverage", roles=EVERYONE, tag="directory", summary="Which municipalities have a contact point.")
