@@ -73,6 +73,8 @@ def test_accounts_from_the_command_line_sign_in_and_edit_the_directory(stack):
     http, config = stack
     lines = accounts_cli(config, "create", "--email", "Admin@Example.no", "--role", "national_admin", "--token")
     assert lines[0].startswith("created acc-") and lines[1].startswith("flk_")
+    again = accounts_cli(config, "create", "--email", "admin@example.no", "--role", "national_admin", "--exists-ok")
+    assert again == [lines[0].replace("created", "exists")]  # as in a second `make demo`
     token = {"Authorization": f"Bearer {lines[1]}"}
     status, stored = http.json("PUT", "/api/contact-points/link-bergen", BERGEN, token)
     assert status == 200 and stored["revision"] == 1
