@@ -16,7 +16,7 @@ echo
 # Demo accounts, one per role that signs in (an account that exists from an earlier demo stays).
 DEMO_PASSWORD='demo passphrase 2026'
 demo_account() {
-  FLOKK_PASSWORD="$DEMO_PASSWORD" .venv/bin/python -m services.gateway.accounts create --exists-ok "$@"
+  FLOKK_PASSWORD="$DEMO_PASSWORD" .venv/bin/python -W ignore::Warning -m services.gateway.accounts create --exists-ok "$@"
 }
 demo_account --email staff@example.no --role contact_point_staff --contact-point link-bergen --name "Siri"
 demo_account --email admin@example.no --role national_admin --name "Nasjonalt kontor"
