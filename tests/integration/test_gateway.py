@@ -59,12 +59,15 @@ def stack(container_factory, service_config):
 
 
 def test_a_registration_over_http_reaches_the_registration_service_once(stack, mongo, db_prefix):
-    http, _ = stack
+    http, config = stack
     payload = intake()
     assert http.json("POST", "/api/registrations", payload)[0] == 201
     status, again = http.json("POST", "/api/registrations", payload)
     assert status == 200 and again["created"] is False
-    assert mongo[f"{db_prefix}registration"].registrations.count_documents({}) == 1
+    token = accounts_cli(config, "create", "--email", "intake@example.no", "--role", "integration", "--token")[1]
+    status, by_integration = http.json("POST", "/api/registrations", intake(), {"Authorization": f"Bearer {token}"})
+    assert status == 201 and by_integration["created"] is True  # registration accepts the integration's actor
+    assert mongo[f"{db_prefix}registration"].registrations.count_documents({}) == 2
     status, error = http.json("POST", "/api/registrations", intake(postal_code="0000"))
     assert status == 400 and error["error"]["fields"] == {"postal_code": ["Unknown postal code."]}
 
