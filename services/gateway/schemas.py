@@ -71,6 +71,10 @@ class ConfirmInput(StrictSchema):
     starter_id = Id(required=True)
 
 
+class AdvanceInput(StrictSchema):
+    state = fields.String(required=True, validate=validate.OneOf(("started", "self_run")))
+
+
 class RejectInput(StrictSchema):
     reason = _reason_of(GroupRejected)
 

@@ -103,8 +103,11 @@ def test_staff_see_the_pool_confirm_the_proposal_and_the_five_are_invited(system
     assert http.json("POST", path, confirm, staff)[0] == 409  # once only
     [group] = http.json("GET", "/api/contact-points/link-bergen/groups", headers=staff)[1]
     assert group["state"] == "confirmed" and group["confirmation"]["meeting_place_id"] == "group-room"
+    advance = f"/api/contact-points/link-bergen/groups/{proposal['group_id']}/advance"
+    assert http.json("POST", advance, {"state": "self_run"}, staff)[0] == 409  # not before it has started
+    assert http.json("POST", advance, {"state": "started"}, staff)[1]["state"] == "started"
     page = http("GET", "/staff/link-bergen/groups", headers=staff)[2].decode()
-    assert "<td>Bekreftet</td>" in page and "<td>LINK Bergen og omegn, group room</td>" in page
+    assert "<td>Startet</td>" in page and "<td>LINK Bergen og omegn, group room</td>" in page
 
     addresses = {data["email"] for data in people}
     invitations = wait_until(lambda: (lambda found: {m["To"] for m in found} == addresses and found)(
@@ -116,7 +119,8 @@ def test_staff_see_the_pool_confirm_the_proposal_and_the_five_are_invited(system
     status, figures = http.json("GET", "/api/figures", headers=system.admin)
     rows = {row["county_number"]: row for row in figures["rows"]}
     assert status == 200 and len(rows) == 16  # 15 counties and the nation
-    assert rows[None]["in_group"] == 5 and rows[None]["groups_confirmed"] == 1 and rows[None]["waiting"] is None
+    assert rows[None]["in_group"] == 5 and rows[None]["waiting"] is None
+    assert (rows[None]["groups_confirmed"], rows[None]["groups_running"]) == (0, 1)
     assert rows["46"]["area"] == "Vestland" and rows["46"]["in_group"] == 5 and rows["46"]["coverage_percent"] == 9.3
     assert rows["03"]["in_group"] is None  # nobody in Oslo: hidden, like any count below 5
 

@@ -60,6 +60,7 @@ ANSWERS = {
                  "proposals": [PROPOSAL], "groups": [GROUP],
                  "confirm_group": {"group_id": "grp-1", "state": "confirmed"},
                  "reject_group": {"group_id": "grp-1", "state": "rejected"},
+                 "advance_group": {"group_id": "grp-1", "state": "started"},
                  "leave_group": {"group_id": "grp-1"}, "close_group": {"group_id": "grp-1", "state": "closed"},
                  "record_acquaintances": {"recorded": True}, "figures": FIGURES, "health": {"status": "ok"}},
     "directory": {"municipality_for_postal_code": {"municipality_number": "4601", "name": "Bergen",
