@@ -347,22 +347,21 @@ def _cp_form(cp):
 
 @route("POST", "/staff/<contact_point_id>/directory", roles=STAFF, kind="page", scope="contact_point")
 def directory_submit(ctx, contact_point_id):
+    """A partial change (`update_contact_point`): what the form does not show — meeting places,
+    starters, address, e-mail — stays as the directory has it."""
     current = ctx.call("directory", "get_contact_point", contact_point_id)
     form = ctx.request.form
-    payload = {key: current[key] for key in ("kind", "municipality_number", "active", "example") if key in current}
-    payload.update({"contact_point_id": contact_point_id, "name": form.get("name", "").strip(),
-                    "municipalities": form.get("municipalities", "").split(),
-                    "languages": form.get("languages", "").split(),
-                    "digital_groups": form.get("digital_groups") == "yes"})
+    changes = {"name": form.get("name", "").strip(), "municipalities": form.get("municipalities", "").split(),
+               "languages": form.get("languages", "").split(), "digital_groups": form.get("digital_groups") == "yes"}
     errors = {}
     for key in ("min_size", "max_size"):
         try:
-            payload[key] = int(form.get(key, ""))
+            changes[key] = int(form.get(key, ""))
         except ValueError:
             errors[key] = "whole_number"
     if not errors:
         try:
-            ctx.call("directory", "upsert_contact_point", payload, ctx.actor)
+            ctx.call("directory", "update_contact_point", contact_point_id, changes, ctx.actor)
             return redirect(f"/staff/{contact_point_id}/directory?saved=1", code=303)
         except RemoteError as exc:
             if exc.exc_type != "InvalidInput":

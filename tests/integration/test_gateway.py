@@ -25,10 +25,10 @@ class Http:
     def __init__(self, port):
         self.base = f"http://127.0.0.1:{port}"
 
-    def __call__(self, method, path, body=None, headers=None):
-        data = json.dumps(body).encode() if body is not None else None
+    def __call__(self, method, path, body=None, headers=None, raw=None):
+        data = json.dumps(body).encode() if body is not None else raw
         req = urllib.request.Request(self.base + path, data=data, method=method, headers={
-            **({"Content-Type": "application/json"} if data else {}), **(headers or {})})
+            **({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})})
         try:
             with urllib.request.urlopen(req, timeout=30) as response:
                 return response.status, response.headers, response.read()

@@ -165,3 +165,19 @@ def test_a_referrer_follows_the_status_and_hears_of_each_change_without_personal
     assert http.json("GET", f"/api/referrals/{rid}", headers=referrer)[1]["status"] == "withdrawn"
     other = system.token("other.gp@example.no", "referrer", "--referrer-id", "ref-gp-2")
     assert http.json("GET", f"/api/referrals/{rid}", headers=other)[0] == 403
+
+
+def test_staff_edit_their_directory_entry_and_what_the_form_does_not_show_stays(system):
+    http = system.http
+    staff = system.token("siri@example.no", "contact_point_staff", "--contact-point", "link-bergen")
+    form = "name=LINK+Bergen&municipalities=4601+4626&languages=nb+en&digital_groups=yes&min_size=5&max_size=7"
+    status, _, page = http("POST", "/staff/link-bergen/directory", None,
+                           {**staff, "Content-Type": "application/x-www-form-urlencoded"}, raw=form.encode())
+    assert status == 200 and 'value="LINK Bergen"' in page.decode()  # urllib followed the 303 to the form
+    entry = http.json("GET", "/api/contact-points/link-bergen", headers=staff)[1]
+    assert (entry["name"], entry["municipalities"], entry["max_size"], entry["revision"]) == (
+        "LINK Bergen", ["4601", "4626"], 7, 2)
+    assert [m["meeting_place_id"] for m in entry["meeting_places"]] == ["group-room"]  # kept
+    assert entry["email"] == BERGEN["email"] and entry["staff"] == BERGEN["staff"]
+    oslo = {**BERGEN, "contact_point_id": "link-oslo", "municipality_number": "0301", "municipalities": ["0301"]}
+    assert http.json("PUT", "/api/contact-points/link-oslo", oslo, staff)[0] == 403  # not theirs

@@ -67,7 +67,7 @@ ANSWERS = {
                                                    "county_number": "46", "area": None},
                   "municipality": {"municipality_number": "4601", "name": "Bergen", "county_number": "46"},
                   "route": [BERGEN_ROUTE], "list_contact_points": [BERGEN], "get_contact_point": BERGEN,
-                  "upsert_contact_point": BERGEN, "deactivate_contact_point": {**BERGEN, "active": False},
+                  "upsert_contact_point": BERGEN, "update_contact_point": BERGEN, "deactivate_contact_point": {**BERGEN, "active": False},
                   "coverage": COVERAGE, "coverage_map_svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
                   "hsds_export": {"organizations": []}, "health": {"status": "ok"}},
     "notification": {"deliveries": [{"template": "receipt", "channel": "email", "status": "sent"}],
