@@ -12,6 +12,15 @@ cd "$FLOKK_ROOT"
 .venv/bin/python scripts/seed_directory.py 2>/dev/null
 echo
 .venv/bin/python scripts/send_sample.py --maildir "$FLOKK_RUN_DIR/mail" 2>/dev/null
+echo
+# Demo accounts, one per role that signs in (an account that exists from an earlier demo stays).
+DEMO_PASSWORD='demo passphrase 2026'
+demo_account() {
+  FLOKK_PASSWORD="$DEMO_PASSWORD" .venv/bin/python -W ignore::Warning -m services.gateway.accounts create --exists-ok "$@"
+}
+demo_account --email staff@example.no --role contact_point_staff --contact-point link-bergen --name "Siri"
+demo_account --email admin@example.no --role national_admin --name "Nasjonalt kontor"
+demo_account --email referrer@example.no --role referrer --referrer-id ref-demo-gp --name "Dr. Lund"
 cat <<TXT
 
 Flokk is running:
@@ -20,5 +29,10 @@ Flokk is running:
   store       $MONGODB_URI
   SMTP        $SMTP_HOST:$SMTP_PORT  (mail kept in $FLOKK_RUN_DIR/mail)
   logs        $FLOKK_RUN_DIR/logs
+
+Sign in at http://127.0.0.1:$GATEWAY_PORT/login with the password '$DEMO_PASSWORD' as
+  staff@example.no     contact point staff of LINK Bergen og omegn (pool, proposals, groups)
+  admin@example.no     the national office (national figures, every contact point)
+  referrer@example.no  a referrer (refer a person, follow the referrals' statuses)
 Stop everything with: make down
 TXT

@@ -2,6 +2,7 @@
 
     python -m services.gateway.accounts create --email a@b.no --role contact_point_staff \
         --contact-point link-bergen --password '...'          (or FLOKK_PASSWORD in the environment)
+        [--exists-ok]                                         (an existing account is left alone)
     python -m services.gateway.accounts token --email a@b.no --label "intake system"
 
 The command line talks straight to the gateway's own database (MONGODB_URI, FLOKK_DB_PREFIX).
@@ -36,6 +37,14 @@ def create_account(store, payload):
         account["referrer_id"] = f"ref-{uuid.uuid4().hex[:12]}"
     store.add_account(account)
     return public_account(account)
+
+
+def referrer_contact(store, referrer_id):
+    """Where notification reaches a referrer (docs/rpc.md): the referrer account's e-mail and name."""
+    account = store.account_by_referrer_id(referrer_id) if isinstance(referrer_id, str) else None
+    if account is None:
+        raise NotFound(f"no referrer {referrer_id}")
+    return {"email": account["email"], "name": account["name"]}
 
 
 def issue_token(store, account_id, label):
@@ -79,6 +88,8 @@ def main(argv=None):
     create.add_argument("--referrer-id")
     create.add_argument("--password", default=os.environ.get("FLOKK_PASSWORD"))
     create.add_argument("--token", action="store_true", help="also issue an API token and print it")
+    create.add_argument("--exists-ok", action="store_true",
+                        help="an account with this e-mail address is no error (it is left as it is)")
     token = commands.add_parser("token", help="issue an API token for an account")
     token.add_argument("--email", required=True)
     token.add_argument("--label", default="api")
@@ -86,6 +97,10 @@ def main(argv=None):
     store = _DirectStore()
     try:
         if args.command == "create":
+            existing = store.account_by_email(args.email) if args.exists_ok else None
+            if existing is not None:
+                print(f"exists {existing['_id']} {existing['email']} ({existing['role']})")
+                return 0
             payload = {"email": args.email, "name": args.name or args.email.split("@")[0], "role": args.role,
                        "contact_point_ids": args.contact_point_ids, "password": args.password or ""}
             if args.referrer_id:

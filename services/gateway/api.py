@@ -11,7 +11,7 @@ from .app import METRICS, SESSION_COOKIE, Refused
 from .responses import error_response, json_response
 from .routes import ADMIN, DIRECTORY_READERS, EVERYONE, SIGNED_IN, STAFF, route
 from .schemas import (
-    AccountInput, AccountOutput, AcquaintancesInput, AuditEntry, AuditQuery, CloseInput, ConfirmInput,
+    AccountInput, AccountOutput, AdvanceInput, AcquaintancesInput, AuditEntry, AuditQuery, CloseInput, ConfirmInput,
     ContactPointQuery, Created, EraseInput, Figures, Health, LeaveInput, LoginInput, ReferralStatus,
     RejectInput, SessionOutput, TokenInput, TokenOutput, WithdrawInput,
 )
@@ -165,6 +165,9 @@ _group_action("confirm", ConfirmInput, {"meeting_place_id": "mp-1", "first_meeti
               lambda ctx, gid: ("confirm_group", gid, _raw(ctx, ConfirmInput), ctx.actor))
 _group_action("reject", RejectInput, {"reason": "no_room"}, "Reject a proposal with a reason.",
               lambda ctx, gid: ("reject_group", gid, ctx.body["reason"], ctx.actor))
+_group_action("advance", AdvanceInput, {"state": "started"},
+              "Move a confirmed group on: started (the starter holds the first meetings), then self_run.",
+              lambda ctx, gid: ("advance_group", gid, ctx.body["state"], ctx.actor))
 _group_action("leave", LeaveInput, {"registration_id": "reg-1"}, "A member leaves a confirmed group.",
               lambda ctx, gid: ("leave_group", gid, ctx.body["registration_id"], ctx.actor))
 _group_action("close", CloseInput, {"reason": "completed"}, "Close a group.",
@@ -221,13 +224,13 @@ def upsert_contact_point(ctx, contact_point_id):
     if ctx.body["contact_point_id"] != contact_point_id:
         raise Refused(error_response(400, "invalid_input", "Some fields are not valid.",
                                      {"contact_point_id": ["Must be the contact point of the path."]}))
-    return json_response(ctx.call("directory", "upsert_contact_point", ctx.raw_body))
+    return json_response(ctx.call("directory", "upsert_contact_point", ctx.raw_body, ctx.actor))
 
 
 @route("DELETE", "/api/contact-points/<contact_point_id>", roles=ADMIN, tag="directory", path_example=CP,
        summary="Deactivate a contact point.")
 def deactivate_contact_point(ctx, contact_point_id):
-    return json_response(ctx.call("directory", "deactivate_contact_point", contact_point_id))
+    return json_response(ctx.call("directory", "deactivate_contact_point", contact_point_id, ctx.actor))
 
 
 @route("GET", "/api/coverage", roles=EVERYONE, tag="directory", summary="Which municipalities have a contact point.")

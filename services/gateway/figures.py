@@ -1,67 +1,69 @@
-"""National figures without singling anyone out: no number of people (and no waiting time derived
-from them) is shown for fewer than 5 people, and when only one county in a column is hidden, the
-next smallest is hidden too, so the nationwide total cannot give it away. Pure."""
+"""National figures without singling anyone out: no number of people is shown for fewer than 5
+people, and when only one county in a column is hidden, the next smallest is hidden too, so the
+nationwide total cannot give it away. Pure.
+
+The inputs are the real shapes (docs/rpc.md): `matching.figures()` →
+`{"counties": {county_number: {"waiting", "in_group"}}, "national": {"waiting", "in_group",
+"unroutable", "groups": {state: count}}}` and `directory.coverage()` → `{"counties": [{"county_number",
+"name", "municipalities", "covered_municipalities", "municipality_share", …}], "national": {…}}`."""
 import csv
 import io
 
 THRESHOLD = 5
-PEOPLE = ("waiting",)
-DERIVED = {"waiting": ("median_wait_days", "p90_wait_days")}
-GROUPS = ("groups_proposed", "groups_confirmed", "groups_running")
-COLUMNS = ("area", "county_number", "waiting", "median_wait_days", "p90_wait_days", *GROUPS, "coverage_percent")
+PEOPLE = ("waiting", "in_group")
+GROUPS = {"groups_proposed": ("proposed",), "groups_confirmed": ("confirmed",),
+          "groups_running": ("started", "self_run")}
+COLUMNS = ("area", "county_number", *PEOPLE, *GROUPS, "coverage_percent")
+#: Columns matching counts nationwide only: empty (not hidden) in a county's row.
+NATIONAL_ONLY = tuple(GROUPS)
 
 
 def _coverage_percent(row):
-    if row.get("coverage_percent") is not None:
-        return row["coverage_percent"]
-    total, covered = row.get("municipalities"), row.get("covered")
-    if isinstance(total, (int, float)) and total and isinstance(covered, (int, float)):
+    share = row.get("municipality_share")
+    if isinstance(share, (int, float)):
+        return round(100.0 * share, 1)
+    total, covered = row.get("municipalities"), row.get("covered_municipalities")
+    if isinstance(total, int) and total and isinstance(covered, int):
         return round(100.0 * covered / total, 1)
     return None
 
 
 def _people(value):
-    return value if isinstance(value, (int, float)) and value >= THRESHOLD else None
+    return value if isinstance(value, int) and value >= THRESHOLD else None
 
 
 def table(figures, coverage):
-    """Rows per county, then "Norge"/nationwide, from matching.figures() and directory.coverage()."""
+    """Rows per county (every county of the directory's coverage), then the nationwide row."""
     figures, coverage = figures or {}, coverage or {}
+    counted = figures.get("counties") or {}
     covered = {row.get("county_number"): row for row in coverage.get("counties") or []}
-    rows = []
-    for source in sorted(figures.get("counties") or [], key=lambda r: str(r.get("county_number"))):
-        number = source.get("county_number")
-        cov = covered.get(number, {})
-        rows.append(_row(source, cov, source.get("name") or cov.get("name") or number, number))
+    numbers = sorted(set(covered) | set(counted), key=str)
+    rows = [_row(counted.get(number) or {}, covered.get(number) or {}, number) for number in numbers]
     rows = _hide_complements(rows, figures.get("national") or {})
-    rows.append(_row(figures.get("national") or {}, coverage.get("national") or {}, "national", None))
-    return rows
+    national = figures.get("national") or {}
+    row = _row(national, coverage.get("national") or {}, None)
+    groups = national.get("groups") or {}
+    row.update({column: sum(groups.get(state, 0) for state in states) for column, states in GROUPS.items()})
+    return rows + [row]
 
 
-def _row(source, coverage, area, county_number):
-    row = {"area": area, "county_number": county_number}
-    for column in PEOPLE:
-        shown = _people(source.get(column))
-        row[column] = shown
-        for derived in DERIVED[column]:
-            row[derived] = source.get(derived) if shown is not None else None
-    for column in GROUPS:
-        value = source.get(column)
-        row[column] = value if isinstance(value, int) else None
+def _row(counts, coverage, county_number):
+    row = {"area": coverage.get("name") or county_number if county_number else "national",
+           "county_number": county_number}
+    row.update({column: _people(counts.get(column, 0)) for column in PEOPLE})
+    row.update({column: None for column in GROUPS})
     row["coverage_percent"] = _coverage_percent(coverage)
     return row
 
 
 def _hide_complements(rows, national):
     for column in PEOPLE:
-        if _people(national.get(column)) is None:
+        if _people(national.get(column, 0)) is None:
             continue
         hidden = [r for r in rows if r[column] is None]
         shown = sorted((r for r in rows if r[column] is not None), key=lambda r: r[column])
         if len(hidden) == 1 and shown:
             shown[0][column] = None
-            for derived in DERIVED[column]:
-                shown[0][derived] = None
     return rows
 
 

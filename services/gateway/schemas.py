@@ -71,6 +71,10 @@ class ConfirmInput(StrictSchema):
     starter_id = Id(required=True)
 
 
+class AdvanceInput(StrictSchema):
+    state = fields.String(required=True, validate=validate.OneOf(("started", "self_run")))
+
+
 class RejectInput(StrictSchema):
     reason = _reason_of(GroupRejected)
 
@@ -123,8 +127,7 @@ class FigureRow(Schema):
     area = fields.String()
     county_number = fields.String(allow_none=True)
     waiting = fields.Integer(allow_none=True)
-    median_wait_days = fields.Float(allow_none=True)
-    p90_wait_days = fields.Float(allow_none=True)
+    in_group = fields.Integer(allow_none=True)
     groups_proposed = fields.Integer(allow_none=True)
     groups_confirmed = fields.Integer(allow_none=True)
     groups_running = fields.Integer(allow_none=True)

@@ -1,12 +1,13 @@
-"""gateway service: HTTP entrypoints only. Every path goes through one pipeline (app.handle) that
-reads the route table, so authorisation, auditing, rate limits and metrics apply to all alike."""
+"""gateway service: entrypoints only (HTTP, and one RPC for notification). Every HTTP path goes
+through one pipeline (app.handle) that reads the route table, so authorisation, auditing, rate
+limits and metrics apply to all alike."""
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
+from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
 
 from services.common.store import MongoStore
 
-from . import app
+from . import accounts, app
 from .ratelimit import RateLimiter
 from .store import GatewayStorage
 
@@ -22,6 +23,11 @@ class GatewayService:
     matching = RpcProxy("matching")
     directory = RpcProxy("directory")
     notification = RpcProxy("notification")
+
+    @rpc
+    def referrer_contact(self, referrer_id):
+        """For notification only, at send time: a referrer's address never travels on the bus."""
+        return accounts.referrer_contact(self.store, referrer_id)
 
     @http(METHODS, "/")
     def root(self, request):

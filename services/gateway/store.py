@@ -15,6 +15,7 @@ class GatewayStorage(Storage):
     @classmethod
     def ensure_indexes(cls, db):
         db.accounts.create_index("email", unique=True)
+        db.accounts.create_index("referrer_id")
         db.sessions.create_index("expires_at", expireAfterSeconds=0)
         db.audit.create_index([("subject_id", ASCENDING), ("at", DESCENDING)])
 
@@ -31,6 +32,9 @@ class GatewayStorage(Storage):
 
     def account_by_email(self, email):
         return self.db.accounts.find_one({"email": email.strip().lower(), "active": True})
+
+    def account_by_referrer_id(self, referrer_id):
+        return self.db.accounts.find_one({"referrer_id": referrer_id, "role": "referrer", "active": True})
 
     # API tokens (stored as digests)
     def add_token(self, token_digest, account_id, label):

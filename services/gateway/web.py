@@ -252,14 +252,21 @@ def logout_submit(ctx):
 def _staff_page(section, summary):
     def page(ctx, contact_point_id):
         data = ctx.call("matching", section, contact_point_id, ctx.actor)
-        cp = _optional(ctx, "directory", "get_contact_point", contact_point_id) or {"name": contact_point_id}
-        return render(ctx, f"staff_{section}.html", contact_point_id=contact_point_id, contact_point=cp,
-                      items=data, section=section, reject_reasons=REJECT_REASONS,
-                      close_reasons=GroupClosed._declared_fields["reason"].validate.choices,
-                      errors={}, form={})
+        return _render_staff(ctx, f"staff_{section}.html", contact_point_id, section, items=data, errors={}, form={})
     page.__name__ = f"staff_{section}"
     return route("GET", f"/staff/<contact_point_id>/{section}", roles=STAFF, kind="page", scope="contact_point",
                  audit="contact_point", purpose=f"review {section}", summary=summary)(page)
+
+
+def _render_staff(ctx, template, contact_point_id, section, status=200, **values):
+    """A staff page with the contact point's directory entry: its meeting places and starters
+    fill the confirmation form, and the groups table names its places."""
+    cp = _optional(ctx, "directory", "get_contact_point", contact_point_id) or {"name": contact_point_id}
+    places = {m.get("meeting_place_id"): m.get("name") for m in cp.get("meeting_places") or []}
+    starters = [s for s in cp.get("staff") or [] if s.get("role") == "starter"]
+    return render(ctx, template, status=status, contact_point_id=contact_point_id, contact_point=cp, section=section,
+                  places=places, starters=starters, reject_reasons=REJECT_REASONS,
+                  close_reasons=GroupClosed._declared_fields["reason"].validate.choices, **values)
 
 
 _staff_page("pool", "the waiting pool")
@@ -281,9 +288,8 @@ def _staff_action(action, build):
                     raise
                 errors = _flat(remote_field_errors(exc))
         items = ctx.call("matching", "proposals", contact_point_id, ctx.actor)
-        return render(ctx, "staff_proposals.html", status=400, contact_point_id=contact_point_id,
-                      contact_point={"name": contact_point_id}, items=items, section="proposals",
-                      reject_reasons=REJECT_REASONS, errors=errors, form=form.to_dict(), failed_group=group_id)
+        return _render_staff(ctx, "staff_proposals.html", contact_point_id, "proposals", status=400, items=items,
+                             errors=errors, form=form.to_dict(), failed_group=group_id)
     submit.__name__ = f"staff_{action}"
     return route("POST", f"/staff/<contact_point_id>/groups/<group_id>/{action}", roles=STAFF, kind="page",
                  scope="contact_point")(submit)
@@ -341,22 +347,21 @@ def _cp_form(cp):
 
 @route("POST", "/staff/<contact_point_id>/directory", roles=STAFF, kind="page", scope="contact_point")
 def directory_submit(ctx, contact_point_id):
+    """A partial change (`update_contact_point`): what the form does not show — meeting places,
+    starters, address, e-mail — stays as the directory has it."""
     current = ctx.call("directory", "get_contact_point", contact_point_id)
     form = ctx.request.form
-    payload = {key: current[key] for key in ("kind", "municipality_number", "active", "example") if key in current}
-    payload.update({"contact_point_id": contact_point_id, "name": form.get("name", "").strip(),
-                    "municipalities": form.get("municipalities", "").split(),
-                    "languages": form.get("languages", "").split(),
-                    "digital_groups": form.get("digital_groups") == "yes"})
+    changes = {"name": form.get("name", "").strip(), "municipalities": form.get("municipalities", "").split(),
+               "languages": form.get("languages", "").split(), "digital_groups": form.get("digital_groups") == "yes"}
     errors = {}
     for key in ("min_size", "max_size"):
         try:
-            payload[key] = int(form.get(key, ""))
+            changes[key] = int(form.get(key, ""))
         except ValueError:
             errors[key] = "whole_number"
     if not errors:
         try:
-            ctx.call("directory", "upsert_contact_point", payload)
+            ctx.call("directory", "update_contact_point", contact_point_id, changes, ctx.actor)
             return redirect(f"/staff/{contact_point_id}/directory?saved=1", code=303)
         except RemoteError as exc:
             if exc.exc_type != "InvalidInput":
@@ -436,7 +441,9 @@ def referrer_submit(ctx):
 
 @route("GET", "/national", roles=ADMIN, kind="page")
 def national(ctx):
-    return render(ctx, "national.html", rows=api.figure_rows(ctx), threshold=figures.THRESHOLD)
+    return render(ctx, "national.html", rows=api.figure_rows(ctx), threshold=figures.THRESHOLD,
+                  columns=[c for c in figures.COLUMNS if c not in ("area", "county_number")],
+                  national_only=figures.NATIONAL_ONLY)
 
 
 @route("GET", "/national/figures.csv", roles=ADMIN, kind="page")

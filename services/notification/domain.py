@@ -232,12 +232,19 @@ def short_reference(identifier):
 
 
 def referrer_of(contact):
-    """(referrer_id, address) of the person's referrer, if registration hands them over at send
-    time; registration's contact_details does not carry them yet, so today this is None."""
+    """The referrer id of a referred person (registration's contact_details carries
+    `referral: {"referrer_id", "organisation"}`), or None. The referrer's address is the gateway's
+    (`gateway.referrer_contact`), asked at send time like every other address."""
     referral = contact.get("referral") or {}
-    if referral.get("referrer_id") and referral.get("email"):
-        return referral["referrer_id"], referral["email"]
-    return None
+    return referral.get("referrer_id") or None
+
+
+def address_text(address):
+    """A directory address ({"street", "postal_code", "city"}) as one line; text stays text."""
+    if not isinstance(address, dict):
+        return address or ""
+    town = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
+    return ", ".join(part for part in (address.get("street"), town) if part)
 
 
 class DeliveryFailure(Exception):

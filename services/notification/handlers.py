@@ -52,25 +52,37 @@ class Ports:
     registration: object
     directory: object
     clock: object
+    gateway: object = None
     national_office_id: str = NATIONAL_OFFICE_ID
     _contacts: dict = field(default_factory=dict)
     _contact_points: dict = field(default_factory=dict)
+    _referrers: dict = field(default_factory=dict)
 
     def contact(self, registration_id):
         """The person's contact details at send time, or None once they are erased."""
-        if registration_id not in self._contacts:
-            try:
-                self._contacts[registration_id] = self.registration.contact_details(registration_id)
-            except RemoteError as exc:
-                if exc.exc_type != "NotFound":
-                    raise
-                self._contacts[registration_id] = None
-        return self._contacts[registration_id]
+        return _remembered(self._contacts, registration_id, self.registration.contact_details)
+
+    def referrer(self, referrer_id):
+        """The referrer's `{"email", "name"}` from the gateway's accounts at send time, or None
+        when no account has this referrer id (any more)."""
+        return _remembered(self._referrers, referrer_id, self.gateway.referrer_contact)
 
     def contact_point(self, contact_point_id):
         if contact_point_id not in self._contact_points:
             self._contact_points[contact_point_id] = self.directory.get_contact_point(contact_point_id)
         return self._contact_points[contact_point_id]
+
+
+def _remembered(cache, key, lookup):
+    """lookup(key) once per call of a use case; None when the owning service says NotFound."""
+    if key not in cache:
+        try:
+            cache[key] = lookup(key)
+        except RemoteError as exc:
+            if exc.exc_type != "NotFound":
+                raise
+            cache[key] = None
+    return cache[key]
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -151,7 +163,7 @@ def _referral_message(ports, event, registration_id, status):
     referrer = domain.referrer_of(contact) if contact else None
     if referrer is None:
         return None
-    return domain.referral_status_message(event.event_id, registration_id, referrer[0], status)
+    return domain.referral_status_message(event.event_id, registration_id, referrer, status)
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -276,9 +288,9 @@ def _addressee(ports, message):
     if contact is None:
         return None
     if kind == "referrer":
-        referrer = domain.referrer_of(contact)
-        return referrer and {"email": referrer[1], "preferred_channel": "email",
-                             "language": templates.DEFAULT_LANGUAGE}
+        referrer = ports.referrer(message.recipient["id"])
+        return referrer and referrer.get("email") and {
+            "email": referrer["email"], "preferred_channel": "email", "language": templates.DEFAULT_LANGUAGE}
     if contact.get("status") == "withdrawn" and message.template != domain.WITHDRAWAL:
         return None
     return {"name": contact.get("name"), "email": contact.get("email"), "phone": contact.get("phone"),
@@ -305,7 +317,8 @@ def _meeting(contact_point, params, language):
                                             ("contact point e-mail", contact_point.get("email"))) if not value]
         raise DeliveryFailure("email", f"directory lacks {', '.join(missing)}", transient=False)
     return {"when": domain.meeting_time(datetime.fromisoformat(params["first_meeting_at"]), language),
-            "place": place["name"], "address": place.get("address") or "", "starter": starter["first_name"],
+            "place": place["name"], "address": domain.address_text(place.get("address")),
+            "starter": starter["first_name"],
             "contact_email": contact_point["email"]}
 
 

@@ -24,9 +24,11 @@ class NotificationService:
     clock = Clock()
     registration = RpcProxy("registration")
     directory = RpcProxy("directory")
+    gateway = RpcProxy("gateway")  # referrers' addresses live with their accounts
 
     def _ports(self):
-        return handlers.Ports(self.store, self.mailer, self.sms, self.registration, self.directory, self.clock)
+        return handlers.Ports(self.store, self.mailer, self.sms, self.registration, self.directory, self.clock,
+                              gateway=self.gateway)
 
     @handle_event("matching", "registration_waitlisted")
     def handle_registration_waitlisted(self, event):

@@ -89,6 +89,7 @@ def contact_for_notification(registration, contact):
         "message_language": registration["message_language"],
         "preferred_channel": registration["preferred_channel"],
         "status": registration["status"],
+        "referral": registration.get("referral"),  # {"referrer_id", "organisation"}: no address here
     }
 
 

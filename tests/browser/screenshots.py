@@ -9,10 +9,11 @@ there yet; without it every service is the real one."""
 import os
 import sys
 import tempfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tests.browser.conftest import CHROMIUM
-from tests.browser.stack import PASSWORD, Stack, person, vhost
+from tests.browser.stack import PASSWORD, PY, Stack, person, vhost, wait_until
 
 PAGES = [  # file name, path, who is signed in, full page?
     ("home", "/", None, False),
@@ -26,11 +27,11 @@ PAGES = [  # file name, path, who is signed in, full page?
     ("staff-person-why", "/staff/link-bergen/people/reg-1", "staff", False),
     ("staff-directory", "/staff/link-bergen/directory", "staff", False),
     ("referrer", "/referrer", "referrer", False),
-    ("national", "/national?lang=nn", "admin", False),
+    ("national", "/national?lang=nn", "admin", True),
     ("register-en", "/register?lang=en", None, False),  # last: the language choice is remembered
 ]
 ACCOUNTS = {"staff": ("staff@example.no", "contact_point_staff", "--contact-point", "link-bergen", "--name", "Siri"),
-            "referrer": ("fastlege@example.no", "referrer", "--name", "Dr. Lund"),
+            "referrer": ("fastlege@example.no", "referrer", "--name", "Dr. Lund", "--referrer-id", "ref-lund"),
             "admin": ("nasjonal@example.no", "national_admin", "--name", "Nasjonalt kontor")}
 
 
@@ -48,8 +49,11 @@ def main(out_dir):
                 stack.seed_directory()
             for email, role, *extra in ACCOUNTS.values():
                 stack.account(email, role, *extra)
-            for n in range(6):
-                stack.api("POST", "/api/registrations", person(n))
+            if not stand_ins:
+                populate(stack)
+            else:
+                for n in range(6):
+                    stack.api("POST", "/api/registrations", person(n))
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
                 shoot(browser, stack, out)
@@ -57,6 +61,38 @@ def main(out_dir):
         finally:
             stack.stop()
     print(f"screenshots in {out}" + (f" (stand-ins: {', '.join(stand_ins)})" if stand_ins else ""))
+
+
+def populate(stack):
+    """Real data through the system's own doors: five people who make a proposal, five more who
+    make a group that staff confirm, two still waiting, two referred by the referrer."""
+    def token(who):
+        return {"Authorization": f"Bearer {stack.run([PY, '-m', 'services.gateway.accounts', 'token', '--email', ACCOUNTS[who][0]]).strip()}"}
+
+    def evening(weekday):
+        return [{"weekday": weekday, "part_of_day": "evening"}]
+    people = [person(n) for n in range(5)]
+    people += [person(n, themes=["loneliness"], availability=evening("wed")) for n in range(5, 10)]
+    people += [person(n, themes=["anxiety"], availability=evening("thu")) for n in range(10, 12)]
+    for data in people:
+        stack.api("POST", "/api/registrations", data)
+    referrer = token("referrer")
+    for n in range(12, 14):
+        stack.api("POST", "/api/registrations", person(
+            n, themes=["depression"], availability=evening("mon"),
+            referral={"referrer_id": "ref-lund", "organisation": "Legekontoret Sentrum"},
+            consent={**people[0]["consent"], "channel": "referrer"}), referrer)
+    staff = token("staff")
+    proposals = wait_until(lambda: (lambda found: len(found) == 2 and found)(
+        stack.api("GET", "/api/contact-points/link-bergen/proposals", headers=staff)[1]), timeout=60,
+        what="two proposals")
+    lonely = next(p for p in proposals if p["theme"] == "loneliness")
+    first_meeting = (datetime.now(timezone.utc) + timedelta(days=10)).replace(hour=17, minute=0, second=0,
+                                                                               microsecond=0)
+    status, answer = stack.api("POST", f"/api/contact-points/link-bergen/groups/{lonely['group_id']}/confirm",
+                               {"meeting_place_id": "group-room", "first_meeting_at": first_meeting.isoformat(),
+                                "starter_id": "link-bergen-starter-1"}, staff)
+    assert status == 200, answer
 
 
 def shoot(browser, stack, out):

@@ -25,10 +25,10 @@ class Http:
     def __init__(self, port):
         self.base = f"http://127.0.0.1:{port}"
 
-    def __call__(self, method, path, body=None, headers=None):
-        data = json.dumps(body).encode() if body is not None else None
+    def __call__(self, method, path, body=None, headers=None, raw=None):
+        data = json.dumps(body).encode() if body is not None else raw
         req = urllib.request.Request(self.base + path, data=data, method=method, headers={
-            **({"Content-Type": "application/json"} if data else {}), **(headers or {})})
+            **({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})})
         try:
             with urllib.request.urlopen(req, timeout=30) as response:
                 return response.status, response.headers, response.read()
@@ -59,12 +59,15 @@ def stack(container_factory, service_config):
 
 
 def test_a_registration_over_http_reaches_the_registration_service_once(stack, mongo, db_prefix):
-    http, _ = stack
+    http, config = stack
     payload = intake()
     assert http.json("POST", "/api/registrations", payload)[0] == 201
     status, again = http.json("POST", "/api/registrations", payload)
     assert status == 200 and again["created"] is False
-    assert mongo[f"{db_prefix}registration"].registrations.count_documents({}) == 1
+    token = accounts_cli(config, "create", "--email", "intake@example.no", "--role", "integration", "--token")[1]
+    status, by_integration = http.json("POST", "/api/registrations", intake(), {"Authorization": f"Bearer {token}"})
+    assert status == 201 and by_integration["created"] is True  # registration accepts the integration's actor
+    assert mongo[f"{db_prefix}registration"].registrations.count_documents({}) == 2
     status, error = http.json("POST", "/api/registrations", intake(postal_code="0000"))
     assert status == 400 and error["error"]["fields"] == {"postal_code": ["Unknown postal code."]}
 
@@ -73,6 +76,8 @@ def test_accounts_from_the_command_line_sign_in_and_edit_the_directory(stack):
     http, config = stack
     lines = accounts_cli(config, "create", "--email", "Admin@Example.no", "--role", "national_admin", "--token")
     assert lines[0].startswith("created acc-") and lines[1].startswith("flk_")
+    again = accounts_cli(config, "create", "--email", "admin@example.no", "--role", "national_admin", "--exists-ok")
+    assert again == [lines[0].replace("created", "exists")]  # as in a second `make demo`
     token = {"Authorization": f"Bearer {lines[1]}"}
     status, stored = http.json("PUT", "/api/contact-points/link-bergen", BERGEN, token)
     assert status == 200 and stored["revision"] == 1

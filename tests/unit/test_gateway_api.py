@@ -2,8 +2,10 @@
 import json
 
 import eventlet
+import pytest
 from nameko.exceptions import RemoteError
 
+from services.common.errors import NotFound
 from services.gateway import auth, figures
 from services.gateway.app import SESSION_COOKIE
 from tests.samples import intake
@@ -225,19 +227,21 @@ def test_unknown_paths_and_methods():
 
 def test_no_figure_for_fewer_than_five_people_and_no_way_round_it_through_the_total():
     rows = figures.table(
-        {"counties": [{"county_number": "03", "waiting": 3, "median_wait_days": 9.0, "groups_running": 1},
-                      {"county_number": "46", "waiting": 40, "median_wait_days": 20.0, "groups_running": 3},
-                      {"county_number": "50", "waiting": 7, "median_wait_days": 11.0, "groups_running": 0}],
-         "national": {"waiting": 50, "median_wait_days": 18.0, "groups_running": 4}},
-        {"counties": [{"county_number": "03", "municipalities": 1, "covered": 1}]})
+        {"counties": {"03": {"waiting": 3, "in_group": 5}, "46": {"waiting": 40, "in_group": 16},
+                      "50": {"waiting": 7}},
+         "national": {"waiting": 50, "in_group": 21, "groups": {"confirmed": 1, "started": 2, "self_run": 1}}},
+        {"counties": [{"county_number": "03", "name": "Oslo", "municipalities": 1, "covered_municipalities": 1,
+                       "municipality_share": 1.0}]})
     by = {r["county_number"]: r for r in rows}
-    assert by["03"]["waiting"] is None and by["03"]["median_wait_days"] is None
+    assert by["03"]["waiting"] is None and by["03"]["area"] == "Oslo"
     assert by["50"]["waiting"] is None  # the complement: otherwise 50 - 40 - 7 gives Oslo away
-    assert by["46"]["waiting"] == 40 and by["46"]["median_wait_days"] == 20.0
-    assert by[None]["waiting"] == 50 and by["03"]["coverage_percent"] == 100.0
-    text = figures.to_csv(rows)
-    lines = text.splitlines()
-    assert lines[0].startswith("area,county_number,waiting") and lines[1] == "03,03,,,,,,1,100.0"
+    assert by["50"]["in_group"] is None and by["03"]["in_group"] is None  # 0 is below 5; 5 its complement
+    assert by["46"]["waiting"] == 40 and by["46"]["groups_running"] is None  # groups: nationwide only
+    assert by[None]["waiting"] == 50 and by[None]["groups_running"] == 3 and by[None]["groups_proposed"] == 0
+    assert by["03"]["coverage_percent"] == 100.0
+    lines = figures.to_csv(rows).splitlines()
+    assert lines[0] == "area,county_number,waiting,in_group,groups_proposed,groups_confirmed,groups_running,coverage_percent"
+    assert lines[1] == "Oslo,03,,,,,,100.0" and lines[2] == "46,46,40,16,,,,"
 
 
 def test_the_figures_csv_is_a_download():
@@ -267,3 +271,14 @@ def test_every_answer_carries_the_security_headers_and_personal_data_is_not_cach
         assert response.headers["X-Frame-Options"] == "DENY"
     staff = Caller(service, store, "contact_point_staff", use_token=True, contact_point_ids=["link-bergen"])
     assert staff("GET", "/api/contact-points/link-bergen/pool").headers["Cache-Control"] == "no-store"
+
+
+def test_notification_learns_a_referrers_address_from_the_gateway_by_referrer_id():
+    service, store = gateway()
+    referrer = Caller(service, store, "referrer", email="gp@clinic.example.no", name="Dr. Lund")
+    Caller(service, store, "contact_point_staff", referrer_id="ref-staff", contact_point_ids=["link-bergen"])
+    assert service.referrer_contact(referrer.account["referrer_id"]) == {"email": "gp@clinic.example.no",
+                                                                         "name": "Dr. Lund"}
+    for unknown in ("ref-nobody", "ref-staff", None):  # only a referrer account answers
+        with pytest.raises(NotFound):
+            service.referrer_contact(unknown)

@@ -34,7 +34,7 @@ FORMS = {
                          "max_size": "8"},
 }
 ACTOR_FREE = {"register", "health", "figures", "municipality_for_postal_code", "municipality", "route",
-              "list_contact_points", "get_contact_point", "upsert_contact_point", "deactivate_contact_point",
+              "list_contact_points", "get_contact_point",
               "coverage", "coverage_map_svg", "hsds_export"}
 
 

@@ -19,21 +19,28 @@ BERGEN_ROUTE = {"kind": "contact_point", "contact_point_id": "link-bergen", "mun
                 "distance_km": 0.0, "reason": "serves Bergen"}
 BERGEN = {"contact_point_id": "link-bergen", "kind": "link_centre", "name": "LINK Bergen og omegn",
           "municipality_number": "4601", "municipalities": ["4601"], "digital_groups": True,
-          "languages": ["nb", "en"], "min_size": 5, "max_size": 8, "active": True, "example": True, "revision": 1}
-PROPOSAL = {"group_id": "grp-1", "contact_point_id": "link-bergen", "status": "proposed",
+          "languages": ["nb", "en"], "min_size": 5, "max_size": 8, "active": True, "example": True, "revision": 1,
+          "meeting_places": [{"meeting_place_id": "group-room", "name": "Grupperommet", "capacity": 10}],
+          "staff": [{"staff_id": "st-1", "first_name": "Kristin", "role": "starter"},
+                    {"staff_id": "co-1", "first_name": "Jonas", "role": "coordinator"}]}
+PROPOSAL = {"group_id": "grp-1", "contact_point_id": "link-bergen", "state": "proposed",
             "registration_ids": ["reg-1", "reg-2", "reg-3", "reg-4", "reg-5"],
+            "slot": {"weekday": "tue", "part_of_day": "evening"}, "theme": "grief",
+            "proposed_at": "2026-11-28T09:00:00Z",
             "explanation": {"summary": "Five people share Tuesday evening and the theme grief.",
                             "slot": {"weekday": "tue", "part_of_day": "evening"}, "theme": "grief", "mixed": False,
                             "relaxed": []}}
-FIGURES = {"counties": [{"county_number": "46", "name": "Vestland", "waiting": 12, "median_wait_days": 20.0,
-                         "p90_wait_days": 61.0, "groups_proposed": 1, "groups_confirmed": 2, "groups_running": 3},
-                        {"county_number": "03", "name": "Oslo", "waiting": 3, "median_wait_days": 2.0,
-                         "p90_wait_days": 4.0, "groups_proposed": 0, "groups_confirmed": 0, "groups_running": 1}],
-           "national": {"waiting": 15, "median_wait_days": 18.0, "p90_wait_days": 60.0, "groups_proposed": 1,
-                        "groups_confirmed": 2, "groups_running": 4}}
-COVERAGE = {"counties": [{"county_number": "46", "name": "Vestland", "municipalities": 43, "covered": 4},
-                         {"county_number": "03", "name": "Oslo", "municipalities": 1, "covered": 1}],
-            "national": {"municipalities": 357, "covered": 5}}
+GROUP = {**PROPOSAL, "state": "started", "confirmation": {
+    "meeting_place_id": "group-room", "first_meeting_at": "2026-12-08T17:00:00Z", "starter_id": "st-1"}}
+# matching.figures() and directory.coverage() as the services answer them (docs/rpc.md).
+FIGURES = {"counties": {"46": {"waiting": 12, "in_group": 10}, "03": {"waiting": 3}},
+           "national": {"waiting": 15, "in_group": 10, "unroutable": 1,
+                        "groups": {"proposed": 1, "confirmed": 2, "started": 3, "self_run": 1}}}
+COVERAGE = {"counties": [{"county_number": "03", "name": "Oslo", "municipalities": 1, "covered_municipalities": 1,
+                          "municipality_share": 1.0},
+                         {"county_number": "46", "name": "Vestland", "municipalities": 43,
+                          "covered_municipalities": 4, "municipality_share": 0.093}],
+            "national": {"municipalities": 357, "covered_municipalities": 5, "municipality_share": 0.014}}
 
 # What each mocked RPC answers, in the shapes of docs/rpc.md.
 ANSWERS = {
@@ -48,17 +55,19 @@ ANSWERS = {
                      "health": {"status": "ok"}},
     "matching": {"pool": [{"registration_id": "reg-1", "waiting_since": "2026-11-01T10:00:00Z", "role": "self",
                            "language": "nb", "themes": ["grief"],
-                           "availability": [{"weekday": "tue", "part_of_day": "evening"}]}],
-                 "proposals": [PROPOSAL], "groups": [],
-                 "confirm_group": {"group_id": "grp-1", "status": "confirmed"},
-                 "reject_group": {"group_id": "grp-1", "status": "rejected"},
-                 "leave_group": {"group_id": "grp-1"}, "close_group": {"group_id": "grp-1", "status": "closed"},
+                           "slots": [{"weekday": "tue", "part_of_day": "evening"}], "open_to_mixed": True,
+                           "route_kind": "contact_point", "widening": []}],
+                 "proposals": [PROPOSAL], "groups": [GROUP],
+                 "confirm_group": {"group_id": "grp-1", "state": "confirmed"},
+                 "reject_group": {"group_id": "grp-1", "state": "rejected"},
+                 "advance_group": {"group_id": "grp-1", "state": "started"},
+                 "leave_group": {"group_id": "grp-1"}, "close_group": {"group_id": "grp-1", "state": "closed"},
                  "record_acquaintances": {"recorded": True}, "figures": FIGURES, "health": {"status": "ok"}},
     "directory": {"municipality_for_postal_code": {"municipality_number": "4601", "name": "Bergen",
                                                    "county_number": "46", "area": None},
                   "municipality": {"municipality_number": "4601", "name": "Bergen", "county_number": "46"},
                   "route": [BERGEN_ROUTE], "list_contact_points": [BERGEN], "get_contact_point": BERGEN,
-                  "upsert_contact_point": BERGEN, "deactivate_contact_point": {**BERGEN, "active": False},
+                  "upsert_contact_point": BERGEN, "update_contact_point": BERGEN, "deactivate_contact_point": {**BERGEN, "active": False},
                   "coverage": COVERAGE, "coverage_map_svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
                   "hsds_export": {"organizations": []}, "health": {"status": "ok"}},
     "notification": {"deliveries": [{"template": "receipt", "channel": "email", "status": "sent"}],
@@ -86,6 +95,10 @@ class FakeGatewayStorage(FakeStorageBase):
 
     def account_by_email(self, email):
         return next((a for a in self.accounts.values() if a["email"] == email.strip().lower() and a["active"]), None)
+
+    def account_by_referrer_id(self, referrer_id):
+        return next((a for a in self.accounts.values() if a.get("referrer_id") == referrer_id
+                     and a["role"] == "referrer" and a["active"]), None)
 
     def add_token(self, token_digest, account_id, label):
         self.tokens[token_digest] = account_id

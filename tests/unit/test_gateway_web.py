@@ -135,6 +135,8 @@ def test_staff_see_proposals_with_their_explanation_and_confirm_one():
     staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
     page = html(staff("GET", "/staff/link-bergen/proposals"))
     assert "Five people share Tuesday evening" in page and "Tirsdag Kveld" in page
+    assert '<option value="group-room">Grupperommet (10)</option>' in page  # the directory's places
+    assert '<option value="st-1">Kristin</option>' in page and "Jonas" not in page  # starters only
     response = staff("POST", "/staff/link-bergen/groups/grp-1/confirm",
                      form={"meeting_place_id": "mp-1", "first_meeting_at": "2026-12-01T18:00", "starter_id": "st-1"})
     assert response.status_code == 303 and response.headers["Location"] == "/staff/link-bergen/groups?done=confirm"
@@ -146,6 +148,13 @@ def test_staff_see_proposals_with_their_explanation_and_confirm_one():
     assert bad.status_code == 400
     assert 'id="first_meeting_at-grp-1-error"' in html(bad) and 'id="starter_id-grp-1-error"' in html(bad)
     assert 'href="#starter_id-grp-1">Skriv hvem som er igangsetter.' in html(bad)
+
+
+def test_the_groups_page_shows_each_groups_state_and_where_it_meets():
+    service, store = gateway()
+    staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
+    page = html(staff("GET", "/staff/link-bergen/groups"))
+    assert "<td>Startet</td>" in page and "<td>Grupperommet</td>" in page and "2026-12-08 17:00" in page
 
 
 def test_staff_reject_with_a_reason():
@@ -161,7 +170,8 @@ def test_the_national_page_hides_small_figures_and_offers_the_csv():
     admin = Caller(service, store, "national_admin")
     page = html(admin("GET", "/national"))
     assert 'href="/national/figures.csv"' in page and "<abbr" in page and "Hele landet" in page
-    assert ">18,0<" in page and ">60,0<" in page  # the nationwide median and 90th percentile, Norwegian style
+    assert ">9,3<" in page and ">1,4<" in page  # coverage in Vestland and nationwide, Norwegian style
+    assert ">4<" in page  # groups running nationwide: started and self-run
     csv_text = admin("GET", "/national/figures.csv").get_data(as_text=True)
     assert csv_text.splitlines()[0].startswith("Område,Fylkesnummer,Venter")
 

@@ -278,8 +278,11 @@ def test_the_digest_goes_once_a_day_from_eight(world):
 
 def test_a_referrer_hears_the_status_without_personal_details(world):
     service, store, mailer, _, _ = world
-    service.people["r1"]["referral"] = {"referrer_id": "ref-1", "email": "gp@clinic.example.no"}
+    service.people["r1"]["referral"] = {"referrer_id": "ref-1", "organisation": "Legekontoret"}
+    service.gateway.referrer_contact.side_effect = lambda rid: {"ref-1": {
+        "email": "gp@clinic.example.no", "name": "Dr. Lund"}}[rid]
     service.handle_registration_waitlisted(waitlisted("r1"))
+    service.gateway.referrer_contact.assert_called_once_with("ref-1")
     [to_referrer] = [m for m in mailer.sent if m["to"] == "gp@clinic.example.no"]
     assert "venter på en gruppe" in to_referrer["text"]
     for secret in ("Kari", "Nordmann", "kari@example.no", "LINK"):
@@ -288,9 +291,10 @@ def test_a_referrer_hears_the_status_without_personal_details(world):
     assert referrer_event["recipient"]["id"] == "ref-1" and referrer_event["registration_id"] is None
 
 
-def test_without_a_referrer_address_no_referrer_message_is_invented(world):
+def test_without_a_referrer_account_no_referrer_message_is_invented(world):
     service, store, mailer, _, _ = world
-    service.people["r1"]["referral"] = {"referrer_id": "ref-1"}
+    service.people["r1"]["referral"] = {"referrer_id": "ref-gone", "organisation": "Legekontoret"}
+    service.gateway.referrer_contact.side_effect = RemoteError("NotFound", "no referrer ref-gone")
     service.handle_registration_waitlisted(waitlisted("r1"))
     assert [m["to"] for m in mailer.sent] == ["kari@example.no"]
 

@@ -361,7 +361,10 @@ def test_notification_gets_contact_details_by_rpc():
     rid = registered(service, name="Kari Nordmann", email="kari.n@example.no", phone="+4791234567")
     assert service.contact_details(rid) == {
         "registration_id": rid, "name": "Kari Nordmann", "email": "kari.n@example.no", "phone": "+4791234567",
-        "message_language": "nb", "preferred_channel": "email", "status": "registered"}
+        "message_language": "nb", "preferred_channel": "email", "status": "registered", "referral": None}
+    referred_id = registered(service, **referred())
+    assert service.contact_details(referred_id)["referral"] == {  # the referrer's address is the gateway's
+        "referrer_id": "ref-1", "organisation": "Rask psykisk helsehjelp Bergen"}
 
 
 # --- cohorts ------------------------------------------------------------------------------------------
