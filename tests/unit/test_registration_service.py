@@ -55,7 +55,6 @@ class FakeRegistrationStorage(FakeStorageBase):
 
     def update(self, uow, registration_id, changes):
         self.registrations[registration_id].update(changes, updated_at=datetime.now(timezone.utc))
-        return copy.deepcopy(self.registrations[registration_id])
 
     def erase(self, uow, registration, reason):
         rid = registration["_id"]
