@@ -26,5 +26,11 @@ else
 fi
 export SMTP_HOST="${SMTP_HOST:-127.0.0.1}"
 export AMQP_URI="${AMQP_URI:-amqp://guest:guest@127.0.0.1:$FLOKK_AMQP_PORT/}"
-export MONGODB_URI="${MONGODB_URI:-mongodb://127.0.0.1:$FLOKK_MONGO_PORT}"
+# retryWrites=false for the development store only: SecantusDB keeps a record of every retryable
+# write for 30 min and walks (past 10,000 records: sorts) them all under one lock on each write,
+# which made every store call slower after ~3,000 registrations. Every write the services make
+# outside a transaction is idempotent or guarded (outbox deletes, claims), and a failed one is
+# retried by the shared delivery, so the driver's own retry is not needed; a real MongoDB keeps
+# its default (the operator's connection string).
+export MONGODB_URI="${MONGODB_URI:-mongodb://127.0.0.1:$FLOKK_MONGO_PORT/?retryWrites=false}"
 export RABBIT_MGMT_URI="${RABBIT_MGMT_URI:-http://guest:guest@127.0.0.1:$FLOKK_MGMT_PORT}"

@@ -54,6 +54,8 @@ class Ports:
     clock: object
     gateway: object = None
     national_office_id: str = NATIONAL_OFFICE_ID
+    #: the directory's contact points, shared by the workers for a short while (a TtlCache) or None
+    contact_point_cache: object = None
     _contacts: dict = field(default_factory=dict)
     _contact_points: dict = field(default_factory=dict)
     _referrers: dict = field(default_factory=dict)
@@ -67,9 +69,19 @@ class Ports:
         when no account has this referrer id (any more)."""
         return _remembered(self._referrers, referrer_id, self.gateway.referrer_contact)
 
-    def contact_point(self, contact_point_id):
+    def contact_point(self, contact_point_id, fresh=False):
+        """The directory's contact point: from the shared cache unless `fresh` (invitations and
+        reminders name meeting places and starters that staff may have added a moment ago)."""
         if contact_point_id not in self._contact_points:
-            self._contact_points[contact_point_id] = self.directory.get_contact_point(contact_point_id)
+            fetch = lambda: self.directory.get_contact_point(contact_point_id)  # noqa: E731
+            if self.contact_point_cache is None:
+                found = fetch()
+            elif fresh:
+                found = fetch()
+                self.contact_point_cache.put(contact_point_id, found)
+            else:
+                found = self.contact_point_cache.get_or_load(contact_point_id, fetch)
+            self._contact_points[contact_point_id] = found
         return self._contact_points[contact_point_id]
 
 
@@ -301,9 +313,10 @@ def _context(ports, message, addressee):
     context = {**message.params, "first_name": domain.first_name(addressee.get("name"))}
     if message.template not in NAMES_CONTACT_POINT or message.params.get("unroutable"):
         return context
-    contact_point = ports.contact_point(message.contact_point_id)
+    names_meeting = message.template in (domain.INVITATION, domain.REMINDER)
+    contact_point = ports.contact_point(message.contact_point_id, fresh=names_meeting)
     context["contact_point"] = contact_point["name"]
-    if message.template in (domain.INVITATION, domain.REMINDER):
+    if names_meeting:
         context.update(_meeting(contact_point, message.params, templates.language_or_default(addressee.get("language"))))
     return context
 

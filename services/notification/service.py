@@ -2,6 +2,7 @@
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
+from services.common.cache import SharedCache
 from services.common.delivery import handle_event
 from services.common.health import health_report
 from services.common.store import MongoStore
@@ -14,6 +15,11 @@ from .store import NotificationStorage
 
 RELEASE_SECONDS = 60
 DAILY_CHECK_SECONDS = 300
+#: How long a contact point fetched from the directory is reused (receipts name it: one RPC per
+#: receipt otherwise). A TTL, not invalidation by contact_point_upserted: each replica keeps its
+#: own cache while an event reaches only one replica of a service, so only a TTL bounds every
+#: replica's staleness. A renamed contact point or a new staff address shows within this time.
+CONTACT_POINT_CACHE_SECONDS = 30
 
 
 class NotificationService:
@@ -25,10 +31,11 @@ class NotificationService:
     registration = RpcProxy("registration")
     directory = RpcProxy("directory")
     gateway = RpcProxy("gateway")  # referrers' addresses live with their accounts
+    contact_points = SharedCache(CONTACT_POINT_CACHE_SECONDS, max_entries=1_000)
 
     def _ports(self):
         return handlers.Ports(self.store, self.mailer, self.sms, self.registration, self.directory, self.clock,
-                              gateway=self.gateway)
+                              gateway=self.gateway, contact_point_cache=self.contact_points)
 
     @handle_event("matching", "registration_waitlisted")
     def handle_registration_waitlisted(self, event):

@@ -35,15 +35,22 @@ class NotificationStorage(Storage):
 
     def claim(self, notification_id, now, lease_until, claimable=()):
         """Take the right to send this message (status 'sending' until `lease_until`): False while
-        another worker holds it or it is settled. A claim whose lease ran out can be taken over."""
-        query = {"_id": notification_id, "$or": [{"status": {"$in": list(claimable)}},
-                                                 {"status": "sending", "lease_until": {"$lt": now}}]}
+        another worker holds it or it is settled. A claim whose lease ran out can be taken over.
+
+        Each step is one atomic write by key: a new message is an insert (the unique `_id` decides
+        between racing workers), an existing one a conditional update. No `$or` filter: the
+        development store answers a top-level operator by scanning the whole delivery log."""
+        claimed = {"$set": {"status": "sending", "lease_until": lease_until}}
         try:
-            self.db.deliveries.update_one(query, {"$set": {"status": "sending", "lease_until": lease_until}},
-                                          upsert=True)
+            self.db.deliveries.insert_one({"_id": notification_id, "status": "sending", "lease_until": lease_until})
+            return True
         except DuplicateKeyError:
-            return False
-        return True
+            pass
+        expired = {"_id": notification_id, "status": "sending", "lease_until": {"$lt": now}}
+        if self.db.deliveries.update_one(expired, claimed).modified_count:
+            return True
+        return bool(claimable) and self.db.deliveries.update_one(
+            {"_id": notification_id, "status": {"$in": list(claimable)}}, claimed).modified_count == 1
 
     def unclaim(self, notification_id, previous_status=None):
         """Give the claim back after a failed attempt: to 'held', or gone if it was new."""

@@ -220,8 +220,8 @@ def come_back(store, registration_id, actor):
         current = _current(store, uow, registration_id)
         if current["status"] != domain.WITHDRAWN:
             return False
-        returned = store.update(uow, registration_id, {"status": domain.REGISTERED, "withdrawn_by": None})
-        uow.emit("registration_updated", domain.matching_profile(returned))
+        store.update(uow, registration_id, {"status": domain.REGISTERED, "withdrawn_by": None})
+        uow.emit("registration_updated", domain.matching_profile(store.get(registration_id, uow)))
         return True
 
     return {"registration_id": registration_id, "changed": store.transaction(change)}

@@ -5,6 +5,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from services.common.access import require_role
+from services.common.cache import CachedCalls, SharedCache
 from services.common.delivery import InvalidEvent, PermanentError, handle_event
 from services.common.envelope import utc_now
 from services.common.errors import InvalidInput
@@ -15,12 +16,20 @@ from .store import RegistrationStore
 
 #: How often the retention sweep runs (read at import: nameko's timer takes a fixed interval).
 RETENTION_SWEEP_SECONDS = float(os.environ.get("FLOKK_RETENTION_SWEEP_SECONDS", "3600"))
+#: The directory's answers on places (its reference data: postal codes and municipalities change
+#: with a release of it, not during the day) are kept this long, so a registration needs no RPC.
+PLACE_CACHE_SECONDS = 3600
+PLACE_LOOKUPS = ("municipality_for_postal_code", "municipality")
 
 
 class RegistrationService:
     name = "registration"
     store = RegistrationStore()
     directory = RpcProxy("directory")
+    places = SharedCache(PLACE_CACHE_SECONDS, max_entries=20_000)
+
+    def _directory(self):
+        return CachedCalls(self.directory, self.places, PLACE_LOOKUPS)
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -30,7 +39,7 @@ class RegistrationService:
             handlers.reject(self.store, handlers.intake_key(event), handlers.intake_errors(event))
             return
         try:
-            handlers.register(self.store, self.directory, event.data, event)
+            handlers.register(self.store, self._directory(), event.data, event)
         except InvalidInput as invalid:
             raise PermanentError(f"intake rejected: {sorted(invalid.errors)}") from None
 
@@ -61,12 +70,12 @@ class RegistrationService:
     def register(self, payload, actor=None):
         data = handlers.validate_intake(payload)
         domain.check_register_actor(actor, data)
-        registration_id, created = handlers.register(self.store, self.directory, data)
+        registration_id, created = handlers.register(self.store, self._directory(), data)
         return {"registration_id": registration_id, "created": created}
 
     @rpc
     def register_cohort(self, submission, actor=None):
-        return handlers.register_cohort(self.store, self.directory, submission, actor)
+        return handlers.register_cohort(self.store, self._directory(), submission, actor)
 
     @rpc
     def get_registration(self, registration_id, actor):

@@ -2,8 +2,6 @@
 registration's own database. Contact details are sealed by the vault before they reach the driver."""
 import os
 
-from pymongo import ReturnDocument
-
 from services.common.envelope import utc_now
 from services.common.store import MongoStore, Storage
 
@@ -71,9 +69,11 @@ class RegistrationStorage(Storage):
         return registration
 
     def update(self, uow, registration_id, changes):
-        return uow.db.registrations.find_one_and_update(
-            {"_id": registration_id}, {"$set": {**changes, "updated_at": utc_now()}},
-            return_document=ReturnDocument.AFTER, session=uow.session)
+        """Set `changes` (an update by key; read the result with `get`). Not find_one_and_update:
+        the development store answers that by scanning the whole collection (it re-asserts the
+        filter under `$and`), a cost that grew with every registration."""
+        uow.db.registrations.update_one({"_id": registration_id}, {"$set": {**changes, "updated_at": utc_now()}},
+                                        session=uow.session)
 
     def erase(self, uow, registration, reason):
         """Delete the person here; keep a keyed digest of the idempotency key (so a resend does not

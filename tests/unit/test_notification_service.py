@@ -6,10 +6,11 @@ import pytest
 from nameko.exceptions import RemoteError
 from nameko.testing.services import worker_factory
 
+from services.common.cache import TtlCache
 from services.common.errors import NotFound
 from services.notification import domain
 from services.notification.handlers import DeliveryPostponed
-from services.notification.service import NotificationService
+from services.notification.service import CONTACT_POINT_CACHE_SECONDS, NotificationService
 from tests.fakes import an_event
 from tests.unit.notification_fakes import (
     CONTACT_POINTS, FakeClock, FakeMailer, FakeNotificationStorage, FakeSms, at,
@@ -36,7 +37,8 @@ def contact_details(people):
 @pytest.fixture
 def world():
     store, mailer, sms, clock = FakeNotificationStorage(), FakeMailer(), FakeSms(), FakeClock(at(12))
-    service = worker_factory(NotificationService, store=store, mailer=mailer, sms=sms, clock=clock)
+    service = worker_factory(NotificationService, store=store, mailer=mailer, sms=sms, clock=clock,
+                             contact_points=TtlCache(CONTACT_POINT_CACHE_SECONDS, clock=lambda: clock.moment.timestamp()))
     people = {k: dict(v) for k, v in PEOPLE.items()}
     service.registration.contact_details.side_effect = contact_details(people)
     service.directory.get_contact_point.side_effect = lambda cp: CONTACT_POINTS[cp]
@@ -138,6 +140,28 @@ def test_a_confirmed_group_invites_every_member_in_their_language_and_channel(wo
     assert text["to"] == "+4798765432" and "Tuesday 1 December at 18:00" in text["text"] and "Sam" in text["text"]
     assert store.groups["g1"]["registration_ids"] == ["r1", "r2", "r3"]
     assert len(sent_events(store)) == 3
+
+
+def test_receipts_reuse_the_contact_point_for_a_while_and_invitations_ask_afresh(world):
+    service, _, mailer, _, clock = world
+    directory = {"link-bergen": dict(CONTACT_POINTS["link-bergen"])}
+    service.directory.get_contact_point.side_effect = lambda cp: directory[cp]
+    service.handle_registration_waitlisted(waitlisted("r1"))
+    directory["link-bergen"] = {**directory["link-bergen"], "name": "LINK Vestland",
+                                "meeting_places": [{"meeting_place_id": "mp-1", "name": "Nytt rom", "address": ""}]}
+    service.handle_registration_waitlisted(waitlisted("r2"))
+    assert service.directory.get_contact_point.call_count == 1
+    assert "LINK Bergen og omegn" in mailer.sent[-1]["text"]  # within the cache's time: the copy
+    service.handle_group_confirmed(confirmed(("r1",)))
+    assert "Nytt rom" in mailer.sent[-1]["text"]  # an invitation asks the directory afresh
+    assert service.directory.get_contact_point.call_count == 2
+    service.handle_registration_waitlisted(waitlisted("r2"))
+    assert "LINK Vestland" in mailer.sent[-1]["text"]  # and what it got serves the next receipts
+    directory["link-bergen"] = {**directory["link-bergen"], "name": "LINK Hordaland"}
+    clock.moment += timedelta(seconds=CONTACT_POINT_CACHE_SECONDS)
+    service.handle_registration_waitlisted(waitlisted("r2"))
+    assert service.directory.get_contact_point.call_count == 3
+    assert "LINK Hordaland" in mailer.sent[-1]["text"]
 
 
 def test_a_member_added_later_is_invited_alone(world):

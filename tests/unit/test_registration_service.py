@@ -7,10 +7,11 @@ from cryptography.fernet import Fernet
 from nameko.exceptions import RemoteError
 from nameko.testing.services import worker_factory
 
+from services.common.cache import TtlCache
 from services.common.contracts import RegistrationRequested
 from services.common.delivery import PermanentError
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
-from services.registration.service import RegistrationService
+from services.registration.service import PLACE_CACHE_SECONDS, RegistrationService
 from services.registration.vault import Vault
 from tests.fakes import FakeStorageBase, an_event
 from tests.samples import intake
@@ -55,7 +56,6 @@ class FakeRegistrationStorage(FakeStorageBase):
 
     def update(self, uow, registration_id, changes):
         self.registrations[registration_id].update(changes, updated_at=datetime.now(timezone.utc))
-        return copy.deepcopy(self.registrations[registration_id])
 
     def erase(self, uow, registration, reason):
         rid = registration["_id"]
@@ -86,7 +86,7 @@ class FakeRegistrationStorage(FakeStorageBase):
 
 def a_service():
     store = FakeRegistrationStorage()
-    service = worker_factory(RegistrationService, store=store)
+    service = worker_factory(RegistrationService, store=store, places=TtlCache(PLACE_CACHE_SECONDS))
     service.directory.municipality_for_postal_code.return_value = BERGEN_PLACE
     service.directory.municipality.return_value = {k: v for k, v in BERGEN_PLACE.items() if k != "area"}
     return service, store
@@ -194,6 +194,19 @@ def test_an_intake_event_with_an_unknown_place_emits_the_rejection_only():
 
 
 # --- idempotency and the same person ------------------------------------------------------------------
+
+def test_a_postal_code_is_asked_of_the_directory_once_and_an_unknown_one_every_time():
+    service, store = a_service()
+    registered(service, idempotency_key="k-1")
+    registered(service, idempotency_key="k-2")
+    assert service.directory.municipality_for_postal_code.call_count == 1
+    service.directory.municipality_for_postal_code.side_effect = RemoteError("UnknownPostalCode", "unknown")
+    for key in ("k-3", "k-4"):
+        with pytest.raises(InvalidInput):
+            registered(service, idempotency_key=key, postal_code="0000")
+    assert service.directory.municipality_for_postal_code.call_count == 3
+    assert len(store.registrations) == 2
+
 
 def test_the_same_key_twice_is_the_same_registration_and_one_event():
     service, store = a_service()
