@@ -17,6 +17,8 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests import waiting
+
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 SERVICES = ("directory", "registration", "matching", "notification", "gateway")
@@ -132,14 +134,8 @@ class Stack:
 
 
 def wait_until(probe, timeout=30.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
+    """The suite's poll with a deadline, with the longer patience a browser round trip needs."""
+    return waiting.wait_until(probe, timeout=timeout, interval=0.2, what=what)
 
 
 def person(n, **changes):
