@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
+import eventlet
 from nameko.messaging import Consumer, QueueConsumer
 
 from .amqp import BrokerPublisher
@@ -46,6 +47,16 @@ class InvalidEvent:
 
 class SafeQueueConsumer(QueueConsumer):
     """nameko's QueueConsumer, except that an undecodable body is dead-lettered, not fatal."""
+
+    def start(self):
+        """Consume events only once nameko's own queue consumer (which holds the RPC reply
+        queue) is consuming: otherwise the first handler to make an RPC right after a restart can
+        have its reply published to a reply queue not yet bound, and wait for it forever."""
+        rpc_consumer = self.container.shared_extensions.get(QueueConsumer)
+        if rpc_consumer is not None and rpc_consumer is not self:
+            with eventlet.Timeout(60, False):
+                rpc_consumer._consumers_ready.wait()
+        super().start()
 
     def get_consumers(self, consumer_cls, channel):
         consumers = list(super().get_consumers(consumer_cls, channel))

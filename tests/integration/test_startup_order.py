@@ -1,0 +1,46 @@
+"""Events waiting in a queue when a service starts, whose handlers make an RPC at once: the reply
+must find its reply queue (a service restarted under load did hang here before)."""
+from kombu import Connection
+from nameko.rpc import RpcProxy, rpc
+
+from services.common import contracts, topology
+from services.common.delivery import handle_event
+from services.common.store import MongoStore, Storage
+from tests.bus import publish
+from tests.samples import envelope
+from tests.waiting import wait_until
+
+
+class EchoService:
+    name = "echo"
+
+    @rpc
+    def echo(self, value):
+        return value
+
+
+class CallerService:
+    name = "caller"
+    store = MongoStore(Storage)
+    echo = RpcProxy("echo")
+
+    @handle_event("matching", "registration_unroutable")
+    def handle_registration_unroutable(self, event):
+        value = self.echo.echo(event.data["registration_id"])
+        self.store.apply(event, lambda uow: uow.db.effects.insert_one({"value": value}, session=uow.session))
+
+
+def test_events_queued_before_start_are_handled_with_their_rpc_replies(
+        container_factory, service_config, monkeypatch, mongo, db_prefix):
+    monkeypatch.setitem(contracts.SUBSCRIPTIONS, "caller", [("matching", "registration_unroutable")])
+    container_factory(EchoService, service_config).start()
+    with Connection(service_config["AMQP_URI"]) as connection:
+        topology.declare(connection.default_channel, topology.service_entities("caller"))
+    for n in range(8):
+        publish(service_config["AMQP_URI"], "matching.events", "registration_unroutable",
+                envelope({"registration_id": f"r{n}", "reason": "none"},
+                         event_type="registration_unroutable", source="matching"))
+    container_factory(CallerService, service_config).start()
+    effects = mongo[f"{db_prefix}caller"].effects
+    wait_until(lambda: effects.count_documents({}) == 8, timeout=30, what="all eight handled")
+    assert sorted(d["value"] for d in effects.find()) == [f"r{n}" for n in range(8)]
