@@ -4,12 +4,13 @@ import os
 
 from eventlet import tpool
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common.delivery import handle_event
 from services.common.envelope import utc_now
 from services.common.health import health_report
+from services.common.rpc import TimedRpcProxy
 from services.common.store import MongoStore
 
 from . import domain, engine, schemas
@@ -26,7 +27,7 @@ EXACT_BUDGET_KEY = "FLOKK_MATCHING_EXACT_BUDGET"
 class MatchingService:
     name = "matching"
     store = MongoStore(MatchingStorage)
-    directory = RpcProxy("directory")
+    directory = TimedRpcProxy("directory")
     config = Config()
 
     def _matching(self):

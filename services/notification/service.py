@@ -1,10 +1,11 @@
 """notification service: entrypoints only."""
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common.cache import SharedCache
 from services.common.delivery import handle_event
 from services.common.health import health_report
+from services.common.rpc import TimedRpcProxy
 from services.common.store import MongoStore
 
 from . import handlers
@@ -28,9 +29,9 @@ class NotificationService:
     mailer = Mailer()
     sms = Sms()
     clock = Clock()
-    registration = RpcProxy("registration")
-    directory = RpcProxy("directory")
-    gateway = RpcProxy("gateway")  # referrers' addresses live with their accounts
+    registration = TimedRpcProxy("registration")
+    directory = TimedRpcProxy("directory")
+    gateway = TimedRpcProxy("gateway")  # referrers' addresses live with their accounts
     contact_points = SharedCache(CONTACT_POINT_CACHE_SECONDS, max_entries=1_000)
 
     def _ports(self):

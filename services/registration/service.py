@@ -1,7 +1,7 @@
 """registration service: entrypoints only."""
 import os
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common.access import require_role
@@ -10,6 +10,7 @@ from services.common.delivery import InvalidEvent, PermanentError, handle_event
 from services.common.envelope import utc_now
 from services.common.errors import InvalidInput
 from services.common.health import health_report
+from services.common.rpc import TimedRpcProxy
 
 from . import domain, handlers
 from .store import RegistrationStore
@@ -25,7 +26,7 @@ PLACE_LOOKUPS = ("municipality_for_postal_code", "municipality")
 class RegistrationService:
     name = "registration"
     store = RegistrationStore()
-    directory = RpcProxy("directory")
+    directory = TimedRpcProxy("directory")
     places = SharedCache(PLACE_CACHE_SECONDS, max_entries=20_000)
 
     def _directory(self):

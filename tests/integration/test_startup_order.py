@@ -1,12 +1,13 @@
 """Events waiting in a queue when a service starts, whose handlers make an RPC at once: the reply
 must find its reply queue (a service restarted under load did hang here before)."""
-from kombu import Connection
+from kombu import Connection, Exchange, Queue
 from nameko.rpc import RpcProxy, rpc
 
 from services.common import contracts, topology
 from services.common.delivery import handle_event
+from services.common.rpc import TimedRpcProxy
 from services.common.store import MongoStore, Storage
-from tests.bus import publish
+from tests.bus import dead_letters, publish
 from tests.samples import envelope
 from tests.waiting import wait_until
 
@@ -44,3 +45,30 @@ def test_events_queued_before_start_are_handled_with_their_rpc_replies(
     effects = mongo[f"{db_prefix}caller"].effects
     wait_until(lambda: effects.count_documents({}) == 8, timeout=30, what="all eight handled")
     assert sorted(d["value"] for d in effects.find()) == [f"r{n}" for n in range(8)]
+
+
+class GhostCallerService:
+    name = "ghostcaller"
+    ghost = TimedRpcProxy("ghost")
+
+    @handle_event("matching", "registration_unroutable")
+    def handle_registration_unroutable(self, event):
+        self.ghost.anything(event.data["registration_id"])
+
+
+def test_an_rpc_reply_that_never_comes_is_a_retried_failure_not_a_hang(
+        container_factory, service_config, monkeypatch):
+    """A request nobody answers (a queue that takes it and never replies): the handler gets an
+    RpcTimeout, is retried, and the event ends in the dead-letter queue with that reason."""
+    monkeypatch.setitem(contracts.SUBSCRIPTIONS, "ghostcaller", [("matching", "registration_unroutable")])
+    with Connection(service_config["AMQP_URI"]) as connection:
+        silent = Queue("ghost-listens-never-answers", exchange=Exchange("nameko-rpc", type="topic", durable=True),
+                       routing_key="ghost.*", channel=connection.default_channel)
+        silent.declare()
+    container_factory(GhostCallerService, {**service_config, "FLOKK_RPC_TIMEOUT": 0.5}).start()
+    publish(service_config["AMQP_URI"], "matching.events", "registration_unroutable",
+            envelope({"registration_id": "r1", "reason": "none"}, event_type="registration_unroutable",
+                     source="matching"))
+    headers, _ = wait_until(lambda: dead_letters(service_config["AMQP_URI"], "ghostcaller"), timeout=30,
+                            what="the dead letter")[0]
+    assert "after 3 attempt(s): RpcTimeout: no reply from ghost.anything within 0.5s" in headers["x-flokk-reason"]
