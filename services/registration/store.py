@@ -1,11 +1,15 @@
 """Registrations, their encrypted contact records, erased-key tombstones and anonymous counts, in
 registration's own database. Contact details are sealed by the vault before they reach the driver."""
 import os
+import random
 
 from services.common.envelope import utc_now
 from services.common.store import MongoStore, Storage
 
 from .vault import Vault
+
+
+COUNT_SHARDS = 32
 
 
 class RegistrationStorage(Storage):
@@ -100,11 +104,20 @@ class RegistrationStorage(Storage):
             {"status": {"$in": list(statuses)}, "updated_at": {"$lt": cutoff}}, {"_id": 1}).limit(limit))
 
     def counts(self):
-        return {doc["_id"]: doc["count"] for doc in self.db.counts.find()}
+        totals = {}
+        for doc in self.db.counts.find():
+            name = doc.get("name", doc["_id"])
+            totals[name] = totals.get(name, 0) + doc["count"]
+        return totals
 
     @staticmethod
     def _count(uow, name):
-        uow.db.counts.update_one({"_id": name}, {"$inc": {"count": 1}}, upsert=True, session=uow.session)
+        """One of COUNT_SHARDS documents per count, picked at random: with a single document every
+        concurrent registration's transaction wrote the same one, and all but one of them failed
+        with a write conflict and started again (measured: four tries per registration at 30/s)."""
+        shard = random.randrange(COUNT_SHARDS)
+        uow.db.counts.update_one({"_id": f"{name}#{shard}"}, {"$inc": {"count": 1}, "$set": {"name": name}},
+                                 upsert=True, session=uow.session)
 
 
 RETENTION_DAYS_KEY = "FLOKK_RETENTION_DAYS"

@@ -5,6 +5,7 @@ from nameko.testing.services import entrypoint_hook
 from services.directory.example import example_payloads
 from services.directory.service import DirectoryService
 from tests.bus import Tap
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -41,7 +42,8 @@ def test_upserts_are_stored_with_revisions_and_announced_once_per_change(directo
 
     stored = mongo[f"{db_prefix}directory"].contact_points.find_one({"_id": "link-bergen"})
     assert (stored["revision"], stored["active"], stored["staff"][0]["first_name"]) == (2, False, "Kristin")
-    assert mongo[f"{db_prefix}directory"].outbox.count_documents({}) == 0  # all published
+    wait_until(lambda: mongo[f"{db_prefix}directory"].outbox.count_documents({}) == 0,
+               what="every published outbox entry deleted by the relay")
 
 
 def test_reads_routing_and_coverage_from_the_store(directory):
