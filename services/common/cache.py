@@ -35,6 +35,9 @@ class TtlCache:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
+    def clear(self):
+        self._entries.clear()
+
     def __len__(self):
         return len(self._entries)
 

@@ -20,6 +20,22 @@ def route_preferences(profile):
     return {"not_in_own_municipality": profile["not_in_own_municipality"], "digital_ok": profile["digital_ok"]}
 
 
+def cached_route(profile, cache, ask_directory, store):
+    """The directory's route candidates for this profile, reused from `cache` for people with the
+    same municipality and preferences (one RPC per arrival otherwise). A cached answer whose first
+    choice this service already knows to be closed is asked for again: the replica that handled
+    the closing may not be this one, so its cache was not cleared."""
+    key = (profile["municipality_number"], *sorted(route_preferences(profile).items()))
+    candidates = cache.get_or_load(key, lambda: ask_directory(profile))
+    first = candidates[0].get("contact_point_id") if candidates else None
+    if first is not None:
+        known = store.contact_point(first)
+        if known is not None and not known.get("active", True):
+            candidates = ask_directory(profile)
+            cache.put(key, candidates)
+    return candidates
+
+
 @dataclass
 class Matching:
     store: object

@@ -7,6 +7,7 @@ from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 from nameko.timer import timer
 
+from services.common.cache import SharedCache
 from services.common.delivery import handle_event
 from services.common.envelope import utc_now
 from services.common.health import health_report
@@ -14,7 +15,7 @@ from services.common.rpc import TimedRpcProxy
 from services.common.store import MongoStore
 
 from . import domain, engine, schemas
-from .handlers import Matching, route_preferences
+from .handlers import Matching, cached_route, route_preferences
 from .store import MatchingStorage
 
 #: The sweep interval is fixed when the class is defined (nameko's timer), so it comes from the
@@ -22,12 +23,17 @@ from .store import MatchingStorage
 SWEEP_SECONDS = float(os.environ.get("FLOKK_MATCHING_SWEEP_SECONDS", "60"))
 WIDENING_KEY = "FLOKK_MATCHING_WIDENING_DAYS"
 EXACT_BUDGET_KEY = "FLOKK_MATCHING_EXACT_BUDGET"
+#: How long the directory's route for a municipality and a person's preferences is reused. A new
+#: contact point is routed to within this time at the latest; a closed one at once (see
+#: handlers.cached_route), and this replica's cache is emptied on every contact point event.
+ROUTE_CACHE_SECONDS = 30
 
 
 class MatchingService:
     name = "matching"
     store = MongoStore(MatchingStorage)
     directory = TimedRpcProxy("directory")
+    routes = SharedCache(ROUTE_CACHE_SECONDS, max_entries=5_000)
     config = Config()
 
     def _matching(self):
@@ -39,6 +45,9 @@ class MatchingService:
         return Matching(self.store, widening_days=widening, exact_budget=budget, offload=tpool.execute)
 
     def _route(self, profile):
+        return cached_route(profile, self.routes, self._ask_directory, self.store)
+
+    def _ask_directory(self, profile):
         return self.directory.route(profile["municipality_number"], route_preferences(profile))
 
     def _meeting_places(self, contact_point_id):
@@ -71,9 +80,10 @@ class MatchingService:
         self._track(event)
 
     def _track(self, event):
+        self.routes.clear()
         matching = self._matching()
         matching.track_contact_point(event)
-        matching.reroute_if_closed(event.data["contact_point_id"], self._route)
+        matching.reroute_if_closed(event.data["contact_point_id"], self._ask_directory)
 
     @timer(interval=SWEEP_SECONDS)
     def sweep(self):

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.common.cache import TtlCache
+
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.matching import domain
 from services.matching.service import MatchingService
@@ -193,7 +195,7 @@ PLACES = [{"meeting_place_id": "library", "capacity": 12, "accessibility": ["ste
 
 def service_with(candidates, store=None):
     store = store or FakeMatchingStorage()
-    service = worker_factory(MatchingService, store=store, config={})
+    service = worker_factory(MatchingService, store=store, config={}, routes=TtlCache(30))
     service.directory.route.return_value = candidates
     service.directory.get_contact_point.return_value = {"contact_point_id": "link-bergen", "meeting_places": PLACES}
     return service, store
@@ -232,6 +234,38 @@ def test_a_new_registration_waits_in_the_pool_of_its_contact_point_role_and_firs
     assert store.pool["r1"]["home_pool"] == "link-bergen|self|nb"
     assert store.emitted_types() == ["registration_waitlisted"]
     service.directory.route.assert_called_once_with("4601", {"not_in_own_municipality": False, "digital_ok": False})
+
+
+def test_people_from_the_same_municipality_with_the_same_wishes_share_one_directory_answer():
+    service, store = service_with([BERGEN, NATIONAL])
+    arrive(service, "r1")
+    arrive(service, "r2")
+    arrive(service, "r3", digital_ok=True)
+    assert service.directory.route.call_count == 2  # r2 reused r1's answer; r3 wishes otherwise
+    assert store.pool["r2"]["contact_point_id"] == "link-bergen"
+
+
+def test_a_cached_route_to_a_contact_point_known_closed_is_asked_again():
+    service, store = service_with([BERGEN, NATIONAL])
+    arrive(service, "r1")
+    # The closing was handled by another replica: this one's cache still holds Bergen.
+    store.state["contact_points"]["link-bergen"] = {"_id": "link-bergen", "revision": 3, "active": False}
+    service.directory.route.return_value = [ASKOY, NATIONAL]
+    arrive(service, "r2")
+    assert store.pool["r2"]["contact_point_id"] == "cp-4627"
+    arrive(service, "r3")
+    assert service.directory.route.call_count == 2  # the fresh answer replaced the stale one
+
+
+def test_a_contact_point_event_empties_the_route_cache():
+    service, store = service_with([BERGEN, NATIONAL])
+    arrive(service, "r1")
+    service.handle_contact_point_upserted(an_event("directory", "contact_point_upserted", {
+        "contact_point_id": "cp-new", "kind": "link_centre", "name": "LINK", "county_number": "46",
+        "municipalities": ["4601"], "digital_groups": False, "languages": ["nb"], "min_size": 5,
+        "max_size": 8, "active": True, "revision": 1}))
+    arrive(service, "r2")
+    assert service.directory.route.call_count == 2
 
 
 def test_only_the_national_office_means_unroutable():
