@@ -152,6 +152,15 @@ def scrape(stack):
     return hops
 
 
+def store_operations(stack):
+    """The store's operation counters so far (serverStatus `opcounters`: insert, query, update,
+    delete, getmore, command — a transaction's commit is a command)."""
+    from pymongo import MongoClient
+
+    with MongoClient(stack.env["MONGODB_URI"], serverSelectionTimeoutMS=5000) as client:
+        return client.admin.command("serverStatus").get("opcounters", {})
+
+
 def matching_engine():
     if importlib.util.find_spec("bench.matching_bench") is None:
         say("5/5 matching engine: bench/matching_bench.py is not in this tree; section skipped")
@@ -211,9 +220,9 @@ def main():
             say(f"   {key}: p50 {report[key]['p50_ms']} ms, p99 {report[key]['p99_ms']} ms")
 
         say(f"3/5 throughput at saturation ({IN_FLIGHT} in flight) sustained {SUSTAIN_SECONDS:.0f}s")
-        cpu_before = stack.cpu_seconds()
+        cpu_before, ops_before = stack.cpu_seconds(), store_operations(stack)
         loaded, rate, series = sustained(stack, intake, 100_000)
-        cpu_after = stack.cpu_seconds()
+        cpu_after, ops_after = stack.cpu_seconds(), store_operations(stack)
         say(f"   {rate:.1f} registrations/s; waiting for the last receipts")
         try:
             wait_receipts(stack, intake, loaded)
@@ -234,6 +243,9 @@ def main():
             "cpu_ms_per_registration": {
                 name: round((cpu_after[name] - cpu_before.get(name, 0)) * 1000 / max(len(loaded), 1), 2)
                 for name in sorted(cpu_after, key=lambda n: cpu_before.get(n, 0) - cpu_after[n])},
+            "store_operations_per_registration": {
+                kind: round((ops_after[kind] - ops_before.get(kind, 0)) / max(len(loaded), 1), 1)
+                for kind in ops_after if ops_after[kind] != ops_before.get(kind, 0)},
             "cpu_share_of_machine": round(sum(cpu_after[n] - cpu_before.get(n, 0) for n in cpu_after)
                                           / (SUSTAIN_SECONDS * os.cpu_count()), 2),
             "per_hop": scrape(stack)}
