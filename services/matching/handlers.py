@@ -4,6 +4,7 @@
 the service builds one per worker. Proposals are written with versioned claims and retried a few
 times when another worker got there first (`ClaimLost`).
 """
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from services.common.access import require_contact_point
@@ -44,6 +45,8 @@ class Matching:
     clock: object = utc_now
     #: runs the engine's full solve; the service passes a real thread (CP-SAT must not block the hub)
     offload: object = staticmethod(lambda fn, *args: fn(*args))
+    #: `pool_lock(pool)` is held while a pool is planned and claimed (locks.KeyedLocks in the service)
+    pool_lock: object = staticmethod(lambda pool: nullcontext())
 
     # --- arrivals and departures ----------------------------------------------------------------
 
@@ -117,6 +120,10 @@ class Matching:
 
     def propose_pool(self, pool, newcomer=None):
         """Propose what the pool allows now (only groups with `newcomer`, if given: incremental)."""
+        with self.pool_lock(pool):
+            return self._propose_pool(pool, newcomer)
+
+    def _propose_pool(self, pool, newcomer):
         for _ in range(CLAIM_ATTEMPTS):
             now = self.clock()
             entries, settings, people, acquaintances, avoid = self._load_pool(pool, now)

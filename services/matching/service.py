@@ -16,6 +16,7 @@ from services.common.store import MongoStore
 
 from . import domain, engine, schemas
 from .handlers import Matching, cached_route, route_preferences
+from .locks import PoolLocks
 from .store import MatchingStorage
 
 #: The sweep interval is fixed when the class is defined (nameko's timer), so it comes from the
@@ -34,6 +35,7 @@ class MatchingService:
     store = MongoStore(MatchingStorage)
     directory = TimedRpcProxy("directory")
     routes = SharedCache(ROUTE_CACHE_SECONDS, max_entries=5_000)
+    pool_locks = PoolLocks()
     config = Config()
 
     def _matching(self):
@@ -42,7 +44,8 @@ class MatchingService:
         if configured:
             widening.update(json.loads(configured) if isinstance(configured, str) else configured)
         budget = float(self.config.get(EXACT_BUDGET_KEY, engine.DEFAULT_EXACT_BUDGET))
-        return Matching(self.store, widening_days=widening, exact_budget=budget, offload=tpool.execute)
+        return Matching(self.store, widening_days=widening, exact_budget=budget, offload=tpool.execute,
+                        pool_lock=self.pool_locks)
 
     def _route(self, profile):
         return cached_route(profile, self.routes, self._ask_directory, self.store)

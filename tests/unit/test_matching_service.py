@@ -7,6 +7,7 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from services.common.cache import TtlCache
+from services.matching.locks import KeyedLocks
 
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.matching import domain
@@ -195,7 +196,8 @@ PLACES = [{"meeting_place_id": "library", "capacity": 12, "accessibility": ["ste
 
 def service_with(candidates, store=None):
     store = store or FakeMatchingStorage()
-    service = worker_factory(MatchingService, store=store, config={}, routes=TtlCache(30))
+    service = worker_factory(MatchingService, store=store, config={}, routes=TtlCache(30),
+                             pool_locks=KeyedLocks())
     service.directory.route.return_value = candidates
     service.directory.get_contact_point.return_value = {"contact_point_id": "link-bergen", "meeting_places": PLACES}
     return service, store
