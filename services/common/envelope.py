@@ -2,6 +2,7 @@
 import json
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 
 from marshmallow import ValidationError
@@ -29,6 +30,14 @@ class Event:
     data: dict
 
 
+@lru_cache(maxsize=None)
+def _schema(schema_cls):
+    """One instance per schema class, reused: making one deep-copies all its fields, which cost
+    more than a whole load (measured: 7% of registration's CPU). An instance keeps no state
+    between loads."""
+    return schema_cls()
+
+
 def utc_now():
     return datetime.now(timezone.utc)
 
@@ -40,7 +49,7 @@ def iso(moment):
 
 def build(source, event_type, data, *, event_id=None, occurred_at=None):
     """A JSON-ready envelope; raises ContractViolation if `data` breaks the event's schema."""
-    errors = data_schema(source, event_type)().validate(data)
+    errors = _schema(data_schema(source, event_type)).validate(data)
     if errors:
         raise ContractViolation(f"{event_type} from {source} breaks its contract", errors)
     return {
@@ -68,7 +77,7 @@ def parse(body, source, event_type):
             f"unknown schema_version {version} (this receiver knows {sorted(KNOWN_SCHEMA_VERSIONS)})",
             {"schema_version": ["Unknown schema version."]})
     try:
-        envelope = Envelope().load(body)
+        envelope = _schema(Envelope).load(body)
     except ValidationError as exc:
         raise ContractViolation("envelope breaks its contract", exc.messages) from None
     if envelope["event_type"] != event_type or envelope["source"] != source:
@@ -76,7 +85,7 @@ def parse(body, source, event_type):
             f"expected {event_type} from {source}, got {envelope['event_type']} from {envelope['source']}",
             {"event_type": ["Does not match the routing."]})
     try:
-        data = data_schema(source, event_type)().load(envelope["data"])
+        data = _schema(data_schema(source, event_type)).load(envelope["data"])
     except ValidationError as exc:
         raise ContractViolation(f"{event_type} data breaks its contract", {"data": exc.messages}) from None
     return Event(
