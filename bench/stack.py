@@ -3,6 +3,7 @@ services in a FLOKK_MODE=test slot of their own (ports and run directory from sc
 demo or a test run is never touched. Everything is started and stopped through the project's own
 scripts; this module adds the intake load, the receipts and the process facts a run needs.
 """
+import csv
 import email.parser
 import json
 import os
@@ -26,6 +27,27 @@ SAMPLE = {
     "consent": {"purpose": "self_help_group_matching", "text_version": "2026-01",
                 "given_at": "2026-11-28T08:59:00Z", "channel": "self"},
 }
+
+
+def _one_postal_code_per_served_municipality():
+    """A street-address postal code in each municipality the example directory serves (the
+    national office apart), read from the directory's own reference data."""
+    from services.directory.example import example_payloads
+
+    served = sorted({m for p in example_payloads() if p["kind"] != "national_office" for m in p["municipalities"]})
+    first = {}
+    with open(ROOT / "services" / "directory" / "data" / "postal_codes.csv", encoding="utf-8") as rows:
+        for row in csv.DictReader(rows):
+            if row["category"] in ("G", "B") and row["municipality_number"] in served:
+                first.setdefault(row["municipality_number"], row["postal_code"])
+    return tuple(first[m] for m in served if m in first)
+
+
+#: People spread over the served municipalities and both roles (about 30 pools), as arrivals spread
+#: over the country; with one postal code and one role every arrival would join the same pool, and
+#: one pool is planned by one worker at a time.
+POSTAL_CODES = _one_postal_code_per_served_municipality()
+ROLES = ("self", "relative")
 
 
 def say(message):
@@ -213,7 +235,9 @@ class Intake:
         return f"bench+{self.run_id}-{index}@example.no"
 
     def envelope(self, index):
-        data = {**SAMPLE, "idempotency_key": f"bench-{self.run_id}-{index}", "email": self.address(index)}
+        data = {**SAMPLE, "idempotency_key": f"bench-{self.run_id}-{index}", "email": self.address(index),
+                "postal_code": POSTAL_CODES[index % len(POSTAL_CODES)],
+                "role": ROLES[index // len(POSTAL_CODES) % len(ROLES)]}
         return {"event_id": str(uuid.uuid4()), "event_type": "registration_requested", "schema_version": 1,
                 "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "source": "intake",
                 "data": data}
