@@ -161,9 +161,10 @@ def forget(store, event):
 
 
 def _handle(ports, event, messages, referrals=(), change=None):
-    """Deliver the event's messages (and its referrers' status messages), then write the ledger."""
-    if ports.store.already_applied(event.event_id):
-        return
+    """Deliver the event's messages (and its referrers' status messages), then write the ledger.
+    A redelivered event finds each of its messages settled in the delivery log, so nothing is sent
+    twice, and the ledger refuses it once more: no ledger read up front (a store round trip per
+    event) for what is rare."""
     messages = list(messages) + [m for m in (_referral_message(ports, event, rid, status)
                                              for rid, status in referrals) if m]
     deliver_all(ports, messages)

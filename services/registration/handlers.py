@@ -92,8 +92,10 @@ def _store_new(store, items, event):
     def change(uow):
         results = []
         for data, place in items:
-            again = store.by_idempotency_key(data["idempotency_key"], uow)
-            if again is not None:  # a concurrent worker stored it meanwhile
+            # A concurrent worker may have stored a key meanwhile. Alone, the unique index says so
+            # (DuplicateKeyError below); in a cohort, the others must still be stored.
+            again = store.by_idempotency_key(data["idempotency_key"], uow) if len(items) > 1 else None
+            if again is not None:
                 results.append((_repeat_of(store, again, data), False))
                 continue
             registration, contact = domain.new_registration(

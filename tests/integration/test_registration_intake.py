@@ -4,10 +4,12 @@ from unittest import mock
 import pytest
 
 from services.common.amqp import BrokerPublisher
+from services.common.metrics import METRICS
 from services.directory.service import DirectoryService
 from services.registration.service import RegistrationService
 from tests.bus import Tap, dead_letters, publish
 from tests.samples import envelope, intake
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -49,6 +51,23 @@ def test_the_same_key_twice_is_the_same_registration_and_one_event(running, mong
     keys = [e["data"]["idempotency_key"] for e in tap.events("registration_created")]
     assert keys == [data["idempotency_key"], marker["idempotency_key"]]
     assert mongo[f"{db_prefix}registration"].registrations.count_documents({}) == 2
+
+
+def test_copies_of_one_intake_handled_at_the_same_time_make_one_registration(running, mongo, db_prefix):
+    """Eight workers race on one key: the unique index lets one store it; the others answer with it."""
+    amqp_uri, tap = running
+    handled_before = METRICS.value("events_handled", "registration_requested")
+    data = intake()
+    for _ in range(8):
+        publish(amqp_uri, "intake.events", "registration_requested", envelope(data))
+    marker = intake()
+    publish(amqp_uri, "intake.events", "registration_requested", envelope(marker))
+    wait_until(lambda: METRICS.value("events_handled", "registration_requested") - handled_before == 9,
+               what="all nine intakes handled")
+    keys = [e["data"]["idempotency_key"] for e in tap.events("registration_created")]
+    assert sorted(keys) == sorted([data["idempotency_key"], marker["idempotency_key"]])
+    assert mongo[f"{db_prefix}registration"].registrations.count_documents({}) == 2
+    assert tap.events("registration_rejected") == []
 
 
 def test_an_invalid_intake_is_rejected_with_field_errors_and_dead_lettered(running, mongo, db_prefix):
