@@ -15,16 +15,24 @@ Then stop the load, wait for the pipeline to drain, and check:
     deterministic Message-ID lets the receiving side recognise the resend);
   - every poison message sits in its service's dead-letter queue with a reason;
   - no registration was dead-lettered.
-    python scripts/faults.py [--quick]      (--quick: shorter pauses, for CI)
+    python scripts/faults.py [--quick] [--keep-on-failure]
+        --quick: shorter pauses, for CI;
+        --keep-on-failure: leave the stack running when a check fails, to inspect it.
+On a failure the run first writes a diagnosis to <run dir>/faults-diagnosis/: the broker's queues
+(ready, unacked, consumers) and a py-spy dump of every service (when py-spy is installed).
 Loopback only; every wait has a deadline.
 """
 import argparse
+import base64
 import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -63,6 +71,26 @@ class SteadyLoad(threading.Thread):
     def stop(self):
         self.stopping.set()
         self.join(180)
+
+
+#: The drain wait gives up after this long without a new receipt: longer than the longest retry
+#: delay (30 s) plus an RPC deadline (30 s), so a receipt still on its way is always waited for.
+STALL_SECONDS = 90
+
+
+def wait_for_receipts(stack, wanted, limit=600):
+    """Wait until every wanted address has a receipt, as long as receipts keep coming."""
+    got, last_progress, give_up = 0, time.monotonic(), time.monotonic() + limit
+    while time.monotonic() < give_up:
+        have = len(wanted & set(stack.receipts()))
+        if have == len(wanted):
+            return True
+        if have > got:
+            got, last_progress = have, time.monotonic()
+        elif time.monotonic() - last_progress > STALL_SECONDS:
+            return False
+        time.sleep(1)
+    return False
 
 
 def timed(stack, log, what, action, pause):
@@ -124,9 +152,48 @@ def dead_letters(amqp_uri):
     return found
 
 
+def queue_counts(mgmt_uri):
+    """[(name, ready, unacked, consumers)] of every queue, from the management API."""
+    scheme, rest = mgmt_uri.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    request = urllib.request.Request(f"{scheme}://{host}/api/queues?columns=name,messages_ready,"
+                                     "messages_unacknowledged,consumers")
+    request.add_header("Authorization", "Basic " + base64.b64encode(credentials.encode()).decode())
+    with urllib.request.urlopen(request, timeout=10) as response:
+        queues = json.load(response)
+    return [(q["name"], q.get("messages_ready", 0), q.get("messages_unacknowledged", 0), q.get("consumers", 0))
+            for q in sorted(queues, key=lambda q: q["name"])]
+
+
+def diagnose(stack):
+    """What a failed run leaves to look at: queues with messages in them, and each service's
+    threads (py-spy), written under <run dir>/faults-diagnosis/. Returns the directory."""
+    where = stack.run_dir / "faults-diagnosis"
+    where.mkdir(parents=True, exist_ok=True)
+    try:
+        lines = [f"{n:60} ready={r} unacked={u} consumers={c}" for n, r, u, c in queue_counts(
+            stack.env["RABBIT_MGMT_URI"]) if r or u]
+    except Exception as exc:
+        lines = [f"queues unavailable: {type(exc).__name__}: {exc}"]
+    (where / "queues.txt").write_text("\n".join(lines) + "\n")
+    for line in lines:
+        say(f"   {line}")
+    spy = shutil.which("py-spy", path=str(ROOT / ".venv" / "bin")) or shutil.which("py-spy")
+    for name in SERVICES:
+        pid = stack.pid(name)
+        if spy is None or pid is None:
+            continue
+        dump = subprocess.run([spy, "dump", "--locals", "--pid", str(pid)], capture_output=True, text=True,
+                              timeout=60)
+        (where / f"{name}.py-spy.txt").write_text(dump.stdout + dump.stderr)
+    return where
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="short pauses, for CI")
+    parser.add_argument("--keep-on-failure", action="store_true",
+                        help="leave the stack running when a check fails, to inspect it")
     parser.add_argument("--slot", type=int, default=8)
     parser.add_argument("--rate", type=float, default=None, help="registrations per second (default 10, quick 5)")
     args = parser.parse_args()
@@ -142,6 +209,7 @@ def main():
     intake = Intake(stack.amqp_uri, run_id)
     load = SteadyLoad(intake, rate)
     failures = []
+    keep = False
     try:
         load.start()
         say(f"steady load: {rate:g} registrations/s")
@@ -163,12 +231,10 @@ def main():
             failures.append(f"the load generator failed: {load.error}")
         sent = list(load.sent)
         say(f"load stopped after {len(sent)} registrations; waiting for every receipt")
-        try:
-            # Count only the registrations' own addresses: staff get mail too (a proposal is ready).
-            wanted = {intake.address(i) for i in sent}
-            wait_for(lambda: wanted <= set(stack.receipts()), 300, f"{len(sent)} receipts", interval=1)
-        except TimeoutError as exc:
-            say(str(exc))
+        # Count only the registrations' own addresses: staff get mail too (a proposal is ready).
+        drained = wait_for_receipts(stack, {intake.address(i) for i in sent})
+        if not drained:
+            say(f"no new receipt for {STALL_SECONDS}s: giving up the wait")
         time.sleep(3)  # let late duplicates, if any, arrive before counting
         late = stack.restart_dead_services()
         if late:
@@ -226,6 +292,9 @@ def main():
             "faults": log, "total_seconds": round(time.monotonic() - began, 1),
         }
         print(json.dumps(summary, indent=2))
+        if failures:
+            say(f"diagnosis in {diagnose(stack)}")
+            keep = args.keep_on_failure
         report = ROOT / ("docs/bench/faults.json" if not args.quick else ".run/faults-quick.json")
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(json.dumps({**summary, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -233,9 +302,14 @@ def main():
     finally:
         load.stop()
         intake.close()
-        say("stopping the stack")
-        stack.stop_services()
-        stack.stop_infra()
+        if keep:
+            say(f"the stack is left running (--keep-on-failure); logs in {stack.run_dir}/logs. Stop it with: "
+                f"FLOKK_MODE=test FLOKK_TEST_SLOT={args.slot} bash scripts/services.sh stop; "
+                f"FLOKK_MODE=test FLOKK_TEST_SLOT={args.slot} bash scripts/infra.sh stop")
+        else:
+            say("stopping the stack")
+            stack.stop_services()
+            stack.stop_infra()
     if failures:
         for failure in failures:
             say(f"FAILED: {failure}")
