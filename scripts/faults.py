@@ -181,12 +181,42 @@ def diagnose(stack):
     spy = shutil.which("py-spy", path=str(ROOT / ".venv" / "bin")) or shutil.which("py-spy")
     for name in SERVICES:
         pid = stack.pid(name)
-        if spy is None or pid is None:
+        if pid is None:
             continue
-        dump = subprocess.run([spy, "dump", "--locals", "--pid", str(pid)], capture_output=True, text=True,
-                              timeout=60)
-        (where / f"{name}.py-spy.txt").write_text(dump.stdout + dump.stderr)
+        if spy is not None:
+            dump = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60)
+            (where / f"{name}.py-spy.txt").write_text(dump.stdout + dump.stderr)
+        (where / f"{name}.greenthreads.txt").write_text(greenthread_stacks(stack, name, pid))
     return where
+
+
+def catches(pid, signum):
+    """Whether process `pid` has a handler for `signum` (SigCgt in /proc/<pid>/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next((line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0")
+    return bool(int(caught, 16) >> (signum - 1) & 1)
+
+
+def greenthread_stacks(stack, name, pid):
+    """Ask the service for its greenthreads' stacks (SIGUSR2, services/common/stackdump.py) and
+    return what it wrote to its log."""
+    log_file = stack.run_dir / "logs" / f"{name}.log"
+    start = log_file.stat().st_size if log_file.exists() else 0
+    if not catches(pid, signal.SIGUSR2):  # by default SIGUSR2 would kill it
+        return "the service does not catch SIGUSR2 (no stack dump installed)\n"
+    os.kill(pid, signal.SIGUSR2)
+    text = ""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "=== end of stack dump ===" not in text:
+        time.sleep(0.2)
+        with open(log_file, errors="replace") as handle:
+            handle.seek(start)
+            text = handle.read()
+    begin = text.find("=== stack dump")
+    return text[begin:] if begin >= 0 else "no dump within 10 s (a blocked hub?)\n"
 
 
 def main():
