@@ -15,9 +15,10 @@ Then stop the load, wait for the pipeline to drain, and check:
     deterministic Message-ID lets the receiving side recognise the resend);
   - every poison message sits in its service's dead-letter queue with a reason;
   - no registration was dead-lettered.
-    python scripts/faults.py [--quick] [--keep-on-failure]
+    python scripts/faults.py [--quick] [--keep-on-failure] [--kill SERVICE:TIMES] [--pause S] [--rate R]
         --quick: shorter pauses, for CI;
-        --keep-on-failure: leave the stack running when a check fails, to inspect it.
+        --keep-on-failure: leave the stack running when a check fails, to inspect it;
+        --kill matching:20: SIGKILL that one service 20 times instead (chasing a rare race).
 On a failure the run first writes a diagnosis to <run dir>/faults-diagnosis/: the broker's queues
 (ready, unacked, consumers) and a py-spy dump of every service (when py-spy is installed).
 Loopback only; every wait has a deadline.
@@ -219,15 +220,25 @@ def greenthread_stacks(stack, name, pid):
     return text[begin:] if begin >= 0 else "no dump within 10 s (a blocked hub?)\n"
 
 
+def kill_spec(text):
+    name, _, times = text.partition(":")
+    if name not in SERVICES or not times.isdigit():
+        raise argparse.ArgumentTypeError(f"expected SERVICE:TIMES with SERVICE one of {', '.join(SERVICES)}")
+    return name, int(times)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="short pauses, for CI")
     parser.add_argument("--keep-on-failure", action="store_true",
                         help="leave the stack running when a check fails, to inspect it")
+    parser.add_argument("--kill", type=kill_spec, metavar="SERVICE:TIMES",
+                        help="instead of the fault sequence, SIGKILL one service TIMES times (to chase a rare race)")
+    parser.add_argument("--pause", type=float, default=None, help="seconds between faults (default 10, quick 3)")
     parser.add_argument("--slot", type=int, default=8)
     parser.add_argument("--rate", type=float, default=None, help="registrations per second (default 10, quick 5)")
     args = parser.parse_args()
-    pause = 3 if args.quick else 10
+    pause = args.pause or (3 if args.quick else 10)
     rate = args.rate or (5 if args.quick else 10)
     began = time.monotonic()
     stack = Stack(args.slot, "faults")
@@ -244,15 +255,19 @@ def main():
         load.start()
         say(f"steady load: {rate:g} registrations/s")
         time.sleep(pause)
-        timed(stack, log, "restart RabbitMQ", lambda: (
-            stack.stop_infra_part("rabbitmq", signal.SIGTERM), stack.start_infra()), pause)
-        for name in SERVICES:
-            timed(stack, log, f"SIGKILL {name}, start it again", lambda name=name: (
-                stack.kill_service(name), stack.script("scripts/services.sh", "start")), pause)
-        timed(stack, log, "restart the store", lambda: (
-            stack.stop_infra_part("store", signal.SIGTERM), stack.start_infra()), pause)
-        timed(stack, log, "the SMTP server down for 5 s (receipts fail and are retried)",
-              lambda: smtp_outage(stack, 5), pause)
+        kill = lambda name: (stack.kill_service(name), stack.script("scripts/services.sh", "start"))  # noqa: E731
+        if args.kill:
+            for _ in range(args.kill[1]):
+                timed(stack, log, f"SIGKILL {args.kill[0]}, start it again", lambda: kill(args.kill[0]), pause)
+        else:
+            timed(stack, log, "restart RabbitMQ", lambda: (
+                stack.stop_infra_part("rabbitmq", signal.SIGTERM), stack.start_infra()), pause)
+            for name in SERVICES:
+                timed(stack, log, f"SIGKILL {name}, start it again", lambda name=name: kill(name), pause)
+            timed(stack, log, "restart the store", lambda: (
+                stack.stop_infra_part("store", signal.SIGTERM), stack.start_infra()), pause)
+            timed(stack, log, "the SMTP server down for 5 s (receipts fail and are retried)",
+                  lambda: smtp_outage(stack, 5), pause)
         poisons = {}
         timed(stack, log, "a poison message into every event queue",
               lambda: poisons.update(poison_everything(stack.amqp_uri, run_id)), pause)
@@ -325,7 +340,8 @@ def main():
         if failures:
             say(f"diagnosis in {diagnose(stack)}")
             keep = args.keep_on_failure
-        report = ROOT / ("docs/bench/faults.json" if not args.quick else ".run/faults-quick.json")
+        report = ROOT / (".run/faults-kill.json" if args.kill else ".run/faults-quick.json" if args.quick
+                         else "docs/bench/faults.json")
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(json.dumps({**summary, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                       "rate_per_s": rate, "pause_s": pause, "failures": failures}, indent=2) + "\n")
