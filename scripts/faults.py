@@ -153,6 +153,34 @@ def dead_letters(amqp_uri):
     return found
 
 
+def log_sizes(stack):
+    """How far each service's log has got, so a run reads only its own lines."""
+    return {name: (stack.run_dir / "logs" / f"{name}.log").stat().st_size
+            if (stack.run_dir / "logs" / f"{name}.log").exists() else 0 for name in SERVICES}
+
+
+def retries_logged(stack, since):
+    """{"<service>: <event_type>: <error>": count} of the handler failures retried in this run (a
+    lost RPC reply shows as RpcTimeout)."""
+    counts = {}
+    for name, offset in since.items():
+        path = stack.run_dir / "logs" / f"{name}.log"
+        if not path.exists():
+            continue
+        with open(path, errors="replace") as handle:
+            handle.seek(offset)
+            for line in handle:
+                if '"handler failed, retrying"' not in line:
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                key = f"{name}: {record.get('event_type')}: {record.get('error')}"
+                counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def queue_counts(mgmt_uri):
     """[(name, ready, unacked, consumers)] of every queue, from the management API."""
     scheme, rest = mgmt_uri.split("://", 1)
@@ -246,6 +274,7 @@ def main():
     log = []
     say(f"starting a private stack in test slot {args.slot} ({stack.run_dir})")
     stack.start_infra(fresh=True)
+    logs_at = log_sizes(stack)
     stack.start_services()
     intake = Intake(stack.amqp_uri, run_id)
     load = SteadyLoad(intake, rate)
@@ -334,6 +363,7 @@ def main():
                 1 for m, (svc, _) in poisons.items() if by_marker.get(m, (None, {}))[0] == svc
                 and by_marker[m][1].get(REASON_HEADER)),
             "reasons": sorted({h.get(REASON_HEADER, "")[:60] for m, (_, h) in by_marker.items() if m}),
+            "handler_retries": retries_logged(stack, logs_at),
             "faults": log, "total_seconds": round(time.monotonic() - began, 1),
         }
         print(json.dumps(summary, indent=2))
