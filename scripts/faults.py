@@ -19,8 +19,9 @@ Then stop the load, wait for the pipeline to drain, and check:
         --quick: shorter pauses, for CI;
         --keep-on-failure: leave the stack running when a check fails, to inspect it;
         --kill matching:20: SIGKILL that one service 20 times instead (chasing a rare race).
-On a failure the run first writes a diagnosis to <run dir>/faults-diagnosis/: the broker's queues
-(ready, unacked, consumers) and a py-spy dump of every service (when py-spy is installed).
+On a failure the run first writes a diagnosis to <run dir>/faults-diagnosis/end/: the broker's
+queues (ready, unacked, consumers), every service's greenthread stacks (SIGUSR2) and a py-spy dump
+(when py-spy is installed); a fault that takes over 20 s to recover from gets one while it lasts.
 Loopback only; every wait has a deadline.
 """
 import argparse
@@ -94,18 +95,38 @@ def wait_for_receipts(stack, wanted, limit=600):
     return False
 
 
+#: A fault whose recovery (the restart and every service healthy again) takes longer than this
+#: gets a diagnosis while it lasts.
+SLOW_RECOVERY_SECONDS = 20
+
+
 def timed(stack, log, what, action, pause):
     """Inflict one fault, give the system `pause` seconds, then restart whatever died of it (as
     Kubernetes restarts a crashed container) and note the deaths."""
     say(what)
     started = time.monotonic()
-    action()
+    done = threading.Event()
+    snapshot = {}
+
+    def watch():  # a recovery this slow is looked at while it lasts, not after
+        if not done.wait(SLOW_RECOVERY_SECONDS):
+            snapshot["at"] = str(diagnose(stack, f"slow-{len(log) + 1}"))
+            say(f"   still not recovered after {SLOW_RECOVERY_SECONDS}s: diagnosis in {snapshot['at']}")
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        action()
+    finally:
+        done.set()
     took = time.monotonic() - started
     time.sleep(pause)
+    watcher.join()
     crashed = stack.restart_dead_services()
     if crashed:
         say(f"   died of it and restarted: {', '.join(crashed)}")
-    log.append({"fault": what, "seconds": round(took, 1), "crashed_and_restarted": crashed})
+    log.append({"fault": what, "seconds": round(took, 1), "crashed_and_restarted": crashed,
+                **({"slow_recovery_diagnosis": snapshot["at"]} if snapshot else {})})
 
 
 def smtp_outage(stack, seconds):
@@ -194,10 +215,11 @@ def queue_counts(mgmt_uri):
             for q in sorted(queues, key=lambda q: q["name"])]
 
 
-def diagnose(stack):
-    """What a failed run leaves to look at: queues with messages in them, and each service's
-    threads (py-spy), written under <run dir>/faults-diagnosis/. Returns the directory."""
-    where = stack.run_dir / "faults-diagnosis"
+def diagnose(stack, name="end"):
+    """What there is to look at now: queues with messages in them, and each service's threads
+    (py-spy) and greenthreads, written under <run dir>/faults-diagnosis/<name>/. Returns it."""
+    where = stack.run_dir / "faults-diagnosis" / name
+    shutil.rmtree(where, ignore_errors=True)
     where.mkdir(parents=True, exist_ok=True)
     try:
         lines = [f"{n:60} ready={r} unacked={u} consumers={c}" for n, r, u, c in queue_counts(
@@ -274,6 +296,7 @@ def main():
     log = []
     say(f"starting a private stack in test slot {args.slot} ({stack.run_dir})")
     stack.start_infra(fresh=True)
+    shutil.rmtree(stack.run_dir / "faults-diagnosis", ignore_errors=True)  # an earlier run's
     logs_at = log_sizes(stack)
     stack.start_services()
     intake = Intake(stack.amqp_uri, run_id)
