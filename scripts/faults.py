@@ -95,6 +95,9 @@ def wait_for_receipts(stack, wanted, limit=600):
     return False
 
 
+#: How long `scripts/services.sh start` waits for every service's health after a restart.
+READY_SECONDS = 150
+
 #: A fault whose recovery (the restart and every service healthy again) takes longer than this
 #: gets a diagnosis while it lasts.
 SLOW_RECOVERY_SECONDS = 20
@@ -292,6 +295,10 @@ def main():
     rate = args.rate or (5 if args.quick else 10)
     began = time.monotonic()
     stack = Stack(args.slot, "faults")
+    # A service SIGKILLed in the middle of store transactions leaves them open in the store until
+    # their lifetime (60 s) runs out; the restarted service's workers wait on the keys they hold,
+    # and its health RPC waits for a free worker. Ready within the lifetime and some, not 60 s.
+    stack.env.setdefault("FLOKK_READY_SECONDS", str(READY_SECONDS))
     run_id = uuid.uuid4().hex[:8]
     log = []
     say(f"starting a private stack in test slot {args.slot} ({stack.run_dir})")
