@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import urllib.request
 import uuid
 from pathlib import Path
@@ -233,14 +234,14 @@ def diagnose(stack, name="end"):
     for line in lines:
         say(f"   {line}")
     spy = shutil.which("py-spy", path=str(ROOT / ".venv" / "bin")) or shutil.which("py-spy")
-    for name in SERVICES:
-        pid = stack.pid(name)
+    for service in SERVICES:
+        pid = stack.pid(service)
         if pid is None:
             continue
         if spy is not None:
             dump = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60)
-            (where / f"{name}.py-spy.txt").write_text(dump.stdout + dump.stderr)
-        (where / f"{name}.greenthreads.txt").write_text(greenthread_stacks(stack, name, pid))
+            (where / f"{service}.py-spy.txt").write_text(dump.stdout + dump.stderr)
+        (where / f"{service}.greenthreads.txt").write_text(greenthread_stacks(stack, service, pid))
     return where
 
 
@@ -405,6 +406,11 @@ def main():
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(json.dumps({**summary, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                       "rate_per_s": rate, "pause_s": pause, "failures": failures}, indent=2) + "\n")
+    except Exception as exc:  # a fault the run itself could not get past: look before stopping
+        traceback.print_exc()
+        failures.append(f"the run broke off: {type(exc).__name__}: {str(exc)[:500]}")
+        say(f"diagnosis in {diagnose(stack)}")
+        keep = args.keep_on_failure
     finally:
         load.stop()
         intake.close()
