@@ -26,10 +26,10 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 from nameko.web.handlers import HttpRequestHandler
 
+from . import stackdump
 from .delivery import EventSubscriber
 from .logs import bind_worker_context, clear_worker_context, install_context_factory
 from .metrics import METRICS
-from . import stackdump
 
 log = logging.getLogger(__name__)
 
