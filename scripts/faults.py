@@ -15,16 +15,27 @@ Then stop the load, wait for the pipeline to drain, and check:
     deterministic Message-ID lets the receiving side recognise the resend);
   - every poison message sits in its service's dead-letter queue with a reason;
   - no registration was dead-lettered.
-    python scripts/faults.py [--quick]      (--quick: shorter pauses, for CI)
+    python scripts/faults.py [--quick] [--keep-on-failure] [--kill SERVICE:TIMES] [--pause S] [--rate R]
+        --quick: shorter pauses, for CI;
+        --keep-on-failure: leave the stack running when a check fails, to inspect it;
+        --kill matching:20: SIGKILL that one service 20 times instead (chasing a rare race).
+On a failure the run first writes a diagnosis to <run dir>/faults-diagnosis/end/: the broker's
+queues (ready, unacked, consumers), every service's greenthread stacks (SIGUSR2) and a py-spy dump
+(when py-spy is installed); a fault that takes over 20 s to recover from gets one while it lasts.
 Loopback only; every wait has a deadline.
 """
 import argparse
+import base64
 import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
+import traceback
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -65,18 +76,61 @@ class SteadyLoad(threading.Thread):
         self.join(180)
 
 
+#: The drain wait gives up after this long without a new receipt: longer than the longest retry
+#: delay (30 s) plus an RPC deadline (30 s), so a receipt still on its way is always waited for.
+STALL_SECONDS = 90
+
+
+def wait_for_receipts(stack, wanted, limit=600):
+    """Wait until every wanted address has a receipt, as long as receipts keep coming."""
+    got, last_progress, give_up = 0, time.monotonic(), time.monotonic() + limit
+    while time.monotonic() < give_up:
+        have = len(wanted & set(stack.receipts()))
+        if have == len(wanted):
+            return True
+        if have > got:
+            got, last_progress = have, time.monotonic()
+        elif time.monotonic() - last_progress > STALL_SECONDS:
+            return False
+        time.sleep(1)
+    return False
+
+
+#: How long `scripts/services.sh start` waits for every service's health after a restart.
+READY_SECONDS = 150
+
+#: A fault whose recovery (the restart and every service healthy again) takes longer than this
+#: gets a diagnosis while it lasts.
+SLOW_RECOVERY_SECONDS = 20
+
+
 def timed(stack, log, what, action, pause):
     """Inflict one fault, give the system `pause` seconds, then restart whatever died of it (as
     Kubernetes restarts a crashed container) and note the deaths."""
     say(what)
     started = time.monotonic()
-    action()
+    done = threading.Event()
+    snapshot = {}
+
+    def watch():  # a recovery this slow is looked at while it lasts, not after
+        if not done.wait(SLOW_RECOVERY_SECONDS):
+            snapshot["at"] = str(diagnose(stack, f"slow-{len(log) + 1}"))
+            say(f"   still not recovered after {SLOW_RECOVERY_SECONDS}s: diagnosis in {snapshot['at']}")
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        action()
+    finally:
+        done.set()
     took = time.monotonic() - started
     time.sleep(pause)
+    watcher.join()
     crashed = stack.restart_dead_services()
     if crashed:
         say(f"   died of it and restarted: {', '.join(crashed)}")
-    log.append({"fault": what, "seconds": round(took, 1), "crashed_and_restarted": crashed})
+    log.append({"fault": what, "seconds": round(took, 1), "crashed_and_restarted": crashed,
+                **({"slow_recovery_diagnosis": snapshot["at"]} if snapshot else {})})
 
 
 def smtp_outage(stack, seconds):
@@ -124,37 +178,156 @@ def dead_letters(amqp_uri):
     return found
 
 
+def log_sizes(stack):
+    """How far each service's log has got, so a run reads only its own lines."""
+    return {name: (stack.run_dir / "logs" / f"{name}.log").stat().st_size
+            if (stack.run_dir / "logs" / f"{name}.log").exists() else 0 for name in SERVICES}
+
+
+def retries_logged(stack, since):
+    """{"<service>: <event_type>: <error>": count} of the handler failures retried in this run (a
+    lost RPC reply shows as RpcTimeout)."""
+    counts = {}
+    for name, offset in since.items():
+        path = stack.run_dir / "logs" / f"{name}.log"
+        if not path.exists():
+            continue
+        with open(path, errors="replace") as handle:
+            handle.seek(offset)
+            for line in handle:
+                if '"handler failed, retrying"' not in line:
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                key = f"{name}: {record.get('event_type')}: {record.get('error')}"
+                counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def queue_counts(mgmt_uri):
+    """[(name, ready, unacked, consumers)] of every queue, from the management API."""
+    scheme, rest = mgmt_uri.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    request = urllib.request.Request(f"{scheme}://{host}/api/queues?columns=name,messages_ready,"
+                                     "messages_unacknowledged,consumers")
+    request.add_header("Authorization", "Basic " + base64.b64encode(credentials.encode()).decode())
+    with urllib.request.urlopen(request, timeout=10) as response:
+        queues = json.load(response)
+    return [(q["name"], q.get("messages_ready", 0), q.get("messages_unacknowledged", 0), q.get("consumers", 0))
+            for q in sorted(queues, key=lambda q: q["name"])]
+
+
+def diagnose(stack, name="end"):
+    """What there is to look at now: queues with messages in them, and each service's threads
+    (py-spy) and greenthreads, written under <run dir>/faults-diagnosis/<name>/. Returns it."""
+    where = stack.run_dir / "faults-diagnosis" / name
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True, exist_ok=True)
+    try:
+        lines = [f"{n:60} ready={r} unacked={u} consumers={c}" for n, r, u, c in queue_counts(
+            stack.env["RABBIT_MGMT_URI"]) if r or u]
+    except Exception as exc:
+        lines = [f"queues unavailable: {type(exc).__name__}: {exc}"]
+    (where / "queues.txt").write_text("\n".join(lines) + "\n")
+    for line in lines:
+        say(f"   {line}")
+    spy = shutil.which("py-spy", path=str(ROOT / ".venv" / "bin")) or shutil.which("py-spy")
+    for service in SERVICES:
+        pid = stack.pid(service)
+        if pid is None:
+            continue
+        if spy is not None:
+            dump = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60)
+            (where / f"{service}.py-spy.txt").write_text(dump.stdout + dump.stderr)
+        (where / f"{service}.greenthreads.txt").write_text(greenthread_stacks(stack, service, pid))
+    return where
+
+
+def catches(pid, signum):
+    """Whether process `pid` has a handler for `signum` (SigCgt in /proc/<pid>/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next((line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0")
+    return bool(int(caught, 16) >> (signum - 1) & 1)
+
+
+def greenthread_stacks(stack, name, pid):
+    """Ask the service for its greenthreads' stacks (SIGUSR2, services/common/stackdump.py) and
+    return what it wrote to its log."""
+    log_file = stack.run_dir / "logs" / f"{name}.log"
+    start = log_file.stat().st_size if log_file.exists() else 0
+    if not catches(pid, signal.SIGUSR2):  # by default SIGUSR2 would kill it
+        return "the service does not catch SIGUSR2 (no stack dump installed)\n"
+    os.kill(pid, signal.SIGUSR2)
+    text = ""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "=== end of stack dump ===" not in text:
+        time.sleep(0.2)
+        with open(log_file, errors="replace") as handle:
+            handle.seek(start)
+            text = handle.read()
+    begin = text.find("=== stack dump")
+    return text[begin:] if begin >= 0 else "no dump within 10 s (a blocked hub?)\n"
+
+
+def kill_spec(text):
+    name, _, times = text.partition(":")
+    if name not in SERVICES or not times.isdigit():
+        raise argparse.ArgumentTypeError(f"expected SERVICE:TIMES with SERVICE one of {', '.join(SERVICES)}")
+    return name, int(times)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="short pauses, for CI")
+    parser.add_argument("--keep-on-failure", action="store_true",
+                        help="leave the stack running when a check fails, to inspect it")
+    parser.add_argument("--kill", type=kill_spec, metavar="SERVICE:TIMES",
+                        help="instead of the fault sequence, SIGKILL one service TIMES times (to chase a rare race)")
+    parser.add_argument("--pause", type=float, default=None, help="seconds between faults (default 10, quick 3)")
     parser.add_argument("--slot", type=int, default=8)
     parser.add_argument("--rate", type=float, default=None, help="registrations per second (default 10, quick 5)")
     args = parser.parse_args()
-    pause = 3 if args.quick else 10
+    pause = args.pause or (3 if args.quick else 10)
     rate = args.rate or (5 if args.quick else 10)
     began = time.monotonic()
     stack = Stack(args.slot, "faults")
+    # A service SIGKILLed in the middle of store transactions leaves them open in the store until
+    # their lifetime (60 s) runs out; the restarted service's workers wait on the keys they hold,
+    # and its health RPC waits for a free worker. Ready within the lifetime and some, not 60 s.
+    stack.env.setdefault("FLOKK_READY_SECONDS", str(READY_SECONDS))
     run_id = uuid.uuid4().hex[:8]
     log = []
     say(f"starting a private stack in test slot {args.slot} ({stack.run_dir})")
     stack.start_infra(fresh=True)
+    shutil.rmtree(stack.run_dir / "faults-diagnosis", ignore_errors=True)  # an earlier run's
+    logs_at = log_sizes(stack)
     stack.start_services()
     intake = Intake(stack.amqp_uri, run_id)
     load = SteadyLoad(intake, rate)
     failures = []
+    keep = False
     try:
         load.start()
         say(f"steady load: {rate:g} registrations/s")
         time.sleep(pause)
-        timed(stack, log, "restart RabbitMQ", lambda: (
-            stack.stop_infra_part("rabbitmq", signal.SIGTERM), stack.start_infra()), pause)
-        for name in SERVICES:
-            timed(stack, log, f"SIGKILL {name}, start it again", lambda name=name: (
-                stack.kill_service(name), stack.script("scripts/services.sh", "start")), pause)
-        timed(stack, log, "restart the store", lambda: (
-            stack.stop_infra_part("store", signal.SIGTERM), stack.start_infra()), pause)
-        timed(stack, log, "the SMTP server down for 5 s (receipts fail and are retried)",
-              lambda: smtp_outage(stack, 5), pause)
+        kill = lambda name: (stack.kill_service(name), stack.script("scripts/services.sh", "start"))  # noqa: E731
+        if args.kill:
+            for _ in range(args.kill[1]):
+                timed(stack, log, f"SIGKILL {args.kill[0]}, start it again", lambda: kill(args.kill[0]), pause)
+        else:
+            timed(stack, log, "restart RabbitMQ", lambda: (
+                stack.stop_infra_part("rabbitmq", signal.SIGTERM), stack.start_infra()), pause)
+            for name in SERVICES:
+                timed(stack, log, f"SIGKILL {name}, start it again", lambda name=name: kill(name), pause)
+            timed(stack, log, "restart the store", lambda: (
+                stack.stop_infra_part("store", signal.SIGTERM), stack.start_infra()), pause)
+            timed(stack, log, "the SMTP server down for 5 s (receipts fail and are retried)",
+                  lambda: smtp_outage(stack, 5), pause)
         poisons = {}
         timed(stack, log, "a poison message into every event queue",
               lambda: poisons.update(poison_everything(stack.amqp_uri, run_id)), pause)
@@ -163,12 +336,10 @@ def main():
             failures.append(f"the load generator failed: {load.error}")
         sent = list(load.sent)
         say(f"load stopped after {len(sent)} registrations; waiting for every receipt")
-        try:
-            # Count only the registrations' own addresses: staff get mail too (a proposal is ready).
-            wanted = {intake.address(i) for i in sent}
-            wait_for(lambda: wanted <= set(stack.receipts()), 300, f"{len(sent)} receipts", interval=1)
-        except TimeoutError as exc:
-            say(str(exc))
+        # Count only the registrations' own addresses: staff get mail too (a proposal is ready).
+        drained = wait_for_receipts(stack, {intake.address(i) for i in sent})
+        if not drained:
+            say(f"no new receipt for {STALL_SECONDS}s: giving up the wait")
         time.sleep(3)  # let late duplicates, if any, arrive before counting
         late = stack.restart_dead_services()
         if late:
@@ -223,19 +394,34 @@ def main():
                 1 for m, (svc, _) in poisons.items() if by_marker.get(m, (None, {}))[0] == svc
                 and by_marker[m][1].get(REASON_HEADER)),
             "reasons": sorted({h.get(REASON_HEADER, "")[:60] for m, (_, h) in by_marker.items() if m}),
+            "handler_retries": retries_logged(stack, logs_at),
             "faults": log, "total_seconds": round(time.monotonic() - began, 1),
         }
         print(json.dumps(summary, indent=2))
-        report = ROOT / ("docs/bench/faults.json" if not args.quick else ".run/faults-quick.json")
+        if failures:
+            say(f"diagnosis in {diagnose(stack)}")
+            keep = args.keep_on_failure
+        report = ROOT / (".run/faults-kill.json" if args.kill else ".run/faults-quick.json" if args.quick
+                         else "docs/bench/faults.json")
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(json.dumps({**summary, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                       "rate_per_s": rate, "pause_s": pause, "failures": failures}, indent=2) + "\n")
+    except Exception as exc:  # a fault the run itself could not get past: look before stopping
+        traceback.print_exc()
+        failures.append(f"the run broke off: {type(exc).__name__}: {str(exc)[:500]}")
+        say(f"diagnosis in {diagnose(stack)}")
+        keep = args.keep_on_failure
     finally:
         load.stop()
         intake.close()
-        say("stopping the stack")
-        stack.stop_services()
-        stack.stop_infra()
+        if keep:
+            say(f"the stack is left running (--keep-on-failure); logs in {stack.run_dir}/logs. Stop it with: "
+                f"FLOKK_MODE=test FLOKK_TEST_SLOT={args.slot} bash scripts/services.sh stop; "
+                f"FLOKK_MODE=test FLOKK_TEST_SLOT={args.slot} bash scripts/infra.sh stop")
+        else:
+            say("stopping the stack")
+            stack.stop_services()
+            stack.stop_infra()
     if failures:
         for failure in failures:
             say(f"FAILED: {failure}")

@@ -109,7 +109,7 @@ start_store() {
   if pid_alive "$(store_pidfile)"; then say "store already running (pid $(cat "$(store_pidfile)"))"; return; fi
   say "starting SecantusDB on 127.0.0.1:$FLOKK_MONGO_PORT"
   setsid "$STORE_VENV/bin/secantusd-py" --host 127.0.0.1 --port "$FLOKK_MONGO_PORT" \
-    --storage-path "$dir/data" >"$dir/store.log" 2>&1 </dev/null &
+    --storage-path "$dir/data" >>"$dir/store.log" 2>&1 </dev/null &
   echo $! >"$(store_pidfile)"
   wait_for "the store on port $FLOKK_MONGO_PORT" 30 python3 -c "
 import socket; s = socket.create_connection(('127.0.0.1', $FLOKK_MONGO_PORT), 1); s.close()"

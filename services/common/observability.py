@@ -26,6 +26,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 from nameko.web.handlers import HttpRequestHandler
 
+from . import stackdump
 from .delivery import EventSubscriber
 from .logs import bind_worker_context, clear_worker_context, install_context_factory
 from .metrics import METRICS
@@ -155,6 +156,7 @@ def attach(container, health, gauges=None):
     """Register the worker observer with `container` (once) and prepare the metrics server.
     Called from a dependency provider's setup(), before any worker runs."""
     install_context_factory()
+    stackdump.install()  # kill -USR2 <pid>: every greenthread's stack into the log
     if not any(isinstance(dependency, WorkerObserver) for dependency in container.dependencies):
         # an extension's `container` is a weak proxy; bind to the container itself
         container.dependencies.add(WorkerObserver().bind(container.interface, "_flokk_observer"))

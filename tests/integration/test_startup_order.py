@@ -1,6 +1,10 @@
 """Events waiting in a queue when a service starts, whose handlers make an RPC at once: the reply
 must find its reply queue (a service restarted under load did hang here before)."""
+import time
+
+import eventlet
 from kombu import Connection, Exchange, Queue
+from nameko.messaging import QueueConsumer
 from nameko.rpc import RpcProxy, rpc
 
 from services.common import contracts, topology
@@ -31,19 +35,53 @@ class CallerService:
         self.store.apply(event, lambda uow: uow.db.effects.insert_one({"value": value}, session=uow.session))
 
 
-def test_events_queued_before_start_are_handled_with_their_rpc_replies(
-        container_factory, service_config, monkeypatch, mongo, db_prefix):
-    monkeypatch.setitem(contracts.SUBSCRIPTIONS, "caller", [("matching", "registration_unroutable")])
+def queue_eight_events_and_start_echo(container_factory, service_config, service):
+    """The echo service running, and eight events waiting in `service`'s queue before it starts."""
     container_factory(EchoService, service_config).start()
     with Connection(service_config["AMQP_URI"]) as connection:
-        topology.declare(connection.default_channel, topology.service_entities("caller"))
+        topology.declare(connection.default_channel, topology.service_entities(service))
     for n in range(8):
         publish(service_config["AMQP_URI"], "matching.events", "registration_unroutable",
                 envelope({"registration_id": f"r{n}", "reason": "none"},
                          event_type="registration_unroutable", source="matching"))
+
+
+def test_events_queued_before_start_are_handled_with_their_rpc_replies(
+        container_factory, service_config, monkeypatch, mongo, db_prefix):
+    monkeypatch.setitem(contracts.SUBSCRIPTIONS, "caller", [("matching", "registration_unroutable")])
+    queue_eight_events_and_start_echo(container_factory, service_config, "caller")
     container_factory(CallerService, service_config).start()
     effects = mongo[f"{db_prefix}caller"].effects
     wait_until(lambda: effects.count_documents({}) == 8, timeout=30, what="all eight handled")
+    assert sorted(d["value"] for d in effects.find()) == [f"r{n}" for n in range(8)]
+
+
+class TimedCallerService(CallerService):
+    name = "timedcaller"
+    echo = TimedRpcProxy("echo")
+
+
+def test_event_consumers_wait_for_a_slow_reply_queue(
+        container_factory, service_config, monkeypatch, mongo, db_prefix):
+    """The race above made certain: nameko's own queue consumer (the one that declares the RPC
+    reply queue) takes two seconds to set up its consumers. Events waiting in the queue must not
+    be taken before it is ready, or their handlers' replies are dropped, unroutable (before the
+    RPC deadline that was a hang; with it, a 20 s timeout and a retry, too late for this test)."""
+    monkeypatch.setitem(contracts.SUBSCRIPTIONS, "timedcaller", [("matching", "registration_unroutable")])
+    queue_eight_events_and_start_echo(container_factory, service_config, "timedcaller")
+    original = QueueConsumer.get_consumers
+
+    def slow_for_nameko_own(consumer, consumer_cls, channel):
+        if type(consumer) is QueueConsumer:  # not the event consumer (a subclass)
+            eventlet.sleep(2)
+        return original(consumer, consumer_cls, channel)
+
+    monkeypatch.setattr(QueueConsumer, "get_consumers", slow_for_nameko_own)
+    started = time.monotonic()
+    container_factory(TimedCallerService, {**service_config, "FLOKK_RPC_TIMEOUT": 20}).start()
+    effects = mongo[f"{db_prefix}timedcaller"].effects
+    wait_until(lambda: effects.count_documents({}) == 8, timeout=10, what="all eight handled, none timed out")
+    assert time.monotonic() - started >= 2  # the slow start did happen
     assert sorted(d["value"] for d in effects.find()) == [f"r{n}" for n in range(8)]
 
 

@@ -1,0 +1,71 @@
+"""The helpers of scripts/faults.py that decide what a fault run reports and when it stops waiting."""
+import argparse
+import importlib.util
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("faults_script", ROOT / "scripts" / "faults.py")
+faults = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(faults)
+
+
+class FakeStack:
+    def __init__(self, run_dir, receipts=()):
+        self.run_dir = run_dir
+        self._receipts = list(receipts)
+
+    def receipts(self):
+        return self._receipts.pop(0) if len(self._receipts) > 1 else self._receipts[0]
+
+
+def test_retries_are_counted_by_service_event_and_error_from_this_run_only(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    old = json.dumps({"msg": "handler failed, retrying", "event_type": "group_proposed", "error": "Old"}) + "\n"
+    (logs / "notification.log").write_text(old)
+    since = faults.log_sizes(FakeStack(tmp_path))
+    with open(logs / "notification.log", "a") as log:
+        for error in ("RpcTimeout", "RpcTimeout", "DeliveryPostponed"):
+            log.write(json.dumps({"msg": "handler failed, retrying", "event_type": "registration_waitlisted",
+                                  "error": error}) + "\n")
+        log.write("not json, e.g. a stack dump line\n")
+        log.write(json.dumps({"msg": "event dead-lettered", "event_type": "x"}) + "\n")
+    assert faults.retries_logged(FakeStack(tmp_path), since) == {
+        "notification: registration_waitlisted: DeliveryPostponed": 1,
+        "notification: registration_waitlisted: RpcTimeout": 2,
+    }
+
+
+def test_the_drain_wait_ends_when_receipts_stop_coming(monkeypatch, tmp_path):
+    clock = [0.0]
+    monkeypatch.setattr(faults.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(faults.time, "sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+    stack = FakeStack(tmp_path, receipts=[{"a": 1}, {"a": 1, "b": 1}])  # then never "c"
+    assert faults.wait_for_receipts(stack, {"a", "b", "c"}) is False
+    assert faults.STALL_SECONDS < clock[0] < faults.STALL_SECONDS + 5
+
+
+def test_the_drain_wait_ends_at_once_when_every_receipt_is_there(tmp_path):
+    assert faults.wait_for_receipts(FakeStack(tmp_path, receipts=[{"a": 1, "b": 1}]), {"a", "b"}) is True
+
+
+def test_a_signal_is_sent_only_to_a_process_that_catches_it():
+    previous = signal.signal(signal.SIGUSR2, lambda *_: None)
+    try:
+        assert faults.catches(os.getpid(), signal.SIGUSR2)
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
+    assert faults.catches(os.getpid(), signal.SIGUSR2) == callable(previous)  # back as it was
+    assert not faults.catches(2 ** 22 + 12345, signal.SIGUSR2)  # no such process
+
+
+@pytest.mark.parametrize("text", ["matching", "nobody:3", "matching:x"])
+def test_a_kill_spec_names_a_service_and_a_count(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        faults.kill_spec(text)
+    assert faults.kill_spec("matching:12") == ("matching", 12)
