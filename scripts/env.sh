@@ -33,4 +33,10 @@ export AMQP_URI="${AMQP_URI:-amqp://guest:guest@127.0.0.1:$FLOKK_AMQP_PORT/}"
 # retried by the shared delivery, so the driver's own retry is not needed; a real MongoDB keeps
 # its default (the operator's connection string).
 export MONGODB_URI="${MONGODB_URI:-mongodb://127.0.0.1:$FLOKK_MONGO_PORT/?retryWrites=false}"
+# Five concurrent workers per service (nameko's default is ten, as in deploy/) on the development
+# store only: with ten, its transaction registry, one lock that every transactional statement takes
+# and that its reaper holds while it waits for statements in flight, now and then stalls every
+# client at ~50 registrations/s for 9-50 s (6 of 7 runs at saturation; with five, two runs of
+# 100 s at 44/s stalled for 2 s at most). See docs/operations.md, "Benchmark".
+[ -z "${MONGODB_URI_EXTERNAL:-}" ] && export MAX_WORKERS="${MAX_WORKERS:-5}"
 export RABBIT_MGMT_URI="${RABBIT_MGMT_URI:-http://guest:guest@127.0.0.1:$FLOKK_MGMT_PORT}"
