@@ -1,11 +1,23 @@
-"""`TimedRpcProxy`: nameko's RpcProxy with a deadline on every call.
+"""RPC both ways, made to survive a broker that goes away.
 
-nameko 2.14 waits for an RPC reply forever. In an event handler that turns a lost reply into a
-message held unacked for good; with a deadline it becomes an `RpcTimeout`, which the shared
-delivery retries with backoff like any other transient failure.
+- `TimedRpcProxy`: nameko's RpcProxy with a deadline on every call. nameko 2.14 waits for an RPC
+  reply forever. In an event handler that turns a lost reply into a message held unacked for good;
+  with a deadline it becomes an `RpcTimeout`, which the shared delivery retries with backoff like
+  any other transient failure.
+- `rpc`: nameko's `@rpc`, except that a reply the broker cannot take (it is restarting) is logged
+  and dropped. nameko 2.14 lets that error escape the worker, which kills the whole service.
 """
+import logging
+
 import eventlet
-from nameko.rpc import RpcProxy
+from amqp.exceptions import AMQPError
+from kombu.exceptions import OperationalError
+from nameko.rpc import Rpc, RpcProxy
+
+log = logging.getLogger(__name__)
+
+#: What a publish or an ack raises when the broker is gone or the channel died with it.
+BROKER_GONE = (OSError, OperationalError, AMQPError)
 
 RPC_TIMEOUT_KEY = "FLOKK_RPC_TIMEOUT"
 DEFAULT_RPC_TIMEOUT = 30.0
@@ -40,3 +52,18 @@ class TimedRpcProxy(RpcProxy):
 
     def get_dependency(self, worker_ctx):
         return _TimedService(super().get_dependency(worker_ctx), self.seconds, self.target_service)
+
+
+class ReplySafeRpc(Rpc):
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        """The work is done; only the reply (or the ack) failed. The caller's deadline covers the
+        lost reply, and the request, never acked, is delivered again once the broker is back."""
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except BROKER_GONE as exc:
+            log.warning("rpc reply lost: the broker is unreachable",
+                        extra={"method": self.method_name, "error": type(exc).__name__})
+            return result, exc_info
+
+
+rpc = ReplySafeRpc.decorator

@@ -1,7 +1,7 @@
 """directory service: entrypoints only."""
-from nameko.rpc import rpc
 
 from services.common.health import health_report
+from services.common.rpc import rpc
 from services.common.store import MongoStore
 
 from . import coverage, coverage_map, domain, handlers, hsds, routing

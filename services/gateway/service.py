@@ -2,9 +2,10 @@
 through one pipeline (app.handle) that reads the route table, so authorisation, auditing, rate
 limits and metrics apply to all alike."""
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 
+from services.common.rpc import rpc
 from services.common.store import MongoStore
 
 from . import accounts, app

@@ -4,14 +4,13 @@ import os
 
 from eventlet import tpool
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common.cache import SharedCache
 from services.common.delivery import handle_event
 from services.common.envelope import utc_now
 from services.common.health import health_report
-from services.common.rpc import TimedRpcProxy
+from services.common.rpc import TimedRpcProxy, rpc
 from services.common.store import MongoStore
 
 from . import domain, engine, schemas

@@ -1,11 +1,10 @@
 """notification service: entrypoints only."""
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common.cache import SharedCache
 from services.common.delivery import handle_event
 from services.common.health import health_report
-from services.common.rpc import TimedRpcProxy
+from services.common.rpc import TimedRpcProxy, rpc
 from services.common.store import MongoStore
 
 from . import handlers

@@ -1,7 +1,6 @@
 """registration service: entrypoints only."""
 import os
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common.access import require_role
@@ -10,7 +9,7 @@ from services.common.delivery import InvalidEvent, PermanentError, handle_event
 from services.common.envelope import utc_now
 from services.common.errors import InvalidInput
 from services.common.health import health_report
-from services.common.rpc import TimedRpcProxy
+from services.common.rpc import TimedRpcProxy, rpc
 
 from . import domain, handlers
 from .store import RegistrationStore
