@@ -33,7 +33,21 @@ class _TimedMethod:
 
     def __call__(self, *args, **kwargs):
         with eventlet.Timeout(self._seconds, RpcTimeout(f"no reply from {self._name} within {self._seconds:g}s")):
-            return self._method(*args, **kwargs)
+            reply = self._method.call_async(*args, **kwargs)
+            try:
+                return reply.result()
+            except RpcTimeout:
+                _forget(self._method.reply_listener, reply.reply_event)
+                raise
+
+
+def _forget(reply_listener, reply_event):
+    """nameko keeps the reply event of every call until its reply comes; one that never comes
+    would stay in its listener for the life of the process."""
+    pending = reply_listener._reply_events
+    for correlation_id, event in list(pending.items()):
+        if event is reply_event:
+            del pending[correlation_id]
 
 
 class _TimedService:

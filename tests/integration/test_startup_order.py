@@ -5,7 +5,7 @@ import time
 import eventlet
 from kombu import Connection, Exchange, Queue
 from nameko.messaging import QueueConsumer
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import ReplyListener, RpcProxy, rpc
 
 from services.common import contracts, topology
 from services.common.delivery import handle_event
@@ -103,10 +103,13 @@ def test_an_rpc_reply_that_never_comes_is_a_retried_failure_not_a_hang(
         silent = Queue("ghost-listens-never-answers", exchange=Exchange("nameko-rpc", type="topic", durable=True),
                        routing_key="ghost.*", channel=connection.default_channel)
         silent.declare()
-    container_factory(GhostCallerService, {**service_config, "FLOKK_RPC_TIMEOUT": 0.5}).start()
+    container = container_factory(GhostCallerService, {**service_config, "FLOKK_RPC_TIMEOUT": 0.5})
+    container.start()
     publish(service_config["AMQP_URI"], "matching.events", "registration_unroutable",
             envelope({"registration_id": "r1", "reason": "none"}, event_type="registration_unroutable",
                      source="matching"))
     headers, _ = wait_until(lambda: dead_letters(service_config["AMQP_URI"], "ghostcaller"), timeout=30,
                             what="the dead letter")[0]
     assert "after 3 attempt(s): RpcTimeout: no reply from ghost.anything within 0.5s" in headers["x-flokk-reason"]
+    [listener] = [e for e in container.extensions if isinstance(e, ReplyListener)]
+    assert listener._reply_events == {}  # the three calls that timed out left nothing waiting
