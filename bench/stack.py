@@ -3,7 +3,6 @@ services in a FLOKK_MODE=test slot of their own (ports and run directory from sc
 demo or a test run is never touched. Everything is started and stopped through the project's own
 scripts; this module adds the intake load, the receipts and the process facts a run needs.
 """
-import csv
 import email.parser
 import json
 import os
@@ -30,17 +29,17 @@ SAMPLE = {
 
 
 def _one_postal_code_per_served_municipality():
-    """A street-address postal code in each municipality the example directory serves (the
-    national office apart), read from the directory's own reference data."""
+    """The first postal code of each municipality the example directory serves (the national
+    office apart), from the directory's own reference data."""
     from services.directory.example import example_payloads
+    from services.directory.reference import reference_data
 
-    served = sorted({m for p in example_payloads() if p["kind"] != "national_office" for m in p["municipalities"]})
+    served = {m for p in example_payloads() if p["kind"] != "national_office" for m in p["municipalities"]}
+    postal_codes = reference_data().postal_codes
     first = {}
-    with open(ROOT / "services" / "directory" / "data" / "postal_codes.csv", encoding="utf-8") as rows:
-        for row in csv.DictReader(rows):
-            if row["category"] in ("G", "B") and row["municipality_number"] in served:
-                first.setdefault(row["municipality_number"], row["postal_code"])
-    return tuple(first[m] for m in served if m in first)
+    for code in sorted(postal_codes):
+        first.setdefault(postal_codes[code].municipality_number, code)
+    return tuple(first[m] for m in sorted(served) if m in first)
 
 
 #: People spread over the served municipalities and both roles (about 30 pools), as arrivals spread
