@@ -1,4 +1,4 @@
-.PHONY: demo down test unit manifests bench faults asyncapi screenshots
+.PHONY: demo down test unit lint manifests bench faults asyncapi screenshots
 
 demo:  ## install, start everything, send a sample registration through all services
 	bash scripts/demo.sh
@@ -9,8 +9,11 @@ down:  ## stop everything the demo started
 test:  ## install what is needed, start a private broker and store, run every test
 	bash scripts/test.sh
 
-unit:  ## the unit tier only (still needs the venv)
-	PYTEST_ARGS="tests/unit" bash scripts/test.sh
+unit:  ## the unit tier only: in-memory fakes, starts no broker or store (needs only the venv)
+	bash scripts/unit.sh
+
+lint:  ## ruff (lint and format) and mypy, as CI runs them
+	bash scripts/lint.sh
 
 manifests:  ## render the kustomize overlays, validate them (incl. CRDs in deploy/crds), run checkov
 	bash scripts/check_manifests.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything `make demo` and `make test` need on a fresh Debian machine: the project's venv (with
 # the pinned dependencies), RabbitMQ from Debian, and the store in its own venv. Idempotent.
+#   scripts/bootstrap.sh venv   the project's venv only (the unit tier and the static checks)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/env.sh"
@@ -14,6 +15,7 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -c "import nameko, pymongo, marshmallow, kombu, aiosmtpd" || { echo "[bootstrap] install failed" >&2; exit 1; }
   rm -f .venv/.installed-*; touch "$stamp"
 fi
+[ "${1:-}" = venv ] && exit 0
 # The browser tests drive Debian's chromium through Playwright (never `playwright install`).
 if [ ! -x /usr/bin/chromium ]; then
   echo "[bootstrap] installing chromium (Debian package) for the browser tests" >&2

@@ -5,9 +5,25 @@ eventlet.monkey_patch()
 
 import os  # noqa: E402
 import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
 
 import pytest  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
+
+from services.common import clock  # noqa: E402
+
+TIERS = ("unit", "integration", "e2e", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test is marked with its tier, the folder it lives in: `pytest -m unit -k ...`."""
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        tier = next((part for part in reversed(parts) if part in TIERS), None)
+        if tier is not None:
+            item.add_marker(getattr(pytest.mark, tier))
+
 
 MONGODB_URI = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:30003")
 
@@ -42,3 +58,15 @@ def service_config(rabbit_config, db_prefix):
         "FLOKK_MAX_ATTEMPTS": 3,
         "max_workers": 4,
     }
+
+
+#: The moment every in-process test starts at, whatever day it runs (no test reads the wall clock).
+TEST_EPOCH = datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def anchored_clock():
+    """The process's clock starts at TEST_EPOCH and runs at the normal pace; a test that needs a
+    clock standing still sets its own `clock.FixedClock` with `clock.use`."""
+    with clock.use(clock.AnchoredClock(TEST_EPOCH)) as anchored:
+        yield anchored

@@ -44,8 +44,11 @@ class FakeStorageBase:
         return True
 
 
-def an_event(source, event_type, data, event_id=None):
-    from services.common.envelope import Event, utc_now
+def an_event(source, event_type, data, event_id=None, occurred_at=None, schema_version=1):
+    """An event as a handler receives it; it occurred at `occurred_at` or at the test clock's now
+    (a fixed date in tests), never at the wall clock's."""
+    from services.common import clock
+    from services.common.envelope import Event
 
     return Event(event_id=event_id or str(uuid.uuid4()), event_type=event_type, source=source,
-                 occurred_at=utc_now(), schema_version=1, data=data)
+                 occurred_at=occurred_at or clock.now(), schema_version=schema_version, data=data)

@@ -1,7 +1,6 @@
 """Sample payloads shared by the tests."""
 import copy
 import json
-import time
 import uuid
 
 INTAKE = {
@@ -21,9 +20,13 @@ def intake(**changes):
     return data
 
 
+#: When every sample event occurred: a fixed moment, so no test depends on the day it runs.
+OCCURRED_AT = "2026-11-28T09:00:00Z"
+
+
 def envelope(data, event_type="registration_requested", source="intake", **changes):
     body = {"event_id": str(uuid.uuid4()), "event_type": event_type, "schema_version": 1,
-            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "source": source, "data": data}
+            "occurred_at": OCCURRED_AT, "source": source, "data": data}
     body.update(changes)
     return body
 

@@ -6,9 +6,10 @@ municipality numbers, themes and preferences travel here: the one event with con
 the incoming `registration_requested`.
 """
 import re
-from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from . import clock
 
 THEMES = (
     "grief", "loneliness", "anxiety", "depression", "chronic_illness", "chronic_pain", "cancer",
@@ -139,7 +140,7 @@ class RegistrationRequested(StrictSchema):
             errors["email"] = ["Give an e-mail address or a mobile number (or both)."]
         if ("postal_code" in given) == ("municipality_number" in given):
             errors["postal_code"] = ["Give exactly one of postal_code and municipality_number."]
-        if data.get("birth_year") is not None and date.today().year - data["birth_year"] < MINIMUM_AGE:
+        if data.get("birth_year") is not None and clock.today_in_oslo().year - data["birth_year"] < MINIMUM_AGE:
             errors["birth_year"] = [
                 "Self-help groups in Flokk are for adults (18 or older). Young people can find help "
                 "at ung.no or through the school health service."]

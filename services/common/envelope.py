@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime, timezone
 
+from . import clock
+
 from marshmallow import ValidationError
 
 from .contracts import KNOWN_SCHEMA_VERSIONS, SCHEMA_VERSION, Envelope, data_schema
@@ -38,10 +40,6 @@ def _schema(schema_cls):
     return schema_cls()
 
 
-def utc_now():
-    return datetime.now(timezone.utc)
-
-
 def iso(moment):
     """RFC 3339 with a Z, the way every timestamp travels on the bus."""
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
@@ -56,7 +54,7 @@ def build(source, event_type, data, *, event_id=None, occurred_at=None):
         "event_id": str(event_id or uuid.uuid4()),
         "event_type": event_type,
         "schema_version": SCHEMA_VERSION,
-        "occurred_at": iso(occurred_at or utc_now()),
+        "occurred_at": iso(occurred_at or clock.now()),
         "source": source,
         "data": data,
     }

@@ -21,7 +21,8 @@ from .config import (
     AMQP_URI_KEY, DEFAULT_AMQP_URI, DEFAULT_MONGODB_URI, DEFAULT_OUTBOX_SWEEP_SECONDS,
     MONGODB_URI_KEY, OUTBOX_SWEEP_SECONDS_KEY, database_name,
 )
-from .envelope import build, utc_now
+from . import clock
+from .envelope import build
 from .health import health_report
 from .topology import events_exchange
 
@@ -49,7 +50,7 @@ class UnitOfWork:
         """Validate the event against its contract and put it in the outbox (same transaction)."""
         envelope = build(self.source, event_type, data)
         doc = {"_id": envelope["event_id"], "routing_key": event_type, "body": envelope,
-               "created_at": utc_now()}
+               "created_at": clock.now()}
         self.db[OUTBOX].insert_one(doc, session=self.session)
         self.emitted.append(doc)
         return envelope
@@ -86,7 +87,7 @@ class Outbox:
     def publish_pending(self, older_than=OUTBOX_GRACE, limit=200):
         """Publish what a crash left behind; returns how many were published."""
         self.forget_published()
-        cutoff = utc_now() - older_than
+        cutoff = clock.now() - older_than
         docs = list(self.collection.find({"created_at": {"$lt": cutoff}}).sort("created_at", ASCENDING).limit(limit))
         self.publish(docs)
         self.forget_published()
@@ -185,7 +186,7 @@ class MongoStore(DependencyProvider):
         def callback(session):
             uow = UnitOfWork(self.db, session, self.container.service_name)
             if event_id is not None:  # an event applied before fails here, on the unique _id
-                self.db[LEDGER].insert_one({"_id": event_id, "applied_at": utc_now()}, session=session)
+                self.db[LEDGER].insert_one({"_id": event_id, "applied_at": clock.now()}, session=session)
             outcome["result"] = change(uow)
             outcome["uow"] = uow
 

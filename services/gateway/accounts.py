@@ -14,7 +14,7 @@ import uuid
 
 from marshmallow import ValidationError
 
-from services.common.envelope import utc_now
+from services.common import clock
 from services.common.errors import InvalidInput, NotFound
 
 from . import auth
@@ -31,7 +31,7 @@ def create_account(store, payload):
         "_id": f"acc-{uuid.uuid4().hex[:16]}", "email": fields["email"].strip().lower(), "name": fields["name"],
         "role": fields["role"], "contact_point_ids": fields.get("contact_point_ids") or [],
         "referrer_id": fields.get("referrer_id"), "password_hash": auth.hash_password(fields["password"]),
-        "active": True, "created_at": utc_now(),
+        "active": True, "created_at": clock.now(),
     }
     if account["role"] == "referrer" and not account["referrer_id"]:
         account["referrer_id"] = f"ref-{uuid.uuid4().hex[:12]}"

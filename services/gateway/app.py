@@ -16,7 +16,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from services.common.access import may_see_contact_point
-from services.common.envelope import utc_now
+from services.common import clock
 from services.common.errors import Conflict, Forbidden, InvalidInput
 from services.common.errors import NotFound as NotFound_
 from services.common.metrics import Metrics
@@ -269,7 +269,7 @@ def _audit(ctx, values, outcome):
         return
     subject = ctx.audit_subject or values.get(f"{route.audit}_id") or (ctx.actor.get("referrer_id") or "-")
     actor = ctx.actor
-    ctx.store.audit({"at": utc_now(), "account_id": actor["account_id"], "role": actor["role"],
+    ctx.store.audit({"at": clock.now(), "account_id": actor["account_id"], "role": actor["role"],
                      "action": route.name, "subject_kind": route.audit, "subject_id": str(subject)[:64],
                      "purpose": actor["purpose"], "outcome": outcome,
                      "contact_point_ids": actor["contact_point_ids"]})

@@ -4,7 +4,7 @@ from datetime import timedelta
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from services.common.envelope import utc_now
+from services.common import clock
 from services.common.errors import Conflict
 from services.common.store import Storage
 
@@ -39,7 +39,7 @@ class GatewayStorage(Storage):
     # API tokens (stored as digests)
     def add_token(self, token_digest, account_id, label):
         self.db.tokens.insert_one({"_id": token_digest, "account_id": account_id, "label": label,
-                                   "created_at": utc_now()})
+                                   "created_at": clock.now()})
 
     def account_for_token(self, token_digest):
         token = self.db.tokens.find_one({"_id": token_digest})
@@ -48,11 +48,11 @@ class GatewayStorage(Storage):
     # sessions (stored as digests)
     def add_session(self, session_digest, account_id, csrf_token):
         self.db.sessions.insert_one({"_id": session_digest, "account_id": account_id, "csrf": csrf_token,
-                                     "expires_at": utc_now() + SESSION_LIFETIME})
+                                     "expires_at": clock.now() + SESSION_LIFETIME})
 
     def session(self, session_digest):
         found = self.db.sessions.find_one({"_id": session_digest})
-        if found is None or found["expires_at"] <= utc_now():
+        if found is None or found["expires_at"] <= clock.now():
             return None
         return found
 

@@ -2,6 +2,9 @@
 without JavaScript; forms carry a CSRF token; errors are listed at the top and tied to their fields."""
 import uuid
 from datetime import datetime, timezone
+
+from services.common import clock
+from services.common.envelope import iso
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -108,7 +111,7 @@ def intake_from_form(form, lang, referral=None):
                "accessibility_needs": form.getlist("accessibility_needs"),
                "message_language": form.get("message_language") or lang,
                "consent": {"purpose": "self_help_group_matching", "text_version": CONSENT_VERSION,
-                           "given_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                           "given_at": iso(clock.now()),
                            "channel": "referrer" if referral else "self"}}
     for key in ("email", "phone", "postal_code", "free_text"):
         value = form.get(key, "").strip()

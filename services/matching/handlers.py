@@ -8,7 +8,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from services.common.access import require_contact_point
-from services.common.envelope import iso, utc_now
+from services.common import clock as wall_clock
+from services.common.envelope import iso
 from services.common.errors import Conflict, InvalidInput, NotFound
 
 from . import domain, engine
@@ -42,7 +43,7 @@ class Matching:
     store: object
     widening_days: dict = field(default_factory=lambda: dict(engine.DEFAULT_WIDENING_DAYS))
     exact_budget: float = engine.DEFAULT_EXACT_BUDGET
-    clock: object = utc_now
+    clock: object = wall_clock.now
     #: runs the engine's full solve; the service passes a real thread (CP-SAT must not block the hub)
     offload: object = staticmethod(lambda fn, *args: fn(*args))
     #: `pool_lock(pool)` is held while a pool is planned and claimed (locks.KeyedLocks in the service)

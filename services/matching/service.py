@@ -8,7 +8,7 @@ from nameko.timer import timer
 
 from services.common.cache import SharedCache
 from services.common.delivery import handle_event
-from services.common.envelope import utc_now
+from services.common import clock
 from services.common.health import health_report
 from services.common.rpc import TimedRpcProxy, rpc
 from services.common.store import MongoStore
@@ -107,7 +107,7 @@ class MatchingService:
 
     @rpc
     def confirm_group(self, group_id, confirmation, actor):
-        confirmation = schemas.load_confirmation(confirmation, utc_now())
+        confirmation = schemas.load_confirmation(confirmation, clock.now())
         return self._matching().confirm(schemas.check_id(group_id, "group_id"), confirmation, actor,
                                         self._meeting_places)
 

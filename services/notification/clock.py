@@ -1,13 +1,13 @@
 """The clock as a dependency, so tests set the time instead of sleeping through quiet hours."""
 from nameko.extensions import DependencyProvider
 
-from services.common.envelope import utc_now
+from services.common import clock
 
 
 class SystemClock:
     @staticmethod
     def now():
-        return utc_now()
+        return clock.now()
 
 
 class Clock(DependencyProvider):

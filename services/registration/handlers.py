@@ -5,7 +5,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.common.access import require_role
 from services.common.contracts import RegistrationRequested
-from services.common.envelope import utc_now
+from services.common import clock
 from services.common.errors import Conflict, InvalidInput, NotFound
 
 from . import domain
@@ -99,7 +99,7 @@ def _store_new(store, items, event):
                 results.append((_repeat_of(store, again, data), False))
                 continue
             registration, contact = domain.new_registration(
-                data, place, utc_now(), vault.fingerprint(data), vault.same_person_lookups(data))
+                data, place, clock.now(), vault.fingerprint(data), vault.same_person_lookups(data))
             store.add(uow, registration, contact)
             uow.emit("registration_created", {**domain.matching_profile(registration),
                                               "idempotency_key": registration["idempotency_key"]})

@@ -6,7 +6,7 @@ from nameko.timer import timer
 from services.common.access import require_role
 from services.common.cache import CachedCalls, SharedCache
 from services.common.delivery import InvalidEvent, PermanentError, handle_event
-from services.common.envelope import utc_now
+from services.common import clock
 from services.common.errors import InvalidInput
 from services.common.health import health_report
 from services.common.rpc import TimedRpcProxy, rpc
@@ -62,7 +62,7 @@ class RegistrationService:
     @timer(interval=RETENTION_SWEEP_SECONDS)
     def erase_after_retention(self):
         """Erase those without activity for longer than the retention period (DESIGN §5)."""
-        return handlers.erase_inactive(self.store, utc_now(), self.store.retention_days)
+        return handlers.erase_inactive(self.store, clock.now(), self.store.retention_days)
 
     # --- RPC (docs/rpc.md) ----------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ registration's own database. Contact details are sealed by the vault before they
 import os
 import random
 
-from services.common.envelope import utc_now
+from services.common import clock
 from services.common.store import MongoStore, Storage
 
 from .vault import Vault
@@ -76,7 +76,7 @@ class RegistrationStorage(Storage):
         """Set `changes` (an update by key; read the result with `get`). Not find_one_and_update:
         the development store answers that by scanning the whole collection (it re-asserts the
         filter under `$and`), a cost that grew with every registration."""
-        uow.db.registrations.update_one({"_id": registration_id}, {"$set": {**changes, "updated_at": utc_now()}},
+        uow.db.registrations.update_one({"_id": registration_id}, {"$set": {**changes, "updated_at": clock.now()}},
                                         session=uow.session)
 
     def erase(self, uow, registration, reason):

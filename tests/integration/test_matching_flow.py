@@ -129,12 +129,13 @@ def test_two_replicas_sweeping_the_same_pool_at_once_claim_each_person_once(matc
     """Both replicas compute the same groups from the same pool; the versioned claims let one win."""
     from datetime import datetime, timezone
 
+    from services.common import clock
     from services.matching import domain, engine
 
     start, config, tap = matching
     first, second = start(replicas=2)
     db = mongo[f"{db_prefix}matching"]
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     for i in range(40):
         data = created(f"reg-{i:03d}")["data"]
         profile = {**data, "registered_at": datetime(2026, 11, 1, 9, i, tzinfo=timezone.utc)}

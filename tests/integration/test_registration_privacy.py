@@ -10,7 +10,7 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
-from services.common.envelope import utc_now
+from services.common import clock
 from services.directory.service import DirectoryService
 from services.registration.service import RegistrationService
 from tests.bus import Tap, publish
@@ -120,7 +120,7 @@ def test_the_retention_sweep_erases_the_long_withdrawn_once(start, rpc, mongo, d
     for rid in (old, fresh):
         rpc.withdraw(rid, ADMIN, "staff")
     mongo[f"{db_prefix}registration"].registrations.update_one(
-        {"_id": old}, {"$set": {"updated_at": utc_now() - timedelta(days=366)}})
+        {"_id": old}, {"$set": {"updated_at": clock.now() - timedelta(days=366)}})
     with entrypoint_hook(container, "erase_after_retention") as sweep:
         assert sweep() == 1
         assert sweep() == 0

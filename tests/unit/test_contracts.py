@@ -1,6 +1,7 @@
 import pytest
 from marshmallow import ValidationError
 
+from services.common import clock
 from services.common.contracts import EVENTS, RegistrationRequested
 from services.common.envelope import ContractViolation, build, parse
 from tests.samples import envelope, intake
@@ -53,9 +54,7 @@ def test_exactly_one_of_postal_code_and_municipality_number():
 
 
 def test_under_eighteen_gets_its_own_message_pointing_to_help_for_young_people():
-    from datetime import date
-
-    messages = errors_of(intake(birth_year=date.today().year - 16))
+    messages = errors_of(intake(birth_year=clock.today_in_oslo().year - 16))
     assert list(messages) == ["birth_year"]
     assert "ung.no" in messages["birth_year"][0]
 

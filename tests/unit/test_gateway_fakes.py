@@ -8,7 +8,7 @@ from nameko.testing.services import worker_factory
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from services.common.envelope import utc_now
+from services.common import clock
 from services.common.errors import Conflict
 from services.gateway import accounts, app, auth
 from services.gateway.ratelimit import Limiter
@@ -108,7 +108,7 @@ class FakeGatewayStorage(FakeStorageBase):
 
     def add_session(self, session_digest, account_id, csrf_token):
         self.sessions[session_digest] = {"_id": session_digest, "account_id": account_id, "csrf": csrf_token,
-                                         "expires_at": utc_now()}
+                                         "expires_at": clock.now()}
 
     def session(self, session_digest):
         return self.sessions.get(session_digest)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.common import clock
 from services.common.cache import TtlCache
 from services.matching.locks import KeyedLocks
 
@@ -441,7 +442,7 @@ def test_acquaintances_are_recorded_and_kept_apart():
 
 def test_the_sweep_widens_a_long_wait_to_the_neighbouring_contact_point_once():
     service, store = service_with([BERGEN, ASKOY, NATIONAL])
-    arrive(service, "r1", registered_at=datetime.now(timezone.utc) - timedelta(days=30))
+    arrive(service, "r1", registered_at=clock.now() - timedelta(days=30))
     first = service.sweep()
     entry = store.pool["r1"]
     assert [w["step"] for w in entry["widening"]] == ["mixed_themes", "neighbouring"]

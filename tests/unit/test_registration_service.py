@@ -7,6 +7,7 @@ from cryptography.fernet import Fernet
 from nameko.exceptions import RemoteError
 from nameko.testing.services import worker_factory
 
+from services.common import clock
 from services.common.cache import TtlCache
 from services.common.contracts import RegistrationRequested
 from services.common.delivery import PermanentError
@@ -55,7 +56,7 @@ class FakeRegistrationStorage(FakeStorageBase):
         return registration
 
     def update(self, uow, registration_id, changes):
-        self.registrations[registration_id].update(changes, updated_at=datetime.now(timezone.utc))
+        self.registrations[registration_id].update(changes, updated_at=clock.now())
 
     def erase(self, uow, registration, reason):
         rid = registration["_id"]
@@ -147,7 +148,7 @@ def test_each_bad_field_gets_its_own_message_and_nothing_is_stored(field, value,
 def test_under_18_gets_a_message_pointing_to_services_for_young_people():
     service, store = a_service()
     with pytest.raises(InvalidInput) as refused:
-        service.register(intake(birth_year=datetime.now().year - 16))
+        service.register(intake(birth_year=clock.today_in_oslo().year - 16))
     assert refused.value.errors == {"birth_year": [
         "Self-help groups in Flokk are for adults (18 or older). Young people can find help "
         "at ung.no or through the school health service."]}
@@ -360,7 +361,7 @@ def test_the_retention_sweep_erases_only_the_long_inactive_and_is_idempotent():
         waitlisted(service, rid)
     service.withdraw(old, ADMIN, "person")
     service.withdraw(recent, ADMIN, "person")
-    long_ago = datetime.now(timezone.utc) - timedelta(days=400)
+    long_ago = clock.now() - timedelta(days=400)
     store.registrations[old]["updated_at"] = long_ago
     store.registrations[waiting]["updated_at"] = long_ago  # waiting in a pool is activity
     assert service.erase_after_retention() == 1
