@@ -10,6 +10,7 @@ office per county without one, the national office). It reports:
 - p50/p99 of one incremental placement (one arrival into a pool that has been solved).
 Results go to `bench/results/matching.json` (ignored by git).
 """
+
 import csv
 import json
 import random
@@ -22,9 +23,23 @@ from services.directory import routing
 from services.directory.reference import DATA_DIR, reference_data
 from services.matching import engine, exact
 
-THEME_WEIGHTS = {"anxiety": 16, "depression": 14, "grief": 12, "loneliness": 10, "chronic_pain": 7,
-                 "chronic_illness": 6, "burnout": 6, "separation": 5, "addiction": 5, "caregiving": 5,
-                 "cancer": 4, "trauma": 4, "eating_disorder": 3, "job_loss": 2, "other": 1}
+THEME_WEIGHTS = {
+    "anxiety": 16,
+    "depression": 14,
+    "grief": 12,
+    "loneliness": 10,
+    "chronic_pain": 7,
+    "chronic_illness": 6,
+    "burnout": 6,
+    "separation": 5,
+    "addiction": 5,
+    "caregiving": 5,
+    "cancer": 4,
+    "trauma": 4,
+    "eating_disorder": 3,
+    "job_loss": 2,
+    "other": 1,
+}
 LANGUAGE_WEIGHTS = {"nb": 86, "nn": 4, "en": 3, "pl": 2, "ar": 1.5, "uk": 1.5, "so": 1, "ti": 1}
 PART_WEIGHTS = {"evening": 6, "afternoon": 3, "morning": 2}
 WEEKDAY_WEIGHTS = {"mon": 5, "tue": 6, "wed": 6, "thu": 6, "fri": 3, "sat": 1, "sun": 1}
@@ -47,28 +62,62 @@ def contact_points():
     district office per county where none is, and the national office."""
     ref = reference_data()
     points = [
-        {"contact_point_id": "link-oslo", "kind": "link_centre", "municipality_number": "0301",
-         "municipalities": ["0301"], "digital_groups": True},
-        {"contact_point_id": "link-bergen", "kind": "link_centre", "municipality_number": "4601",
-         "municipalities": ["4601", "4626", "4627", "4631"], "digital_groups": True},
-        {"contact_point_id": "link-trondheim", "kind": "link_centre", "municipality_number": "5001",
-         "municipalities": ["5001"], "digital_groups": True},
+        {
+            "contact_point_id": "link-oslo",
+            "kind": "link_centre",
+            "municipality_number": "0301",
+            "municipalities": ["0301"],
+            "digital_groups": True,
+        },
+        {
+            "contact_point_id": "link-bergen",
+            "kind": "link_centre",
+            "municipality_number": "4601",
+            "municipalities": ["4601", "4626", "4627", "4631"],
+            "digital_groups": True,
+        },
+        {
+            "contact_point_id": "link-trondheim",
+            "kind": "link_centre",
+            "municipality_number": "5001",
+            "municipalities": ["5001"],
+            "digital_groups": True,
+        },
     ]
     covered = {m for cp in points for m in cp["municipalities"]}
     for m in sorted(ref.municipalities.values(), key=lambda m: m.number):
         if m.population >= 15_000 and m.number not in covered:
-            points.append({"contact_point_id": f"cp-{m.number}", "kind": "municipal_service",
-                           "municipality_number": m.number, "municipalities": [m.number],
-                           "digital_groups": False})
+            points.append(
+                {
+                    "contact_point_id": f"cp-{m.number}",
+                    "kind": "municipal_service",
+                    "municipality_number": m.number,
+                    "municipalities": [m.number],
+                    "digital_groups": False,
+                }
+            )
     counties = {cp["municipality_number"][:2] for cp in points}
     for m in sorted(ref.municipalities.values(), key=lambda m: -m.population):
         if m.county_number not in counties:
             counties.add(m.county_number)
-            points.append({"contact_point_id": f"district-{m.county_number}", "kind": "district_office",
-                           "municipality_number": m.number, "municipalities": [m.number],
-                           "digital_groups": True})
-    points.append({"contact_point_id": "national-office", "kind": "national_office",
-                   "municipality_number": "0301", "municipalities": [], "digital_groups": False})
+            points.append(
+                {
+                    "contact_point_id": f"district-{m.county_number}",
+                    "kind": "district_office",
+                    "municipality_number": m.number,
+                    "municipalities": [m.number],
+                    "digital_groups": True,
+                }
+            )
+    points.append(
+        {
+            "contact_point_id": "national-office",
+            "kind": "national_office",
+            "municipality_number": "0301",
+            "municipalities": [],
+            "digital_groups": False,
+        }
+    )
     return points
 
 
@@ -78,28 +127,40 @@ def population():
 
 
 def a_person(rng, index, municipality_number):
-    slots = {f"{_weighted(rng, WEEKDAY_WEIGHTS)[0]}:{_weighted(rng, PART_WEIGHTS)[0]}"
-             for _ in range(rng.choice((2, 3, 4, 4, 5, 6, 8)))}
+    slots = {
+        f"{_weighted(rng, WEEKDAY_WEIGHTS)[0]}:{_weighted(rng, PART_WEIGHTS)[0]}"
+        for _ in range(rng.choice((2, 3, 4, 4, 5, 6, 8)))
+    }
     waited = rng.uniform(0, 120)
     birth_year = None if rng.random() < 0.15 else rng.randint(1940, 2006)
     return {
-        "registration_id": f"r{index:06d}", "municipality_number": municipality_number,
+        "registration_id": f"r{index:06d}",
+        "municipality_number": municipality_number,
         "role": "relative" if rng.random() < 0.25 else "self",
         "language": _weighted(rng, LANGUAGE_WEIGHTS)[0],
         "themes": tuple(_weighted(rng, THEME_WEIGHTS, rng.choice((1, 1, 2, 2, 3)))),
-        "slots": frozenset(slots), "open_to_mixed": rng.random() < 0.6,
-        "waiting_since": NOW - timedelta(days=waited), "birth_year": birth_year,
-        "not_in_own_municipality": rng.random() < 0.05, "digital_ok": rng.random() < 0.4,
+        "slots": frozenset(slots),
+        "open_to_mixed": rng.random() < 0.6,
+        "waiting_since": NOW - timedelta(days=waited),
+        "birth_year": birth_year,
+        "not_in_own_municipality": rng.random() < 0.05,
+        "digital_ok": rng.random() < 0.4,
     }
 
 
 def engine_person(raw, widening_days=engine.DEFAULT_WIDENING_DAYS):
     waited = (NOW - raw["waiting_since"]).days
     return engine.Person(
-        registration_id=raw["registration_id"], themes=raw["themes"], slots=raw["slots"],
-        open_to_mixed=raw["open_to_mixed"], waiting_since=raw["waiting_since"], birth_year=raw["birth_year"],
-        municipality_number=raw["municipality_number"], not_in_own_municipality=raw["not_in_own_municipality"],
-        steps=engine.earned_steps(waited, widening_days))
+        registration_id=raw["registration_id"],
+        themes=raw["themes"],
+        slots=raw["slots"],
+        open_to_mixed=raw["open_to_mixed"],
+        waiting_since=raw["waiting_since"],
+        birth_year=raw["birth_year"],
+        municipality_number=raw["municipality_number"],
+        not_in_own_municipality=raw["not_in_own_municipality"],
+        steps=engine.earned_steps(waited, widening_days),
+    )
 
 
 def generate(people, seed=2024):
@@ -124,9 +185,14 @@ def generate(people, seed=2024):
         cp = by_id[route["contact_point_id"]]
         pool_key = (cp["contact_point_id"], raw["role"], raw["language"], route["kind"] == "digital")
         if pool_key not in pools:
-            pools[pool_key] = (engine.PoolSettings(contact_point_id=cp["contact_point_id"],
-                                                   serves=frozenset(cp["municipalities"]),
-                                                   digital=route["kind"] == "digital"), [])
+            pools[pool_key] = (
+                engine.PoolSettings(
+                    contact_point_id=cp["contact_point_id"],
+                    serves=frozenset(cp["municipalities"]),
+                    digital=route["kind"] == "digital",
+                ),
+                [],
+            )
         pools[pool_key][1].append(engine_person(raw))
     return pools
 
@@ -169,13 +235,22 @@ def quality(pools, samples, seed=7):
         best, proven = exact.optimum(units, rules, budget=30.0)
         optimum = engine.placed_of(units, best)
         outcome = engine.propose(people, settings, NOW)
-        rows.append({"pool": "|".join(map(str, key)), "people": len(people), "optimum": optimum,
-                     "proven": proven, "engine": outcome.placed, "solver": outcome.solver,
-                     "greedy_only": engine.propose(people, settings, NOW, exact=False).placed,
-                     "baseline": longest_waiting_first(people, settings)})
+        rows.append(
+            {
+                "pool": "|".join(map(str, key)),
+                "people": len(people),
+                "optimum": optimum,
+                "proven": proven,
+                "engine": outcome.placed,
+                "solver": outcome.solver,
+                "greedy_only": engine.propose(people, settings, NOW, exact=False).placed,
+                "baseline": longest_waiting_first(people, settings),
+            }
+        )
     total_opt = sum(r["optimum"] for r in rows) or 1
     return {
-        "pools": len(rows), "pools_with_a_group": sum(1 for r in rows if r["optimum"]),
+        "pools": len(rows),
+        "pools_with_a_group": sum(1 for r in rows if r["optimum"]),
         "ratio": round(sum(r["engine"] for r in rows) / total_opt, 4),
         "worst_pool_ratio": round(min((r["engine"] / r["optimum"] for r in rows if r["optimum"]), default=1), 4),
         "greedy_only_ratio": round(sum(r["greedy_only"] for r in rows) / total_opt, 4),
@@ -204,8 +279,12 @@ def incremental(pools, arrivals, seed=11):
         engine.place_one(newcomer.registration_id, leftovers[key] + [newcomer], settings, NOW)
         timings.append((time.perf_counter() - start) * 1000)
     timings.sort()
-    return {"arrivals": arrivals, "p50_ms": round(timings[len(timings) // 2], 3),
-            "p99_ms": round(timings[int(len(timings) * 0.99) - 1], 3), "max_ms": round(timings[-1], 3)}
+    return {
+        "arrivals": arrivals,
+        "p50_ms": round(timings[len(timings) // 2], 3),
+        "p99_ms": round(timings[int(len(timings) * 0.99) - 1], 3),
+        "max_ms": round(timings[-1], 3),
+    }
 
 
 def run(people=100_000, samples=60, arrivals=2000):
@@ -224,10 +303,15 @@ def run(people=100_000, samples=60, arrivals=2000):
     cpu = time.process_time() - start
     wall = time.perf_counter() - wall
     result = {
-        "people": people, "routed_to_a_pool": waiting, "pools": len(pools),
+        "people": people,
+        "routed_to_a_pool": waiting,
+        "pools": len(pools),
         "contact_points": len(contact_points()),
-        "propose_all_cpu_seconds": round(cpu, 2), "propose_all_wall_seconds": round(wall, 2),
-        "placed": placed, "share_placed": round(placed / max(waiting, 1), 4), "solvers": solvers,
+        "propose_all_cpu_seconds": round(cpu, 2),
+        "propose_all_wall_seconds": round(wall, 2),
+        "placed": placed,
+        "share_placed": round(placed / max(waiting, 1), 4),
+        "solvers": solvers,
         "generate_seconds": round(generated, 2),
         "quality": quality(pools, samples),
         "incremental": incremental(pools, arrivals),

@@ -6,6 +6,7 @@ dispatcher publishes N events, a trivial `@event_handler` counts them.
 Prints one JSON line: events/s while dispatching and handling together (one process, as a service
 that handles and emits would), and events/s draining a full queue.
 """
+
 import eventlet
 
 eventlet.monkey_patch()
@@ -65,8 +66,16 @@ def main(amqp_uri, count):
         finished = STATE["done"].wait()
     drain = count / (finished - started)
     container.stop()
-    print(json.dumps({"events": count, "dispatch_only_per_s": round(count / dispatched),
-                      "dispatch_and_handle_per_s": round(together), "drain_per_s": round(drain)}))
+    print(
+        json.dumps(
+            {
+                "events": count,
+                "dispatch_only_per_s": round(count / dispatched),
+                "dispatch_and_handle_per_s": round(together),
+                "drain_per_s": round(drain),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

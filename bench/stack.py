@@ -3,6 +3,7 @@ services in a FLOKK_MODE=test slot of their own (ports and run directory from sc
 demo or a test run is never touched. Everything is started and stopped through the project's own
 scripts; this module adds the intake load, the receipts and the process facts a run needs.
 """
+
 import email.parser
 import json
 import os
@@ -21,10 +22,19 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 SERVICES = ("directory", "registration", "matching", "notification", "gateway")
 INTAKE_EXCHANGE = Exchange("intake.events", type="topic", durable=True)
 SAMPLE = {
-    "name": "Bench", "postal_code": "5003", "role": "self", "themes": ["grief"], "languages": ["nb"],
-    "open_to_mixed": True, "availability": [{"weekday": "tue", "part_of_day": "evening"}],
-    "consent": {"purpose": "self_help_group_matching", "text_version": "2026-01",
-                "given_at": "2026-11-28T08:59:00Z", "channel": "self"},
+    "name": "Bench",
+    "postal_code": "5003",
+    "role": "self",
+    "themes": ["grief"],
+    "languages": ["nb"],
+    "open_to_mixed": True,
+    "availability": [{"weekday": "tue", "part_of_day": "evening"}],
+    "consent": {
+        "purpose": "self_help_group_matching",
+        "text_version": "2026-01",
+        "given_at": "2026-11-28T08:59:00Z",
+        "channel": "self",
+    },
 }
 
 
@@ -55,12 +65,28 @@ def say(message):
 
 def slot_environment(slot, db_prefix):
     """The environment scripts/env.sh gives FLOKK_MODE=test in `slot`, with its own databases."""
-    base = {k: v for k, v in os.environ.items() if k not in (
-        "AMQP_URI", "MONGODB_URI", "AMQP_URI_EXTERNAL", "MONGODB_URI_EXTERNAL", "FLOKK_RUN_DIR", "SMTP_PORT",
-        "SMTP_HOST", "GATEWAY_PORT", "FLOKK_METRICS_BASE", "SMS_PORT", "RABBIT_MGMT_URI")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "AMQP_URI",
+            "MONGODB_URI",
+            "AMQP_URI_EXTERNAL",
+            "MONGODB_URI_EXTERNAL",
+            "FLOKK_RUN_DIR",
+            "SMTP_PORT",
+            "SMTP_HOST",
+            "GATEWAY_PORT",
+            "FLOKK_METRICS_BASE",
+            "SMS_PORT",
+            "RABBIT_MGMT_URI",
+        )
+    }
     base.update(FLOKK_MODE="test", FLOKK_TEST_SLOT=str(slot))
-    dump = subprocess.run(["bash", "-c", ". scripts/env.sh && env -0"], cwd=ROOT, env=base, check=True,
-                          capture_output=True).stdout
+    dump = subprocess.run(
+        ["bash", "-c", ". scripts/env.sh && env -0"], cwd=ROOT, env=base, check=True, capture_output=True
+    ).stdout
     env = dict(item.split("=", 1) for item in dump.decode().split("\0") if "=" in item)
     env["FLOKK_DB_PREFIX"] = db_prefix
     return env
@@ -77,8 +103,9 @@ class Stack:
     # --- lifecycle, through the project's scripts -------------------------------------------
 
     def script(self, *args, timeout=180):
-        result = subprocess.run(["bash", *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
-                                timeout=timeout)
+        result = subprocess.run(
+            ["bash", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
         return result.stdout
@@ -98,8 +125,14 @@ class Stack:
         shutil.rmtree(self.maildir, ignore_errors=True)
         self.script("scripts/services.sh", "start")
         if seed:
-            subprocess.run([PYTHON, "scripts/seed_directory.py"], cwd=ROOT, env=self.env, check=True,
-                           capture_output=True, timeout=120)
+            subprocess.run(
+                [PYTHON, "scripts/seed_directory.py"],
+                cwd=ROOT,
+                env=self.env,
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
 
     def stop_services(self):
         self.script("scripts/services.sh", "stop", timeout=60)
@@ -194,7 +227,8 @@ class Stack:
                 headers = parser.parse(handle)
             accepted = path.stat().st_mtime
             found.setdefault(str(headers["To"]), []).append(
-                (accepted, str(headers["Message-ID"])) if with_ids else accepted)
+                (accepted, str(headers["Message-ID"])) if with_ids else accepted
+            )
         return found
 
 
@@ -234,17 +268,25 @@ class Intake:
         return f"bench+{self.run_id}-{index}@example.no"
 
     def envelope(self, index):
-        data = {**SAMPLE, "idempotency_key": f"bench-{self.run_id}-{index}", "email": self.address(index),
-                "postal_code": POSTAL_CODES[index % len(POSTAL_CODES)],
-                "role": ROLES[index // len(POSTAL_CODES) % len(ROLES)]}
-        return {"event_id": str(uuid.uuid4()), "event_type": "registration_requested", "schema_version": 1,
-                "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "source": "intake",
-                "data": data}
+        data = {
+            **SAMPLE,
+            "idempotency_key": f"bench-{self.run_id}-{index}",
+            "email": self.address(index),
+            "postal_code": POSTAL_CODES[index % len(POSTAL_CODES)],
+            "role": ROLES[index // len(POSTAL_CODES) % len(ROLES)],
+        }
+        return {
+            "event_id": str(uuid.uuid4()),
+            "event_type": "registration_requested",
+            "schema_version": 1,
+            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "source": "intake",
+            "data": data,
+        }
 
     def _producer(self):
         if self.connection is None:
-            self.connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True},
-                                         connect_timeout=5)
+            self.connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True}, connect_timeout=5)
             self.connection.ensure_connection(max_retries=1)
         return self.connection.Producer()
 
@@ -255,9 +297,15 @@ class Intake:
             give_up = time.monotonic() + deadline_seconds
             while True:
                 try:
-                    self._producer().publish(body, exchange=INTAKE_EXCHANGE, routing_key="registration_requested",
-                                             content_type="application/json", content_encoding="utf-8",
-                                             delivery_mode=2, declare=[INTAKE_EXCHANGE])
+                    self._producer().publish(
+                        body,
+                        exchange=INTAKE_EXCHANGE,
+                        routing_key="registration_requested",
+                        content_type="application/json",
+                        content_encoding="utf-8",
+                        delivery_mode=2,
+                        declare=[INTAKE_EXCHANGE],
+                    )
                     return
                 except Exception:
                     self.close()

@@ -13,6 +13,7 @@ Writes docs/bench/report.json and docs/bench/bench.png. Runs in FLOKK_MODE=test 
 (BENCH_SLOT) so it never touches a demo; loopback only; every loop has a deadline.
     BENCH_LATENCY_SECONDS (30), BENCH_SUSTAIN_SECONDS (60), BENCH_IN_FLIGHT (300)
 """
+
 import email.parser
 import importlib.util
 import json
@@ -50,18 +51,36 @@ def percentile(values, fraction):
 
 
 def machine():
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
-            "os": platform.platform(), "python": platform.python_version(),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def one_hop(stack):
     say("1/5 bare nameko one-hop event rate")
-    result = subprocess.run([PYTHON, "-m", "bench.onehop", stack.amqp_uri, "3000"], cwd=ROOT, env=stack.env,
-                            capture_output=True, text=True, timeout=300, check=True)
+    result = subprocess.run(
+        [PYTHON, "-m", "bench.onehop", stack.amqp_uri, "3000"],
+        cwd=ROOT,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -78,9 +97,15 @@ def send_paced(intake, first, rate, seconds):
 
 
 def latency_summary(samples, sent):
-    return {"registrations": sent, "receipts": len(samples), "p50_ms": round(percentile(samples, 0.5), 1),
-            "p90_ms": round(percentile(samples, 0.9), 1), "p99_ms": round(percentile(samples, 0.99), 1),
-            "max_ms": round(max(samples), 1), "samples_ms": [round(x, 1) for x in samples]}
+    return {
+        "registrations": sent,
+        "receipts": len(samples),
+        "p50_ms": round(percentile(samples, 0.5), 1),
+        "p90_ms": round(percentile(samples, 0.9), 1),
+        "p99_ms": round(percentile(samples, 0.99), 1),
+        "max_ms": round(max(samples), 1),
+        "samples_ms": [round(x, 1) for x in samples],
+    }
 
 
 def wait_receipts(stack, intake, indexes, timeout=DRAIN_SECONDS):
@@ -101,8 +126,9 @@ def wait_receipts(stack, intake, indexes, timeout=DRAIN_SECONDS):
 
 def latencies_ms(stack, intake, indexes):
     receipts = stack.receipts()
-    return [(min(receipts[intake.address(i)]) - intake.sent_at[i]) * 1000 for i in indexes
-            if intake.address(i) in receipts]
+    return [
+        (min(receipts[intake.address(i)]) - intake.sent_at[i]) * 1000 for i in indexes if intake.address(i) in receipts
+    ]
 
 
 def sustained(stack, intake, first):
@@ -138,17 +164,20 @@ def scrape(stack):
         except OSError:
             continue
         sums, counts = {}, {}
-        for kind, label, value in re.findall(r'^flokk_((?:handler|handler_run|rpc)_seconds_(?:sum|count))\{\w+="([^"]+)"\} (\S+)',
-                                             text, re.M):
+        for kind, label, value in re.findall(
+            r'^flokk_((?:handler|handler_run|rpc)_seconds_(?:sum|count))\{\w+="([^"]+)"\} (\S+)', text, re.M
+        ):
             target = sums if kind.endswith("sum") else counts
             target[(kind.rsplit("_", 1)[0], label)] = float(value)
         for (kind, label), total in sums.items():
             count = counts.get((kind, label), 0)
             if count:
-                what = {"handler_seconds": "receipt to ack", "handler_run_seconds": "handler runs",
-                        "rpc_seconds": "rpc"}[kind]
-                hops[f"{service} {what} {label}"] = {
-                    "count": int(count), "mean_ms": round(total / count * 1000, 2)}
+                what = {
+                    "handler_seconds": "receipt to ack",
+                    "handler_run_seconds": "handler runs",
+                    "rpc_seconds": "rpc",
+                }[kind]
+                hops[f"{service} {what} {label}"] = {"count": int(count), "mean_ms": round(total / count * 1000, 2)}
     return hops
 
 
@@ -166,9 +195,11 @@ def matching_engine():
         say("5/5 matching engine: bench/matching_bench.py is not in this tree; section skipped")
         return {"skipped": "bench/matching_bench.py not present"}
     say("5/5 matching engine at 100,000 people (bench.matching_bench.run)")
-    code = ("import json; from bench.matching_bench import run; r = run(100_000); "
-            "print(json.dumps({k: v for k, v in r.items() if k != 'quality'} | "
-            "{'quality': {k: v for k, v in r.get('quality', {}).items() if k != 'rows'}}))")
+    code = (
+        "import json; from bench.matching_bench import run; r = run(100_000); "
+        "print(json.dumps({k: v for k, v in r.items() if k != 'quality'} | "
+        "{'quality': {k: v for k, v in r.get('quality', {}).items() if k != 'rows'}}))"
+    )
     result = subprocess.run([PYTHON, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=1800)
     if result.returncode != 0:
         return {"failed": result.stderr[-1500:]}
@@ -179,19 +210,34 @@ def chart(report_path, png_path):
     if not (CHART_VENV / f".installed-{CHART_PIN}").exists():
         say(f"installing {CHART_PIN} into {CHART_VENV.relative_to(ROOT)}")
         subprocess.run([sys.executable, "-m", "venv", str(CHART_VENV)], check=True)
-        subprocess.run([str(CHART_VENV / "bin/pip"), "install", "-q", CHART_PIN], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(CHART_VENV / "bin/pip"), "install", "-q", CHART_PIN],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         (CHART_VENV / f".installed-{CHART_PIN}").touch()
-    subprocess.run([str(CHART_VENV / "bin/python"), str(ROOT / "bench" / "chart.py"), str(report_path),
-                    str(png_path)], check=True, timeout=120)
+    subprocess.run(
+        [str(CHART_VENV / "bin/python"), str(ROOT / "bench" / "chart.py"), str(report_path), str(png_path)],
+        check=True,
+        timeout=120,
+    )
 
 
 def main():
     stack = Stack(SLOT, "bench")
     run_id = uuid.uuid4().hex[:8]
-    report = {"started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
-              "targets": TARGETS, "settings": {"latency_rate": LATENCY_RATE, "latency_seconds": LATENCY_SECONDS,
-                                               "sustain_seconds": SUSTAIN_SECONDS, "in_flight": IN_FLIGHT}}
+    report = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "targets": TARGETS,
+        "settings": {
+            "latency_rate": LATENCY_RATE,
+            "latency_seconds": LATENCY_SECONDS,
+            "sustain_seconds": SUSTAIN_SECONDS,
+            "in_flight": IN_FLIGHT,
+        },
+    }
     say(f"starting broker and store in test slot {SLOT} ({stack.run_dir})")
     stack.start_infra(fresh=True)
     sampler = None
@@ -208,8 +254,10 @@ def main():
             intake.send(i)
         wait_receipts(stack, intake, range(20), timeout=60)
 
-        say(f"2/5 latency at {LIGHT_RATE}/s (the pipeline's own latency, no queueing) and at "
-            f"{LATENCY_RATE} registrations/s, {LATENCY_SECONDS:.0f}s each")
+        say(
+            f"2/5 latency at {LIGHT_RATE}/s (the pipeline's own latency, no queueing) and at "
+            f"{LATENCY_RATE} registrations/s, {LATENCY_SECONDS:.0f}s each"
+        )
         light = send_paced(intake, 500, LIGHT_RATE, LATENCY_SECONDS)
         wait_receipts(stack, intake, light)
         report["latency_at_10_per_s"] = latency_summary(latencies_ms(stack, intake, light), len(light))
@@ -232,23 +280,35 @@ def main():
         sent = list(range(20)) + light + paced + loaded
         counts = [len(receipts.get(intake.address(i), [])) for i in sent]
         report["sustained"] = {
-            "registrations_per_s": round(rate, 1), "seconds": SUSTAIN_SECONDS, "sent": len(loaded),
+            "registrations_per_s": round(rate, 1),
+            "seconds": SUSTAIN_SECONDS,
+            "sent": len(loaded),
             "receipts_per_second_series": series,
-            "all_runs": {"registrations_sent": len(sent), "with_exactly_one_receipt": counts.count(1),
-                         "without_receipt": counts.count(0), "with_duplicates": sum(1 for c in counts if c > 1)}}
+            "all_runs": {
+                "registrations_sent": len(sent),
+                "with_exactly_one_receipt": counts.count(1),
+                "without_receipt": counts.count(0),
+                "with_duplicates": sum(1 for c in counts if c > 1),
+            },
+        }
         say(f"   nothing lost: {report['sustained']['all_runs']}")
         sampler.stop()
         report["rss_peak_mb"] = {name: round(value, 1) for name, value in sampler.peak.items()}
         report["where_the_time_goes"] = {
             "cpu_ms_per_registration": {
                 name: round((cpu_after[name] - cpu_before.get(name, 0)) * 1000 / max(len(loaded), 1), 2)
-                for name in sorted(cpu_after, key=lambda n: cpu_before.get(n, 0) - cpu_after[n])},
+                for name in sorted(cpu_after, key=lambda n: cpu_before.get(n, 0) - cpu_after[n])
+            },
             "store_operations_per_registration": {
                 kind: round((ops_after[kind] - ops_before.get(kind, 0)) / max(len(loaded), 1), 1)
-                for kind in ops_after if ops_after[kind] != ops_before.get(kind, 0)},
-            "cpu_share_of_machine": round(sum(cpu_after[n] - cpu_before.get(n, 0) for n in cpu_after)
-                                          / (SUSTAIN_SECONDS * os.cpu_count()), 2),
-            "per_hop": scrape(stack)}
+                for kind in ops_after
+                if ops_after[kind] != ops_before.get(kind, 0)
+            },
+            "cpu_share_of_machine": round(
+                sum(cpu_after[n] - cpu_before.get(n, 0) for n in cpu_after) / (SUSTAIN_SECONDS * os.cpu_count()), 2
+            ),
+            "per_hop": scrape(stack),
+        }
         intake.close()
     finally:
         if sampler is not None:

@@ -24,6 +24,7 @@ queues (ready, unacked, consumers), every service's greenthread stacks (SIGUSR2)
 (when py-spy is installed); a fault that takes over 20 s to recover from gets one while it lasts.
 Loopback only; every wait has a deadline.
 """
+
 import argparse
 import base64
 import json
@@ -129,15 +130,24 @@ def timed(stack, log, what, action, pause):
     crashed = stack.restart_dead_services()
     if crashed:
         say(f"   died of it and restarted: {', '.join(crashed)}")
-    log.append({"fault": what, "seconds": round(took, 1), "crashed_and_restarted": crashed,
-                **({"slow_recovery_diagnosis": snapshot["at"]} if snapshot else {})})
+    log.append(
+        {
+            "fault": what,
+            "seconds": round(took, 1),
+            "crashed_and_restarted": crashed,
+            **({"slow_recovery_diagnosis": snapshot["at"]} if snapshot else {}),
+        }
+    )
 
 
 def smtp_outage(stack, seconds):
     pid = stack.pid("smtp")
     os.kill(pid, signal.SIGTERM)
-    wait_for(lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2],
-             10, "the SMTP server to stop")
+    wait_for(
+        lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2],
+        10,
+        "the SMTP server to stop",
+    )
     time.sleep(seconds)
     stack.script("scripts/services.sh", "start")  # starts the SMTP server again, nothing else
 
@@ -155,8 +165,14 @@ def poison_everything(amqp_uri, run_id):
                     body = b"\xff\xfe not json at all " + marker.encode()
                 else:
                     body = json.dumps({"event_type": event_type, "poison": marker}).encode()
-                producer.publish(body, exchange="", routing_key=queue, content_type="application/json",
-                                 content_encoding="binary", delivery_mode=2)
+                producer.publish(
+                    body,
+                    exchange="",
+                    routing_key=queue,
+                    content_type="application/json",
+                    content_encoding="binary",
+                    delivery_mode=2,
+                )
                 sent[marker] = (service, queue)
     return sent
 
@@ -167,8 +183,9 @@ def dead_letters(amqp_uri):
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
         for service in SUBSCRIPTIONS:
-            queue = Queue(f"{service}.dead", durable=True, channel=channel,
-                          queue_arguments={"x-message-ttl": DEAD_LETTER_TTL_MS})
+            queue = Queue(
+                f"{service}.dead", durable=True, channel=channel, queue_arguments={"x-message-ttl": DEAD_LETTER_TTL_MS}
+            )
             letters = found.setdefault(service, [])
             for _ in range(10_000):
                 message = queue.get(no_ack=False)  # never acked: back in the queue when we close
@@ -180,8 +197,12 @@ def dead_letters(amqp_uri):
 
 def log_sizes(stack):
     """How far each service's log has got, so a run reads only its own lines."""
-    return {name: (stack.run_dir / "logs" / f"{name}.log").stat().st_size
-            if (stack.run_dir / "logs" / f"{name}.log").exists() else 0 for name in SERVICES}
+    return {
+        name: (stack.run_dir / "logs" / f"{name}.log").stat().st_size
+        if (stack.run_dir / "logs" / f"{name}.log").exists()
+        else 0
+        for name in SERVICES
+    }
 
 
 def retries_logged(stack, since):
@@ -210,13 +231,16 @@ def queue_counts(mgmt_uri):
     """[(name, ready, unacked, consumers)] of every queue, from the management API."""
     scheme, rest = mgmt_uri.split("://", 1)
     credentials, host = rest.rsplit("@", 1)
-    request = urllib.request.Request(f"{scheme}://{host}/api/queues?columns=name,messages_ready,"
-                                     "messages_unacknowledged,consumers")
+    request = urllib.request.Request(
+        f"{scheme}://{host}/api/queues?columns=name,messages_ready,messages_unacknowledged,consumers"
+    )
     request.add_header("Authorization", "Basic " + base64.b64encode(credentials.encode()).decode())
     with urllib.request.urlopen(request, timeout=10) as response:
         queues = json.load(response)
-    return [(q["name"], q.get("messages_ready", 0), q.get("messages_unacknowledged", 0), q.get("consumers", 0))
-            for q in sorted(queues, key=lambda q: q["name"])]
+    return [
+        (q["name"], q.get("messages_ready", 0), q.get("messages_unacknowledged", 0), q.get("consumers", 0))
+        for q in sorted(queues, key=lambda q: q["name"])
+    ]
 
 
 def diagnose(stack, name="end"):
@@ -226,8 +250,11 @@ def diagnose(stack, name="end"):
     shutil.rmtree(where, ignore_errors=True)
     where.mkdir(parents=True, exist_ok=True)
     try:
-        lines = [f"{n:60} ready={r} unacked={u} consumers={c}" for n, r, u, c in queue_counts(
-            stack.env["RABBIT_MGMT_URI"]) if r or u]
+        lines = [
+            f"{n:60} ready={r} unacked={u} consumers={c}"
+            for n, r, u, c in queue_counts(stack.env["RABBIT_MGMT_URI"])
+            if r or u
+        ]
     except Exception as exc:
         lines = [f"queues unavailable: {type(exc).__name__}: {exc}"]
     (where / "queues.txt").write_text("\n".join(lines) + "\n")
@@ -284,10 +311,15 @@ def kill_spec(text):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="short pauses, for CI")
-    parser.add_argument("--keep-on-failure", action="store_true",
-                        help="leave the stack running when a check fails, to inspect it")
-    parser.add_argument("--kill", type=kill_spec, metavar="SERVICE:TIMES",
-                        help="instead of the fault sequence, SIGKILL one service TIMES times (to chase a rare race)")
+    parser.add_argument(
+        "--keep-on-failure", action="store_true", help="leave the stack running when a check fails, to inspect it"
+    )
+    parser.add_argument(
+        "--kill",
+        type=kill_spec,
+        metavar="SERVICE:TIMES",
+        help="instead of the fault sequence, SIGKILL one service TIMES times (to chase a rare race)",
+    )
     parser.add_argument("--pause", type=float, default=None, help="seconds between faults (default 10, quick 3)")
     parser.add_argument("--slot", type=int, default=8)
     parser.add_argument("--rate", type=float, default=None, help="registrations per second (default 10, quick 5)")
@@ -320,17 +352,37 @@ def main():
             for _ in range(args.kill[1]):
                 timed(stack, log, f"SIGKILL {args.kill[0]}, start it again", lambda: kill(args.kill[0]), pause)
         else:
-            timed(stack, log, "restart RabbitMQ", lambda: (
-                stack.stop_infra_part("rabbitmq", signal.SIGTERM), stack.start_infra()), pause)
+            timed(
+                stack,
+                log,
+                "restart RabbitMQ",
+                lambda: (stack.stop_infra_part("rabbitmq", signal.SIGTERM), stack.start_infra()),
+                pause,
+            )
             for name in SERVICES:
                 timed(stack, log, f"SIGKILL {name}, start it again", lambda name=name: kill(name), pause)
-            timed(stack, log, "restart the store", lambda: (
-                stack.stop_infra_part("store", signal.SIGTERM), stack.start_infra()), pause)
-            timed(stack, log, "the SMTP server down for 5 s (receipts fail and are retried)",
-                  lambda: smtp_outage(stack, 5), pause)
+            timed(
+                stack,
+                log,
+                "restart the store",
+                lambda: (stack.stop_infra_part("store", signal.SIGTERM), stack.start_infra()),
+                pause,
+            )
+            timed(
+                stack,
+                log,
+                "the SMTP server down for 5 s (receipts fail and are retried)",
+                lambda: smtp_outage(stack, 5),
+                pause,
+            )
         poisons = {}
-        timed(stack, log, "a poison message into every event queue",
-              lambda: poisons.update(poison_everything(stack.amqp_uri, run_id)), pause)
+        timed(
+            stack,
+            log,
+            "a poison message into every event queue",
+            lambda: poisons.update(poison_everything(stack.amqp_uri, run_id)),
+            pause,
+        )
         load.stop()
         if load.error:
             failures.append(f"the load generator failed: {load.error}")
@@ -347,8 +399,11 @@ def main():
         receipts = stack.receipts(with_ids=True)
         missing = [i for i in sent if intake.address(i) not in receipts]
         several = [i for i in sent if len({mid for _, mid in receipts.get(intake.address(i), [])}) > 1]
-        resent = [i for i in sent if len(receipts.get(intake.address(i), [])) > len(
-            {mid for _, mid in receipts.get(intake.address(i), [])})]
+        resent = [
+            i
+            for i in sent
+            if len(receipts.get(intake.address(i), [])) > len({mid for _, mid in receipts.get(intake.address(i), [])})
+        ]
         if missing:
             failures.append(f"{len(missing)} registrations without a receipt (first: {missing[:5]})")
         if several:
@@ -366,8 +421,9 @@ def main():
             if found is None:
                 failures.append(f"the poison message for {queue} is not in any dead-letter queue")
             elif found[0] != service or not found[1].get(REASON_HEADER):
-                failures.append(f"the poison message for {queue} is in {found[0]}.dead with reason "
-                                f"{found[1].get(REASON_HEADER)!r}")
+                failures.append(
+                    f"the poison message for {queue} is in {found[0]}.dead with reason {found[1].get(REASON_HEADER)!r}"
+                )
         misrouted, lost_events = 0, []
         for service, messages in letters.items():
             for headers, body in messages:
@@ -379,33 +435,57 @@ def main():
                 else:
                     lost_events.append(f"{service}: {headers.get(REASON_HEADER, '')[:120]}")
         if misrouted:
-            failures.append(f"{misrouted} retry copies reached queues they were not meant for and were dead-lettered "
-                            "there (flokk.retry routes by the header x-flokk-queue, but RabbitMQ's headers "
-                            "exchange ignores x- arguments, so every copy goes to every queue)")
+            failures.append(
+                f"{misrouted} retry copies reached queues they were not meant for and were dead-lettered "
+                "there (flokk.retry routes by the header x-flokk-queue, but RabbitMQ's headers "
+                "exchange ignores x- arguments, so every copy goes to every queue)"
+            )
         if lost_events:
             failures.append(f"{len(lost_events)} events dead-lettered by their own handlers: {lost_events[:3]}")
         summary = {
-            "registrations_sent": len(sent), "with_exactly_one_receipt": len(sent) - len(missing) - len(several),
-            "without_receipt": len(missing), "with_several_receipts": len(several),
+            "registrations_sent": len(sent),
+            "with_exactly_one_receipt": len(sent) - len(missing) - len(several),
+            "without_receipt": len(missing),
+            "with_several_receipts": len(several),
             "same_receipt_delivered_twice": len(resent),
-            "poison_messages": len(poisons), "retry_copies_misrouted": misrouted,
+            "poison_messages": len(poisons),
+            "retry_copies_misrouted": misrouted,
             "events_dead_lettered_by_handlers": len(lost_events),
             "poison_in_dead_letter_queue_with_reason": sum(
-                1 for m, (svc, _) in poisons.items() if by_marker.get(m, (None, {}))[0] == svc
-                and by_marker[m][1].get(REASON_HEADER)),
+                1
+                for m, (svc, _) in poisons.items()
+                if by_marker.get(m, (None, {}))[0] == svc and by_marker[m][1].get(REASON_HEADER)
+            ),
             "reasons": sorted({h.get(REASON_HEADER, "")[:60] for m, (_, h) in by_marker.items() if m}),
             "handler_retries": retries_logged(stack, logs_at),
-            "faults": log, "total_seconds": round(time.monotonic() - began, 1),
+            "faults": log,
+            "total_seconds": round(time.monotonic() - began, 1),
         }
         print(json.dumps(summary, indent=2))
         if failures:
             say(f"diagnosis in {diagnose(stack)}")
             keep = args.keep_on_failure
-        report = ROOT / (".run/faults-kill.json" if args.kill else ".run/faults-quick.json" if args.quick
-                         else "docs/bench/faults.json")
+        report = ROOT / (
+            ".run/faults-kill.json"
+            if args.kill
+            else ".run/faults-quick.json"
+            if args.quick
+            else "docs/bench/faults.json"
+        )
         report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps({**summary, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                      "rate_per_s": rate, "pause_s": pause, "failures": failures}, indent=2) + "\n")
+        report.write_text(
+            json.dumps(
+                {
+                    **summary,
+                    "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "rate_per_s": rate,
+                    "pause_s": pause,
+                    "failures": failures,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     except Exception as exc:  # a fault the run itself could not get past: look before stopping
         traceback.print_exc()
         failures.append(f"the run broke off: {type(exc).__name__}: {str(exc)[:500]}")
@@ -415,9 +495,11 @@ def main():
         load.stop()
         intake.close()
         if keep:
-            say(f"the stack is left running (--keep-on-failure); logs in {stack.run_dir}/logs. Stop it with: "
+            say(
+                f"the stack is left running (--keep-on-failure); logs in {stack.run_dir}/logs. Stop it with: "
                 f"FLOKK_MODE=test FLOKK_TEST_SLOT={args.slot} bash scripts/services.sh stop; "
-                f"FLOKK_MODE=test FLOKK_TEST_SLOT={args.slot} bash scripts/infra.sh stop")
+                f"FLOKK_MODE=test FLOKK_TEST_SLOT={args.slot} bash scripts/infra.sh stop"
+            )
         else:
             say("stopping the stack")
             stack.stop_services()
@@ -426,8 +508,10 @@ def main():
         for failure in failures:
             say(f"FAILED: {failure}")
         return 1
-    say(f"nothing lost: every registration has one receipt, every poison message is dead-lettered "
-        f"with its reason ({time.monotonic() - began:.0f}s)")
+    say(
+        f"nothing lost: every registration has one receipt, every poison message is dead-lettered "
+        f"with its reason ({time.monotonic() - began:.0f}s)"
+    )
     return 0
 
 

@@ -1,5 +1,6 @@
 """Load the example directory (services/directory/data/example_directory.json) through the
 directory's RPC, so every contact point is validated and announced like any other."""
+
 import sys
 
 import eventlet
@@ -22,9 +23,11 @@ def main():
         for contact_point in contact_points:
             cluster.directory.upsert_contact_point(contact_point)
         national = cluster.directory.coverage()["national"]
-    print(f"example directory loaded: {len(contact_points)} contact points (marked as example data); "
-          f"they cover {national['covered_municipalities']} of {national['municipalities']} municipalities, "
-          f"{national['population_share']:.1%} of the population")
+    print(
+        f"example directory loaded: {len(contact_points)} contact points (marked as example data); "
+        f"they cover {national['covered_municipalities']} of {national['municipalities']} municipalities, "
+        f"{national['population_share']:.1%} of the population"
+    )
 
 
 if __name__ == "__main__":

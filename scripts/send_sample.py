@@ -3,6 +3,7 @@ with a plain AMQP client, print every event it causes, and the receipt that reac
 
     python scripts/send_sample.py --maildir .run/demo/mail
 """
+
 import argparse
 import email
 import email.policy
@@ -16,11 +17,21 @@ from pathlib import Path
 from kombu import Connection, Exchange, Queue
 
 SAMPLE = {
-    "name": "Kari", "email": "kari@example.no", "phone": "+4791234567", "postal_code": "5003",
-    "role": "self", "themes": ["grief"], "languages": ["nb"], "open_to_mixed": True,
+    "name": "Kari",
+    "email": "kari@example.no",
+    "phone": "+4791234567",
+    "postal_code": "5003",
+    "role": "self",
+    "themes": ["grief"],
+    "languages": ["nb"],
+    "open_to_mixed": True,
     "availability": [{"weekday": "tue", "part_of_day": "evening"}],
-    "consent": {"purpose": "self_help_group_matching", "text_version": "2026-01",
-                "given_at": "2026-11-28T08:59:00Z", "channel": "self"},
+    "consent": {
+        "purpose": "self_help_group_matching",
+        "text_version": "2026-01",
+        "given_at": "2026-11-28T08:59:00Z",
+        "channel": "self",
+    },
 }
 WATCHED = ("registration", "matching", "notification", "directory")
 
@@ -45,17 +56,28 @@ def main():
     maildir = Path(args.maildir)
     before = set(maildir.glob("*.eml")) if maildir.exists() else set()
     key = f"demo-{uuid.uuid4().hex[:12]}"
-    envelope = {"event_id": str(uuid.uuid4()), "event_type": "registration_requested", "schema_version": 1,
-                "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "source": "intake",
-                "data": {**SAMPLE, "idempotency_key": key}}
+    envelope = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "registration_requested",
+        "schema_version": 1,
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "source": "intake",
+        "data": {**SAMPLE, "idempotency_key": key},
+    }
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
         queue = tap(channel)
         intake = Exchange("intake.events", type="topic", durable=True, channel=channel)
         intake.declare()
         producer = connection.Producer(channel)
-        producer.publish(json.dumps(envelope), exchange=intake, routing_key="registration_requested",
-                         content_type="application/json", content_encoding="utf-8", delivery_mode=2)
+        producer.publish(
+            json.dumps(envelope),
+            exchange=intake,
+            routing_key="registration_requested",
+            content_type="application/json",
+            content_encoding="utf-8",
+            delivery_mode=2,
+        )
         print(f"1. intake      -> registration_requested  (idempotency_key {key}, postal code 5003)")
         step, deadline, done = 2, time.monotonic() + args.timeout, False
         while time.monotonic() < deadline and not done:
@@ -64,9 +86,21 @@ def main():
                 time.sleep(0.05)
                 continue
             event = json.loads(message.body)
-            shown = {k: v for k, v in event["data"].items() if k in (
-                "registration_id", "contact_point_id", "route_kind", "reason", "template", "channel",
-                "municipality_number", "themes")}
+            shown = {
+                k: v
+                for k, v in event["data"].items()
+                if k
+                in (
+                    "registration_id",
+                    "contact_point_id",
+                    "route_kind",
+                    "reason",
+                    "template",
+                    "channel",
+                    "municipality_number",
+                    "themes",
+                )
+            }
             print(f"{step}. {event['source']:<12} -> {event['event_type']:<24} {json.dumps(shown, ensure_ascii=False)}")
             step += 1
             done = event["event_type"] in ("notification_sent", "notification_failed", "registration_rejected")

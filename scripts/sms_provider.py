@@ -8,6 +8,7 @@ process of its own, like the SMTP sink.
 --refuse PREFIX answers 400 for numbers starting with PREFIX (refused for good), for fallback tests.
 The same `reference` twice is accepted once (answered 200 with the first id), as real providers do.
 """
+
 import argparse
 import json
 import os
@@ -88,7 +89,9 @@ def main():
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--refuse", default="")
     args = parser.parse_args()
-    server = ThreadingHTTPServer((args.host, args.port), handler_for(Provider(args.outbox, args.fail_first, args.refuse)))
+    server = ThreadingHTTPServer(
+        (args.host, args.port), handler_for(Provider(args.outbox, args.fail_first, args.refuse))
+    )
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"sms provider listening on {args.host}:{args.port}, messages in {args.outbox}", flush=True)
     server.serve_forever()

@@ -5,6 +5,7 @@
 
 --fail-first N answers the first N messages with a transient 451, for retry tests.
 """
+
 import argparse
 import asyncio
 import os

@@ -1,4 +1,5 @@
 """Test helpers on the real broker: publish like another system, and tap exchanges."""
+
 import json
 import uuid
 
@@ -12,8 +13,15 @@ def publish(amqp_uri, exchange, routing_key, body, content_type="application/jso
         producer = connection.Producer()
         ex = Exchange(exchange, type="topic", durable=True)
         payload = body if isinstance(body, (bytes, str)) else json.dumps(body)
-        producer.publish(payload, exchange=ex, routing_key=routing_key, declare=[ex],
-                         content_type=content_type, content_encoding="utf-8", delivery_mode=2)
+        producer.publish(
+            payload,
+            exchange=ex,
+            routing_key=routing_key,
+            declare=[ex],
+            content_type=content_type,
+            content_encoding="utf-8",
+            delivery_mode=2,
+        )
 
 
 class Tap:
@@ -36,16 +44,20 @@ class Tap:
             if message is None:
                 return self.seen
             body = message.body
-            self.seen.append((message.delivery_info["exchange"], message.delivery_info["routing_key"], body,
-                              json.loads(body)))
+            self.seen.append(
+                (message.delivery_info["exchange"], message.delivery_info["routing_key"], body, json.loads(body))
+            )
 
     def events(self, event_type=None):
         self.drain()
         return [parsed for _, key, _, parsed in self.seen if event_type in (None, key)]
 
     def wait_for(self, event_type, count=1, timeout=15):
-        return wait_until(lambda: (lambda found: found if len(found) >= count else None)(self.events(event_type)),
-                          timeout=timeout, what=f"{count} x {event_type}")
+        return wait_until(
+            lambda: (lambda found: found if len(found) >= count else None)(self.events(event_type)),
+            timeout=timeout,
+            what=f"{count} x {event_type}",
+        )
 
     def close(self):
         self.connection.release()
@@ -55,8 +67,12 @@ def dead_letters(amqp_uri, service):
     """Every message in `<service>.dead`, consumed: (headers, raw body)."""
     found = []
     with Connection(amqp_uri) as connection:
-        queue = Queue(f"{service}.dead", durable=True, channel=connection.channel(),
-                      queue_arguments={"x-message-ttl": 7 * 24 * 3600 * 1000})
+        queue = Queue(
+            f"{service}.dead",
+            durable=True,
+            channel=connection.channel(),
+            queue_arguments={"x-message-ttl": 7 * 24 * 3600 * 1000},
+        )
         while True:
             message = queue.get(no_ack=True)
             if message is None:

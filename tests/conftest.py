@@ -1,4 +1,5 @@
 """Root fixtures. eventlet must patch before anything imports sockets, threads or pymongo."""
+
 import eventlet
 
 eventlet.monkey_patch()

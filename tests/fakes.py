@@ -1,4 +1,5 @@
 """In-memory fakes of the services' own store ports, for unit tests (no mocks of our own code)."""
+
 import uuid
 
 
@@ -50,5 +51,11 @@ def an_event(source, event_type, data, event_id=None, occurred_at=None, schema_v
     from services.common import clock
     from services.common.envelope import Event
 
-    return Event(event_id=event_id or str(uuid.uuid4()), event_type=event_type, source=source,
-                 occurred_at=occurred_at or clock.now(), schema_version=schema_version, data=data)
+    return Event(
+        event_id=event_id or str(uuid.uuid4()),
+        event_type=event_type,
+        source=source,
+        occurred_at=occurred_at or clock.now(),
+        schema_version=schema_version,
+        data=data,
+    )

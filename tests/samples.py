@@ -1,15 +1,26 @@
 """Sample payloads shared by the tests."""
+
 import copy
 import json
 import uuid
 
 INTAKE = {
     "idempotency_key": "link-bergen-000123",
-    "name": "Kari Nordmann", "email": "kari.test@example.no", "phone": "+4791234567",
-    "postal_code": "5003", "role": "self", "themes": ["grief"], "languages": ["nb"],
-    "open_to_mixed": True, "availability": [{"weekday": "tue", "part_of_day": "evening"}],
-    "consent": {"purpose": "self_help_group_matching", "text_version": "2026-01",
-                "given_at": "2026-11-28T08:59:00Z", "channel": "self"},
+    "name": "Kari Nordmann",
+    "email": "kari.test@example.no",
+    "phone": "+4791234567",
+    "postal_code": "5003",
+    "role": "self",
+    "themes": ["grief"],
+    "languages": ["nb"],
+    "open_to_mixed": True,
+    "availability": [{"weekday": "tue", "part_of_day": "evening"}],
+    "consent": {
+        "purpose": "self_help_group_matching",
+        "text_version": "2026-01",
+        "given_at": "2026-11-28T08:59:00Z",
+        "channel": "self",
+    },
 }
 
 
@@ -25,8 +36,14 @@ OCCURRED_AT = "2026-11-28T09:00:00Z"
 
 
 def envelope(data, event_type="registration_requested", source="intake", **changes):
-    body = {"event_id": str(uuid.uuid4()), "event_type": event_type, "schema_version": 1,
-            "occurred_at": OCCURRED_AT, "source": source, "data": data}
+    body = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": event_type,
+        "schema_version": 1,
+        "occurred_at": OCCURRED_AT,
+        "source": source,
+        "data": data,
+    }
     body.update(changes)
     return body
 

@@ -1,4 +1,5 @@
 """Polling with a deadline: for outcomes that no entrypoint_waiter can see (queues, mailboxes)."""
+
 import time
 
 

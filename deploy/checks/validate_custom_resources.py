@@ -7,6 +7,7 @@ Strict like the API server's strict field validation: an object schema with `pro
 fields it does not name, unless it is marked `x-kubernetes-preserve-unknown-fields`.
 A custom kind with no CRD here fails, unless SKIPPED names it with the reason.
 """
+
 import argparse
 import copy
 import sys
@@ -15,8 +16,19 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-BUILTIN_GROUPS = {"", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io",
-                  "apiextensions.k8s.io", "storage.k8s.io", "scheduling.k8s.io", "coordination.k8s.io"}
+BUILTIN_GROUPS = {
+    "",
+    "apps",
+    "batch",
+    "policy",
+    "autoscaling",
+    "networking.k8s.io",
+    "rbac.authorization.k8s.io",
+    "apiextensions.k8s.io",
+    "storage.k8s.io",
+    "scheduling.k8s.io",
+    "coordination.k8s.io",
+}
 SKIPPED = {
     # "Kind": "why it is not validated here",
 }
@@ -93,8 +105,10 @@ def main():
             if not errors:
                 print(f"PASS {name} against its CRD ({api_version})")
     Path(args.builtin_out).write_text(yaml.safe_dump_all(builtin, sort_keys=False))
-    print(f"custom resources: {checked} checked, {failures} failed; {len(builtin)} built-in documents left "
-          "for kubernetes-validate")
+    print(
+        f"custom resources: {checked} checked, {failures} failed; {len(builtin)} built-in documents left "
+        "for kubernetes-validate"
+    )
     return 1 if failures else 0
 
 

@@ -1,4 +1,5 @@
 """Authorisation checks shared by the gateway and the services that own personal data (docs/rpc.md)."""
+
 from .errors import Forbidden
 
 ROLES = ("national_admin", "contact_point_staff", "referrer", "integration", "public")

@@ -3,6 +3,7 @@
 Each publish waits for the broker's confirm, so a message we then delete from the outbox (or whose
 original we then ack) is known to be on the broker.
 """
+
 from kombu import Connection
 from kombu.pools import connections, producers
 
@@ -17,18 +18,32 @@ class BrokerPublisher:
     def _connection(self):
         return Connection(self.amqp_uri, transport_options={"confirm_publish": True})
 
-    def publish(self, body, *, exchange, routing_key, headers=None, content_type="application/json",
-                content_encoding="utf-8", declare=()):
+    def publish(
+        self,
+        body,
+        *,
+        exchange,
+        routing_key,
+        headers=None,
+        content_type="application/json",
+        content_encoding="utf-8",
+        declare=(),
+    ):
         """Publish `body` (a JSON-ready object, or bytes sent as they are) and wait for the confirm."""
         serializer = None if isinstance(body, (bytes, str)) else "json"
         with connections[self._connection()].acquire(block=True, timeout=10) as connection:
             with producers[connection].acquire(block=True, timeout=10) as producer:
                 producer.publish(
-                    body, exchange=exchange, routing_key=routing_key, headers=headers or {},
+                    body,
+                    exchange=exchange,
+                    routing_key=routing_key,
+                    headers=headers or {},
                     serializer=serializer,
                     content_type=None if serializer else content_type,
                     content_encoding=None if serializer else content_encoding,
-                    delivery_mode=PERSISTENT, declare=list(declare), retry=True,
+                    delivery_mode=PERSISTENT,
+                    declare=list(declare),
+                    retry=True,
                     retry_policy=RETRY_POLICY,
                 )
 

@@ -4,6 +4,7 @@
 
 A test fails when the checked-in document differs from what this generates.
 """
+
 import sys
 
 import yaml
@@ -61,11 +62,21 @@ def document():
         channels[channel_id] = {
             "address": event_type,
             "description": f"Routing key `{event_type}` on the topic exchange `{source}.events`. "
-                           f"Consumed by: {', '.join(consumers.get((source, event_type), [])) or 'other systems'}.",
+            f"Consumed by: {', '.join(consumers.get((source, event_type), [])) or 'other systems'}.",
             "messages": {message_id: {"$ref": f"#/components/messages/{message_id}"}},
-            "bindings": {"amqp": {"is": "routingKey", "bindingVersion": "0.3.0",
-                                  "exchange": {"name": f"{source}.events", "type": "topic", "durable": True,
-                                               "autoDelete": False, "vhost": "/"}}},
+            "bindings": {
+                "amqp": {
+                    "is": "routingKey",
+                    "bindingVersion": "0.3.0",
+                    "exchange": {
+                        "name": f"{source}.events",
+                        "type": "topic",
+                        "durable": True,
+                        "autoDelete": False,
+                        "vhost": "/",
+                    },
+                }
+            },
         }
         operations[f"{source}_sends_{event_type}"] = {
             "action": "send",
@@ -78,7 +89,7 @@ def document():
             "title": "Flokk events",
             "version": f"{SCHEMA_VERSION}.0.0",
             "description": "Every event Flokk's services emit, and the intake other systems publish. "
-                           "Generated from services/common/contracts.py; do not edit by hand.",
+            "Generated from services/common/contracts.py; do not edit by hand.",
         },
         "defaultContentType": "application/json",
         "channels": channels,

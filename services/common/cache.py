@@ -4,6 +4,7 @@ The other service stays the owner: an entry is only a copy, dropped `ttl_seconds
 fetched, so a change there is seen here within that time at the latest. Errors are never cached.
 Values are handed out as deep copies (a caller may change what it gets).
 """
+
 import copy
 import time
 from collections import OrderedDict

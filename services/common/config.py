@@ -1,4 +1,5 @@
 """Configuration keys and their defaults (DESIGN §6). nameko's config.yml reads the same variables."""
+
 import os
 
 AMQP_URI_KEY = "AMQP_URI"

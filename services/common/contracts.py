@@ -5,6 +5,7 @@ exactly one place. Unknown fields are rejected everywhere (marshmallow's default
 municipality numbers, themes and preferences travel here: the one event with contact details is
 the incoming `registration_requested`.
 """
+
 import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -12,8 +13,20 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from . import clock
 
 THEMES = (
-    "grief", "loneliness", "anxiety", "depression", "chronic_illness", "chronic_pain", "cancer",
-    "addiction", "eating_disorder", "trauma", "burnout", "separation", "job_loss", "caregiving",
+    "grief",
+    "loneliness",
+    "anxiety",
+    "depression",
+    "chronic_illness",
+    "chronic_pain",
+    "cancer",
+    "addiction",
+    "eating_disorder",
+    "trauma",
+    "burnout",
+    "separation",
+    "job_loss",
+    "caregiving",
     "other",
 )
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -58,7 +71,8 @@ def Bool(**kw):
 
 Id = lambda **kw: fields.String(validate=validate.Length(1, 64), **kw)  # noqa: E731
 MunicipalityNumber = lambda **kw: fields.String(  # noqa: E731
-    validate=validate.Regexp(FOUR_DIGITS, error="Must be a 4-digit municipality number."), **kw)
+    validate=validate.Regexp(FOUR_DIGITS, error="Must be a 4-digit municipality number."), **kw
+)
 Timestamp = lambda **kw: fields.AwareDateTime(format="iso", **kw)  # noqa: E731
 
 
@@ -74,14 +88,19 @@ def _unique_slots(slots):
 
 
 Themes = lambda **kw: fields.List(  # noqa: E731
-    fields.String(validate=_one_of(THEMES)), validate=validate.Length(1, 5), **kw)
+    fields.String(validate=_one_of(THEMES)), validate=validate.Length(1, 5), **kw
+)
 Languages = lambda **kw: fields.List(  # noqa: E731
     fields.String(validate=validate.Regexp(ISO_639_1, error="Must be an ISO 639-1 code such as 'nb'.")),
-    validate=validate.Length(1, 5), **kw)
+    validate=validate.Length(1, 5),
+    **kw,
+)
 Availability = lambda **kw: fields.List(  # noqa: E731
-    fields.Nested(Slot), validate=[validate.Length(1, 21), _unique_slots], **kw)
+    fields.Nested(Slot), validate=[validate.Length(1, 21), _unique_slots], **kw
+)
 AccessibilityNeeds = lambda **kw: fields.List(  # noqa: E731
-    fields.String(validate=_one_of(ACCESSIBILITY_NEEDS)), **kw)
+    fields.String(validate=_one_of(ACCESSIBILITY_NEEDS)), **kw
+)
 
 
 class Cohort(StrictSchema):
@@ -95,8 +114,10 @@ class Referral(StrictSchema):
 
 
 class Consent(StrictSchema):
-    purpose = fields.String(required=True, validate=validate.Equal(
-        "self_help_group_matching", error="Consent must be for 'self_help_group_matching'."))
+    purpose = fields.String(
+        required=True,
+        validate=validate.Equal("self_help_group_matching", error="Consent must be for 'self_help_group_matching'."),
+    )
     text_version = fields.String(required=True, validate=validate.Length(1, 32))
     given_at = Timestamp(required=True)
     channel = fields.String(required=True, validate=_one_of(("self", "referrer")))
@@ -104,14 +125,18 @@ class Consent(StrictSchema):
 
 # --- intake ------------------------------------------------------------------------------------
 
+
 class RegistrationRequested(StrictSchema):
     """The intake contract, fixed because other systems build on it (DESIGN §3)."""
 
     idempotency_key = fields.String(required=True, validate=validate.Length(1, 128))
     name = fields.String(required=True, validate=validate.Length(1, 100))
     email = fields.Email(validate=validate.Length(max=254))
-    phone = fields.String(validate=validate.Regexp(
-        NORWEGIAN_MOBILE, error="Must be a Norwegian mobile number: +47 and 8 digits starting with 4 or 9."))
+    phone = fields.String(
+        validate=validate.Regexp(
+            NORWEGIAN_MOBILE, error="Must be a Norwegian mobile number: +47 and 8 digits starting with 4 or 9."
+        )
+    )
     postal_code = fields.String(validate=validate.Regexp(FOUR_DIGITS, error="Must be a 4-digit postal code."))
     municipality_number = MunicipalityNumber()
     role = fields.String(required=True, validate=_one_of(ROLES))
@@ -143,7 +168,8 @@ class RegistrationRequested(StrictSchema):
         if data.get("birth_year") is not None and clock.today_in_oslo().year - data["birth_year"] < MINIMUM_AGE:
             errors["birth_year"] = [
                 "Self-help groups in Flokk are for adults (18 or older). Young people can find help "
-                "at ung.no or through the school health service."]
+                "at ung.no or through the school health service."
+            ]
         channel = data.get("preferred_channel")
         if channel == "email" and not given.get("email"):
             errors["preferred_channel"] = ["E-mail was chosen, but no e-mail address was given."]
@@ -157,6 +183,7 @@ class RegistrationRequested(StrictSchema):
 
 
 # --- registration ------------------------------------------------------------------------------
+
 
 class MatchingProfile(StrictSchema):
     """What matching needs to know of a person: no name, no contact details, no free text."""
@@ -204,8 +231,14 @@ class RegistrationErased(StrictSchema):
 # --- directory ---------------------------------------------------------------------------------
 
 CONTACT_POINT_KINDS = (
-    "link_centre", "municipal_service", "volunteer_centre", "user_organisation", "support_centre",
-    "district_office", "national_office")
+    "link_centre",
+    "municipal_service",
+    "volunteer_centre",
+    "user_organisation",
+    "support_centre",
+    "district_office",
+    "national_office",
+)
 ACCESSIBILITY_FEATURES = ("step_free", "hearing_loop", "quiet_room")
 
 
@@ -282,8 +315,9 @@ class GroupProposed(GroupEvent):
 
 
 class GroupRejected(GroupEvent):
-    reason = fields.String(required=True, validate=_one_of((
-        "not_compatible", "no_room", "no_starter", "acquaintances", "other")))
+    reason = fields.String(
+        required=True, validate=_one_of(("not_compatible", "no_room", "no_starter", "acquaintances", "other"))
+    )
 
 
 class GroupConfirmed(GroupEvent):
@@ -306,6 +340,7 @@ class GroupClosed(GroupEvent):
 
 
 # --- notification ------------------------------------------------------------------------------
+
 
 class Recipient(StrictSchema):
     kind = fields.String(required=True, validate=_one_of(("participant", "staff", "referrer")))

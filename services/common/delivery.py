@@ -9,6 +9,7 @@
   is confirmed by the broker: at least once, never lost. Handlers make it exactly-once in effect
   through the ledger of `store.Storage.apply`.
 """
+
 import json
 import logging
 import time
@@ -84,7 +85,8 @@ class EventSubscriber(Consumer):
         if (self.source, self.event_type) not in SUBSCRIPTIONS.get(service, ()):
             raise RuntimeError(
                 f"{service} handles {self.event_type} from {self.source}, but contracts.SUBSCRIPTIONS "
-                "does not list it: add it there so the queue is declared before events flow")
+                "does not list it: add it there so the queue is declared before events flow"
+            )
         config = self.container.config
         self.queue_name = queue_name(service, self.source, self.event_type)
         self.publisher = BrokerPublisher(config.get(AMQP_URI_KEY, DEFAULT_AMQP_URI))
@@ -140,12 +142,17 @@ class EventSubscriber(Consumer):
             return
         delay_queue = self.retry_queues[min(attempt - 1, len(self.retry_queues) - 1)]
         METRICS.count("events_retried", self.event_type)
-        log.warning("handler failed, retrying", extra={"event_type": self.event_type, "attempt": attempt,
-                                                        "error": exc_type.__name__})
+        log.warning(
+            "handler failed, retrying",
+            extra={"event_type": self.event_type, "attempt": attempt, "error": exc_type.__name__},
+        )
         self.publisher.publish(
-            message.body, exchange="", routing_key=delay_queue.name,
+            message.body,
+            exchange="",
+            routing_key=delay_queue.name,
             headers={**(message.headers or {}), ATTEMPT_HEADER: attempt, TARGET_HEADER: self.queue_name},
-            content_type=message.content_type, content_encoding=message.content_encoding,
+            content_type=message.content_type,
+            content_encoding=message.content_encoding,
         )
 
     def dead_letter(self, message, reason):
@@ -153,11 +160,16 @@ class EventSubscriber(Consumer):
         delivery = message.delivery_info or {}
         log.warning("event dead-lettered", extra={"event_type": self.event_type, "reason": reason[:300]})
         self.publisher.publish(
-            message.body, exchange="", routing_key=self.dead_letters.name,
-            headers={**(message.headers or {}), REASON_HEADER: reason[:1000],
-                     "x-flokk-original-exchange": delivery.get("exchange", ""),
-                     "x-flokk-original-routing-key": delivery.get("routing_key", ""),
-                     "x-flokk-original-queue": self.queue_name},
+            message.body,
+            exchange="",
+            routing_key=self.dead_letters.name,
+            headers={
+                **(message.headers or {}),
+                REASON_HEADER: reason[:1000],
+                "x-flokk-original-exchange": delivery.get("exchange", ""),
+                "x-flokk-original-routing-key": delivery.get("routing_key", ""),
+                "x-flokk-original-queue": self.queue_name,
+            },
             content_type=message.content_type or "application/octet-stream",
             content_encoding=message.content_encoding or "binary",
         )

@@ -1,4 +1,5 @@
 """Building and reading the one event envelope of DESIGN §3, validated on both sides."""
+
 import json
 import uuid
 from dataclasses import dataclass
@@ -73,7 +74,8 @@ def parse(body, source, event_type):
     if isinstance(version, int) and version not in KNOWN_SCHEMA_VERSIONS:
         raise ContractViolation(
             f"unknown schema_version {version} (this receiver knows {sorted(KNOWN_SCHEMA_VERSIONS)})",
-            {"schema_version": ["Unknown schema version."]})
+            {"schema_version": ["Unknown schema version."]},
+        )
     try:
         envelope = _schema(Envelope).load(body)
     except ValidationError as exc:
@@ -81,7 +83,8 @@ def parse(body, source, event_type):
     if envelope["event_type"] != event_type or envelope["source"] != source:
         raise ContractViolation(
             f"expected {event_type} from {source}, got {envelope['event_type']} from {envelope['source']}",
-            {"event_type": ["Does not match the routing."]})
+            {"event_type": ["Does not match the routing."]},
+        )
     try:
         data = _schema(data_schema(source, event_type)).load(envelope["data"])
     except ValidationError as exc:

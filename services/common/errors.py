@@ -1,4 +1,5 @@
 """Errors that cross RPC: nameko sends the class name and the message; the gateway maps them."""
+
 import json
 
 

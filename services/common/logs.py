@@ -5,13 +5,25 @@ Inside a worker, every line also carries the worker's nameko `call_id` and, when
 event, the `event_id`: `bind_worker_context` (called by the observability hooks when a worker
 starts) puts them in a greenthread-local context that each new log record copies.
 """
+
 import json
 import logging
 import threading
 import time
 
-CONTEXT_KEYS = ("event_id", "event_type", "call_id", "attempt", "error", "reason", "service",
-                "registration_id", "group_id", "notification_id", "contact_point_id")
+CONTEXT_KEYS = (
+    "event_id",
+    "event_type",
+    "call_id",
+    "attempt",
+    "error",
+    "reason",
+    "service",
+    "registration_id",
+    "group_id",
+    "notification_id",
+    "contact_point_id",
+)
 
 _context = threading.local()  # green-local once eventlet has monkey-patched threading
 _factory_installed = False

@@ -3,6 +3,7 @@
 `METRICS` is the one registry of a process: the shared delivery counts events into it, the
 observability hooks time handlers and RPCs into it, and the metrics server renders it.
 """
+
 import bisect
 import threading
 from collections import defaultdict
@@ -67,7 +68,7 @@ class Metrics:
 
         histogram_names = {name for name, _ in histograms}
         for (name, label_value), value in counters:
-            base = name[:-len("_count")] if name.endswith("_count") else None
+            base = name[: -len("_count")] if name.endswith("_count") else None
             if base in histogram_names:
                 continue
             describe(name, "counter")

@@ -14,6 +14,7 @@ The shared store provider (every service has one) calls `attach` in its setup, `
 - A worker observer, registered with the container as one more dependency, times every RPC and
   HTTP worker and binds `call_id` (and `event_id` for an event) to the worker's log lines.
 """
+
 import json
 import logging
 import os
@@ -61,9 +62,12 @@ class WorkerObserver(DependencyProvider):
 
     def worker_setup(self, worker_ctx):
         event = worker_ctx.args[0] if worker_ctx.args else None
-        bind_worker_context(call_id=worker_ctx.call_id, service=worker_ctx.service_name,
-                            event_id=getattr(event, "event_id", None),
-                            event_type=getattr(event, "event_type", None))
+        bind_worker_context(
+            call_id=worker_ctx.call_id,
+            service=worker_ctx.service_name,
+            event_id=getattr(event, "event_id", None),
+            event_type=getattr(event, "event_type", None),
+        )
         self._started[worker_ctx] = time.monotonic()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):

@@ -7,6 +7,7 @@
 - `rpc`: nameko's `@rpc`, except that a reply the broker cannot take (it is restarting) is logged
   and dropped. nameko 2.14 lets that error escape the worker, which kills the whole service.
 """
+
 import logging
 
 import eventlet
@@ -55,8 +56,7 @@ class _TimedService:
         self._proxy, self._seconds, self._service_name = proxy, seconds, service_name
 
     def __getattr__(self, method_name):
-        return _TimedMethod(getattr(self._proxy, method_name), self._seconds,
-                            f"{self._service_name}.{method_name}")
+        return _TimedMethod(getattr(self._proxy, method_name), self._seconds, f"{self._service_name}.{method_name}")
 
 
 class TimedRpcProxy(RpcProxy):
@@ -75,8 +75,10 @@ class ReplySafeRpc(Rpc):
         try:
             return super().handle_result(message, worker_ctx, result, exc_info)
         except BROKER_GONE as exc:
-            log.warning("rpc reply lost: the broker is unreachable",
-                        extra={"method": self.method_name, "error": type(exc).__name__})
+            log.warning(
+                "rpc reply lost: the broker is unreachable",
+                extra={"method": self.method_name, "error": type(exc).__name__},
+            )
             return result, exc_info
 
 

@@ -6,6 +6,7 @@ threads only, and every greenthread runs on the main one).
 
 Code locations only: no local variables, so no personal data is written.
 """
+
 import gc
 import signal
 import sys
@@ -23,8 +24,10 @@ def dump(out=None):
     parts = ["=== stack dump: greenthreads ==="]
     for candidate in gc.get_objects():
         if isinstance(candidate, greenlet.greenlet) and candidate and candidate.gr_frame is not None:
-            parts.append(f"--- greenthread {getattr(candidate, '_flokk_name', None) or type(candidate).__name__} "
-                         f"{id(candidate):#x}")
+            parts.append(
+                f"--- greenthread {getattr(candidate, '_flokk_name', None) or type(candidate).__name__} "
+                f"{id(candidate):#x}"
+            )
             parts.extend(line.rstrip("\n") for line in traceback.format_stack(candidate.gr_frame))
     parts.append("=== OS threads ===")
     names = {thread.ident: thread.name for thread in threading.enumerate()}

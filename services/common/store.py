@@ -5,6 +5,7 @@ applies (the ledger that makes handlers idempotent) and the events it emits (the
 three cannot come apart. After commit the outbox entries are published at once; a relay thread
 publishes whatever a crash left behind.
 """
+
 import logging
 from datetime import timedelta
 
@@ -18,8 +19,13 @@ from pymongo.write_concern import WriteConcern
 from . import observability
 from .amqp import BrokerPublisher
 from .config import (
-    AMQP_URI_KEY, DEFAULT_AMQP_URI, DEFAULT_MONGODB_URI, DEFAULT_OUTBOX_SWEEP_SECONDS,
-    MONGODB_URI_KEY, OUTBOX_SWEEP_SECONDS_KEY, database_name,
+    AMQP_URI_KEY,
+    DEFAULT_AMQP_URI,
+    DEFAULT_MONGODB_URI,
+    DEFAULT_OUTBOX_SWEEP_SECONDS,
+    MONGODB_URI_KEY,
+    OUTBOX_SWEEP_SECONDS_KEY,
+    database_name,
 )
 from . import clock
 from .envelope import build
@@ -49,8 +55,7 @@ class UnitOfWork:
     def emit(self, event_type, data):
         """Validate the event against its contract and put it in the outbox (same transaction)."""
         envelope = build(self.source, event_type, data)
-        doc = {"_id": envelope["event_id"], "routing_key": event_type, "body": envelope,
-               "created_at": clock.now()}
+        doc = {"_id": envelope["event_id"], "routing_key": event_type, "body": envelope, "created_at": clock.now()}
         self.db[OUTBOX].insert_one(doc, session=self.session)
         self.emitted.append(doc)
         return envelope
@@ -70,8 +75,9 @@ class Outbox:
 
     def publish(self, docs):
         for doc in docs:
-            self.publisher.publish(doc["body"], exchange=self.exchange, routing_key=doc["routing_key"],
-                                   declare=[self.exchange])
+            self.publisher.publish(
+                doc["body"], exchange=self.exchange, routing_key=doc["routing_key"], declare=[self.exchange]
+            )
             self.published.append(doc["_id"])
 
     def forget_published(self):
@@ -138,8 +144,10 @@ class MongoStore(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.client = MongoClient(
-            config.get(MONGODB_URI_KEY, DEFAULT_MONGODB_URI), tz_aware=True,
-            serverSelectionTimeoutMS=5000, uuidRepresentation="standard",
+            config.get(MONGODB_URI_KEY, DEFAULT_MONGODB_URI),
+            tz_aware=True,
+            serverSelectionTimeoutMS=5000,
+            uuidRepresentation="standard",
         )
         self.db = self.client[database_name(config, self.container.service_name)]
         self.publisher = BrokerPublisher(config.get(AMQP_URI_KEY, DEFAULT_AMQP_URI))
@@ -149,8 +157,10 @@ class MongoStore(DependencyProvider):
         self.storage_cls.ensure_indexes(self.db)
         # Metrics, probes and log context of the service (the same report as its `health()` RPC).
         self.observability = observability.attach(
-            self.container, gauges={"outbox_backlog": self.outbox.backlog},
-            health=lambda: health_report(self.container.service_name, Storage(self), self.publisher))
+            self.container,
+            gauges={"outbox_backlog": self.outbox.backlog},
+            health=lambda: health_report(self.container.service_name, Storage(self), self.publisher),
+        )
 
     def start(self):
         self._relay = self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay")
@@ -193,7 +203,8 @@ class MongoStore(DependencyProvider):
         with self.client.start_session() as session:
             try:
                 session.with_transaction(
-                    callback, read_concern=ReadConcern("snapshot"),
+                    callback,
+                    read_concern=ReadConcern("snapshot"),
                     write_concern=WriteConcern("majority"),
                 )
             except DuplicateKeyError as exc:

@@ -12,6 +12,7 @@ declares its own again on start, which is idempotent.
 - `<service>.dead`: the dead-letter queue, reason in `x-flokk-reason`; messages expire after 7 days
   (they may hold contact details from an intake).
 """
+
 import sys
 
 from kombu import Connection, Exchange, Queue
@@ -34,7 +35,10 @@ def queue_name(service, source, event_type):
 def subscription_queue(service, source, event_type):
     name = queue_name(service, source, event_type)
     return Queue(
-        name, exchange=events_exchange(source), routing_key=event_type, durable=True,
+        name,
+        exchange=events_exchange(source),
+        routing_key=event_type,
+        durable=True,
         bindings=None,
     )
 
@@ -43,14 +47,17 @@ def retry_binding_queue(service, source, event_type):
     """The same queue, seen from the retry exchange (a second binding on a headers exchange)."""
     name = queue_name(service, source, event_type)
     return Queue(
-        name, exchange=RETRY_EXCHANGE, durable=True,
+        name,
+        exchange=RETRY_EXCHANGE,
+        durable=True,
         binding_arguments={"x-match": "all", "flokk-retry-queue": name},
     )
 
 
 def retry_queue(service, delay_ms):
     return Queue(
-        f"{service}.retry.{delay_ms}", durable=True,
+        f"{service}.retry.{delay_ms}",
+        durable=True,
         queue_arguments={"x-message-ttl": delay_ms, "x-dead-letter-exchange": RETRY_EXCHANGE.name},
     )
 

@@ -1,4 +1,5 @@
 """Wait, with a deadline, until the named services answer `health()` over RPC (or the gateway /healthz)."""
+
 import os
 import sys
 import time

@@ -4,6 +4,7 @@ Pure. The boundaries are Kartverket's (simplified, WGS84 lon/lat, data/SOURCES.m
 transverse Mercator projection centred on 15°E (the meridian of UTM zone 33, Norway's national
 map projection), so the country keeps its familiar shape.
 """
+
 import json
 import math
 from functools import lru_cache
@@ -42,8 +43,10 @@ def project(lon, lat):
 @lru_cache(maxsize=1)
 def _projected():
     """Projected rings scaled to the SVG's pixels, and the SVG's height."""
-    raw = {number: [[[project(lon, lat) for lon, lat in ring] for ring in polygon] for polygon in polygons]
-           for number, polygons in boundaries().items()}
+    raw = {
+        number: [[[project(lon, lat) for lon, lat in ring] for ring in polygon] for polygon in polygons]
+        for number, polygons in boundaries().items()
+    }
     xs = [x for polygons in raw.values() for polygon in polygons for ring in polygon for x, _ in ring]
     ys = [y for polygons in raw.values() for polygon in polygons for ring in polygon for _, y in ring]
     left, top = min(xs), max(ys)
@@ -53,9 +56,10 @@ def _projected():
     def pixel(x, y):
         return (x - left) * scale + MARGIN, (top - y) * scale + MARGIN
 
-    paths = {number: " ".join(_ring_path([pixel(x, y) for x, y in ring])
-                              for polygon in polygons for ring in polygon)
-             for number, polygons in raw.items()}
+    paths = {
+        number: " ".join(_ring_path([pixel(x, y) for x, y in ring]) for polygon in polygons for ring in polygon)
+        for number, polygons in raw.items()
+    }
     return paths, height
 
 
@@ -72,19 +76,24 @@ def render(coverage_report, contact_point_names):
         state = "covered" if row["covered"] else "uncovered"
         who = ", ".join(contact_point_names.get(cp, cp) for cp in row["contact_point_ids"]) or "no contact point"
         title = escape(f"{row['name']} ({row['municipality_number']}): {who}")
-        shapes.append(f'<path data-municipality="{row["municipality_number"]}" class="{state}" '
-                      f'fill="{COLOURS[state]}" d="{paths[row["municipality_number"]]}"><title>{title}</title></path>')
+        shapes.append(
+            f'<path data-municipality="{row["municipality_number"]}" class="{state}" '
+            f'fill="{COLOURS[state]}" d="{paths[row["municipality_number"]]}"><title>{title}</title></path>'
+        )
     national = coverage_report["national"]
-    headline = (f"{national['covered_municipalities']} of {national['municipalities']} municipalities, "
-                f"{national['population_share']:.1%} of the population (2024)")
+    headline = (
+        f"{national['covered_municipalities']} of {national['municipalities']} municipalities, "
+        f"{national['population_share']:.1%} of the population (2024)"
+    )
     legend = "".join(
         f'<rect x="{MARGIN}" y="{70 + 22 * i}" width="16" height="16" fill="{COLOURS[key]}" stroke="#888"/>'
         f'<text x="{MARGIN + 24}" y="{83 + 22 * i}">{escape(label)}</text>'
-        for i, (key, label) in enumerate(LEGEND))
+        for i, (key, label) in enumerate(LEGEND)
+    )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="13">'
-        f'<title>Flokk coverage map</title>'
+        f"<title>Flokk coverage map</title>"
         f'<rect width="100%" height="100%" fill="#ffffff"/>'
         f'<g stroke="#ffffff" stroke-width="0.3" fill-rule="evenodd">{"".join(shapes)}</g>'
         f'<text x="{MARGIN}" y="{MARGIN + 14}" font-size="18" font-weight="bold">Self-help contact points</text>'
@@ -92,9 +101,9 @@ def render(coverage_report, contact_point_names):
         f'<g class="legend">{legend}</g>'
         f'<text x="{WIDTH - MARGIN}" y="{height - MARGIN}" text-anchor="end" font-size="11" '
         f'class="attribution">{escape(ATTRIBUTION)} · population: Kilde: Statistisk sentralbyrå</text>'
-        f'</svg>')
+        f"</svg>"
+    )
 
 
 def contact_point_names(contact_points):
     return {cp["contact_point_id"]: cp["name"] for cp in contact_points}
-

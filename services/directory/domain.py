@@ -4,6 +4,7 @@ Pure: contact points are plain dicts as validated by `schemas.ContactPointInput`
 `revision`. A revision changes only when the contact point does, so the same payload twice gives
 no new revision and no event.
 """
+
 ATTRIBUTION = {
     "municipalities": "© Kartverket (CC BY 4.0)",
     "population": "Kilde: Statistisk sentralbyrå (CC BY 4.0)",
@@ -45,13 +46,25 @@ def is_local(contact_point):
 def upserted_event(doc, reference):
     """`contact_point_upserted` data: no addresses, phones, e-mail or staff."""
     return {
-        "contact_point_id": doc["contact_point_id"], "revision": doc["revision"], "kind": doc["kind"],
-        "name": doc["name"], "county_number": reference.municipality(doc["municipality_number"]).county_number,
-        "municipalities": doc["municipalities"], "digital_groups": doc["digital_groups"],
-        "languages": doc["languages"], "min_size": doc["min_size"], "max_size": doc["max_size"],
+        "contact_point_id": doc["contact_point_id"],
+        "revision": doc["revision"],
+        "kind": doc["kind"],
+        "name": doc["name"],
+        "county_number": reference.municipality(doc["municipality_number"]).county_number,
+        "municipalities": doc["municipalities"],
+        "digital_groups": doc["digital_groups"],
+        "languages": doc["languages"],
+        "min_size": doc["min_size"],
+        "max_size": doc["max_size"],
         "active": doc["active"],
-        "meeting_places": [{"meeting_place_id": place["meeting_place_id"], "capacity": place["capacity"],
-                            "accessibility": place["accessibility"]} for place in doc["meeting_places"]],
+        "meeting_places": [
+            {
+                "meeting_place_id": place["meeting_place_id"],
+                "capacity": place["capacity"],
+                "accessibility": place["accessibility"],
+            }
+            for place in doc["meeting_places"]
+        ],
     }
 
 
@@ -75,21 +88,32 @@ def address_view(address, reference):
     if address is None:
         return None
     postal = reference.postal_codes[address["postal_code"]]
-    return {"street": address["street"], "postal_code": address["postal_code"],
-            "city": address.get("city") or postal.place}
+    return {
+        "street": address["street"],
+        "postal_code": address["postal_code"],
+        "city": address.get("city") or postal.place,
+    }
 
 
 def public_view(doc, reference):
     """What `get_contact_point` answers: the stored contact point plus county, coordinates and
     meeting places that name their owner."""
     home = reference.municipality(doc["municipality_number"])
-    view = {**doc, "county_number": home.county_number,
-            "address": address_view(doc["address"], reference),
-            "coordinates": coordinates_of(doc["address"], doc.get("coordinates"), reference, home.number)}
+    view = {
+        **doc,
+        "county_number": home.county_number,
+        "address": address_view(doc["address"], reference),
+        "coordinates": coordinates_of(doc["address"], doc.get("coordinates"), reference, home.number),
+    }
     view["meeting_places"] = [
-        {**place, "contact_point_id": doc["contact_point_id"], "address": address_view(place["address"], reference),
-         "coordinates": coordinates_of(place["address"], None, reference, home.number)}
-        for place in doc["meeting_places"]]
+        {
+            **place,
+            "contact_point_id": doc["contact_point_id"],
+            "address": address_view(place["address"], reference),
+            "coordinates": coordinates_of(place["address"], None, reference, home.number),
+        }
+        for place in doc["meeting_places"]
+    ]
     return view
 
 

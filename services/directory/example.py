@@ -1,4 +1,5 @@
 """The example directory (data/example_directory.json): invented details, marked example."""
+
 import json
 
 from .domain import next_version

@@ -1,4 +1,5 @@
 """Use cases of the directory: plain functions over its store and the reference data."""
+
 from marshmallow import ValidationError
 
 from services.common.access import require_contact_point, require_role
@@ -32,6 +33,7 @@ def authorise(actor, contact_point_id, creating=False):
 def _write(store, reference, contact_point_id, decide, deactivating=False):
     """Run `decide(current) -> (doc, changed)` in one transaction; store and announce a change
     (an upsert, even of an inactive contact point, as contact_point_upserted)."""
+
     def change(uow):
         doc, changed = decide(store.current(uow, contact_point_id))
         if changed:

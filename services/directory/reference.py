@@ -3,6 +3,7 @@
 Pure and read-only; loaded once per process. Postal codes of Svalbard (2100) and Jan Mayen (2211)
 are not municipalities: they resolve to `municipality_number: None` with `area` set, explicitly.
 """
+
 import csv
 import math
 from dataclasses import dataclass
@@ -50,20 +51,30 @@ class ReferenceData:
     def __init__(self):
         self.municipalities = {
             row["municipality_number"]: Municipality(
-                number=row["municipality_number"], name=row["name"], county_number=row["county_number"],
-                county_name=row["county_name"], population=int(row["population_2024_01_01"]),
-                lat=float(row["centroid_lat"]), lon=float(row["centroid_lon"]))
+                number=row["municipality_number"],
+                name=row["name"],
+                county_number=row["county_number"],
+                county_name=row["county_name"],
+                population=int(row["population_2024_01_01"]),
+                lat=float(row["centroid_lat"]),
+                lon=float(row["centroid_lon"]),
+            )
             for row in _rows("municipalities.csv")
         }
         self.counties = {row["county_number"]: row["name"] for row in _rows("counties.csv")}
-        points = {row["postal_code"]: (float(row["lat"]), float(row["lon"]))
-                  for row in _rows("postal_code_coordinates.csv")}
+        points = {
+            row["postal_code"]: (float(row["lat"]), float(row["lon"])) for row in _rows("postal_code_coordinates.csv")
+        }
         self.postal_codes = {}
         for row in _rows("postal_codes.csv"):
             lat, lon = points.get(row["postal_code"], (None, None))
             self.postal_codes[row["postal_code"]] = PostalCode(
-                code=row["postal_code"], place=row["postal_place_display"],
-                municipality_number=row["municipality_number"], lat=lat, lon=lon)
+                code=row["postal_code"],
+                place=row["postal_place_display"],
+                municipality_number=row["municipality_number"],
+                lat=lat,
+                lon=lon,
+            )
 
     def municipality(self, number):
         try:
@@ -81,8 +92,12 @@ class ReferenceData:
         if area is not None:
             return {"municipality_number": None, "name": postal.place, "county_number": None, "area": area}
         municipality = self.municipality(postal.municipality_number)
-        return {"municipality_number": municipality.number, "name": municipality.name,
-                "county_number": municipality.county_number, "area": None}
+        return {
+            "municipality_number": municipality.number,
+            "name": municipality.name,
+            "county_number": municipality.county_number,
+            "area": None,
+        }
 
     def distance_km(self, number_a, number_b):
         a, b = self.municipality(number_a), self.municipality(number_b)

@@ -3,6 +3,7 @@
 Prints the coverage summary that docs/directory.md quotes (a test keeps the two equal); with
 `--out DIR` also writes the coverage map (SVG) and the HSDS export (JSON and CSV) there.
 """
+
 import argparse
 import json
 from pathlib import Path
@@ -15,13 +16,19 @@ from .reference import reference_data
 def coverage_summary(report):
     """Markdown lines: the national figures, then one line per county."""
     national = report["national"]
-    lines = [f"- Nationwide: {national['covered_municipalities']} of {national['municipalities']} municipalities "
-             f"({national['municipality_share']:.1%}) and {national['covered_population']:,} of "
-             f"{national['population']:,} inhabitants ({national['population_share']:.1%}, population 2024-01-01).",
-             "", "| county | municipalities covered | population covered |", "|---|---|---|"]
-    lines += [f"| {c['county_number']} {c['name']} | {c['covered_municipalities']} of {c['municipalities']} | "
-              f"{c['covered_population']:,} of {c['population']:,} ({c['population_share']:.1%}) |"
-              for c in report["counties"]]
+    lines = [
+        f"- Nationwide: {national['covered_municipalities']} of {national['municipalities']} municipalities "
+        f"({national['municipality_share']:.1%}) and {national['covered_population']:,} of "
+        f"{national['population']:,} inhabitants ({national['population_share']:.1%}, population 2024-01-01).",
+        "",
+        "| county | municipalities covered | population covered |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {c['county_number']} {c['name']} | {c['covered_municipalities']} of {c['municipalities']} | "
+        f"{c['covered_population']:,} of {c['population']:,} ({c['population_share']:.1%}) |"
+        for c in report["counties"]
+    ]
     return "\n".join(lines)
 
 
@@ -29,9 +36,11 @@ def write_files(out, contact_points, report):
     out.mkdir(parents=True, exist_ok=True)
     reference = reference_data()
     (out / "coverage_map.svg").write_text(
-        coverage_map.render(report, coverage_map.contact_point_names(contact_points)), encoding="utf-8")
-    (out / "hsds.json").write_text(json.dumps(hsds.export(reference, contact_points), ensure_ascii=False, indent=1),
-                                   encoding="utf-8")
+        coverage_map.render(report, coverage_map.contact_point_names(contact_points)), encoding="utf-8"
+    )
+    (out / "hsds.json").write_text(
+        json.dumps(hsds.export(reference, contact_points), ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     for name, text in hsds.to_csv(hsds.tables(reference, contact_points)).items():
         (out / name).write_text(text, encoding="utf-8")
 

@@ -4,16 +4,21 @@ Order: the contact points serving the person's municipality (unless they asked n
 there); the nearest in the same county by centroid distance; contact points running digital groups
 (if the person accepts digital); the national office, always last.
 """
+
 NATIONAL_OFFICE_ID = "national-office"
 
 
 def _candidate(kind, contact_point_id, municipality_number, distance_km, reason):
-    return {"kind": kind, "contact_point_id": contact_point_id, "municipality_number": municipality_number,
-            "distance_km": None if distance_km is None else round(distance_km, 1), "reason": reason}
+    return {
+        "kind": kind,
+        "contact_point_id": contact_point_id,
+        "municipality_number": municipality_number,
+        "distance_km": None if distance_km is None else round(distance_km, 1),
+        "reason": reason,
+    }
 
 
-def route(reference, contact_points, municipality_number, *, not_in_own_municipality=False,
-          digital_ok=False):
+def route(reference, contact_points, municipality_number, *, not_in_own_municipality=False, digital_ok=False):
     active = [cp for cp in contact_points if cp.get("active", True)]
     local = [cp for cp in active if cp["kind"] != "national_office"]
     national = next((cp for cp in active if cp["kind"] == "national_office"), None)
@@ -34,25 +39,65 @@ def route(reference, contact_points, municipality_number, *, not_in_own_municipa
         serving_home = [cp for cp in local if municipality_number in cp["municipalities"]]
         if not not_in_own_municipality:
             for cp in sorted(serving_home, key=lambda cp: (distance_to(cp), cp["contact_point_id"])):
-                add(_candidate("contact_point", cp["contact_point_id"], cp["municipality_number"], distance_to(cp),
-                               f"serves {home.name}"))
+                add(
+                    _candidate(
+                        "contact_point",
+                        cp["contact_point_id"],
+                        cp["municipality_number"],
+                        distance_to(cp),
+                        f"serves {home.name}",
+                    )
+                )
         excluded = {cp["contact_point_id"] for cp in serving_home} if not_in_own_municipality else set()
-        in_county = [cp for cp in local if cp["municipality_number"][:2] == home.county_number
-                     and cp["contact_point_id"] not in excluded]
-        why = ("asked not to be placed in own municipality" if not_in_own_municipality
-               else f"no contact point in {home.name}")
+        in_county = [
+            cp
+            for cp in local
+            if cp["municipality_number"][:2] == home.county_number and cp["contact_point_id"] not in excluded
+        ]
+        why = (
+            "asked not to be placed in own municipality"
+            if not_in_own_municipality
+            else f"no contact point in {home.name}"
+        )
         for cp in sorted(in_county, key=lambda cp: (distance_to(cp), cp["contact_point_id"])):
-            add(_candidate("contact_point", cp["contact_point_id"], cp["municipality_number"], distance_to(cp),
-                           f"nearest in {home.county_name}: {why}"))
+            add(
+                _candidate(
+                    "contact_point",
+                    cp["contact_point_id"],
+                    cp["municipality_number"],
+                    distance_to(cp),
+                    f"nearest in {home.county_name}: {why}",
+                )
+            )
     if digital_ok:
-        digital = [cp for cp in local if cp.get("digital_groups")
-                   and not (not_in_own_municipality and municipality_number in cp["municipalities"])]
-        order = (lambda cp: (distance_to(cp), cp["contact_point_id"])) if municipality_number else (
-            lambda cp: cp["contact_point_id"])
+        digital = [
+            cp
+            for cp in local
+            if cp.get("digital_groups")
+            and not (not_in_own_municipality and municipality_number in cp["municipalities"])
+        ]
+        order = (
+            (lambda cp: (distance_to(cp), cp["contact_point_id"]))
+            if municipality_number
+            else (lambda cp: cp["contact_point_id"])
+        )
         for cp in sorted(digital, key=order):
-            add(_candidate("digital", cp["contact_point_id"], cp["municipality_number"], distance_to(cp),
-                           "runs digital groups, which the person accepts"))
-    add(_candidate("national_office", national["contact_point_id"] if national else NATIONAL_OFFICE_ID,
-                   national["municipality_number"] if national else None, None,
-                   "no local or digital contact point can take the person"))
+            add(
+                _candidate(
+                    "digital",
+                    cp["contact_point_id"],
+                    cp["municipality_number"],
+                    distance_to(cp),
+                    "runs digital groups, which the person accepts",
+                )
+            )
+    add(
+        _candidate(
+            "national_office",
+            national["contact_point_id"] if national else NATIONAL_OFFICE_ID,
+            national["municipality_number"] if national else None,
+            None,
+            "no local or digital contact point can take the person",
+        )
+    )
     return candidates

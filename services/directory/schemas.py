@@ -4,12 +4,17 @@ Municipality numbers and postal codes are checked against the reference data her
 one is reported on its own field (`{"municipalities": {"2": ["Unknown municipality number."]}}`)
 instead of failing the whole call.
 """
+
 import re
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.common.contracts import (
-    ACCESSIBILITY_FEATURES, CONTACT_POINT_KINDS, WEEKDAYS, Bool, Languages,
+    ACCESSIBILITY_FEATURES,
+    CONTACT_POINT_KINDS,
+    WEEKDAYS,
+    Bool,
+    Languages,
 )
 
 from .reference import reference_data
@@ -44,14 +49,20 @@ def _unique(key=None, what="value"):
         keys = [item[key] if key else item for item in items]
         if len(keys) != len(set(keys)):
             raise ValidationError(f"Each {what} may appear once.")
+
     return check
 
 
-Slug = lambda **kw: fields.String(validate=validate.Regexp(  # noqa: E731
-    r"^[a-z0-9][a-z0-9-]{1,63}$", error="Use 2-64 lower-case letters, digits and hyphens."), **kw)
+Slug = lambda **kw: fields.String(
+    validate=validate.Regexp(  # noqa: E731
+        r"^[a-z0-9][a-z0-9-]{1,63}$", error="Use 2-64 lower-case letters, digits and hyphens."
+    ),
+    **kw,
+)
 KnownMunicipality = lambda **kw: fields.String(validate=_known_municipality, **kw)  # noqa: E731
 Accessibility = lambda **kw: fields.List(  # noqa: E731
-    fields.String(validate=_one_of(ACCESSIBILITY_FEATURES)), validate=_unique(what="feature"), **kw)
+    fields.String(validate=_one_of(ACCESSIBILITY_FEATURES)), validate=_unique(what="feature"), **kw
+)
 OrganisationalEmail = lambda **kw: fields.Email(validate=validate.Length(max=254), **kw)  # noqa: E731
 
 
@@ -98,9 +109,13 @@ class Staff(StrictSchema):
     """A contact person: first name and role only, and the organisation's e-mail address."""
 
     staff_id = Slug(required=True)
-    first_name = fields.String(required=True, validate=[
-        validate.Length(1, 50),
-        validate.Regexp(r"^\S+$", error="Give the first name only, without a surname.")])
+    first_name = fields.String(
+        required=True,
+        validate=[
+            validate.Length(1, 50),
+            validate.Regexp(r"^\S+$", error="Give the first name only, without a surname."),
+        ],
+    )
     role = fields.String(required=True, validate=_one_of(STAFF_ROLES))
     email = OrganisationalEmail(required=True)
 
@@ -114,21 +129,24 @@ class ContactPointInput(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     organisation = fields.String(load_default=None, validate=validate.Length(1, 200))
     municipality_number = KnownMunicipality(required=True)
-    municipalities = fields.List(KnownMunicipality(), required=True,
-                                 validate=[validate.Length(min=1), _unique(what="municipality")])
+    municipalities = fields.List(
+        KnownMunicipality(), required=True, validate=[validate.Length(min=1), _unique(what="municipality")]
+    )
     address = fields.Nested(Address, load_default=None)
     coordinates = fields.Nested(Coordinates, load_default=None)
     email = OrganisationalEmail(load_default=None)
-    phone = fields.String(load_default=None, validate=validate.Regexp(
-        PHONE, error="Must be a Norwegian number: +47 and 8 digits."))
+    phone = fields.String(
+        load_default=None, validate=validate.Regexp(PHONE, error="Must be a Norwegian number: +47 and 8 digits.")
+    )
     opening_hours = OpeningHoursList()
     languages = Languages(load_default=lambda: ["nb"])
     accessibility = Accessibility(load_default=list)
     digital_groups = Bool(load_default=False)
     min_size = fields.Integer(load_default=DEFAULT_MIN_SIZE, strict=True, validate=validate.Range(4, 8))
     max_size = fields.Integer(load_default=DEFAULT_MAX_SIZE, strict=True, validate=validate.Range(4, 12))
-    meeting_places = fields.List(fields.Nested(MeetingPlace), load_default=list,
-                                 validate=_unique("meeting_place_id", "meeting_place_id"))
+    meeting_places = fields.List(
+        fields.Nested(MeetingPlace), load_default=list, validate=_unique("meeting_place_id", "meeting_place_id")
+    )
     staff = fields.List(fields.Nested(Staff), load_default=list, validate=_unique("staff_id", "staff_id"))
     active = Bool(load_default=True)
     example = Bool(load_default=False)

@@ -52,12 +52,16 @@ class DirectoryService:
 
     @rpc
     def list_contact_points(self, municipality_number=None, county_number=None, kind=None):
-        query = handlers.load(ContactPointQuery(), {
-            "municipality_number": municipality_number, "county_number": county_number, "kind": kind})
+        query = handlers.load(
+            ContactPointQuery(),
+            {"municipality_number": municipality_number, "county_number": county_number, "kind": kind},
+        )
         reference = reference_data()
-        return [domain.public_view(cp, reference)
-                for cp in sorted(self.store.contact_points(), key=lambda cp: cp["contact_point_id"])
-                if domain.matches(cp, reference, **query)]
+        return [
+            domain.public_view(cp, reference)
+            for cp in sorted(self.store.contact_points(), key=lambda cp: cp["contact_point_id"])
+            if domain.matches(cp, reference, **query)
+        ]
 
     @rpc
     def coverage(self):
@@ -66,8 +70,9 @@ class DirectoryService:
     @rpc
     def coverage_map_svg(self):
         contact_points = self.store.contact_points()
-        return coverage_map.render(coverage.coverage(reference_data(), contact_points),
-                                   coverage_map.contact_point_names(contact_points))
+        return coverage_map.render(
+            coverage.coverage(reference_data(), contact_points), coverage_map.contact_point_names(contact_points)
+        )
 
     @rpc
     def hsds_export(self):

@@ -1,4 +1,5 @@
 """Contact points in the directory's own database, one document per contact point."""
+
 from services.common.store import Storage
 
 
@@ -21,8 +22,9 @@ class DirectoryStorage(Storage):
         return None if doc is None else _public(doc)
 
     def save(self, uow, doc):
-        uow.db.contact_points.replace_one({"_id": doc["contact_point_id"]}, {**doc, "_id": doc["contact_point_id"]},
-                                          upsert=True, session=uow.session)
+        uow.db.contact_points.replace_one(
+            {"_id": doc["contact_point_id"]}, {**doc, "_id": doc["contact_point_id"]}, upsert=True, session=uow.session
+        )
 
 
 def _public(doc):

@@ -7,6 +7,7 @@
 
 The command line talks straight to the gateway's own database (MONGODB_URI, FLOKK_DB_PREFIX).
 """
+
 import argparse
 import os
 import sys
@@ -28,10 +29,15 @@ def create_account(store, payload):
     except ValidationError as exc:
         raise InvalidInput(exc.messages) from None
     account = {
-        "_id": f"acc-{uuid.uuid4().hex[:16]}", "email": fields["email"].strip().lower(), "name": fields["name"],
-        "role": fields["role"], "contact_point_ids": fields.get("contact_point_ids") or [],
-        "referrer_id": fields.get("referrer_id"), "password_hash": auth.hash_password(fields["password"]),
-        "active": True, "created_at": clock.now(),
+        "_id": f"acc-{uuid.uuid4().hex[:16]}",
+        "email": fields["email"].strip().lower(),
+        "name": fields["name"],
+        "role": fields["role"],
+        "contact_point_ids": fields.get("contact_point_ids") or [],
+        "referrer_id": fields.get("referrer_id"),
+        "password_hash": auth.hash_password(fields["password"]),
+        "active": True,
+        "created_at": clock.now(),
     }
     if account["role"] == "referrer" and not account["referrer_id"]:
         account["referrer_id"] = f"ref-{uuid.uuid4().hex[:12]}"
@@ -88,8 +94,9 @@ def main(argv=None):
     create.add_argument("--referrer-id")
     create.add_argument("--password", default=os.environ.get("FLOKK_PASSWORD"))
     create.add_argument("--token", action="store_true", help="also issue an API token and print it")
-    create.add_argument("--exists-ok", action="store_true",
-                        help="an account with this e-mail address is no error (it is left as it is)")
+    create.add_argument(
+        "--exists-ok", action="store_true", help="an account with this e-mail address is no error (it is left as it is)"
+    )
     token = commands.add_parser("token", help="issue an API token for an account")
     token.add_argument("--email", required=True)
     token.add_argument("--label", default="api")
@@ -101,8 +108,13 @@ def main(argv=None):
             if existing is not None:
                 print(f"exists {existing['_id']} {existing['email']} ({existing['role']})")
                 return 0
-            payload = {"email": args.email, "name": args.name or args.email.split("@")[0], "role": args.role,
-                       "contact_point_ids": args.contact_point_ids, "password": args.password or ""}
+            payload = {
+                "email": args.email,
+                "name": args.name or args.email.split("@")[0],
+                "role": args.role,
+                "contact_point_ids": args.contact_point_ids,
+                "password": args.password or "",
+            }
             if args.referrer_id:
                 payload["referrer_id"] = args.referrer_id
             account = create_account(store, payload)

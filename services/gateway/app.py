@@ -3,6 +3,7 @@ authorise, check CSRF, validate, call one handler, audit, map errors, count.
 
 A handler gets a `Context` and the path values; it calls RPC through `ctx.call` (with a deadline,
 the actor appended by the handler as docs/rpc.md prescribes) and returns a Response."""
+
 import json
 import logging
 import time
@@ -144,8 +145,12 @@ def _dispatch(service, request):
     try:
         route, values = adapter.match()
     except MethodNotAllowed as exc:
-        return error_response(405, "method_not_allowed", "This method is not allowed here.",
-                              headers={"Allow": ", ".join(exc.valid_methods or [])})
+        return error_response(
+            405,
+            "method_not_allowed",
+            "This method is not allowed here.",
+            headers={"Allow": ", ".join(exc.valid_methods or [])},
+        )
     except NotFound:
         return _not_found(request)
     except Exception:  # werkzeug's redirect for a trailing slash and the like
@@ -170,12 +175,18 @@ def _dispatch(service, request):
         response = error_response(status, code, "Some fields are not valid." if fields else str(exc), fields)
     except UNAVAILABLE as exc:
         log.warning("upstream unavailable", extra={"error": type(exc).__name__})
-        response = _page_error(ctx, 503) if route.kind == "page" else error_response(
-            503, "upstream_unavailable", "A service did not answer in time.")
+        response = (
+            _page_error(ctx, 503)
+            if route.kind == "page"
+            else error_response(503, "upstream_unavailable", "A service did not answer in time.")
+        )
     except Exception as exc:  # a bug here: answer without detail, log the kind only (no data)
         log.error("gateway handler failed", extra={"error": type(exc).__name__})
-        response = _page_error(ctx, 500) if route.kind == "page" else error_response(
-            500, "internal_error", "Something went wrong in the gateway.")
+        response = (
+            _page_error(ctx, 500)
+            if route.kind == "page"
+            else error_response(500, "internal_error", "Something went wrong in the gateway.")
+        )
     for name, value, options in ctx.set_cookies:
         response.set_cookie(name, value, **options)
     if route.audit or ctx.account is not None:
@@ -189,8 +200,11 @@ def _guard(ctx, values):
     if route.rate_limited:
         allowed = ctx.service.limiter.allow(request.remote_addr or "unknown")
         if allowed is not True:
-            raise Refused(error_response(429, "rate_limited", "Too many requests; try again later.",
-                                         headers={"Retry-After": str(allowed)}))
+            raise Refused(
+                error_response(
+                    429, "rate_limited", "Too many requests; try again later.", headers={"Retry-After": str(allowed)}
+                )
+            )
     _authenticate(ctx)
     if ctx.role not in route.roles:
         raise Refused(_unauthorised(ctx), "refused" if ctx.account else None)
@@ -208,8 +222,11 @@ def _authenticate(ctx):
         scheme, _, token = header.partition(" ")
         account = ctx.store.account_for_token(auth.digest(token.strip())) if scheme.lower() == "bearer" else None
         if account is None:
-            raise Refused(error_response(401, "unauthorised", "The API token is not valid.",
-                                         headers={"WWW-Authenticate": "Bearer"}))
+            raise Refused(
+                error_response(
+                    401, "unauthorised", "The API token is not valid.", headers={"WWW-Authenticate": "Bearer"}
+                )
+            )
         ctx.account, ctx.via = account, "token"
         return
     session_id = request.cookies.get(SESSION_COOKIE)
@@ -229,8 +246,11 @@ def _check_csrf(ctx):
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
     expected = ctx.session["csrf"] if ctx.session else request.cookies.get(ANON_CSRF_COOKIE)
     if not auth.same(sent, expected):
-        raise Refused(_page_error(ctx, 403, "csrf") if ctx.route.kind == "page" else error_response(
-            403, "csrf", "The CSRF token is missing or wrong."))
+        raise Refused(
+            _page_error(ctx, 403, "csrf")
+            if ctx.route.kind == "page"
+            else error_response(403, "csrf", "The CSRF token is missing or wrong.")
+        )
 
 
 def _validate(ctx, values):
@@ -269,18 +289,28 @@ def _audit(ctx, values, outcome):
         return
     subject = ctx.audit_subject or values.get(f"{route.audit}_id") or (ctx.actor.get("referrer_id") or "-")
     actor = ctx.actor
-    ctx.store.audit({"at": clock.now(), "account_id": actor["account_id"], "role": actor["role"],
-                     "action": route.name, "subject_kind": route.audit, "subject_id": str(subject)[:64],
-                     "purpose": actor["purpose"], "outcome": outcome,
-                     "contact_point_ids": actor["contact_point_ids"]})
+    ctx.store.audit(
+        {
+            "at": clock.now(),
+            "account_id": actor["account_id"],
+            "role": actor["role"],
+            "action": route.name,
+            "subject_kind": route.audit,
+            "subject_id": str(subject)[:64],
+            "purpose": actor["purpose"],
+            "outcome": outcome,
+            "contact_point_ids": actor["contact_point_ids"],
+        }
+    )
 
 
 def _unauthorised(ctx):
     if ctx.account is None:
         if ctx.route.kind == "page":
             return redirect(f"/login?next={ctx.request.path}")
-        return error_response(401, "unauthorised", "Sign in or send an API token.",
-                              headers={"WWW-Authenticate": "Bearer"})
+        return error_response(
+            401, "unauthorised", "Sign in or send an API token.", headers={"WWW-Authenticate": "Bearer"}
+        )
     return _forbidden(ctx)
 
 

@@ -1,6 +1,7 @@
 """Credentials of the gateway: password hashes (argon2id), API tokens and session ids (only their
 SHA-256 is stored), CSRF tokens, and the `actor` dict of docs/rpc.md built from an account.
 Pure: no nameko, no pymongo."""
+
 import hashlib
 import hmac
 import secrets
@@ -44,8 +45,11 @@ def same(a, b):
 def actor_for(account, purpose=None):
     """The actor dict every personal-data RPC takes as its last argument (docs/rpc.md)."""
     if account is None:
-        return {"account_id": None, "role": PUBLIC, "contact_point_ids": [], "referrer_id": None,
-                "purpose": purpose}
-    return {"account_id": account["_id"], "role": account["role"],
-            "contact_point_ids": list(account.get("contact_point_ids") or []),
-            "referrer_id": account.get("referrer_id"), "purpose": purpose}
+        return {"account_id": None, "role": PUBLIC, "contact_point_ids": [], "referrer_id": None, "purpose": purpose}
+    return {
+        "account_id": account["_id"],
+        "role": account["role"],
+        "contact_point_ids": list(account.get("contact_point_ids") or []),
+        "referrer_id": account.get("referrer_id"),
+        "purpose": purpose,
+    }

@@ -6,13 +6,17 @@ The inputs are the real shapes (docs/rpc.md): `matching.figures()` →
 `{"counties": {county_number: {"waiting", "in_group"}}, "national": {"waiting", "in_group",
 "unroutable", "groups": {state: count}}}` and `directory.coverage()` → `{"counties": [{"county_number",
 "name", "municipalities", "covered_municipalities", "municipality_share", …}], "national": {…}}`."""
+
 import csv
 import io
 
 THRESHOLD = 5
 PEOPLE = ("waiting", "in_group")
-GROUPS = {"groups_proposed": ("proposed",), "groups_confirmed": ("confirmed",),
-          "groups_running": ("started", "self_run")}
+GROUPS = {
+    "groups_proposed": ("proposed",),
+    "groups_confirmed": ("confirmed",),
+    "groups_running": ("started", "self_run"),
+}
 COLUMNS = ("area", "county_number", *PEOPLE, *GROUPS, "coverage_percent")
 #: Columns matching counts nationwide only: empty (not hidden) in a county's row.
 NATIONAL_ONLY = tuple(GROUPS)
@@ -48,8 +52,10 @@ def table(figures, coverage):
 
 
 def _row(counts, coverage, county_number):
-    row = {"area": coverage.get("name") or county_number if county_number else "national",
-           "county_number": county_number}
+    row = {
+        "area": coverage.get("name") or county_number if county_number else "national",
+        "county_number": county_number,
+    }
     row.update({column: _people(counts.get(column, 0)) for column in PEOPLE})
     row.update({column: None for column in GROUPS})
     row["coverage_percent"] = _coverage_percent(coverage)

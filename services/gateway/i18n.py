@@ -1,4 +1,5 @@
 """Bokmål by default, nynorsk and English: one JSON file of texts per language."""
+
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -27,4 +28,5 @@ def translator(lang):
     def t(key, **values):
         text = table.get(key) or fallback.get(key) or key
         return text.format(**values) if values else text
+
     return t

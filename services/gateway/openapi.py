@@ -1,5 +1,6 @@
 """/openapi.json (OpenAPI 3.1) generated with apispec from the route table and its marshmallow
 schemas, and /asyncapi.yaml (the event contracts)."""
+
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,9 +11,16 @@ from .routes import ROUTES, openapi_path
 from .schemas import Error
 
 REPO_ASYNCAPI = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
-ERRORS = {"400": "Invalid input, with the errors per field", "401": "Not signed in", "403": "Not allowed",
-          "404": "Not found", "409": "Conflict", "415": "Not JSON", "429": "Too many requests",
-          "503": "A service did not answer"}
+ERRORS = {
+    "400": "Invalid input, with the errors per field",
+    "401": "Not signed in",
+    "403": "Not allowed",
+    "404": "Not found",
+    "409": "Conflict",
+    "415": "Not JSON",
+    "429": "Too many requests",
+    "503": "A service did not answer",
+}
 
 
 def _schema_name(schema):
@@ -25,9 +33,13 @@ def spec():
     from .app import routing
 
     routing()  # fills ROUTES
-    doc = APISpec("Flokk gateway", "1.0.0", "3.1.0", plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
-                  info={"description": "The HTTP API of Flokk. Errors have one shape: "
-                                       "{error: {code, message, fields}}."})
+    doc = APISpec(
+        "Flokk gateway",
+        "1.0.0",
+        "3.1.0",
+        plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+        info={"description": "The HTTP API of Flokk. Errors have one shape: {error: {code, message, fields}}."},
+    )
     doc.components.schema("Error", schema=Error)
     doc.components.security_scheme("token", {"type": "http", "scheme": "bearer"})
     doc.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "flokk_session"})
@@ -42,10 +54,17 @@ def spec():
 
 
 def _operation(route):
-    op = {"operationId": route.name, "summary": route.summary or route.name, "tags": [route.tag],
-          "x-roles": list(route.roles), "responses": {}}
-    params = [{"in": "path", "name": name, "required": True, "schema": {"type": "string", "minLength": 1}}
-              for name in _path_names(route.path)]
+    op = {
+        "operationId": route.name,
+        "summary": route.summary or route.name,
+        "tags": [route.tag],
+        "x-roles": list(route.roles),
+        "responses": {},
+    }
+    params = [
+        {"in": "path", "name": name, "required": True, "schema": {"type": "string", "minLength": 1}}
+        for name in _path_names(route.path)
+    ]
     if route.query is not None:
         params.append({"in": "query", "schema": route.query})
     if params:
@@ -55,8 +74,11 @@ def _operation(route):
         if route.example:
             media["example"] = route.example
         op["requestBody"] = {"required": True, "content": {"application/json": media}}
-    ok = "201" if route.method == "POST" and route.name in ("create_registration", "create_account",
-                                                             "create_token") else "200"
+    ok = (
+        "201"
+        if route.method == "POST" and route.name in ("create_registration", "create_account", "create_token")
+        else "200"
+    )
     content = {}
     if route.response is not None:
         schema = {"type": "array", "items": route.response} if route.response_many else route.response
@@ -65,8 +87,7 @@ def _operation(route):
     if "public" not in route.roles:
         op["security"] = [{"token": []}, {"session": []}]
     for status in _error_statuses(route):
-        op["responses"][status] = {"description": ERRORS[status],
-                                   "content": {"application/json": {"schema": "Error"}}}
+        op["responses"][status] = {"description": ERRORS[status], "content": {"application/json": {"schema": "Error"}}}
     return op
 
 

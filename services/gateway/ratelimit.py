@@ -1,12 +1,13 @@
 """A sliding-window rate limit per client, for the public endpoints (registration, postal code
 look-up, login). In memory, per gateway process: a replica behind a load balancer counts alone."""
+
 import threading
 import time
 from collections import defaultdict, deque
 
 from nameko.extensions import DependencyProvider
 
-RATE_LIMIT_KEY = "FLOKK_RATE_LIMIT"      # "<requests>/<seconds>"
+RATE_LIMIT_KEY = "FLOKK_RATE_LIMIT"  # "<requests>/<seconds>"
 DEFAULT_RATE_LIMIT = "30/60"
 
 

@@ -1,4 +1,5 @@
 """One JSON shape for every answer and every error the gateway gives."""
+
 import json
 
 from nameko.exceptions import RemoteError
@@ -16,8 +17,9 @@ UPSTREAM = (502, "upstream_error")
 
 
 def json_response(body, status=200, headers=None):
-    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status, headers=headers,
-                    mimetype="application/json")
+    return Response(
+        json.dumps(body, ensure_ascii=False, default=str), status=status, headers=headers, mimetype="application/json"
+    )
 
 
 def error_response(status, code, message, fields=None, headers=None):

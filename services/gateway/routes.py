@@ -2,6 +2,7 @@
 with the roles that may call it, whether it reads personal data (and so is audited), whether it is
 rate limited, and its schemas. The dispatcher, /openapi.json and the authorisation-matrix tests all
 read this table, so they cannot drift apart."""
+
 from dataclasses import dataclass, field
 
 from .auth import PUBLIC, ROLES
@@ -17,21 +18,21 @@ DIRECTORY_READERS = ("national_admin", "contact_point_staff", "referrer", "integ
 class Route:
     name: str
     method: str
-    path: str                 # werkzeug rule: /api/contact-points/<contact_point_id>/pool
+    path: str  # werkzeug rule: /api/contact-points/<contact_point_id>/pool
     handler: object
     roles: tuple
-    kind: str = "api"         # api | page | meta (probes, documents) | asset (CSS)
-    scope: str = None         # "contact_point": the path's contact_point_id must be the actor's
-    audit: str = None         # kind of subject whose personal data this reads ("registration", ...)
-    purpose: str = None       # the default "why" written to the audit log
-    body: type = None         # marshmallow schema of the JSON body
-    query: type = None        # marshmallow schema of the query string
+    kind: str = "api"  # api | page | meta (probes, documents) | asset (CSS)
+    scope: str = None  # "contact_point": the path's contact_point_id must be the actor's
+    audit: str = None  # kind of subject whose personal data this reads ("registration", ...)
+    purpose: str = None  # the default "why" written to the audit log
+    body: type = None  # marshmallow schema of the JSON body
+    query: type = None  # marshmallow schema of the query string
     response: type = None
     response_many: bool = False
     summary: str = ""
     tag: str = "api"
     rate_limited: bool = False
-    example: dict = field(default=None, hash=False, compare=False)   # a valid body, for docs and tests
+    example: dict = field(default=None, hash=False, compare=False)  # a valid body, for docs and tests
     path_example: dict = field(default=None, hash=False, compare=False)
 
 
@@ -42,6 +43,7 @@ def route(method, path, **options):
     def register(handler):
         ROUTES.append(Route(name=handler.__name__, method=method, path=path, handler=handler, **options))
         return handler
+
     return register
 
 

@@ -1,9 +1,16 @@
 """marshmallow schemas of the gateway's HTTP payloads: they validate requests and generate
 /openapi.json. The intake and contact point schemas are reused from their owners, not copied."""
+
 from marshmallow import Schema, fields, validate
 
 from services.common.contracts import (
-    GroupClosed, GroupRejected, Id, RegistrationErased, RegistrationWithdrawn, StrictSchema, Timestamp,
+    GroupClosed,
+    GroupRejected,
+    Id,
+    RegistrationErased,
+    RegistrationWithdrawn,
+    StrictSchema,
+    Timestamp,
 )
 
 from .auth import ROLES
@@ -20,8 +27,9 @@ class AccountInput(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     contact_point_ids = fields.List(Id(), load_default=list)
     referrer_id = fields.String(validate=validate.Length(1, 64))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(
-        12, 200, error="Use at least 12 characters."))
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(12, 200, error="Use at least 12 characters.")
+    )
 
 
 class AccountOutput(Schema):

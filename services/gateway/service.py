@@ -1,6 +1,7 @@
 """gateway service: entrypoints only (HTTP, and one RPC for notification). Every HTTP path goes
 through one pipeline (app.handle) that reads the route table, so authorisation, auditing, rate
 limits and metrics apply to all alike."""
+
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import http

@@ -1,4 +1,5 @@
 """The gateway's own database: accounts, API tokens, sessions and the audit log."""
+
 from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING
@@ -38,8 +39,9 @@ class GatewayStorage(Storage):
 
     # API tokens (stored as digests)
     def add_token(self, token_digest, account_id, label):
-        self.db.tokens.insert_one({"_id": token_digest, "account_id": account_id, "label": label,
-                                   "created_at": clock.now()})
+        self.db.tokens.insert_one(
+            {"_id": token_digest, "account_id": account_id, "label": label, "created_at": clock.now()}
+        )
 
     def account_for_token(self, token_digest):
         token = self.db.tokens.find_one({"_id": token_digest})
@@ -47,8 +49,14 @@ class GatewayStorage(Storage):
 
     # sessions (stored as digests)
     def add_session(self, session_digest, account_id, csrf_token):
-        self.db.sessions.insert_one({"_id": session_digest, "account_id": account_id, "csrf": csrf_token,
-                                     "expires_at": clock.now() + SESSION_LIFETIME})
+        self.db.sessions.insert_one(
+            {
+                "_id": session_digest,
+                "account_id": account_id,
+                "csrf": csrf_token,
+                "expires_at": clock.now() + SESSION_LIFETIME,
+            }
+        )
 
     def session(self, session_digest):
         found = self.db.sessions.find_one({"_id": session_digest})

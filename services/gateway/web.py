@@ -1,5 +1,6 @@
 """Server-rendered pages (Jinja2): public, staff, referrer and national office. Every page works
 without JavaScript; forms carry a CSRF token; errors are listed at the top and tied to their fields."""
+
 import uuid
 from datetime import datetime, timezone
 
@@ -14,7 +15,13 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from services.common.contracts import (
-    ACCESSIBILITY_NEEDS, PARTS_OF_DAY, THEMES, WEEKDAYS, GroupClosed, GroupRejected, RegistrationRequested,
+    ACCESSIBILITY_NEEDS,
+    PARTS_OF_DAY,
+    THEMES,
+    WEEKDAYS,
+    GroupClosed,
+    GroupRejected,
+    RegistrationRequested,
 )
 from services.common.errors import field_errors
 
@@ -43,9 +50,19 @@ _env.filters["number"] = _number
 
 
 def render(ctx, template, status=200, **values):
-    response = Response(_env.get_template(template).render(
-        t=ctx.t, lang=ctx.lang, languages=LANGUAGES, account=ctx.account, path=ctx.request.path,
-        csrf_token=ctx.csrf_token(), **values), status=status, mimetype="text/html")
+    response = Response(
+        _env.get_template(template).render(
+            t=ctx.t,
+            lang=ctx.lang,
+            languages=LANGUAGES,
+            account=ctx.account,
+            path=ctx.request.path,
+            csrf_token=ctx.csrf_token(),
+            **values,
+        ),
+        status=status,
+        mimetype="text/html",
+    )
     if ctx.request.args.get("lang") in LANGUAGES:
         response.set_cookie("lang", ctx.lang, samesite="Lax", max_age=365 * 24 * 3600)
     return response
@@ -53,18 +70,33 @@ def render(ctx, template, status=200, **values):
 
 def render_error(request, status, reason=None, ctx=None):
     lang = choose_language(request)
-    return Response(_env.get_template("error.html").render(
-        t=translator(lang), lang=lang, languages=LANGUAGES, account=getattr(ctx, "account", None),
-        path=request.path, csrf_token="", status=status, reason=reason), status=status, mimetype="text/html")
+    return Response(
+        _env.get_template("error.html").render(
+            t=translator(lang),
+            lang=lang,
+            languages=LANGUAGES,
+            account=getattr(ctx, "account", None),
+            path=request.path,
+            csrf_token="",
+            status=status,
+            reason=reason,
+        ),
+        status=status,
+        mimetype="text/html",
+    )
 
 
 @route("GET", "/static/style.css", roles=EVERYONE, kind="asset", tag="meta", summary="The stylesheet.")
 def stylesheet(ctx):
-    return Response((HERE / "static" / "style.css").read_text(encoding="utf-8"), content_type="text/css",
-                    headers={"Cache-Control": "max-age=3600"})
+    return Response(
+        (HERE / "static" / "style.css").read_text(encoding="utf-8"),
+        content_type="text/css",
+        headers={"Cache-Control": "max-age=3600"},
+    )
 
 
 # --- public -------------------------------------------------------------------------------------
+
 
 @route("GET", "/", roles=EVERYONE, kind="page")
 def home(ctx):
@@ -73,13 +105,19 @@ def home(ctx):
 
 @route("GET", "/register", roles=EVERYONE, kind="page")
 def register_form(ctx):
-    return render(ctx, "register.html", form={"idempotency_key": f"web-{uuid.uuid4().hex}"}, errors={},
-                  **_register_choices())
+    return render(
+        ctx, "register.html", form={"idempotency_key": f"web-{uuid.uuid4().hex}"}, errors={}, **_register_choices()
+    )
 
 
 def _register_choices():
-    return {"themes": THEMES, "weekdays": WEEKDAYS, "parts": PARTS_OF_DAY, "needs": ACCESSIBILITY_NEEDS,
-            "form_languages": FORM_LANGUAGES}
+    return {
+        "themes": THEMES,
+        "weekdays": WEEKDAYS,
+        "parts": PARTS_OF_DAY,
+        "needs": ACCESSIBILITY_NEEDS,
+        "form_languages": FORM_LANGUAGES,
+    }
 
 
 @route("POST", "/register", roles=EVERYONE, kind="page", rate_limited=True)
@@ -94,25 +132,42 @@ def register_submit(ctx):
             if exc.exc_type != "InvalidInput":
                 raise
             errors = remote_field_errors(exc)
-    return render(ctx, "register.html", status=400, form=form.to_dict(), errors=_flat(errors),
-                  chosen=_chosen(form), **_register_choices())
+    return render(
+        ctx,
+        "register.html",
+        status=400,
+        form=form.to_dict(),
+        errors=_flat(errors),
+        chosen=_chosen(form),
+        **_register_choices(),
+    )
 
 
 def intake_from_form(form, lang, referral=None):
     """The intake contract from the form fields; (payload, {field: [messages]})."""
     errors = {}
-    payload = {"idempotency_key": form.get("idempotency_key") or f"web-{uuid.uuid4().hex}",
-               "name": form.get("name", "").strip(), "role": form.get("role", ""),
-               "themes": form.getlist("themes"), "languages": [x for x in [form.get("language")] if x],
-               "availability": [dict(zip(("weekday", "part_of_day"), slot.split("-", 1)))
-                                for slot in form.getlist("availability") if "-" in slot],
-               "digital_ok": form.get("digital_ok") == "yes",
-               "not_in_own_municipality": form.get("not_in_own_municipality") == "yes",
-               "accessibility_needs": form.getlist("accessibility_needs"),
-               "message_language": form.get("message_language") or lang,
-               "consent": {"purpose": "self_help_group_matching", "text_version": CONSENT_VERSION,
-                           "given_at": iso(clock.now()),
-                           "channel": "referrer" if referral else "self"}}
+    payload = {
+        "idempotency_key": form.get("idempotency_key") or f"web-{uuid.uuid4().hex}",
+        "name": form.get("name", "").strip(),
+        "role": form.get("role", ""),
+        "themes": form.getlist("themes"),
+        "languages": [x for x in [form.get("language")] if x],
+        "availability": [
+            dict(zip(("weekday", "part_of_day"), slot.split("-", 1)))
+            for slot in form.getlist("availability")
+            if "-" in slot
+        ],
+        "digital_ok": form.get("digital_ok") == "yes",
+        "not_in_own_municipality": form.get("not_in_own_municipality") == "yes",
+        "accessibility_needs": form.getlist("accessibility_needs"),
+        "message_language": form.get("message_language") or lang,
+        "consent": {
+            "purpose": "self_help_group_matching",
+            "text_version": CONSENT_VERSION,
+            "given_at": iso(clock.now()),
+            "channel": "referrer" if referral else "self",
+        },
+    }
     for key in ("email", "phone", "postal_code", "free_text"):
         value = form.get(key, "").strip()
         if key == "phone" and value:
@@ -146,20 +201,41 @@ def _e164(phone):
     return digits
 
 
-FORM_ORDER = ("organisation", "name", "email", "phone", "postal_code", "role", "themes", "languages", "availability",
-              "open_to_mixed", "birth_year", "accessibility_needs", "message_language", "free_text",
-              "idempotency_key", "consent", "consent_attested", "meeting_place_id", "first_meeting_at", "starter_id")
+FORM_ORDER = (
+    "organisation",
+    "name",
+    "email",
+    "phone",
+    "postal_code",
+    "role",
+    "themes",
+    "languages",
+    "availability",
+    "open_to_mixed",
+    "birth_year",
+    "accessibility_needs",
+    "message_language",
+    "free_text",
+    "idempotency_key",
+    "consent",
+    "consent_attested",
+    "meeting_place_id",
+    "first_meeting_at",
+    "starter_id",
+)
 
 
 def _flat(errors):
     """{field: message} in the order of the form. A field with a message of its own in the page's
     language (`err_<field>`) gets that, saying what to do; else the service's words are shown."""
+
     def words(value):
         if isinstance(value, dict):
             return "; ".join(words(v) for v in value.values())
         if isinstance(value, (list, tuple)):
             return "; ".join(words(v) for v in value)
         return str(value)
+
     known = texts(DEFAULT_LANGUAGE)
     rank = {name: i for i, name in enumerate(FORM_ORDER)}
     flat = {}
@@ -217,6 +293,7 @@ def _optional(ctx, service, method, *args):
 
 # --- sign in -------------------------------------------------------------------------------------
 
+
 @route("GET", "/login", roles=EVERYONE, kind="page")
 def login_form(ctx):
     return render(ctx, "login.html", next=_safe_next(ctx.request.args.get("next")), error=None)
@@ -227,8 +304,14 @@ def login_submit(ctx):
     form = ctx.request.form
     account = ctx.store.account_by_email(form.get("email", "")) if form.get("email") else None
     if not auth.verify_password(account and account["password_hash"], form.get("password", "")):
-        return render(ctx, "login.html", status=401, next=_safe_next(form.get("next")), error="login_failed",
-                      email=form.get("email", ""))
+        return render(
+            ctx,
+            "login.html",
+            status=401,
+            next=_safe_next(form.get("next")),
+            error="login_failed",
+            email=form.get("email", ""),
+        )
     api.start_session(ctx, account)
     return redirect(_safe_next(form.get("next")) or landing(account), code=303)
 
@@ -252,13 +335,23 @@ def logout_submit(ctx):
 
 # --- staff ---------------------------------------------------------------------------------------
 
+
 def _staff_page(section, summary):
     def page(ctx, contact_point_id):
         data = ctx.call("matching", section, contact_point_id, ctx.actor)
         return _render_staff(ctx, f"staff_{section}.html", contact_point_id, section, items=data, errors={}, form={})
+
     page.__name__ = f"staff_{section}"
-    return route("GET", f"/staff/<contact_point_id>/{section}", roles=STAFF, kind="page", scope="contact_point",
-                 audit="contact_point", purpose=f"review {section}", summary=summary)(page)
+    return route(
+        "GET",
+        f"/staff/<contact_point_id>/{section}",
+        roles=STAFF,
+        kind="page",
+        scope="contact_point",
+        audit="contact_point",
+        purpose=f"review {section}",
+        summary=summary,
+    )(page)
 
 
 def _render_staff(ctx, template, contact_point_id, section, status=200, **values):
@@ -267,9 +360,19 @@ def _render_staff(ctx, template, contact_point_id, section, status=200, **values
     cp = _optional(ctx, "directory", "get_contact_point", contact_point_id) or {"name": contact_point_id}
     places = {m.get("meeting_place_id"): m.get("name") for m in cp.get("meeting_places") or []}
     starters = [s for s in cp.get("staff") or [] if s.get("role") == "starter"]
-    return render(ctx, template, status=status, contact_point_id=contact_point_id, contact_point=cp, section=section,
-                  places=places, starters=starters, reject_reasons=REJECT_REASONS,
-                  close_reasons=GroupClosed._declared_fields["reason"].validate.choices, **values)
+    return render(
+        ctx,
+        template,
+        status=status,
+        contact_point_id=contact_point_id,
+        contact_point=cp,
+        section=section,
+        places=places,
+        starters=starters,
+        reject_reasons=REJECT_REASONS,
+        close_reasons=GroupClosed._declared_fields["reason"].validate.choices,
+        **values,
+    )
 
 
 _staff_page("pool", "the waiting pool")
@@ -284,18 +387,31 @@ def _staff_action(action, build):
         if not errors:
             try:
                 ctx.call("matching", f"{action}_group", group_id, *args, ctx.actor)
-                return redirect(f"/staff/{contact_point_id}/{'groups' if action == 'confirm' else 'proposals'}"
-                                f"?done={action}", code=303)
+                return redirect(
+                    f"/staff/{contact_point_id}/{'groups' if action == 'confirm' else 'proposals'}?done={action}",
+                    code=303,
+                )
             except RemoteError as exc:
                 if exc.exc_type != "InvalidInput":
                     raise
                 errors = _flat(remote_field_errors(exc))
         items = ctx.call("matching", "proposals", contact_point_id, ctx.actor)
-        return _render_staff(ctx, "staff_proposals.html", contact_point_id, "proposals", status=400, items=items,
-                             errors=errors, form=form.to_dict(), failed_group=group_id)
+        return _render_staff(
+            ctx,
+            "staff_proposals.html",
+            contact_point_id,
+            "proposals",
+            status=400,
+            items=items,
+            errors=errors,
+            form=form.to_dict(),
+            failed_group=group_id,
+        )
+
     submit.__name__ = f"staff_{action}"
-    return route("POST", f"/staff/<contact_point_id>/groups/<group_id>/{action}", roles=STAFF, kind="page",
-                 scope="contact_point")(submit)
+    return route(
+        "POST", f"/staff/<contact_point_id>/groups/<group_id>/{action}", roles=STAFF, kind="page", scope="contact_point"
+    )(submit)
 
 
 def _confirmation(form):
@@ -331,21 +447,35 @@ def staff_home(ctx):
     ids = ctx.account.get("contact_point_ids") or []
     if ctx.role == "contact_point_staff" and len(ids) == 1:
         return redirect(f"/staff/{ids[0]}/pool", code=303)
-    listed = _optional(ctx, "directory", "list_contact_points", None, None, None) if ctx.role == "national_admin" else None
-    return render(ctx, "staff_home.html", contact_point_ids=ids if listed is None else
-                  [cp["contact_point_id"] for cp in listed])
+    listed = (
+        _optional(ctx, "directory", "list_contact_points", None, None, None) if ctx.role == "national_admin" else None
+    )
+    return render(
+        ctx, "staff_home.html", contact_point_ids=ids if listed is None else [cp["contact_point_id"] for cp in listed]
+    )
 
 
 @route("GET", "/staff/<contact_point_id>/directory", roles=STAFF, kind="page", scope="contact_point")
 def directory_form(ctx, contact_point_id):
     cp = ctx.call("directory", "get_contact_point", contact_point_id)
-    return render(ctx, "staff_directory.html", contact_point_id=contact_point_id, contact_point=cp,
-                  form=_cp_form(cp), errors={}, section="directory", saved=ctx.request.args.get("saved"))
+    return render(
+        ctx,
+        "staff_directory.html",
+        contact_point_id=contact_point_id,
+        contact_point=cp,
+        form=_cp_form(cp),
+        errors={},
+        section="directory",
+        saved=ctx.request.args.get("saved"),
+    )
 
 
 def _cp_form(cp):
-    return {**cp, "municipalities": " ".join(cp.get("municipalities") or []),
-            "languages": " ".join(cp.get("languages") or [])}
+    return {
+        **cp,
+        "municipalities": " ".join(cp.get("municipalities") or []),
+        "languages": " ".join(cp.get("languages") or []),
+    }
 
 
 @route("POST", "/staff/<contact_point_id>/directory", roles=STAFF, kind="page", scope="contact_point")
@@ -354,8 +484,12 @@ def directory_submit(ctx, contact_point_id):
     starters, address, e-mail — stays as the directory has it."""
     current = ctx.call("directory", "get_contact_point", contact_point_id)
     form = ctx.request.form
-    changes = {"name": form.get("name", "").strip(), "municipalities": form.get("municipalities", "").split(),
-               "languages": form.get("languages", "").split(), "digital_groups": form.get("digital_groups") == "yes"}
+    changes = {
+        "name": form.get("name", "").strip(),
+        "municipalities": form.get("municipalities", "").split(),
+        "languages": form.get("languages", "").split(),
+        "digital_groups": form.get("digital_groups") == "yes",
+    }
     errors = {}
     for key in ("min_size", "max_size"):
         try:
@@ -370,8 +504,16 @@ def directory_submit(ctx, contact_point_id):
             if exc.exc_type != "InvalidInput":
                 raise
             errors = _flat(remote_field_errors(exc))
-    return render(ctx, "staff_directory.html", status=400, contact_point_id=contact_point_id, contact_point=current,
-                  form=form.to_dict(), errors=errors, section="directory")
+    return render(
+        ctx,
+        "staff_directory.html",
+        status=400,
+        contact_point_id=contact_point_id,
+        contact_point=current,
+        form=form.to_dict(),
+        errors=errors,
+        section="directory",
+    )
 
 
 PURPOSES = ("contact_about_group", "answer_question", "withdrawal_or_erasure", "correction")
@@ -380,12 +522,27 @@ PURPOSES = ("contact_about_group", "answer_question", "withdrawal_or_erasure", "
 @route("GET", "/staff/<contact_point_id>/people/<registration_id>", roles=STAFF, kind="page", scope="contact_point")
 def person_purpose(ctx, contact_point_id, registration_id):
     """Before any personal data is shown, staff say why: the answer goes to the audit log."""
-    return render(ctx, "staff_person.html", contact_point_id=contact_point_id, registration_id=registration_id,
-                  contact_point={"name": contact_point_id}, section="pool", purposes=PURPOSES, person=None)
+    return render(
+        ctx,
+        "staff_person.html",
+        contact_point_id=contact_point_id,
+        registration_id=registration_id,
+        contact_point={"name": contact_point_id},
+        section="pool",
+        purposes=PURPOSES,
+        person=None,
+    )
 
 
-@route("GET", "/staff/<contact_point_id>/people/<registration_id>/details", roles=STAFF, kind="page",
-       scope="contact_point", audit="registration", purpose="case handling")
+@route(
+    "GET",
+    "/staff/<contact_point_id>/people/<registration_id>/details",
+    roles=STAFF,
+    kind="page",
+    scope="contact_point",
+    audit="registration",
+    purpose="case handling",
+)
 def person_details(ctx, contact_point_id, registration_id):
     chosen = ctx.request.args.get("purpose")
     if chosen not in PURPOSES:  # nothing was read: no audit entry
@@ -393,9 +550,18 @@ def person_details(ctx, contact_point_id, registration_id):
     ctx.purpose = chosen
     person = ctx.call("registration", "get_registration", registration_id, ctx.actor)
     deliveries = _optional(ctx, "notification", "deliveries", registration_id, ctx.actor)
-    return render(ctx, "staff_person.html", contact_point_id=contact_point_id, registration_id=registration_id,
-                  contact_point={"name": contact_point_id}, section="pool", purposes=PURPOSES, person=person,
-                  deliveries=deliveries, done=ctx.request.args.get("done"))
+    return render(
+        ctx,
+        "staff_person.html",
+        contact_point_id=contact_point_id,
+        registration_id=registration_id,
+        contact_point={"name": contact_point_id},
+        section="pool",
+        purposes=PURPOSES,
+        person=person,
+        deliveries=deliveries,
+        done=ctx.request.args.get("done"),
+    )
 
 
 def _person_action(action, reason):
@@ -403,9 +569,16 @@ def _person_action(action, reason):
         ctx.purpose = f"{action} requested"
         ctx.call("registration", action, registration_id, ctx.actor, reason)
         return redirect(f"/staff/{contact_point_id}/pool?done={action}", code=303)
+
     submit.__name__ = f"person_{action}"
-    return route("POST", f"/staff/<contact_point_id>/people/<registration_id>/{action}", roles=STAFF, kind="page",
-                 scope="contact_point", audit="registration")(submit)
+    return route(
+        "POST",
+        f"/staff/<contact_point_id>/people/<registration_id>/{action}",
+        roles=STAFF,
+        kind="page",
+        scope="contact_point",
+        audit="registration",
+    )(submit)
 
 
 _person_action("withdraw", "staff")
@@ -414,11 +587,19 @@ _person_action("erase", "request")
 
 # --- referrer ------------------------------------------------------------------------------------
 
+
 @route("GET", "/referrer", roles=("referrer",), kind="page", audit="referrer", purpose="follow referrals")
 def referrer_home(ctx):
     statuses = ctx.call("registration", "referral_statuses", ctx.actor)
-    return render(ctx, "referrer.html", statuses=statuses, form={"idempotency_key": f"ref-{uuid.uuid4().hex}"},
-                  errors={}, done=ctx.request.args.get("done"), **_register_choices())
+    return render(
+        ctx,
+        "referrer.html",
+        statuses=statuses,
+        form={"idempotency_key": f"ref-{uuid.uuid4().hex}"},
+        errors={},
+        done=ctx.request.args.get("done"),
+        **_register_choices(),
+    )
 
 
 @route("POST", "/referrer", roles=("referrer",), kind="page")
@@ -436,17 +617,31 @@ def referrer_submit(ctx):
             if exc.exc_type != "InvalidInput":
                 raise
             errors = remote_field_errors(exc)
-    return render(ctx, "referrer.html", status=400, statuses=None, form=form.to_dict(), errors=_flat(errors),
-                  chosen=_chosen(form), **_register_choices())
+    return render(
+        ctx,
+        "referrer.html",
+        status=400,
+        statuses=None,
+        form=form.to_dict(),
+        errors=_flat(errors),
+        chosen=_chosen(form),
+        **_register_choices(),
+    )
 
 
 # --- national office -----------------------------------------------------------------------------
 
+
 @route("GET", "/national", roles=ADMIN, kind="page")
 def national(ctx):
-    return render(ctx, "national.html", rows=api.figure_rows(ctx), threshold=figures.THRESHOLD,
-                  columns=[c for c in figures.COLUMNS if c not in ("area", "county_number")],
-                  national_only=figures.NATIONAL_ONLY)
+    return render(
+        ctx,
+        "national.html",
+        rows=api.figure_rows(ctx),
+        threshold=figures.THRESHOLD,
+        columns=[c for c in figures.COLUMNS if c not in ("area", "county_number")],
+        national_only=figures.NATIONAL_ONLY,
+    )
 
 
 @route("GET", "/national/figures.csv", roles=ADMIN, kind="page")

@@ -1,5 +1,6 @@
 """Matching rules around the engine: routing into pools, widening, the group lifecycle.
 Pure: no nameko, no pymongo. Waiting entries and groups are plain dicts (the stored shape)."""
+
 import hashlib
 from datetime import timedelta
 
@@ -53,8 +54,11 @@ def waiting_entry(profile, route, candidates, now, widening_days, previous=None)
         "home_pool": home,
         "visits": [],
         "pools": [home],
-        "alternatives": [c for c in candidates if c["kind"] != "national_office"
-                         and c["contact_point_id"] != route["contact_point_id"]],
+        "alternatives": [
+            c
+            for c in candidates
+            if c["kind"] != "national_office" and c["contact_point_id"] != route["contact_point_id"]
+        ],
         "profile": profile,
         "queue_since": queue_since,
         "group_id": None,
@@ -92,8 +96,9 @@ def widen(entry, now, widening_days, digital_contact_points):
             nearby = [c for c in entry["alternatives"] if c["kind"] == "contact_point"]
             if nearby:
                 target = pool_key(nearby[0]["contact_point_id"], profile["role"], profile["languages"])
-                changed["visits"].append({"pool": target, "step": step,
-                                          "reason": f"from {entry['contact_point_id']}: {reason}"})
+                changed["visits"].append(
+                    {"pool": target, "step": step, "reason": f"from {entry['contact_point_id']}: {reason}"}
+                )
                 reason += f"; also considered at {nearby[0]['contact_point_id']}"
             else:
                 reason += "; no neighbouring contact point"
@@ -102,8 +107,9 @@ def widen(entry, now, widening_days, digital_contact_points):
             digital = next((cp for cp in options if cp in digital_contact_points), None)
             if profile["digital_ok"] and digital and entry["route_kind"] != "digital":
                 target = pool_key(digital, profile["role"], profile["languages"], digital=True)
-                changed["visits"].append({"pool": target, "step": step,
-                                          "reason": f"from {entry['contact_point_id']}: {reason}"})
+                changed["visits"].append(
+                    {"pool": target, "step": step, "reason": f"from {entry['contact_point_id']}: {reason}"}
+                )
                 reason += f"; also considered for a digital group at {digital}"
             else:
                 reason += "; no digital group the person accepts"
@@ -128,36 +134,59 @@ def person(entry, pool, now, widening_days):
     cohort = profile.get("cohort") or {}
     visit = next((v for v in entry["visits"] if v["pool"] == pool and pool != entry["home_pool"]), None)
     return engine.Person(
-        registration_id=entry["_id"], themes=tuple(profile["themes"]),
+        registration_id=entry["_id"],
+        themes=tuple(profile["themes"]),
         slots=frozenset(engine.slot_key(s) for s in profile["availability"]),
-        open_to_mixed=profile["open_to_mixed"], waiting_since=entry["queue_since"],
-        birth_year=profile.get("birth_year"), municipality_number=profile.get("municipality_number"),
+        open_to_mixed=profile["open_to_mixed"],
+        waiting_since=entry["queue_since"],
+        birth_year=profile.get("birth_year"),
+        municipality_number=profile.get("municipality_number"),
         not_in_own_municipality=profile["not_in_own_municipality"],
         cohort_id=cohort.get("cohort_id") if cohort.get("keep_together") else None,
         steps=engine.earned_steps(waited_days(entry, now), widening_days),
-        visiting=visit["step"] if visit else None, visiting_reason=visit["reason"] if visit else "")
+        visiting=visit["step"] if visit else None,
+        visiting_reason=visit["reason"] if visit else "",
+    )
 
 
 def pool_settings(pool, contact_point, widening_days, exact_budget=engine.DEFAULT_EXACT_BUDGET):
     contact_point = contact_point or {}
     return engine.PoolSettings(
-        contact_point_id=contact_point_of(pool), min_size=contact_point.get("min_size", 5),
-        max_size=contact_point.get("max_size", 8), serves=frozenset(contact_point.get("municipalities", ())),
-        digital=pool.endswith(DIGITAL_SUFFIX), widening_days=dict(widening_days), exact_budget=exact_budget)
+        contact_point_id=contact_point_of(pool),
+        min_size=contact_point.get("min_size", 5),
+        max_size=contact_point.get("max_size", 8),
+        serves=frozenset(contact_point.get("municipalities", ())),
+        digital=pool.endswith(DIGITAL_SUFFIX),
+        widening_days=dict(widening_days),
+        exact_budget=exact_budget,
+    )
 
 
 def group_document(proposal, pool, settings, now):
     return {
-        "_id": proposal.group_id, "contact_point_id": proposal.contact_point_id, "pool": pool,
-        "state": "proposed", "members": proposal.members, "slot": proposal.slot, "theme": proposal.theme,
-        "explanation": proposal.explanation, "min_size": settings.min_size, "max_size": settings.max_size,
-        "version": 1, "proposed_at": now, "history": [{"state": "proposed", "at": now}],
+        "_id": proposal.group_id,
+        "contact_point_id": proposal.contact_point_id,
+        "pool": pool,
+        "state": "proposed",
+        "members": proposal.members,
+        "slot": proposal.slot,
+        "theme": proposal.theme,
+        "explanation": proposal.explanation,
+        "min_size": settings.min_size,
+        "max_size": settings.max_size,
+        "version": 1,
+        "proposed_at": now,
+        "history": [{"state": "proposed", "at": now}],
     }
 
 
 def group_event(group, **extra):
-    return {"group_id": group["_id"], "contact_point_id": group["contact_point_id"],
-            "registration_ids": list(group["members"]), **extra}
+    return {
+        "group_id": group["_id"],
+        "contact_point_id": group["contact_point_id"],
+        "registration_ids": list(group["members"]),
+        **extra,
+    }
 
 
 def transition(group, to_state, now):
@@ -175,13 +204,17 @@ def check_meeting_place(group, place_id, places, needs_by_member):
         raise RuleBroken({"meeting_place_id": [f"{place_id!r} is not a meeting place of {group['contact_point_id']}."]})
     capacity = place.get("capacity")
     if capacity is not None and capacity < len(group["members"]) + 1:
-        raise RuleBroken({"meeting_place_id": [
-            f"Holds {capacity}; the group needs room for {len(group['members'])} members and a starter."]})
+        raise RuleBroken(
+            {
+                "meeting_place_id": [
+                    f"Holds {capacity}; the group needs room for {len(group['members'])} members and a starter."
+                ]
+            }
+        )
     offered = set(place.get("accessibility") or ())
     missing = sorted({need for needs in needs_by_member.values() for need in needs} - offered)
     if missing:
-        raise RuleBroken({"meeting_place_id": [
-            f"Does not suit every member: it lacks {', '.join(missing)}."]})
+        raise RuleBroken({"meeting_place_id": [f"Does not suit every member: it lacks {', '.join(missing)}."]})
     return place
 
 

@@ -13,6 +13,7 @@ flexible people first) with a repair pass, then, for pools small enough, improve
 exact CP-SAT model under a deterministic work budget (`exact.py`), so the same input always gives
 the same groups.
 """
+
 import heapq
 import itertools
 from dataclasses import dataclass, field
@@ -33,8 +34,15 @@ DEFAULT_EXACT_BUDGET = 2.0  # CP-SAT deterministic time units per pool
 #: provably at or above it otherwise, since the optimum is at most `upper_bound`).
 EXACT_BELOW = 0.95
 
-WEEKDAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
-                 "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
+WEEKDAY_NAMES = {
+    "mon": "Monday",
+    "tue": "Tuesday",
+    "wed": "Wednesday",
+    "thu": "Thursday",
+    "fri": "Friday",
+    "sat": "Saturday",
+    "sun": "Sunday",
+}
 
 
 def slot_key(slot):
@@ -127,14 +135,14 @@ class Outcome:
 
 # --- eligibility -----------------------------------------------------------------------------------
 
+
 def earned_steps(waited_days, widening_days):
     return frozenset(step for step in STEPS if waited_days >= widening_days.get(step, float("inf")))
 
 
 def may_join_pool(person, pool):
     """A person who asked not to be placed in their own municipality is never pooled there."""
-    return not (person.not_in_own_municipality and person.municipality_number in pool.serves
-                and not pool.digital)
+    return not (person.not_in_own_municipality and person.municipality_number in pool.serves and not pool.digital)
 
 
 def person_labels(person):
@@ -160,15 +168,22 @@ def build_units(people, pool):
     for kind, value in order:
         members = cohorts[value] if kind == "cohort" else [value]
         if kind == "cohort" and len(members) > pool.max_size:
-            groups = [members[i:i + pool.max_size] for i in range(0, len(members), pool.max_size)]
+            groups = [members[i : i + pool.max_size] for i in range(0, len(members), pool.max_size)]
         else:
             groups = [members]
         for chunk in groups:
             labels = frozenset.intersection(*(frozenset(person_labels(p)) for p in chunk))
             years = [p.birth_year for p in chunk if p.birth_year is not None]
-            units.append(Unit(index=len(units), people=chunk, labels=labels,
-                              years=(min(years), max(years)) if years else None,
-                              steps=frozenset.intersection(*(p.steps for p in chunk)), rank=len(units)))
+            units.append(
+                Unit(
+                    index=len(units),
+                    people=chunk,
+                    labels=labels,
+                    years=(min(years), max(years)) if years else None,
+                    steps=frozenset.intersection(*(p.steps for p in chunk)),
+                    rank=len(units),
+                )
+            )
     return units
 
 
@@ -188,7 +203,8 @@ class Rules:
         self.avoid = [frozenset(owner[r] for r in ids) for ids in avoid if all(r in owner for r in ids)]
         for unit in units:  # a cohort holding acquaintances or a wide age span cannot stay together
             if unit.index in self.enemies[unit.index] or (
-                    unit.years and unit.years[1] - unit.years[0] > AGE_SPAN_YEARS):
+                unit.years and unit.years[1] - unit.years[0] > AGE_SPAN_YEARS
+            ):
                 unit.labels = frozenset()
 
     def min_size(self, members):
@@ -228,6 +244,7 @@ class Rules:
 
 # --- the greedy ------------------------------------------------------------------------------------
 
+
 def fill_group(rules, candidates, target, seed=()):
     """Greedily fill a group from `candidates` (in priority order) up to `target` people. If plain
     priority order falls short, birth-year windows are tried so a wide age range still gives the
@@ -237,7 +254,7 @@ def fill_group(rules, candidates, target, seed=()):
         return best[1]
     known = sorted({u.years[0] for u in candidates if u.years is not None})
     if known and known[-1] - known[0] > AGE_SPAN_YEARS:
-        for start in known[::max(1, len(known) // MAX_WINDOWS)]:
+        for start in known[:: max(1, len(known) // MAX_WINDOWS)]:
             found = _fill(rules, candidates, target, seed, start)
             if found[0] > best[0]:
                 best = found
@@ -254,8 +271,11 @@ def _fill(rules, candidates, target, seed, window_start):
     for unit in candidates:
         if size + unit.size > target:
             continue
-        if window_start is not None and unit.years is not None and not (
-                window_start <= unit.years[0] and unit.years[1] <= window_start + AGE_SPAN_YEARS):
+        if (
+            window_start is not None
+            and unit.years is not None
+            and not (window_start <= unit.years[0] and unit.years[1] <= window_start + AGE_SPAN_YEARS)
+        ):
             continue
         new_span = rules.compatible(unit, chosen, span)
         if new_span is False:
@@ -364,9 +384,15 @@ def _insert_leftovers(units, rules, groups, available):
     changed = False
     for unit in sorted((units[i] for i in available), key=lambda u: u.rank):
         for label in sorted(unit.labels & by_label.keys(), key=_label_order):
-            g = next((g for g in by_label[label]
-                      if _size(units, groups[g][1]) + unit.size <= rules.pool.max_size
-                      and rules.valid(groups[g][1] + [unit.index], label)), None)
+            g = next(
+                (
+                    g
+                    for g in by_label[label]
+                    if _size(units, groups[g][1]) + unit.size <= rules.pool.max_size
+                    and rules.valid(groups[g][1] + [unit.index], label)
+                ),
+                None,
+            )
             if g is not None:
                 groups[g] = (label, groups[g][1] + [unit.index])
                 available.discard(unit.index)
@@ -427,6 +453,7 @@ def score(units, groups):
 
 # --- proposing ----------------------------------------------------------------------------------
 
+
 def propose(people, pool, now, acquaintances=(), avoid=(), exact=True):
     """All groups that can be proposed from one pool now, with an explanation each, and why
     everyone else still waits."""
@@ -434,8 +461,12 @@ def propose(people, pool, now, acquaintances=(), avoid=(), exact=True):
     rules = Rules(units, pool, acquaintances, avoid)
     groups = greedy(units, rules)
     solver = "greedy"
-    if exact and units and sum(u.size for u in units) <= pool.exact_limit \
-            and placed_of(units, groups) < EXACT_BELOW * upper_bound(units, rules):
+    if (
+        exact
+        and units
+        and sum(u.size for u in units) <= pool.exact_limit
+        and placed_of(units, groups) < EXACT_BELOW * upper_bound(units, rules)
+    ):
         from .exact import solve  # imported lazily: OR-Tools is large
 
         better = solve(units, rules, hint=groups, budget=pool.exact_budget)
@@ -461,8 +492,11 @@ def upper_bound(units, rules):
     placeable = []
     for unit in units:
         for label in unit.labels:
-            company = sum(other.size for other in by_label[label]
-                          if other is unit or rules.compatible(other, {unit.index}, unit.years) is not False)
+            company = sum(
+                other.size
+                for other in by_label[label]
+                if other is unit or rules.compatible(other, {unit.index}, unit.years) is not False
+            )
             if company >= smallest:
                 placeable.append(unit)
                 break
@@ -508,14 +542,12 @@ def place_one(newcomer_id, people, pool, now, acquaintances=(), avoid=()):
         return None
     best = None
     for label in sorted(mine.labels, key=_label_order):
-        candidates = sorted((u for u in units if label in u.labels and u.index != mine.index),
-                            key=lambda u: u.rank)
+        candidates = sorted((u for u in units if label in u.labels and u.index != mine.index), key=lambda u: u.rank)
         if sum(u.size for u in candidates) + mine.size < min(pool.min_size, SMALLEST_WIDENED_SIZE):
             continue
         members = fill_group(rules, candidates, pool.max_size, seed=(mine.index,))
         if rules.valid(members, label):
-            key = (sum(units[i].size for i in members), label[1] is not MIXED,
-                   -sum(units[i].rank for i in members))
+            key = (sum(units[i].size for i in members), label[1] is not MIXED, -sum(units[i].rank for i in members))
             if best is None or key > best[0]:
                 best = (key, label, members)
     if best is None:
@@ -525,8 +557,10 @@ def place_one(newcomer_id, people, pool, now, acquaintances=(), avoid=()):
 
 
 def _outcome(people, units, rules, groups, pool, now, solver):
-    proposals = [_proposal(units, label, members, pool, now)
-                 for label, members in sorted(groups, key=lambda g: min(units[i].rank for i in g[1]))]
+    proposals = [
+        _proposal(units, label, members, pool, now)
+        for label, members in sorted(groups, key=lambda g: min(units[i].rank for i in g[1]))
+    ]
     placed = {r for p in proposals for r in p.members}
     waiting = {}
     totals = {}
@@ -547,10 +581,14 @@ def _why_waiting(person, unit, totals, pool):
     if not unit.labels:
         return "a cohort kept together that shares no time slot and theme, or holds acquaintances"
     if not any(totals[l] >= min(pool.min_size, SMALLEST_WIDENED_SIZE) for l in unit.labels):
-        return (f"fewer than {pool.min_size} people share a time slot and a theme "
-                "(or openness to mixed groups) with them yet")
-    return ("the people who share a slot and theme with them are in other groups, are acquaintances "
-            "or are outside their 15-year age span")
+        return (
+            f"fewer than {pool.min_size} people share a time slot and a theme "
+            "(or openness to mixed groups) with them yet"
+        )
+    return (
+        "the people who share a slot and theme with them are in other groups, are acquaintances "
+        "or are outside their 15-year age span"
+    )
 
 
 def group_id_for(pool_id, members, now):
@@ -564,8 +602,15 @@ def _proposal(units, label, members, pool, now):
     slot, theme = label
     relaxed = relaxations(chosen, theme, pool)
     explanation = explain(chosen, slot, theme, relaxed, pool, now)
-    return Proposal(group_id=group_id_for(pool.contact_point_id, ids, now), contact_point_id=pool.contact_point_id,
-                    slot=slot, theme=theme, members=ids, relaxed=relaxed, explanation=explanation)
+    return Proposal(
+        group_id=group_id_for(pool.contact_point_id, ids, now),
+        contact_point_id=pool.contact_point_id,
+        slot=slot,
+        theme=theme,
+        members=ids,
+        relaxed=relaxed,
+        explanation=explanation,
+    )
 
 
 def relaxations(members, theme, pool):
@@ -573,20 +618,38 @@ def relaxations(members, theme, pool):
     days = pool.widening_days
     relaxed = []
     if theme is MIXED:
-        relaxed.append({"step": "mixed_themes", "reason": (
-            f"no shared theme: all {len(members)} accept mixed groups and each has waited at least "
-            f"{days['mixed_themes']} days")})
+        relaxed.append(
+            {
+                "step": "mixed_themes",
+                "reason": (
+                    f"no shared theme: all {len(members)} accept mixed groups and each has waited at least "
+                    f"{days['mixed_themes']} days"
+                ),
+            }
+        )
     for step in ("neighbouring", "digital"):
         visitors = [p for p in members if p.visiting == step]
         if visitors:
             ids = ", ".join(p.registration_id for p in visitors)
-            relaxed.append({"step": step, "reason": (
-                f"{ids} waited more than {days[step]} days at their own contact point"
-                f" ({visitors[0].visiting_reason or step})")[:300]})
+            relaxed.append(
+                {
+                    "step": step,
+                    "reason": (
+                        f"{ids} waited more than {days[step]} days at their own contact point"
+                        f" ({visitors[0].visiting_reason or step})"
+                    )[:300],
+                }
+            )
     if len(members) < pool.min_size:
-        relaxed.append({"step": "group_of_four", "reason": (
-            f"a group of {len(members)} below the usual {pool.min_size}: everyone has waited at least "
-            f"{days['group_of_four']} days")})
+        relaxed.append(
+            {
+                "step": "group_of_four",
+                "reason": (
+                    f"a group of {len(members)} below the usual {pool.min_size}: everyone has waited at least "
+                    f"{days['group_of_four']} days"
+                ),
+            }
+        )
     return relaxed
 
 
@@ -594,13 +657,20 @@ def explain(members, slot, theme, relaxed, pool, now):
     longest = max(0, (now - members[0].waiting_since).days)
     ids = ", ".join(p.registration_id for p in members)
     what = f"the theme {theme}" if theme is not MIXED else "no single theme (a mixed group: all accept that)"
-    text = (f"{len(members)} people ({ids}) can all meet {slot_text(slot)} and share {what}. "
-            f"Group size {len(members)} of {pool.min_size}-{pool.max_size}; "
-            f"the longest-waiting has waited {longest} days. "
-            "No recorded acquaintances are together; known birth years span at most 15 years.")
+    text = (
+        f"{len(members)} people ({ids}) can all meet {slot_text(slot)} and share {what}. "
+        f"Group size {len(members)} of {pool.min_size}-{pool.max_size}; "
+        f"the longest-waiting has waited {longest} days. "
+        "No recorded acquaintances are together; known birth years span at most 15 years."
+    )
     if relaxed:
         text += " Relaxed: " + "; ".join(f"{r['step']} ({r['reason']})" for r in relaxed) + "."
     else:
         text += " Nothing was relaxed."
-    return {"summary": text[:2000], "slot": slot_dict(slot), "theme": theme, "mixed": theme is MIXED,
-            "relaxed": relaxed}
+    return {
+        "summary": text[:2000],
+        "slot": slot_dict(slot),
+        "theme": theme,
+        "mixed": theme is MIXED,
+        "relaxed": relaxed,
+    }

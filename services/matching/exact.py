@@ -7,6 +7,7 @@ group contains a set of people that staff rejected. The objective is `engine.sco
 solver and the greedy are judged alike. One worker and a *deterministic* time limit keep the
 answer the same for the same input.
 """
+
 from ortools.sat.python import cp_model
 
 from . import engine
@@ -33,8 +34,12 @@ def _solve(units, rules, hint, budget):
         for label in unit.labels:
             members.setdefault(label, []).append(unit)
     for label, eligible in members.items():  # drop who has too little compatible company there
-        members[label] = [u for u in eligible if sum(
-            o.size for o in eligible if o is u or rules.compatible(o, {u.index}, u.years) is not False) >= smallest]
+        members[label] = [
+            u
+            for u in eligible
+            if sum(o.size for o in eligible if o is u or rules.compatible(o, {u.index}, u.years) is not False)
+            >= smallest
+        ]
     model = cp_model.CpModel()
     x, used = {}, {}
     n = len(units) + 1
@@ -82,8 +87,10 @@ def _solve(units, rules, hint, budget):
     for (i, g), var in x.items():
         if solver.Value(var):
             groups.setdefault(g, []).append(i)
-    found = [(g[0], sorted(ids)) for g, ids in sorted(groups.items(), key=lambda item: (
-        engine._label_order(item[0][0]), item[0][1]))]
+    found = [
+        (g[0], sorted(ids))
+        for g, ids in sorted(groups.items(), key=lambda item: (engine._label_order(item[0][0]), item[0][1]))
+    ]
     return found, status == cp_model.OPTIMAL
 
 

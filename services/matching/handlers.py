@@ -4,6 +4,7 @@
 the service builds one per worker. Proposals are written with versioned claims and retried a few
 times when another worker got there first (`ClaimLost`).
 """
+
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
@@ -76,9 +77,15 @@ class Matching:
             entry = domain.waiting_entry(profile, route, candidates, now, self.widening_days, previous)
             self.store.put_waiting(uow, entry)
             if previous is None or previous["contact_point_id"] != entry["contact_point_id"]:
-                uow.emit("registration_waitlisted", {
-                    "registration_id": rid, "contact_point_id": route["contact_point_id"],
-                    "route_kind": route["kind"], "reason": route["reason"]})
+                uow.emit(
+                    "registration_waitlisted",
+                    {
+                        "registration_id": rid,
+                        "contact_point_id": route["contact_point_id"],
+                        "route_kind": route["kind"],
+                        "reason": route["reason"],
+                    },
+                )
             return entry["home_pool"]
 
         pool = self.store.apply(event, change)
@@ -112,8 +119,9 @@ class Matching:
 
     def _load_pool(self, pool, now):
         entries = self.store.pool_entries(pool)
-        settings = domain.pool_settings(pool, self.store.contact_point(domain.contact_point_of(pool)),
-                                        self.widening_days, self.exact_budget)
+        settings = domain.pool_settings(
+            pool, self.store.contact_point(domain.contact_point_of(pool)), self.widening_days, self.exact_budget
+        )
         people = [domain.person(entry, pool, now, self.widening_days) for entry in entries]
         acquaintances = self.store.acquaintances_among([entry["_id"] for entry in entries])
         avoid = [frozenset(ids) for ids in self.store.pool_state(pool)["rejected"]]
@@ -220,9 +228,15 @@ class Matching:
                 moved = domain.waiting_entry(entry["profile"], route, candidates, now, self.widening_days, entry)
                 self.store.put_waiting(uow, moved)
                 pools.add(moved["home_pool"])
-                uow.emit("registration_waitlisted", {
-                    "registration_id": rid, "contact_point_id": route["contact_point_id"],
-                    "route_kind": route["kind"], "reason": f"re-routed: {contact_point_id} closed; {route['reason']}"[:300]})
+                uow.emit(
+                    "registration_waitlisted",
+                    {
+                        "registration_id": rid,
+                        "contact_point_id": route["contact_point_id"],
+                        "route_kind": route["kind"],
+                        "reason": f"re-routed: {contact_point_id} closed; {route['reason']}"[:300],
+                    },
+                )
             for pool in pools:
                 self.store.mark_dirty(uow, pool)
             return len(entries)
@@ -256,21 +270,29 @@ class Matching:
         group = self._group_for(group_id, actor)
         if group["state"] != "proposed":
             raise Conflict(f"A {group['state']} group cannot be confirmed.")
-        needs = {entry["_id"]: entry["profile"].get("accessibility_needs") or []
-                 for entry in self.store.entries(group["members"])}
+        needs = {
+            entry["_id"]: entry["profile"].get("accessibility_needs") or []
+            for entry in self.store.entries(group["members"])
+        }
         try:
-            domain.check_meeting_place(group, confirmation["meeting_place_id"],
-                                       meeting_places(group["contact_point_id"]), needs)
+            domain.check_meeting_place(
+                group, confirmation["meeting_place_id"], meeting_places(group["contact_point_id"]), needs
+            )
         except domain.RuleBroken as broken:
             raise InvalidInput(broken.field_errors) from None
         now = self.clock()
 
         def change(uow):
-            fields = {"meeting_place_id": confirmation["meeting_place_id"],
-                      "first_meeting_at": confirmation["first_meeting_at"], "starter_id": confirmation["starter_id"]}
+            fields = {
+                "meeting_place_id": confirmation["meeting_place_id"],
+                "first_meeting_at": confirmation["first_meeting_at"],
+                "starter_id": confirmation["starter_id"],
+            }
             self._update(uow, group, {**domain.transition(group, "confirmed", now), "confirmation": fields})
-            uow.emit("group_confirmed", domain.group_event(group, **{**fields, "first_meeting_at": iso(
-                fields["first_meeting_at"])}))
+            uow.emit(
+                "group_confirmed",
+                domain.group_event(group, **{**fields, "first_meeting_at": iso(fields["first_meeting_at"])}),
+            )
             return {"group_id": group_id, "state": "confirmed"}
 
         return self._write_group(change)
@@ -297,8 +319,12 @@ class Matching:
             raise InvalidInput({"state": ["Must be one of: started, self_run."]})
         group = self._group_for(group_id, actor)
         now = self.clock()
-        return self._write_group(lambda uow: (self._update(uow, group, domain.transition(group, to_state, now)),
-                                              {"group_id": group_id, "state": to_state})[1])
+        return self._write_group(
+            lambda uow: (
+                self._update(uow, group, domain.transition(group, to_state, now)),
+                {"group_id": group_id, "state": to_state},
+            )[1]
+        )
 
     def close(self, group_id, reason, actor):
         group = self._group_for(group_id, actor)
@@ -327,8 +353,9 @@ class Matching:
             raise NotFound(f"{registration_id!r} is not a member of {group_id!r}")
         if group["state"] in ("closed", "rejected"):
             raise Conflict(f"A {group['state']} group has no members to leave.")
-        updated = self._write_group(lambda uow: self._remove_member(uow, group, registration_id, "left", self.clock(),
-                                                                    forget=True))
+        updated = self._write_group(
+            lambda uow: self._remove_member(uow, group, registration_id, "left", self.clock(), forget=True)
+        )
         self.after_member_left(updated)
         return {"group_id": group_id, "registration_ids": updated["members"], "state": updated["state"]}
 
@@ -337,8 +364,15 @@ class Matching:
         self._update(uow, group, {"members": members})
         if forget:
             self.store.remove_waiting(uow, registration_id)
-        uow.emit("group_member_left", {**domain.group_event(group), "registration_ids": members,
-                                       "registration_id": registration_id, "reason": reason})
+        uow.emit(
+            "group_member_left",
+            {
+                **domain.group_event(group),
+                "registration_ids": members,
+                "registration_id": registration_id,
+                "reason": reason,
+            },
+        )
         return {**group, "members": members, "version": group["version"] + 1}
 
     def after_member_left(self, group):
@@ -357,15 +391,17 @@ class Matching:
         for _ in range(CLAIM_ATTEMPTS):
             group = self.store.group(group["_id"])
             now = self.clock()
-            settings = domain.pool_settings(group["pool"], self.store.contact_point(group["contact_point_id"]),
-                                            self.widening_days)
+            settings = domain.pool_settings(
+                group["pool"], self.store.contact_point(group["contact_point_id"]), self.widening_days
+            )
             member_entries = self.store.entries(group["members"])
             entries = self.store.pool_entries(group["pool"])
             everyone = [e["_id"] for e in member_entries + entries]
             members = [domain.person(e, group["pool"], now, self.widening_days) for e in member_entries]
             candidates = [domain.person(e, group["pool"], now, self.widening_days) for e in entries]
-            added = domain.refill_candidates(group, members, candidates, settings,
-                                             self.store.acquaintances_among(everyone))
+            added = domain.refill_candidates(
+                group, members, candidates, settings, self.store.acquaintances_among(everyone)
+            )
             if not added:
                 return None
             versions = {e["_id"]: e["version"] for e in entries}
@@ -375,8 +411,14 @@ class Matching:
                     self.store.claim(uow, rid, versions[rid], group["_id"])
                 self._update(uow, group, {"members": group["members"] + added})
                 for rid in added:
-                    uow.emit("group_member_added", {**domain.group_event(group), "registration_ids":
-                                                    group["members"] + added, "registration_id": rid})
+                    uow.emit(
+                        "group_member_added",
+                        {
+                            **domain.group_event(group),
+                            "registration_ids": group["members"] + added,
+                            "registration_id": rid,
+                        },
+                    )
                 return {**group, "members": group["members"] + added}
 
             try:
@@ -409,19 +451,31 @@ class Matching:
 
     def pool_view(self, contact_point_id, actor):
         require_contact_point(actor, contact_point_id)
-        return [{
-            "registration_id": entry["_id"], "waiting_since": iso(entry["queue_since"]),
-            "role": entry["profile"]["role"], "language": entry["profile"]["languages"][0],
-            "themes": entry["profile"]["themes"], "slots": entry["profile"]["availability"],
-            "open_to_mixed": entry["profile"]["open_to_mixed"], "route_kind": entry["route_kind"],
-            "widening": [{"step": w["step"], "at": iso(w["at"]), "reason": w["reason"]} for w in entry["widening"]],
-        } for entry in sorted(self.store.entries_of_contact_point(contact_point_id),
-                              key=lambda e: (e["queue_since"], e["_id"]))]
+        return [
+            {
+                "registration_id": entry["_id"],
+                "waiting_since": iso(entry["queue_since"]),
+                "role": entry["profile"]["role"],
+                "language": entry["profile"]["languages"][0],
+                "themes": entry["profile"]["themes"],
+                "slots": entry["profile"]["availability"],
+                "open_to_mixed": entry["profile"]["open_to_mixed"],
+                "route_kind": entry["route_kind"],
+                "widening": [{"step": w["step"], "at": iso(w["at"]), "reason": w["reason"]} for w in entry["widening"]],
+            }
+            for entry in sorted(
+                self.store.entries_of_contact_point(contact_point_id), key=lambda e: (e["queue_since"], e["_id"])
+            )
+        ]
 
     def groups_view(self, contact_point_id, actor, states):
         require_contact_point(actor, contact_point_id)
-        return [group_view(group) for group in sorted(self.store.groups_of(contact_point_id, states),
-                                                       key=lambda g: (g["proposed_at"], g["_id"]))]
+        return [
+            group_view(group)
+            for group in sorted(
+                self.store.groups_of(contact_point_id, states), key=lambda g: (g["proposed_at"], g["_id"])
+            )
+        ]
 
     def figures(self):
         """Anonymous counts per county and nationwide."""
@@ -438,10 +492,19 @@ class Matching:
 
 
 def group_view(group):
-    view = {"group_id": group["_id"], "contact_point_id": group["contact_point_id"], "state": group["state"],
-            "registration_ids": list(group["members"]), "slot": engine.slot_dict(group["slot"]),
-            "theme": group["theme"], "explanation": group["explanation"], "proposed_at": iso(group["proposed_at"])}
+    view = {
+        "group_id": group["_id"],
+        "contact_point_id": group["contact_point_id"],
+        "state": group["state"],
+        "registration_ids": list(group["members"]),
+        "slot": engine.slot_dict(group["slot"]),
+        "theme": group["theme"],
+        "explanation": group["explanation"],
+        "proposed_at": iso(group["proposed_at"]),
+    }
     if group.get("confirmation"):
-        view["confirmation"] = {**group["confirmation"],
-                                "first_meeting_at": iso(group["confirmation"]["first_meeting_at"])}
+        view["confirmation"] = {
+            **group["confirmation"],
+            "first_meeting_at": iso(group["confirmation"]["first_meeting_at"]),
+        }
     return view

@@ -5,6 +5,7 @@ people; all but one lose their versioned claims (a write conflict in the store, 
 Taking the pool's lock first makes them plan one after the other, each from what the last one
 wrote. Replicas still race each other; their claims keep that safe.
 """
+
 from contextlib import contextmanager
 
 from eventlet.semaphore import Semaphore

@@ -1,4 +1,5 @@
 """Payloads of matching's RPC methods (docs/rpc.md), validated before any use case runs."""
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from services.common.contracts import GroupClosed, GroupRejected

@@ -1,4 +1,5 @@
 """matching service: entrypoints only."""
+
 import json
 import os
 
@@ -43,8 +44,9 @@ class MatchingService:
         if configured:
             widening.update(json.loads(configured) if isinstance(configured, str) else configured)
         budget = float(self.config.get(EXACT_BUDGET_KEY, engine.DEFAULT_EXACT_BUDGET))
-        return Matching(self.store, widening_days=widening, exact_budget=budget, offload=tpool.execute,
-                        pool_lock=self.pool_locks)
+        return Matching(
+            self.store, widening_days=widening, exact_budget=budget, offload=tpool.execute, pool_lock=self.pool_locks
+        )
 
     def _route(self, profile):
         return cached_route(profile, self.routes, self._ask_directory, self.store)
@@ -108,13 +110,15 @@ class MatchingService:
     @rpc
     def confirm_group(self, group_id, confirmation, actor):
         confirmation = schemas.load_confirmation(confirmation, clock.now())
-        return self._matching().confirm(schemas.check_id(group_id, "group_id"), confirmation, actor,
-                                        self._meeting_places)
+        return self._matching().confirm(
+            schemas.check_id(group_id, "group_id"), confirmation, actor, self._meeting_places
+        )
 
     @rpc
     def reject_group(self, group_id, reason, actor):
-        return self._matching().reject(schemas.check_id(group_id, "group_id"),
-                                       schemas.check_reason(reason, schemas.REJECT_REASONS), actor)
+        return self._matching().reject(
+            schemas.check_id(group_id, "group_id"), schemas.check_reason(reason, schemas.REJECT_REASONS), actor
+        )
 
     @rpc
     def advance_group(self, group_id, state, actor):
@@ -122,19 +126,23 @@ class MatchingService:
 
     @rpc
     def leave_group(self, group_id, registration_id, actor):
-        return self._matching().leave(schemas.check_id(group_id, "group_id"),
-                                      schemas.check_id(registration_id, "registration_id"), actor)
+        return self._matching().leave(
+            schemas.check_id(group_id, "group_id"), schemas.check_id(registration_id, "registration_id"), actor
+        )
 
     @rpc
     def close_group(self, group_id, reason, actor):
-        return self._matching().close(schemas.check_id(group_id, "group_id"),
-                                      schemas.check_reason(reason, schemas.CLOSE_REASONS), actor)
+        return self._matching().close(
+            schemas.check_id(group_id, "group_id"), schemas.check_reason(reason, schemas.CLOSE_REASONS), actor
+        )
 
     @rpc
     def record_acquaintances(self, registration_id_a, registration_id_b, actor):
         return self._matching().record_acquaintances(
             schemas.check_id(registration_id_a, "registration_id_a"),
-            schemas.check_id(registration_id_b, "registration_id_b"), actor)
+            schemas.check_id(registration_id_b, "registration_id_b"),
+            actor,
+        )
 
     @rpc
     def figures(self):

@@ -5,6 +5,7 @@ the documents a query matches (INFRA-NOTES). Placing a person is a *versioned cl
 only succeeds if the person is unclaimed and still at the version the proposal was computed from,
 inside the transaction that writes the group, so two replicas never put one person in two groups.
 """
+
 from pymongo import ASCENDING
 
 from services.common.store import Storage
@@ -61,7 +62,8 @@ class MatchingStorage(Storage):
         result = uow.db.waiting.update_one(
             {"_id": registration_id, "version": version, "group_id": None},
             {"$set": {"group_id": group_id, "pools": [], "next_widening_at": None}, "$inc": {"version": 1}},
-            session=uow.session)
+            session=uow.session,
+        )
         if result.modified_count != 1:
             raise ClaimLost(registration_id)
 
@@ -70,16 +72,27 @@ class MatchingStorage(Storage):
         entry = uow.db.waiting.find_one({"_id": registration_id}, session=uow.session)
         if entry is None:
             return None
-        uow.db.waiting.update_one({"_id": registration_id}, {
-            "$set": {"group_id": None, "pools": domain.pools_of(entry),
-                     "next_widening_at": domain.next_widening_at(entry, widening_days)},
-            "$inc": {"version": 1}}, session=uow.session)
+        uow.db.waiting.update_one(
+            {"_id": registration_id},
+            {
+                "$set": {
+                    "group_id": None,
+                    "pools": domain.pools_of(entry),
+                    "next_widening_at": domain.next_widening_at(entry, widening_days),
+                },
+                "$inc": {"version": 1},
+            },
+            session=uow.session,
+        )
         return entry
 
     def record_unroutable(self, uow, registration_id, reason, now):
-        uow.db.unroutable.replace_one({"_id": registration_id},
-                                      {"_id": registration_id, "reason": reason, "since": now},
-                                      upsert=True, session=uow.session)
+        uow.db.unroutable.replace_one(
+            {"_id": registration_id},
+            {"_id": registration_id, "reason": reason, "since": now},
+            upsert=True,
+            session=uow.session,
+        )
 
     def forget(self, uow, registration_id):
         for name in ("waiting", "unroutable"):
@@ -101,8 +114,11 @@ class MatchingStorage(Storage):
 
     def update_group(self, uow, group, changes):
         """Versioned: False if the group changed since it was read."""
-        result = uow.db.groups.update_one({"_id": group["_id"], "version": group["version"]},
-                                          {"$set": changes, "$inc": {"version": 1}}, session=uow.session)
+        result = uow.db.groups.update_one(
+            {"_id": group["_id"], "version": group["version"]},
+            {"$set": changes, "$inc": {"version": 1}},
+            session=uow.session,
+        )
         return result.modified_count == 1
 
     def groups_of(self, contact_point_id, states):
@@ -117,8 +133,9 @@ class MatchingStorage(Storage):
 
     def add_acquaintances(self, uow, a, b, now):
         pair = sorted((a, b))
-        uow.db.acquaintances.replace_one({"_id": "|".join(pair)}, {"_id": "|".join(pair), "pair": pair, "at": now},
-                                         upsert=True, session=uow.session)
+        uow.db.acquaintances.replace_one(
+            {"_id": "|".join(pair)}, {"_id": "|".join(pair), "pair": pair, "at": now}, upsert=True, session=uow.session
+        )
 
     def forget_acquaintances(self, uow, registration_id):
         uow.db.acquaintances.delete_many({"pair": registration_id}, session=uow.session)
@@ -128,12 +145,14 @@ class MatchingStorage(Storage):
         return {"_id": pool, "rejected": [], "dirty": False, "seq": 0, **found}
 
     def add_rejected(self, uow, pool, registration_ids):
-        uow.db.pool_state.update_one({"_id": pool}, {"$push": {"rejected": sorted(registration_ids)}},
-                                     upsert=True, session=uow.session)
+        uow.db.pool_state.update_one(
+            {"_id": pool}, {"$push": {"rejected": sorted(registration_ids)}}, upsert=True, session=uow.session
+        )
 
     def mark_dirty(self, uow, pool):
-        uow.db.pool_state.update_one({"_id": pool}, {"$set": {"dirty": True}, "$inc": {"seq": 1}},
-                                     upsert=True, session=uow.session)
+        uow.db.pool_state.update_one(
+            {"_id": pool}, {"$set": {"dirty": True}, "$inc": {"seq": 1}}, upsert=True, session=uow.session
+        )
 
     def dirty_pools(self, limit=50):
         return list(self.db.pool_state.find({"dirty": True}, {"seq": 1}).limit(limit))
@@ -152,9 +171,12 @@ class MatchingStorage(Storage):
         return doc["revision"] if doc else 0
 
     def save_contact_point(self, uow, data):
-        uow.db.contact_points.replace_one({"_id": data["contact_point_id"]},
-                                          {**data, "_id": data["contact_point_id"]},
-                                          upsert=True, session=uow.session)
+        uow.db.contact_points.replace_one(
+            {"_id": data["contact_point_id"]},
+            {**data, "_id": data["contact_point_id"]},
+            upsert=True,
+            session=uow.session,
+        )
 
     def digital_contact_points(self):
         return {doc["_id"] for doc in self.db.contact_points.find({"digital_groups": True, "active": True}, {"_id": 1})}

@@ -1,4 +1,5 @@
 """The clock as a dependency, so tests set the time instead of sleeping through quiet hours."""
+
 from nameko.extensions import DependencyProvider
 
 from services.common import clock

@@ -1,4 +1,5 @@
 """Notification rules. Pure: no nameko, no pymongo, no SMTP."""
+
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -19,8 +20,7 @@ REMINDER = "reminder"
 WITHDRAWAL = "withdrawal"
 REFERRAL_STATUS = "referral_status"
 STAFF_DIGEST = "staff_digest"
-TEMPLATES = (RECEIPT, UNROUTABLE_STAFF, PROPOSAL_READY, INVITATION, REMINDER, WITHDRAWAL, REFERRAL_STATUS,
-             STAFF_DIGEST)
+TEMPLATES = (RECEIPT, UNROUTABLE_STAFF, PROPOSAL_READY, INVITATION, REMINDER, WITHDRAWAL, REFERRAL_STATUS, STAFF_DIGEST)
 
 # What a referrer is told: a status word, never a theme, a place or a name.
 REFERRAL_STATUSES = ("waiting", "national_office", "in_group", "withdrawn")
@@ -71,18 +71,28 @@ class Message:
         return notification_id(self.cause_event_id, self.recipient, self.template)
 
     def as_record(self):
-        return {"cause_event_id": self.cause_event_id, "recipient": self.recipient, "template": self.template,
-                "registration_id": self.registration_id, "contact_point_id": self.contact_point_id,
-                "params": self.params}
+        return {
+            "cause_event_id": self.cause_event_id,
+            "recipient": self.recipient,
+            "template": self.template,
+            "registration_id": self.registration_id,
+            "contact_point_id": self.contact_point_id,
+            "params": self.params,
+        }
 
     @classmethod
     def from_record(cls, record):
-        return cls(**{key: record.get(key) for key in
-                      ("cause_event_id", "recipient", "template", "registration_id", "contact_point_id")},
-                   params=record.get("params") or {})
+        return cls(
+            **{
+                key: record.get(key)
+                for key in ("cause_event_id", "recipient", "template", "registration_id", "contact_point_id")
+            },
+            params=record.get("params") or {},
+        )
 
 
 # --- addresses ---------------------------------------------------------------------------------
+
 
 def mask_email(address):
     local, _, domain = address.partition("@")
@@ -119,6 +129,7 @@ def first_name(name):
 
 
 # --- time --------------------------------------------------------------------------------------
+
 
 def local(moment):
     return moment.astimezone(OSLO)
@@ -161,10 +172,34 @@ WEEKDAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
 }
 MONTHS = {
-    "nb": ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
-           "november", "desember"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
+    "nb": (
+        "januar",
+        "februar",
+        "mars",
+        "april",
+        "mai",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "desember",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
 }
 MONTHS["nn"] = MONTHS["nb"]
 
@@ -180,31 +215,60 @@ def meeting_time(moment, language):
 
 # --- who hears what ----------------------------------------------------------------------------
 
+
 def receipt_messages(event_id, registration_id, contact_point_id=None, national_office_id=None):
     """The receipt to the person; someone nobody can take is also reported to the national office."""
     if contact_point_id is not None:
-        return [Message(event_id, participant(registration_id), RECEIPT, registration_id, contact_point_id,
-                        {"unroutable": False})]
-    return [Message(event_id, participant(registration_id), RECEIPT, registration_id, national_office_id,
-                    {"unroutable": True}),
-            Message(event_id, staff(national_office_id), UNROUTABLE_STAFF, registration_id, national_office_id,
-                    {"reference": short_reference(registration_id)})]
+        return [
+            Message(
+                event_id,
+                participant(registration_id),
+                RECEIPT,
+                registration_id,
+                contact_point_id,
+                {"unroutable": False},
+            )
+        ]
+    return [
+        Message(
+            event_id, participant(registration_id), RECEIPT, registration_id, national_office_id, {"unroutable": True}
+        ),
+        Message(
+            event_id,
+            staff(national_office_id),
+            UNROUTABLE_STAFF,
+            registration_id,
+            national_office_id,
+            {"reference": short_reference(registration_id)},
+        ),
+    ]
 
 
 def proposal_messages(event_id, data):
     """Staff hear that a proposal waits: its size and reference, never its theme or explanation."""
-    return [Message(event_id, staff(data["contact_point_id"]), PROPOSAL_READY, None, data["contact_point_id"],
-                    {"size": len(data["registration_ids"]), "reference": short_reference(data["group_id"])})]
+    return [
+        Message(
+            event_id,
+            staff(data["contact_point_id"]),
+            PROPOSAL_READY,
+            None,
+            data["contact_point_id"],
+            {"size": len(data["registration_ids"]), "reference": short_reference(data["group_id"])},
+        )
+    ]
 
 
 def group_params(group):
     return {key: group[key] for key in ("group_id", "meeting_place_id", "starter_id")} | {
-        "first_meeting_at": group["first_meeting_at"].isoformat()}
+        "first_meeting_at": group["first_meeting_at"].isoformat()
+    }
 
 
 def invitation_messages(cause_id, group, registration_ids, template=INVITATION):
-    return [Message(cause_id, participant(rid), template, rid, group["contact_point_id"], group_params(group))
-            for rid in registration_ids]
+    return [
+        Message(cause_id, participant(rid), template, rid, group["contact_point_id"], group_params(group))
+        for rid in registration_ids
+    ]
 
 
 def withdrawal_message(event_id, registration_id):
@@ -214,16 +278,32 @@ def withdrawal_message(event_id, registration_id):
 def referral_status_message(event_id, registration_id, referrer_id, status):
     if status not in REFERRAL_STATUSES:
         raise ValueError(f"unknown referral status {status!r}")
-    return Message(event_id, referrer(referrer_id), REFERRAL_STATUS, registration_id, None,
-                   {"status": status, "reference": short_reference(registration_id)})
+    return Message(
+        event_id,
+        referrer(referrer_id),
+        REFERRAL_STATUS,
+        registration_id,
+        None,
+        {"status": status, "reference": short_reference(registration_id)},
+    )
 
 
 def digest_message(contact_point_id, day, new_people, failures):
-    return Message(derived_cause("digest", contact_point_id, day.isoformat()), staff(contact_point_id),
-                   STAFF_DIGEST, None, contact_point_id,
-                   {"day": day.isoformat(), "new_people": new_people,
-                    "failures": [{"reference": short_reference(f["registration_id"] or f["_id"]),
-                                  "template": f["template"]} for f in failures]})
+    return Message(
+        derived_cause("digest", contact_point_id, day.isoformat()),
+        staff(contact_point_id),
+        STAFF_DIGEST,
+        None,
+        contact_point_id,
+        {
+            "day": day.isoformat(),
+            "new_people": new_people,
+            "failures": [
+                {"reference": short_reference(f["registration_id"] or f["_id"]), "template": f["template"]}
+                for f in failures
+            ],
+        },
+    )
 
 
 def short_reference(identifier):

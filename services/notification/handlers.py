@@ -5,6 +5,7 @@ log is checked; right after the channel accepted a message, 'sent' is recorded (
 `notification_sent` in the same transaction), so a handler that the shared delivery retries after
 a later failure never sends a message twice. The event's ledger entry comes last.
 """
+
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,8 +34,7 @@ def _being_sent():
 
 
 #: Templates that name the contact point (and so need it from the directory).
-NAMES_CONTACT_POINT = {domain.RECEIPT, domain.PROPOSAL_READY, domain.INVITATION, domain.REMINDER,
-                       domain.STAFF_DIGEST}
+NAMES_CONTACT_POINT = {domain.RECEIPT, domain.PROPOSAL_READY, domain.INVITATION, domain.REMINDER, domain.STAFF_DIGEST}
 
 
 class DeliveryPostponed(Exception):
@@ -99,18 +99,26 @@ def _remembered(cache, key, lookup):
 
 # --- events ------------------------------------------------------------------------------------
 
+
 def on_waitlisted(ports, event):
     registration_id, contact_point_id = event.data["registration_id"], event.data["contact_point_id"]
-    _handle(ports, event, domain.receipt_messages(event.event_id, registration_id, contact_point_id),
-            referrals=[(registration_id, "waiting")],
-            change=lambda uow: ports.store.add_arrival(uow, registration_id, contact_point_id, ports.clock.now()))
+    _handle(
+        ports,
+        event,
+        domain.receipt_messages(event.event_id, registration_id, contact_point_id),
+        referrals=[(registration_id, "waiting")],
+        change=lambda uow: ports.store.add_arrival(uow, registration_id, contact_point_id, ports.clock.now()),
+    )
 
 
 def on_unroutable(ports, event):
     registration_id = event.data["registration_id"]
-    _handle(ports, event, domain.receipt_messages(event.event_id, registration_id,
-                                                  national_office_id=ports.national_office_id),
-            referrals=[(registration_id, "national_office")])
+    _handle(
+        ports,
+        event,
+        domain.receipt_messages(event.event_id, registration_id, national_office_id=ports.national_office_id),
+        referrals=[(registration_id, "national_office")],
+    )
 
 
 def on_group_proposed(ports, event):
@@ -119,13 +127,24 @@ def on_group_proposed(ports, event):
 
 def on_group_confirmed(ports, event):
     data = event.data
-    group = {"_id": data["group_id"], "group_id": data["group_id"], "contact_point_id": data["contact_point_id"],
-             "registration_ids": list(data["registration_ids"]), "meeting_place_id": data["meeting_place_id"],
-             "first_meeting_at": data["first_meeting_at"], "starter_id": data["starter_id"],
-             "confirmed_at": event.occurred_at, "reminder_sent": False}
-    _handle(ports, event, domain.invitation_messages(event.event_id, group, group["registration_ids"]),
-            referrals=[(rid, "in_group") for rid in group["registration_ids"]],
-            change=lambda uow: ports.store.save_group(uow, group))
+    group = {
+        "_id": data["group_id"],
+        "group_id": data["group_id"],
+        "contact_point_id": data["contact_point_id"],
+        "registration_ids": list(data["registration_ids"]),
+        "meeting_place_id": data["meeting_place_id"],
+        "first_meeting_at": data["first_meeting_at"],
+        "starter_id": data["starter_id"],
+        "confirmed_at": event.occurred_at,
+        "reminder_sent": False,
+    }
+    _handle(
+        ports,
+        event,
+        domain.invitation_messages(event.event_id, group, group["registration_ids"]),
+        referrals=[(rid, "in_group") for rid in group["registration_ids"]],
+        change=lambda uow: ports.store.save_group(uow, group),
+    )
 
 
 def on_group_member_added(ports, event):
@@ -135,14 +154,19 @@ def on_group_member_added(ports, event):
     group = ports.store.group(data["group_id"])
     if group is None:  # its group_confirmed is still on its way: retry later
         raise DeliveryPostponed("group_member_added before its group_confirmed")
-    _handle(ports, event, domain.invitation_messages(event.event_id, group, [data["registration_id"]]),
-            referrals=[(data["registration_id"], "in_group")],
-            change=lambda uow: ports.store.set_members(uow, data["group_id"], list(data["registration_ids"])))
+    _handle(
+        ports,
+        event,
+        domain.invitation_messages(event.event_id, group, [data["registration_id"]]),
+        referrals=[(data["registration_id"], "in_group")],
+        change=lambda uow: ports.store.set_members(uow, data["group_id"], list(data["registration_ids"])),
+    )
 
 
 def on_group_member_left(ports, event):
-    ports.store.apply(event, lambda uow: ports.store.set_members(
-        uow, event.data["group_id"], list(event.data["registration_ids"])))
+    ports.store.apply(
+        event, lambda uow: ports.store.set_members(uow, event.data["group_id"], list(event.data["registration_ids"]))
+    )
 
 
 def on_group_closed(ports, event):
@@ -152,8 +176,12 @@ def on_group_closed(ports, event):
 def on_withdrawn(ports, event):
     """Confirm the withdrawal; contact details are fetched now, before an erasure can take them."""
     registration_id = event.data["registration_id"]
-    _handle(ports, event, [domain.withdrawal_message(event.event_id, registration_id)],
-            referrals=[(registration_id, "withdrawn")])
+    _handle(
+        ports,
+        event,
+        [domain.withdrawal_message(event.event_id, registration_id)],
+        referrals=[(registration_id, "withdrawn")],
+    )
 
 
 def forget(store, event):
@@ -165,8 +193,9 @@ def _handle(ports, event, messages, referrals=(), change=None):
     A redelivered event finds each of its messages settled in the delivery log, so nothing is sent
     twice, and the ledger refuses it once more: no ledger read up front (a store round trip per
     event) for what is rare."""
-    messages = list(messages) + [m for m in (_referral_message(ports, event, rid, status)
-                                             for rid, status in referrals) if m]
+    messages = list(messages) + [
+        m for m in (_referral_message(ports, event, rid, status) for rid, status in referrals) if m
+    ]
     deliver_all(ports, messages)
     ports.store.apply(event, change or (lambda uow: None))
 
@@ -180,6 +209,7 @@ def _referral_message(ports, event, registration_id, status):
 
 
 # --- sending -----------------------------------------------------------------------------------
+
 
 def deliver_all(ports, messages):
     """Deliver each message; if any failed transiently, raise after trying all the others."""
@@ -213,11 +243,18 @@ def deliver(ports, message, releasing=False):
         return "gone"
     routes = domain.channel_order(addressee)
     if not routes:
-        return _settle(ports, message, "failed", addressee.get("preferred_channel") or "email", None,
-                       reason="no address for any channel")
+        return _settle(
+            ports,
+            message,
+            "failed",
+            addressee.get("preferred_channel") or "email",
+            None,
+            reason="no address for any channel",
+        )
     try:
-        rendered = templates.render_message(message.template, addressee.get("language"),
-                                            _context(ports, message, addressee))
+        rendered = templates.render_message(
+            message.template, addressee.get("language"), _context(ports, message, addressee)
+        )
     except DeliveryFailure as failure:
         return _settle(ports, message, "failed", routes[0][0], routes[0][1], reason=failure.reason)
     now = ports.clock.now()
@@ -241,16 +278,29 @@ def _send_first_that_works(ports, message, routes, rendered, now, existing):
         try:
             _send(ports, channel, address, rendered, message.notification_id)
         except DeliveryFailure as failure:
-            log.warning("channel failed", extra={"template": message.template, "channel": channel,
-                                                 "reason": failure.reason, "transient": failure.transient})
+            log.warning(
+                "channel failed",
+                extra={
+                    "template": message.template,
+                    "channel": channel,
+                    "reason": failure.reason,
+                    "transient": failure.transient,
+                },
+            )
             failures.append(failure)
             continue
         return _settle(ports, message, "sent", channel, address)
     transient = [f for f in failures if f.transient]
     if transient:
         raise transient[0]
-    return _settle(ports, message, "failed", failures[0].channel, routes[0][1],
-                   reason="; ".join(f"{f.channel}: {f.reason}" for f in failures))
+    return _settle(
+        ports,
+        message,
+        "failed",
+        failures[0].channel,
+        routes[0][1],
+        reason="; ".join(f"{f.channel}: {f.reason}" for f in failures),
+    )
 
 
 def _send(ports, channel, address, rendered, nid):
@@ -261,30 +311,54 @@ def _send(ports, channel, address, rendered, nid):
 
 
 def _record(message, status, channel, address, now, **extra):
-    return {"_id": message.notification_id, "status": status, **message.as_record(), "channel": channel,
-            "address": domain.masked(channel, address) if address else None, "at": now, **extra}
+    return {
+        "_id": message.notification_id,
+        "status": status,
+        **message.as_record(),
+        "channel": channel,
+        "address": domain.masked(channel, address) if address else None,
+        "at": now,
+        **extra,
+    }
 
 
 def _hold(ports, message, address, release_at, existing):
     attempts = (existing or {}).get("attempts", 0)
-    ports.store.hold(_record(message, "held", "sms", address, ports.clock.now(), release_at=release_at,
-                             attempts=attempts))
+    ports.store.hold(
+        _record(message, "held", "sms", address, ports.clock.now(), release_at=release_at, attempts=attempts)
+    )
 
 
 def _settle(ports, message, status, channel, address, reason=None):
     """Record the outcome and emit its event in one transaction, once."""
     failed = status == "failed"
-    record = _record(message, status, channel, address, ports.clock.now(),
-                     **({"reason": reason, "digested_on": None if message.template != domain.STAFF_DIGEST
-                         else "never"} if failed else {}))
-    data = {"notification_id": message.notification_id, "recipient": message.recipient,
-            "registration_id": message.registration_id if message.recipient["kind"] == "participant" else None,
-            "template": message.template, "channel": channel, "cause_event_id": message.cause_event_id}
+    record = _record(
+        message,
+        status,
+        channel,
+        address,
+        ports.clock.now(),
+        **(
+            {"reason": reason, "digested_on": None if message.template != domain.STAFF_DIGEST else "never"}
+            if failed
+            else {}
+        ),
+    )
+    data = {
+        "notification_id": message.notification_id,
+        "recipient": message.recipient,
+        "registration_id": message.registration_id if message.recipient["kind"] == "participant" else None,
+        "template": message.template,
+        "channel": channel,
+        "cause_event_id": message.cause_event_id,
+    }
 
     def change(uow):
         if ports.store.settle(uow, record):
-            uow.emit("notification_failed" if failed else "notification_sent",
-                     {**data, "reason": reason[:300]} if failed else data)
+            uow.emit(
+                "notification_failed" if failed else "notification_sent",
+                {**data, "reason": reason[:300]} if failed else data,
+            )
 
     ports.store.transaction(change)
     return status
@@ -295,19 +369,31 @@ def _addressee(ports, message):
     kind = message.recipient["kind"]
     if kind == "staff":
         contact_point = ports.contact_point(message.recipient["id"])
-        return {"name": contact_point.get("name"), "email": contact_point.get("email"),
-                "preferred_channel": "email", "language": templates.DEFAULT_LANGUAGE}
+        return {
+            "name": contact_point.get("name"),
+            "email": contact_point.get("email"),
+            "preferred_channel": "email",
+            "language": templates.DEFAULT_LANGUAGE,
+        }
     contact = ports.contact(message.registration_id)
     if contact is None:
         return None
     if kind == "referrer":
         referrer = ports.referrer(message.recipient["id"])
-        return referrer and referrer.get("email") and {
-            "email": referrer["email"], "preferred_channel": "email", "language": templates.DEFAULT_LANGUAGE}
+        return (
+            referrer
+            and referrer.get("email")
+            and {"email": referrer["email"], "preferred_channel": "email", "language": templates.DEFAULT_LANGUAGE}
+        )
     if contact.get("status") == "withdrawn" and message.template != domain.WITHDRAWAL:
         return None
-    return {"name": contact.get("name"), "email": contact.get("email"), "phone": contact.get("phone"),
-            "preferred_channel": contact.get("preferred_channel"), "language": contact.get("message_language")}
+    return {
+        "name": contact.get("name"),
+        "email": contact.get("email"),
+        "phone": contact.get("phone"),
+        "preferred_channel": contact.get("preferred_channel"),
+        "language": contact.get("message_language"),
+    }
 
 
 def _context(ports, message, addressee):
@@ -318,25 +404,44 @@ def _context(ports, message, addressee):
     contact_point = ports.contact_point(message.contact_point_id, fresh=names_meeting)
     context["contact_point"] = contact_point["name"]
     if names_meeting:
-        context.update(_meeting(contact_point, message.params, templates.language_or_default(addressee.get("language"))))
+        context.update(
+            _meeting(contact_point, message.params, templates.language_or_default(addressee.get("language")))
+        )
     return context
 
 
 def _meeting(contact_point, params, language):
-    place = next((p for p in contact_point.get("meeting_places") or ()
-                  if p.get("meeting_place_id") == params["meeting_place_id"]), None)
+    place = next(
+        (
+            p
+            for p in contact_point.get("meeting_places") or ()
+            if p.get("meeting_place_id") == params["meeting_place_id"]
+        ),
+        None,
+    )
     starter = next((s for s in contact_point.get("staff") or () if s.get("staff_id") == params["starter_id"]), None)
     if place is None or starter is None or not contact_point.get("email"):
-        missing = [name for name, value in (("meeting place", place), ("starter", starter),
-                                            ("contact point e-mail", contact_point.get("email"))) if not value]
+        missing = [
+            name
+            for name, value in (
+                ("meeting place", place),
+                ("starter", starter),
+                ("contact point e-mail", contact_point.get("email")),
+            )
+            if not value
+        ]
         raise DeliveryFailure("email", f"directory lacks {', '.join(missing)}", transient=False)
-    return {"when": domain.meeting_time(datetime.fromisoformat(params["first_meeting_at"]), language),
-            "place": place["name"], "address": domain.address_text(place.get("address")),
-            "starter": starter["first_name"],
-            "contact_email": contact_point["email"]}
+    return {
+        "when": domain.meeting_time(datetime.fromisoformat(params["first_meeting_at"]), language),
+        "place": place["name"],
+        "address": domain.address_text(place.get("address")),
+        "starter": starter["first_name"],
+        "contact_email": contact_point["email"],
+    }
 
 
 # --- timers ------------------------------------------------------------------------------------
+
 
 def release_held(ports):
     """Send the SMS held through quiet hours; a transient failure waits with backoff."""
@@ -379,7 +484,9 @@ def send_digests(ports):
     for arrival in arrivals:
         by_contact_point.setdefault(arrival["contact_point_id"], ([], []))[0].append(arrival)
     for failure in failures:
-        by_contact_point.setdefault(failure.get("contact_point_id") or ports.national_office_id, ([], []))[1].append(failure)
+        by_contact_point.setdefault(failure.get("contact_point_id") or ports.national_office_id, ([], []))[1].append(
+            failure
+        )
     sent = 0
     for contact_point_id, (new, failed) in sorted(by_contact_point.items()):
         message = domain.digest_message(contact_point_id, day, len(new), failed)
@@ -389,12 +496,16 @@ def send_digests(ports):
             sent += deliver(ports, message) == "sent"
         except DeliveryFailure:
             continue  # tried again on the next tick
-        ports.store.transaction(lambda uow, new=new, failed=failed: ports.store.mark_digested(
-            uow, [a["_id"] for a in new], [f["_id"] for f in failed], day.isoformat()))
+        ports.store.transaction(
+            lambda uow, new=new, failed=failed: ports.store.mark_digested(
+                uow, [a["_id"] for a in new], [f["_id"] for f in failed], day.isoformat()
+            )
+        )
     return sent
 
 
 # --- RPC ---------------------------------------------------------------------------------------
+
 
 def deliveries(store, registration_id, actor):
     """The masked delivery log of one person, for staff of their contact point or the national admin."""
@@ -402,8 +513,18 @@ def deliveries(store, registration_id, actor):
     records = store.deliveries_for(registration_id)
     contact_points = {r.get("contact_point_id") for r in records} - {None}
     if (actor or {}).get("role") != "national_admin" and not any(
-            may_see_contact_point(actor, cp) for cp in contact_points):
+        may_see_contact_point(actor, cp) for cp in contact_points
+    ):
         raise NotFound(f"no deliveries for {registration_id} at your contact points")
-    return [{"notification_id": r["_id"], "template": r["template"], "channel": r["channel"],
-             "address": r["address"], "status": r["status"], "at": r["at"].isoformat(),
-             "recipient_kind": r["recipient"]["kind"]} for r in records]
+    return [
+        {
+            "notification_id": r["_id"],
+            "template": r["template"],
+            "channel": r["channel"],
+            "address": r["address"],
+            "status": r["status"],
+            "at": r["at"].isoformat(),
+            "recipient_kind": r["recipient"]["kind"],
+        }
+        for r in records
+    ]

@@ -6,6 +6,7 @@ fails before the server took the message (at MAIL FROM): then the message goes o
 new connection. A failure after that point is reported as before (transient), never resent here,
 so a message is not sent twice by this retry.
 """
+
 import smtplib
 import time
 from email.message import EmailMessage

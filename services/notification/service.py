@@ -1,4 +1,5 @@
 """notification service: entrypoints only."""
+
 from nameko.timer import timer
 
 from services.common.cache import SharedCache
@@ -34,8 +35,16 @@ class NotificationService:
     contact_points = SharedCache(CONTACT_POINT_CACHE_SECONDS, max_entries=1_000)
 
     def _ports(self):
-        return handlers.Ports(self.store, self.mailer, self.sms, self.registration, self.directory, self.clock,
-                              gateway=self.gateway, contact_point_cache=self.contact_points)
+        return handlers.Ports(
+            self.store,
+            self.mailer,
+            self.sms,
+            self.registration,
+            self.directory,
+            self.clock,
+            gateway=self.gateway,
+            contact_point_cache=self.contact_points,
+        )
 
     @handle_event("matching", "registration_waitlisted")
     def handle_registration_waitlisted(self, event):

@@ -1,9 +1,10 @@
 """The SMS channel: an adapter for an HTTP SMS provider (request format in docs/notification.md).
 
-    POST {SMS_URL}/messages   Content-Type: application/json
-    {"to": "+4791234567", "sender": "Flokk", "text": "...", "reference": "<notification id>"}
-    -> 2xx accepted; 4xx (except 408/429) refused for good; 408, 429, 5xx, no answer: try later.
+POST {SMS_URL}/messages   Content-Type: application/json
+{"to": "+4791234567", "sender": "Flokk", "text": "...", "reference": "<notification id>"}
+-> 2xx accepted; 4xx (except 408/429) refused for good; 408, 429, 5xx, no answer: try later.
 """
+
 import json
 import urllib.error
 import urllib.request
@@ -22,8 +23,9 @@ class SmsClient:
 
     def send(self, to, text, reference):
         body = json.dumps({"to": to, "sender": SENDER, "text": text, "reference": reference}).encode()
-        request = urllib.request.Request(f"{self.url}/messages", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}/messages", data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 response.read()

@@ -1,5 +1,6 @@
 """The delivery log (masked addresses only), held SMS, confirmed groups for reminders, and the
 pool arrivals for the staff digest. Everything about a person goes on `registration_erased`."""
+
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
@@ -49,16 +50,22 @@ class NotificationStorage(Storage):
         expired = {"_id": notification_id, "status": "sending", "lease_until": {"$lt": now}}
         if self.db.deliveries.update_one(expired, claimed).modified_count:
             return True
-        return bool(claimable) and self.db.deliveries.update_one(
-            {"_id": notification_id, "status": {"$in": list(claimable)}}, claimed).modified_count == 1
+        return (
+            bool(claimable)
+            and self.db.deliveries.update_one(
+                {"_id": notification_id, "status": {"$in": list(claimable)}}, claimed
+            ).modified_count
+            == 1
+        )
 
     def unclaim(self, notification_id, previous_status=None):
         """Give the claim back after a failed attempt: to 'held', or gone if it was new."""
         if previous_status is None:
             self.db.deliveries.delete_one({"_id": notification_id, "status": "sending"})
         else:
-            self.db.deliveries.update_one({"_id": notification_id, "status": "sending"},
-                                          {"$set": {"status": previous_status}})
+            self.db.deliveries.update_one(
+                {"_id": notification_id, "status": "sending"}, {"$set": {"status": previous_status}}
+            )
 
     def hold(self, record):
         self.db.deliveries.replace_one({"_id": record["_id"], "status": {"$nin": list(SETTLED)}}, record, upsert=True)
@@ -67,8 +74,9 @@ class NotificationStorage(Storage):
         return list(self.db.deliveries.find({"status": "held", "release_at": {"$lte": now}}).limit(limit))
 
     def postpone(self, notification_id, release_at, attempts):
-        self.db.deliveries.update_one({"_id": notification_id, "status": "held"},
-                                      {"$set": {"release_at": release_at, "attempts": attempts}})
+        self.db.deliveries.update_one(
+            {"_id": notification_id, "status": "held"}, {"$set": {"release_at": release_at, "attempts": attempts}}
+        )
 
     def drop_held(self, notification_id):
         self.db.deliveries.delete_one({"_id": notification_id, "status": "held"})
@@ -85,14 +93,25 @@ class NotificationStorage(Storage):
     # --- the staff digest ---------------------------------------------------------------------
 
     def add_arrival(self, uow, registration_id, contact_point_id, at):
-        uow.db.arrivals.replace_one({"_id": registration_id}, {
-            "_id": registration_id, "registration_id": registration_id, "contact_point_id": contact_point_id,
-            "at": at, "digested_on": None}, upsert=True, session=uow.session)
+        uow.db.arrivals.replace_one(
+            {"_id": registration_id},
+            {
+                "_id": registration_id,
+                "registration_id": registration_id,
+                "contact_point_id": contact_point_id,
+                "at": at,
+                "digested_on": None,
+            },
+            upsert=True,
+            session=uow.session,
+        )
 
     def undigested(self):
         """(arrivals, failures) not yet in any digest."""
-        return (list(self.db.arrivals.find({"digested_on": None})),
-                list(self.db.deliveries.find({"status": "failed", "digested_on": None})))
+        return (
+            list(self.db.arrivals.find({"digested_on": None})),
+            list(self.db.deliveries.find({"status": "failed", "digested_on": None})),
+        )
 
     def mark_digested(self, uow, arrival_ids, failure_ids, day):
         session = uow.session
@@ -108,8 +127,9 @@ class NotificationStorage(Storage):
         return self.db.groups.find_one({"_id": group_id})
 
     def set_members(self, uow, group_id, registration_ids):
-        uow.db.groups.update_one({"_id": group_id}, {"$set": {"registration_ids": registration_ids}},
-                                 session=uow.session)
+        uow.db.groups.update_one(
+            {"_id": group_id}, {"$set": {"registration_ids": registration_ids}}, session=uow.session
+        )
 
     def drop_group(self, uow, group_id):
         uow.db.groups.delete_one({"_id": group_id}, session=uow.session)

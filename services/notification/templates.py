@@ -4,6 +4,7 @@ Each message has one plain-text template per language (`<template>.<language>.tx
 of an e-mail is that text laid out in `layout.html` (autoescaped), so the two can never say
 different things. SMS carries the plain text.
 """
+
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,8 +28,12 @@ class Rendered:
 
 @lru_cache(maxsize=1)
 def environment():
-    return Environment(loader=FileSystemLoader(TEMPLATE_DIR), undefined=StrictUndefined,
-                       autoescape=select_autoescape(["html"]), keep_trailing_newline=True)
+    return Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(["html"]),
+        keep_trailing_newline=True,
+    )
 
 
 def language_or_default(language):
@@ -49,6 +54,5 @@ def render_message(template, language, context):
     subject = SUBJECT.match(source).group(1)
     text = environment().get_template(name).render(**context).strip() + "\n"
     paragraphs = [block.splitlines() for block in re.split(r"\n\s*\n", text.strip()) if block.strip()]
-    html = environment().get_template("layout.html").render(language=language, subject=subject,
-                                                              paragraphs=paragraphs)
+    html = environment().get_template("layout.html").render(language=language, subject=subject, paragraphs=paragraphs)
     return Rendered(language, subject, text, html)

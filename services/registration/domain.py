@@ -1,4 +1,5 @@
 """Registration rules. Pure: no nameko, no pymongo."""
+
 import uuid
 from datetime import timedelta
 
@@ -7,8 +8,18 @@ from services.common.envelope import iso
 from services.common.errors import Forbidden, InvalidInput
 
 CONTACT_FIELDS = ("name", "email", "phone", "free_text")
-PROFILE_FIELDS = ("role", "themes", "languages", "availability", "open_to_mixed", "birth_year", "digital_ok",
-                  "not_in_own_municipality", "accessibility_needs", "cohort")
+PROFILE_FIELDS = (
+    "role",
+    "themes",
+    "languages",
+    "availability",
+    "open_to_mixed",
+    "birth_year",
+    "digital_ok",
+    "not_in_own_municipality",
+    "accessibility_needs",
+    "cohort",
+)
 
 # Lifecycle: registered (stored, not yet routed) -> waiting (in a pool, as matching reports) ->
 # in_group; withdrawn from any of them (and back to registered on return). Erased is no status:
@@ -103,8 +114,11 @@ def staff_view(registration, contact):
 
 
 def referral_view(registration):
-    return {"registration_id": registration["_id"], "status": REFERRER_STATUS[registration["status"]],
-            "updated_at": iso(registration["updated_at"])}
+    return {
+        "registration_id": registration["_id"],
+        "status": REFERRER_STATUS[registration["status"]],
+        "updated_at": iso(registration["updated_at"]),
+    }
 
 
 def _jsonable(value):
@@ -119,6 +133,7 @@ def _jsonable(value):
 
 # --- who may do what (docs/rpc.md) -------------------------------------------------------------
 
+
 def require_staff_of(actor, registration):
     """national_admin, or staff of the contact point matching last routed the person to."""
     if not may_see_contact_point(actor, registration.get("contact_point_id")):
@@ -128,8 +143,11 @@ def require_staff_of(actor, registration):
 def require_own_referral(actor, registration):
     actor = actor or {}
     referral = registration.get("referral") or {}
-    if actor.get("role") != "referrer" or not actor.get("referrer_id") \
-            or referral.get("referrer_id") != actor["referrer_id"]:
+    if (
+        actor.get("role") != "referrer"
+        or not actor.get("referrer_id")
+        or referral.get("referrer_id") != actor["referrer_id"]
+    ):
         raise Forbidden("a referrer may read only the status of their own referrals")
 
 
@@ -171,6 +189,7 @@ def check_erasure_reason(reason):
 
 
 # --- status from matching's events -------------------------------------------------------------
+
 
 def after_waitlisted(registration, contact_point_id):
     """The person's contact point (for staff checks) and, unless withdrawn meanwhile, waiting."""

@@ -1,4 +1,5 @@
 """Use cases of registration: plain functions over the store, the directory proxy and the clock."""
+
 from marshmallow import ValidationError
 from nameko.exceptions import RemoteError
 from pymongo.errors import DuplicateKeyError
@@ -32,6 +33,7 @@ def lookup_place(directory, data):
 
 
 # --- registering ---------------------------------------------------------------------------------
+
 
 def register(store, directory, data, event=None):
     """Store a validated intake once per idempotency key and emit registration_created.
@@ -99,18 +101,22 @@ def _store_new(store, items, event):
                 results.append((_repeat_of(store, again, data), False))
                 continue
             registration, contact = domain.new_registration(
-                data, place, clock.now(), vault.fingerprint(data), vault.same_person_lookups(data))
+                data, place, clock.now(), vault.fingerprint(data), vault.same_person_lookups(data)
+            )
             store.add(uow, registration, contact)
-            uow.emit("registration_created", {**domain.matching_profile(registration),
-                                              "idempotency_key": registration["idempotency_key"]})
+            uow.emit(
+                "registration_created",
+                {**domain.matching_profile(registration), "idempotency_key": registration["idempotency_key"]},
+            )
             results.append((registration["_id"], True))
         return results
 
     try:
         outcome = store.apply(event, change) if event else store.transaction(change)
     except DuplicateKeyError:  # lost a race on the unique key: the winner's registration is the one
-        return [(_repeat_of(store, store.by_idempotency_key(data["idempotency_key"]), data), False)
-                for data, _ in items]
+        return [
+            (_repeat_of(store, store.by_idempotency_key(data["idempotency_key"]), data), False) for data, _ in items
+        ]
     if outcome is None:  # this event was applied before
         return [(store.by_idempotency_key(data["idempotency_key"])["_id"], False) for data, _ in items]
     return outcome
@@ -164,6 +170,7 @@ def intake_key(invalid_event):
 
 # --- reading -------------------------------------------------------------------------------------
 
+
 def existing(store, registration_id):
     registration = store.get(registration_id)
     if registration is None:
@@ -199,6 +206,7 @@ def referral_status(store, registration_id, actor):
 
 # --- withdrawal, return, erasure -----------------------------------------------------------------
 
+
 def withdraw(store, registration_id, actor, reason):
     """Out of pools and groups (matching acts on registration_withdrawn); the record is kept."""
     who = domain.withdrawal_reason(actor, reason, existing(store, registration_id))
@@ -231,12 +239,15 @@ def come_back(store, registration_id, actor):
 
 def erase(store, registration_id, actor, reason):
     domain.require_may_act_for(actor, existing(store, registration_id))
-    return {"registration_id": registration_id,
-            "erased": erase_now(store, registration_id, domain.check_erasure_reason(reason))}
+    return {
+        "registration_id": registration_id,
+        "erased": erase_now(store, registration_id, domain.check_erasure_reason(reason)),
+    }
 
 
 def erase_now(store, registration_id, reason):
     """Delete the person here and emit registration_erased, once: an erased id is simply gone."""
+
     def change(uow):
         current = store.get(registration_id, uow)
         if current is None:
@@ -268,6 +279,7 @@ def _current(store, uow, registration_id):
 
 
 # --- following matching --------------------------------------------------------------------------
+
 
 def follow_matching(store, event):
     """Keep each person's contact point and status as matching reports them (for staff checks and

@@ -1,4 +1,5 @@
 """registration service: entrypoints only."""
+
 import os
 
 from nameko.timer import timer

@@ -1,5 +1,6 @@
 """Registrations, their encrypted contact records, erased-key tombstones and anonymous counts, in
 registration's own database. Contact details are sealed by the vault before they reach the driver."""
+
 import os
 import random
 
@@ -41,8 +42,10 @@ class RegistrationStorage(Storage):
         if doc is None:
             return None
         if not self.vault.is_current(doc["sealed"]):
-            self.db.contacts.update_one({"_id": registration_id, "sealed": doc["sealed"]},
-                                        {"$set": {"sealed": self.vault.rotate(doc["sealed"])}})
+            self.db.contacts.update_one(
+                {"_id": registration_id, "sealed": doc["sealed"]},
+                {"$set": {"sealed": self.vault.rotate(doc["sealed"])}},
+            )
         return self.vault.open(doc["sealed"])
 
     def rotate_contacts(self, batch=500):
@@ -50,25 +53,38 @@ class RegistrationStorage(Storage):
         rotated = 0
         for doc in self.db.contacts.find({}, {"sealed": 1}).batch_size(batch):
             if not self.vault.is_current(doc["sealed"]):
-                result = self.db.contacts.update_one({"_id": doc["_id"], "sealed": doc["sealed"]},
-                                                     {"$set": {"sealed": self.vault.rotate(doc["sealed"])}})
+                result = self.db.contacts.update_one(
+                    {"_id": doc["_id"], "sealed": doc["sealed"]}, {"$set": {"sealed": self.vault.rotate(doc["sealed"])}}
+                )
                 rotated += result.modified_count
         return rotated
 
     def add(self, uow, registration, contact):
         """Store a registration and its sealed contact; flag others with the same e-mail or phone
         (and this one with them) so staff can review, without decrypting anything."""
-        same_person = [doc["_id"] for doc in uow.db.registrations.find(
-            {"same_person_lookups": {"$in": registration["same_person_lookups"]}}, {"_id": 1},
-            session=uow.session)] if registration["same_person_lookups"] else []
+        same_person = (
+            [
+                doc["_id"]
+                for doc in uow.db.registrations.find(
+                    {"same_person_lookups": {"$in": registration["same_person_lookups"]}},
+                    {"_id": 1},
+                    session=uow.session,
+                )
+            ]
+            if registration["same_person_lookups"]
+            else []
+        )
         registration = {**registration, "possible_duplicates": same_person}
         uow.db.registrations.insert_one(registration, session=uow.session)
-        uow.db.contacts.insert_one({"_id": registration["_id"], "sealed": self.vault.seal(contact)},
-                                   session=uow.session)
+        uow.db.contacts.insert_one(
+            {"_id": registration["_id"], "sealed": self.vault.seal(contact)}, session=uow.session
+        )
         if same_person:
-            uow.db.registrations.update_many({"_id": {"$in": same_person}},
-                                             {"$addToSet": {"possible_duplicates": registration["_id"]}},
-                                             session=uow.session)
+            uow.db.registrations.update_many(
+                {"_id": {"$in": same_person}},
+                {"$addToSet": {"possible_duplicates": registration["_id"]}},
+                session=uow.session,
+            )
         self._count(uow, "registered")
         return registration
 
@@ -76,8 +92,9 @@ class RegistrationStorage(Storage):
         """Set `changes` (an update by key; read the result with `get`). Not find_one_and_update:
         the development store answers that by scanning the whole collection (it re-asserts the
         filter under `$and`), a cost that grew with every registration."""
-        uow.db.registrations.update_one({"_id": registration_id}, {"$set": {**changes, "updated_at": clock.now()}},
-                                        session=uow.session)
+        uow.db.registrations.update_one(
+            {"_id": registration_id}, {"$set": {**changes, "updated_at": clock.now()}}, session=uow.session
+        )
 
     def erase(self, uow, registration, reason):
         """Delete the person here; keep a keyed digest of the idempotency key (so a resend does not
@@ -85,11 +102,17 @@ class RegistrationStorage(Storage):
         registration_id = registration["_id"]
         deleted = uow.db.registrations.delete_one({"_id": registration_id}, session=uow.session).deleted_count
         uow.db.contacts.delete_one({"_id": registration_id}, session=uow.session)
-        uow.db.registrations.update_many({"possible_duplicates": registration_id},
-                                         {"$pull": {"possible_duplicates": registration_id}}, session=uow.session)
+        uow.db.registrations.update_many(
+            {"possible_duplicates": registration_id},
+            {"$pull": {"possible_duplicates": registration_id}},
+            session=uow.session,
+        )
         uow.db.erased_keys.replace_one(
             {"_id": self.vault.key_digest(registration["idempotency_key"])},
-            {"_id": self.vault.key_digest(registration["idempotency_key"])}, upsert=True, session=uow.session)
+            {"_id": self.vault.key_digest(registration["idempotency_key"])},
+            upsert=True,
+            session=uow.session,
+        )
         self._count(uow, f"erased_{reason}")
         return deleted
 
@@ -100,8 +123,11 @@ class RegistrationStorage(Storage):
         return list(self.db.registrations.find({"referral.referrer_id": referrer_id}).sort("registered_at", 1))
 
     def inactive_since(self, statuses, cutoff, limit=100):
-        return list(self.db.registrations.find(
-            {"status": {"$in": list(statuses)}, "updated_at": {"$lt": cutoff}}, {"_id": 1}).limit(limit))
+        return list(
+            self.db.registrations.find(
+                {"status": {"$in": list(statuses)}, "updated_at": {"$lt": cutoff}}, {"_id": 1}
+            ).limit(limit)
+        )
 
     def counts(self):
         totals = {}
@@ -116,8 +142,9 @@ class RegistrationStorage(Storage):
         concurrent registration's transaction wrote the same one, and all but one of them failed
         with a write conflict and started again (measured: four tries per registration at 30/s)."""
         shard = random.randrange(COUNT_SHARDS)
-        uow.db.counts.update_one({"_id": f"{name}#{shard}"}, {"$inc": {"count": 1}, "$set": {"name": name}},
-                                 upsert=True, session=uow.session)
+        uow.db.counts.update_one(
+            {"_id": f"{name}#{shard}"}, {"$inc": {"count": 1}, "$set": {"name": name}}, upsert=True, session=uow.session
+        )
 
 
 RETENTION_DAYS_KEY = "FLOKK_RETENTION_DAYS"

@@ -9,6 +9,7 @@
 Neither has a default in production. Only when `FLOKK_MODE` is explicitly `test` or `demo` do the
 fixed development keys below apply; they protect nothing and must never hold real data.
 """
+
 import hashlib
 import hmac
 import json
@@ -53,7 +54,8 @@ class Vault:
         elif not keys or not lookup_key:
             raise VaultMisconfigured(
                 f"set {CONTACT_KEYS_VAR} and {LOOKUP_KEY_VAR} (development keys apply only with "
-                f"{MODE_VAR}=test or demo)")
+                f"{MODE_VAR}=test or demo)"
+            )
         return cls(keys, lookup_key)
 
     # --- encryption ---------------------------------------------------------------------------

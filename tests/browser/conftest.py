@@ -2,6 +2,7 @@
 underneath and hangs in a monkey-patched process). scripts/test.sh starts that process with
 `--confcutdir tests/browser -p no:pytest_nameko`, so the root conftest's monkey patch never runs.
 If this folder is collected by the eventlet process anyway, it is left to the browser step."""
+
 import os
 import tempfile
 
@@ -24,8 +25,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-dev-shm-usage"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
         yield browser
         browser.close()
 

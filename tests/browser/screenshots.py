@@ -6,6 +6,7 @@ Runs the whole system as processes (tests/browser/stack.py) on the test broker a
 named in FLOKK_SCREENSHOT_STAND_INS (comma-separated, e.g. "matching,notification") are replaced by
 stand-ins that answer the documented RPCs with example data, for pages whose real RPCs are not
 there yet; without it every service is the real one."""
+
 import os
 import sys
 import tempfile
@@ -30,9 +31,11 @@ PAGES = [  # file name, path, who is signed in, full page?
     ("national", "/national?lang=nn", "admin", True),
     ("register-en", "/register?lang=en", None, False),  # last: the language choice is remembered
 ]
-ACCOUNTS = {"staff": ("staff@example.no", "contact_point_staff", "--contact-point", "link-bergen", "--name", "Siri"),
-            "referrer": ("fastlege@example.no", "referrer", "--name", "Dr. Lund", "--referrer-id", "ref-lund"),
-            "admin": ("nasjonal@example.no", "national_admin", "--name", "Nasjonalt kontor")}
+ACCOUNTS = {
+    "staff": ("staff@example.no", "contact_point_staff", "--contact-point", "link-bergen", "--name", "Siri"),
+    "referrer": ("fastlege@example.no", "referrer", "--name", "Dr. Lund", "--referrer-id", "ref-lund"),
+    "admin": ("nasjonal@example.no", "national_admin", "--name", "Nasjonalt kontor"),
+}
 
 
 def main(out_dir):
@@ -66,11 +69,15 @@ def main(out_dir):
 def populate(stack):
     """Real data through the system's own doors: five people who make a proposal, five more who
     make a group that staff confirm, two still waiting, two referred by the referrer."""
+
     def token(who):
-        return {"Authorization": f"Bearer {stack.run([PY, '-m', 'services.gateway.accounts', 'token', '--email', ACCOUNTS[who][0]]).strip()}"}
+        return {
+            "Authorization": f"Bearer {stack.run([PY, '-m', 'services.gateway.accounts', 'token', '--email', ACCOUNTS[who][0]]).strip()}"
+        }
 
     def evening(weekday):
         return [{"weekday": weekday, "part_of_day": "evening"}]
+
     people = [person(n) for n in range(5)]
     people += [person(n, themes=["loneliness"], availability=evening("wed")) for n in range(5, 10)]
     people += [person(n, themes=["anxiety"], availability=evening("thu")) for n in range(10, 12)]
@@ -78,20 +85,40 @@ def populate(stack):
         stack.api("POST", "/api/registrations", data)
     referrer = token("referrer")
     for n in range(12, 14):
-        stack.api("POST", "/api/registrations", person(
-            n, themes=["depression"], availability=evening("mon"),
-            referral={"referrer_id": "ref-lund", "organisation": "Legekontoret Sentrum"},
-            consent={**people[0]["consent"], "channel": "referrer"}), referrer)
+        stack.api(
+            "POST",
+            "/api/registrations",
+            person(
+                n,
+                themes=["depression"],
+                availability=evening("mon"),
+                referral={"referrer_id": "ref-lund", "organisation": "Legekontoret Sentrum"},
+                consent={**people[0]["consent"], "channel": "referrer"},
+            ),
+            referrer,
+        )
     staff = token("staff")
-    proposals = wait_until(lambda: (lambda found: len(found) == 2 and found)(
-        stack.api("GET", "/api/contact-points/link-bergen/proposals", headers=staff)[1]), timeout=60,
-        what="two proposals")
+    proposals = wait_until(
+        lambda: (lambda found: len(found) == 2 and found)(
+            stack.api("GET", "/api/contact-points/link-bergen/proposals", headers=staff)[1]
+        ),
+        timeout=60,
+        what="two proposals",
+    )
     lonely = next(p for p in proposals if p["theme"] == "loneliness")
-    first_meeting = (datetime.now(timezone.utc) + timedelta(days=10)).replace(hour=17, minute=0, second=0,
-                                                                               microsecond=0)
-    status, answer = stack.api("POST", f"/api/contact-points/link-bergen/groups/{lonely['group_id']}/confirm",
-                               {"meeting_place_id": "group-room", "first_meeting_at": first_meeting.isoformat(),
-                                "starter_id": "link-bergen-starter-1"}, staff)
+    first_meeting = (datetime.now(timezone.utc) + timedelta(days=10)).replace(
+        hour=17, minute=0, second=0, microsecond=0
+    )
+    status, answer = stack.api(
+        "POST",
+        f"/api/contact-points/link-bergen/groups/{lonely['group_id']}/confirm",
+        {
+            "meeting_place_id": "group-room",
+            "first_meeting_at": first_meeting.isoformat(),
+            "starter_id": "link-bergen-starter-1",
+        },
+        staff,
+    )
     assert status == 200, answer
 
 

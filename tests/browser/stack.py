@@ -2,6 +2,7 @@
 own on the broker, databases of its own in the store, the SMTP sink, the five services under
 `nameko run` (or stand-ins for some), and helpers that run in subprocesses (seeding, accounts).
 No eventlet here: this module lives in the browser-test process, next to Playwright."""
+
 import base64
 import json
 import os
@@ -61,32 +62,48 @@ class Stack:
         self.gateway_port, self.smtp_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.gateway_port}"
         self.stand_ins = set(stand_ins)
-        self.env = {**os.environ, "AMQP_URI": amqp_uri, "FLOKK_DB_PREFIX": f"b{uuid.uuid4().hex[:8]}_",
-                    "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.smtp_port),
-                    "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.gateway_port}", "FLOKK_RATE_LIMIT": "1000/60",
-                    "MONGODB_URI": os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:30003"),
-                    "PYTHONPATH": str(ROOT)}
+        self.env = {
+            **os.environ,
+            "AMQP_URI": amqp_uri,
+            "FLOKK_DB_PREFIX": f"b{uuid.uuid4().hex[:8]}_",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.smtp_port),
+            "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.gateway_port}",
+            "FLOKK_RATE_LIMIT": "1000/60",
+            "MONGODB_URI": os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:30003"),
+            "PYTHONPATH": str(ROOT),
+        }
         self.processes = []
 
     def start(self):
         logs = self.run_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        self._spawn("smtp", [PY, "scripts/smtp_sink.py", "--port", str(self.smtp_port), "--maildir", str(self.mail_dir)])
+        self._spawn(
+            "smtp", [PY, "scripts/smtp_sink.py", "--port", str(self.smtp_port), "--maildir", str(self.mail_dir)]
+        )
         self.run([PY, "-m", "services.common.topology", self.env["AMQP_URI"]])
         for name in SERVICES:
-            target = f"tests.browser.stand_ins:{name.title()}StandIn" if name in self.stand_ins else f"services.{name}.service"
+            target = (
+                f"tests.browser.stand_ins:{name.title()}StandIn"
+                if name in self.stand_ins
+                else f"services.{name}.service"
+            )
             self._spawn(name, [PY, "-m", "nameko", "run", "--config", "services/config.yml", target])
         self.run([PY, "-m", "services.common.wait_healthy", *SERVICES], extra={"GATEWAY_PORT": str(self.gateway_port)})
         return self
 
     def _spawn(self, name, command):
         log = open(self.run_dir / "logs" / f"{name}.log", "wb")
-        self.processes.append(subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                               start_new_session=True))
+        self.processes.append(
+            subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        )
 
     def run(self, command, extra=None):
-        done = subprocess.run(command, cwd=ROOT, env={**self.env, **(extra or {})}, capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(
+            command, cwd=ROOT, env={**self.env, **(extra or {})}, capture_output=True, text=True, timeout=120
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{command[2:4]} failed: {done.stderr[-2000:]}")
         return done.stdout
@@ -111,14 +128,31 @@ class Stack:
         return self.run([PY, "scripts/seed_directory.py"])
 
     def account(self, email, role, *extra):
-        lines = self.run([PY, "-m", "services.gateway.accounts", "create", "--email", email, "--role", role,
-                          "--password", PASSWORD, *extra]).splitlines()
+        lines = self.run(
+            [
+                PY,
+                "-m",
+                "services.gateway.accounts",
+                "create",
+                "--email",
+                email,
+                "--role",
+                role,
+                "--password",
+                PASSWORD,
+                *extra,
+            ]
+        ).splitlines()
         return lines[0].split()[1]
 
     def api(self, method, path, body=None, headers=None):
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={**({"Content-Type": "application/json"} if data else {}), **(headers or {})})
+        req = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={**({"Content-Type": "application/json"} if data else {}), **(headers or {})},
+        )
         try:
             with urllib.request.urlopen(req, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"null")
@@ -129,8 +163,10 @@ class Stack:
         import email
         import email.policy
 
-        return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-                for p in sorted(self.mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime)]
+        return [
+            email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            for p in sorted(self.mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime)
+        ]
 
 
 def wait_until(probe, timeout=30.0, what="the condition"):
@@ -141,11 +177,22 @@ def wait_until(probe, timeout=30.0, what="the condition"):
 def person(n, **changes):
     """The intake of test person n: all share Tuesday evening and grief in Bergen, so five of them
     make a group."""
-    data = {"idempotency_key": f"browser-{uuid.uuid4().hex[:10]}", "name": f"Deltaker{n}",
-            "email": f"deltaker{n}.{uuid.uuid4().hex[:6]}@example.no", "postal_code": "5003", "role": "self",
-            "themes": ["grief"], "languages": ["nb"], "open_to_mixed": True,
-            "availability": [{"weekday": "tue", "part_of_day": "evening"}],
-            "consent": {"purpose": "self_help_group_matching", "text_version": "2026-01",
-                        "given_at": "2026-11-28T08:59:00Z", "channel": "self"}}
+    data = {
+        "idempotency_key": f"browser-{uuid.uuid4().hex[:10]}",
+        "name": f"Deltaker{n}",
+        "email": f"deltaker{n}.{uuid.uuid4().hex[:6]}@example.no",
+        "postal_code": "5003",
+        "role": "self",
+        "themes": ["grief"],
+        "languages": ["nb"],
+        "open_to_mixed": True,
+        "availability": [{"weekday": "tue", "part_of_day": "evening"}],
+        "consent": {
+            "purpose": "self_help_group_matching",
+            "text_version": "2026-01",
+            "given_at": "2026-11-28T08:59:00Z",
+            "channel": "self",
+        },
+    }
     data.update(changes)
     return data

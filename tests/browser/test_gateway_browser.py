@@ -1,5 +1,6 @@
 """The gateway in a real browser (Debian's chromium, driven by Playwright) against the whole system
 running as processes: the public form, a staff member confirming a proposal, the mail that follows."""
+
 import re
 from datetime import datetime, timedelta
 
@@ -28,8 +29,10 @@ def test_register_through_the_public_form_and_get_the_receipt(stack, page):
     page.get_by_label("Jeg samtykker").check()
     page.get_by_role("button", name="Send påmelding").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Takk, vi har fått påmeldingen din"
-    mail = wait_until(lambda: [m for m in stack.mails() if m["To"] == "kari.browser@example.no"],
-                      what="the receipt at the SMTP server")[0]
+    mail = wait_until(
+        lambda: [m for m in stack.mails() if m["To"] == "kari.browser@example.no"],
+        what="the receipt at the SMTP server",
+    )[0]
     assert "Kari" in mail.get_body(preferencelist=("plain",)).get_content()
 
 
@@ -73,8 +76,9 @@ def test_staff_of_another_contact_point_are_refused(stack, page):
 
 def test_staff_confirm_a_proposal_and_the_invitations_arrive(stack, page):
     # Their own theme and evening, so the people of the other tests (grief, Tuesday) join no group of theirs.
-    people = [person(n, themes=["loneliness"], availability=[{"weekday": "wed", "part_of_day": "evening"}])
-              for n in range(5)]
+    people = [
+        person(n, themes=["loneliness"], availability=[{"weekday": "wed", "part_of_day": "evening"}]) for n in range(5)
+    ]
     for data in people:
         assert stack.api("POST", "/api/registrations", data)[0] == 201
     stack.account("bergen.staff@example.no", "contact_point_staff", "--contact-point", "link-bergen")
@@ -84,6 +88,7 @@ def test_staff_confirm_a_proposal_and_the_invitations_arrive(stack, page):
     def proposal_shown():
         page.goto(f"{stack.url}/staff/link-bergen/proposals")
         return page.locator("article.proposal").count() > 0
+
     wait_until(proposal_shown, timeout=60, what="a proposal for the five")
     proposal = page.locator("article.proposal").first
     assert proposal.locator(".explanation").inner_text().strip()
@@ -97,6 +102,11 @@ def test_staff_confirm_a_proposal_and_the_invitations_arrive(stack, page):
 
     receipts = "Vi har mottatt påmeldingen din"
     addresses = {data["email"] for data in people}
-    invited = wait_until(lambda: {m["To"] for m in stack.mails() if m["To"] in addresses and m["Subject"] != receipts}
-                         == addresses or None, timeout=60, what="an invitation to each of the five")
+    invited = wait_until(
+        lambda: (
+            {m["To"] for m in stack.mails() if m["To"] in addresses and m["Subject"] != receipts} == addresses or None
+        ),
+        timeout=60,
+        what="an invitation to each of the five",
+    )
     assert invited

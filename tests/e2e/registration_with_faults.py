@@ -5,6 +5,7 @@ an event type, the process ends at once (`os._exit`, no cleanup, like a kill) th
 outbox is about to publish that event: the transaction holding the state change and the outbox
 entry has committed, the broker has seen nothing. Production code never imports this module.
 """
+
 import os
 
 from services.common.store import Outbox

@@ -2,6 +2,7 @@
 erasure, no database of any service holds a document keyed by or mentioning the registration id,
 the person's e-mail, phone, name or free text (scanned as stored, every collection), and no
 log line holds them, not even from refused intakes."""
+
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 import pytest
@@ -31,18 +32,33 @@ def traces_in_store(mongo, db_prefix, secrets):
 
 
 def traces_in_logs(log_dir, secrets):
-    return [(path.name, s) for path in sorted(log_dir.glob("*.log")) for s in secrets
-            if s in path.read_text(errors="replace")]
+    return [
+        (path.name, s)
+        for path in sorted(log_dir.glob("*.log"))
+        for s in secrets
+        if s in path.read_text(errors="replace")
+    ]
 
 
 def test_after_erasure_no_service_keeps_a_trace_of_the_person(stack, mongo, db_prefix):  # noqa: F811
     config, run_dir, tap, _ = stack
-    data = intake(name="Erle Sletting", email="erle.sletting@example.no", phone="+4798700001",
-                  postal_code="5003", free_text="ingen skal vite")
+    data = intake(
+        name="Erle Sletting",
+        email="erle.sletting@example.no",
+        phone="+4798700001",
+        postal_code="5003",
+        free_text="ingen skal vite",
+    )
     with ClusterRpcProxy(config, timeout=30) as cluster:
-        cluster.directory.upsert_contact_point({
-            "contact_point_id": "link-bergen", "kind": "link_centre", "name": "LINK Bergen og omegn",
-            "municipality_number": "4601", "municipalities": ["4601"]})
+        cluster.directory.upsert_contact_point(
+            {
+                "contact_point_id": "link-bergen",
+                "kind": "link_centre",
+                "name": "LINK Bergen og omegn",
+                "municipality_number": "4601",
+                "municipalities": ["4601"],
+            }
+        )
         # Refusals log too: an intake with an unknown postal code and an RPC with a bad field, same person.
         refused = intake(email=data["email"], phone=data["phone"], postal_code="0000")
         publish(config["AMQP_URI"], "intake.events", "registration_requested", envelope(refused))
@@ -57,7 +73,10 @@ def test_after_erasure_no_service_keeps_a_trace_of_the_person(stack, mongo, db_p
         everything = [rid, *personal]
         before = traces_in_store(mongo, db_prefix, everything)
         assert {db for db, _, secret in before if secret == rid} >= {
-            f"{db_prefix}registration", f"{db_prefix}matching", f"{db_prefix}notification"}  # the scan sees
+            f"{db_prefix}registration",
+            f"{db_prefix}matching",
+            f"{db_prefix}notification",
+        }  # the scan sees
         assert not [hit for hit in before if hit[2] in personal], "contact details stored in plain text"
 
         assert cluster.registration.erase(rid, ADMIN, "request") == {"registration_id": rid, "erased": True}

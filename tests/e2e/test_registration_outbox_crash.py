@@ -1,5 +1,6 @@
 """The outbox under a real crash: registration dies (os._exit) after its transaction committed and
 before it published registration_created. After a restart the event is published exactly once."""
+
 import os
 import signal
 import subprocess
@@ -21,20 +22,38 @@ NAMEKO_RUN = [sys.executable, "-m", "nameko", "run", "--config", "services/confi
 def processes(rabbit_config, db_prefix, tmp_path):
     """Start services as processes of their own; every one started is stopped, by its pid."""
     env = {**os.environ, "FLOKK_MODE": "test", "AMQP_URI": rabbit_config["AMQP_URI"], "FLOKK_DB_PREFIX": db_prefix}
-    subprocess.run([sys.executable, "-m", "services.common.topology", env["AMQP_URI"]], cwd=ROOT, env=env,
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "services.common.topology", env["AMQP_URI"]],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     started = []
 
     def start(module, name, **extra_env):
         log = open(tmp_path / f"{name}-{len(started)}.log", "w")
-        process = subprocess.Popen(NAMEKO_RUN + [module], cwd=ROOT, env={**env, **extra_env}, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            NAMEKO_RUN + [module],
+            cwd=ROOT,
+            env={**env, **extra_env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         started.append((process, log))
         return process
 
     def wait_healthy(*names):
-        subprocess.run([sys.executable, "-m", "services.common.wait_healthy", *names], cwd=ROOT, env=env,
-                       check=True, capture_output=True, timeout=90)
+        subprocess.run(
+            [sys.executable, "-m", "services.common.wait_healthy", *names],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=90,
+        )
 
     yield start, wait_healthy, rabbit_config["AMQP_URI"]
     for process, log in started:
@@ -51,8 +70,7 @@ def processes(rabbit_config, db_prefix, tmp_path):
 def test_a_crash_between_commit_and_publish_still_publishes_exactly_once(processes, mongo, db_prefix):
     start, wait_healthy, amqp_uri = processes
     start("services.directory.service", "directory")
-    doomed = start("tests.e2e.registration_with_faults", "registration",
-                   **{FAULT_VAR: "registration_created"})
+    doomed = start("tests.e2e.registration_with_faults", "registration", **{FAULT_VAR: "registration_created"})
     wait_healthy("directory", "registration")
     tap = Tap(amqp_uri, "registration")
     db = mongo[f"{db_prefix}registration"]

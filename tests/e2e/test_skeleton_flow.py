@@ -1,5 +1,6 @@
 """The skeleton flow, end to end: the five services as separate `nameko run` processes, a plain
 AMQP client as the intake system, a real SMTP server in a process of its own."""
+
 import email
 import email.policy
 import os
@@ -21,13 +22,21 @@ SERVICES = ("directory", "registration", "matching", "notification", "gateway")
 
 @pytest.fixture
 def stack(rabbit_config, db_prefix, tmp_path):
-    env = {**os.environ, "FLOKK_MODE": "test", "FLOKK_RUN_DIR": str(tmp_path), "AMQP_URI": rabbit_config["AMQP_URI"],
-           "FLOKK_DB_PREFIX": db_prefix, "SMTP_PORT": str(find_free_port()), "GATEWAY_PORT": str(find_free_port()),
-           "FLOKK_METRICS_BASE": str(find_free_port() - 10)}
+    env = {
+        **os.environ,
+        "FLOKK_MODE": "test",
+        "FLOKK_RUN_DIR": str(tmp_path),
+        "AMQP_URI": rabbit_config["AMQP_URI"],
+        "FLOKK_DB_PREFIX": db_prefix,
+        "SMTP_PORT": str(find_free_port()),
+        "GATEWAY_PORT": str(find_free_port()),
+        "FLOKK_METRICS_BASE": str(find_free_port() - 10),
+    }
     env.pop("AMQP_URI_EXTERNAL", None)
     tap = Tap(rabbit_config["AMQP_URI"], "registration", "matching", "notification", "directory")
-    started = subprocess.run(["bash", "scripts/services.sh", "start"], cwd=ROOT, env=env, capture_output=True,
-                             text=True, timeout=120)
+    started = subprocess.run(
+        ["bash", "scripts/services.sh", "start"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     try:
         assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
         yield rabbit_config, tmp_path, tap, env
@@ -43,11 +52,21 @@ def stack(rabbit_config, db_prefix, tmp_path):
 def test_one_registration_through_all_four_services(stack):
     config, run_dir, tap, _ = stack
     with ClusterRpcProxy(config, timeout=30) as cluster:
-        cluster.directory.upsert_contact_point({
-            "contact_point_id": "link-bergen", "kind": "link_centre", "name": "LINK Bergen og omegn",
-            "municipality_number": "4601", "municipalities": ["4601"]})
-        assert {cluster.registration.health()["status"], cluster.matching.health()["status"],
-                cluster.notification.health()["status"], cluster.directory.health()["status"]} == {"ok"}
+        cluster.directory.upsert_contact_point(
+            {
+                "contact_point_id": "link-bergen",
+                "kind": "link_centre",
+                "name": "LINK Bergen og omegn",
+                "municipality_number": "4601",
+                "municipalities": ["4601"],
+            }
+        )
+        assert {
+            cluster.registration.health()["status"],
+            cluster.matching.health()["status"],
+            cluster.notification.health()["status"],
+            cluster.directory.health()["status"],
+        } == {"ok"}
 
     data = intake(name="Kari Nordmann", email="kari.e2e@example.no", phone="+4798765432", postal_code="5003")
     publish(config["AMQP_URI"], "intake.events", "registration_requested", envelope(data))

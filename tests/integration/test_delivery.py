@@ -1,5 +1,6 @@
 """The shared delivery machinery on the real broker and store: dead letters with reasons,
 retry with backoff, the ledger, and a service that keeps running through all of it."""
+
 import pytest
 
 from services.common import contracts
@@ -26,8 +27,12 @@ class ProbeService:
             raise PermanentError("cannot ever work")
         if len(CALLS) <= BEHAVIOUR["fail_first"]:
             raise ConnectionError("transient")
-        self.store.apply(event, lambda uow: uow.db.effects.insert_one(
-            {"registration_id": event.data["registration_id"]}, session=uow.session))
+        self.store.apply(
+            event,
+            lambda uow: uow.db.effects.insert_one(
+                {"registration_id": event.data["registration_id"]}, session=uow.session
+            ),
+        )
         DONE.append(event.event_id)
 
     @handle_event("matching", "registration_waitlisted")
@@ -38,8 +43,11 @@ class ProbeService:
 
 @pytest.fixture
 def probe(container_factory, service_config, monkeypatch, mongo, db_prefix):
-    monkeypatch.setitem(contracts.SUBSCRIPTIONS, "probe", [("matching", "registration_unroutable"),
-                                                           ("matching", "registration_waitlisted")])
+    monkeypatch.setitem(
+        contracts.SUBSCRIPTIONS,
+        "probe",
+        [("matching", "registration_unroutable"), ("matching", "registration_waitlisted")],
+    )
     CALLS.clear()
     DONE.clear()
     OTHER.clear()
@@ -51,8 +59,12 @@ def probe(container_factory, service_config, monkeypatch, mongo, db_prefix):
 
 
 def unroutable(registration_id="r1", **changes):
-    return envelope({"registration_id": registration_id, "reason": "no route"},
-                    event_type="registration_unroutable", source="matching", **changes)
+    return envelope(
+        {"registration_id": registration_id, "reason": "no route"},
+        event_type="registration_unroutable",
+        source="matching",
+        **changes,
+    )
 
 
 def test_a_valid_event_is_applied(probe):

@@ -1,4 +1,5 @@
 """The directory on the real broker and store: revisions, events, reads and the national picture."""
+
 import pytest
 from nameko.testing.services import entrypoint_hook
 
@@ -33,7 +34,9 @@ def test_upserts_are_stored_with_revisions_and_announced_once_per_change(directo
     call("upsert_contact_point", example("stangehjelpa"))  # a marker: everything before it is out
     tap.wait_for("contact_point_upserted", count=2)
     assert [(e["data"]["contact_point_id"], e["data"]["revision"]) for e in tap.events("contact_point_upserted")] == [
-        ("link-bergen", 1), ("stangehjelpa", 1)]
+        ("link-bergen", 1),
+        ("stangehjelpa", 1),
+    ]
 
     gone = call("deactivate_contact_point", "link-bergen")
     assert (gone["active"], gone["revision"]) == (False, 2)
@@ -42,8 +45,10 @@ def test_upserts_are_stored_with_revisions_and_announced_once_per_change(directo
 
     stored = mongo[f"{db_prefix}directory"].contact_points.find_one({"_id": "link-bergen"})
     assert (stored["revision"], stored["active"], stored["staff"][0]["first_name"]) == (2, False, "Kristin")
-    wait_until(lambda: mongo[f"{db_prefix}directory"].outbox.count_documents({}) == 0,
-               what="every published outbox entry deleted by the relay")
+    wait_until(
+        lambda: mongo[f"{db_prefix}directory"].outbox.count_documents({}) == 0,
+        what="every published outbox entry deleted by the relay",
+    )
 
 
 def test_reads_routing_and_coverage_from_the_store(directory):

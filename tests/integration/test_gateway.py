@@ -1,5 +1,6 @@
 """The gateway on the real broker and store: over real HTTP, with the real registration and
 directory services where their RPCs exist, and the accounts command line against the real store."""
+
 import json
 import os
 import subprocess
@@ -17,8 +18,13 @@ from services.registration.service import RegistrationService
 from tests.samples import intake
 
 ROOT = Path(__file__).resolve().parents[2]
-BERGEN = {"contact_point_id": "link-bergen", "kind": "link_centre", "name": "LINK Bergen og omegn",
-          "municipality_number": "4601", "municipalities": ["4601"]}
+BERGEN = {
+    "contact_point_id": "link-bergen",
+    "kind": "link_centre",
+    "name": "LINK Bergen og omegn",
+    "municipality_number": "4601",
+    "municipalities": ["4601"],
+}
 
 
 class Http:
@@ -27,8 +33,12 @@ class Http:
 
     def __call__(self, method, path, body=None, headers=None, raw=None):
         data = json.dumps(body).encode() if body is not None else raw
-        req = urllib.request.Request(self.base + path, data=data, method=method, headers={
-            **({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})})
+        req = urllib.request.Request(
+            self.base + path,
+            data=data,
+            method=method,
+            headers={**({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})},
+        )
         try:
             with urllib.request.urlopen(req, timeout=30) as response:
                 return response.status, response.headers, response.read()
@@ -41,10 +51,20 @@ class Http:
 
 
 def accounts_cli(service_config, *args):
-    env = {**os.environ, "MONGODB_URI": service_config["MONGODB_URI"], "FLOKK_DB_PREFIX": service_config["FLOKK_DB_PREFIX"],
-           "FLOKK_PASSWORD": "integration passphrase"}
-    done = subprocess.run([sys.executable, "-m", "services.gateway.accounts", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "MONGODB_URI": service_config["MONGODB_URI"],
+        "FLOKK_DB_PREFIX": service_config["FLOKK_DB_PREFIX"],
+        "FLOKK_PASSWORD": "integration passphrase",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "services.gateway.accounts", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()
 
@@ -85,14 +105,25 @@ def test_accounts_from_the_command_line_sign_in_and_edit_the_directory(stack):
     status, found = http.json("GET", "/api/postal-codes/5003/contact-points")
     assert found["place"]["municipality_number"] == "4601"
     assert found["candidates"][0]["contact_point_id"] == "link-bergen"
-    status, signed_in = http.json("POST", "/api/session", {"email": "admin@example.no", "password": "integration passphrase"})
+    status, signed_in = http.json(
+        "POST", "/api/session", {"email": "admin@example.no", "password": "integration passphrase"}
+    )
     assert status == 200 and signed_in["account"]["role"] == "national_admin"
 
 
 def test_a_refusal_is_written_to_the_gateways_own_audit_log(stack, mongo, db_prefix):
     http, config = stack
-    token = accounts_cli(config, "create", "--email", "s@example.no", "--role", "contact_point_staff",
-                         "--contact-point", "link-bergen", "--token")[1]
+    token = accounts_cli(
+        config,
+        "create",
+        "--email",
+        "s@example.no",
+        "--role",
+        "contact_point_staff",
+        "--contact-point",
+        "link-bergen",
+        "--token",
+    )[1]
     status, _ = http.json("GET", "/api/contact-points/link-oslo/pool", headers={"Authorization": f"Bearer {token}"})
     assert status == 403
     [entry] = list(mongo[f"{db_prefix}gateway"].audit.find({}, {"_id": 0}))

@@ -4,6 +4,7 @@ It runs as a process of its own (it is not built for eventlet), against a gatewa
 broker and store. The four services behind it are stand-ins that answer every documented RPC of
 docs/rpc.md with the documented shapes, so what is fuzzed is the gateway itself: routing,
 validation, authorisation, error mapping (the real services are fuzzed through it after merging)."""
+
 import os
 import re
 import subprocess
@@ -25,8 +26,12 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 @pytest.fixture
 def gateway_url(container_factory, service_config):
     port = find_free_port()
-    config = {**service_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "FLOKK_RATE_LIMIT": "100000/60",
-              "max_workers": 8}
+    config = {
+        **service_config,
+        "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
+        "FLOKK_RATE_LIMIT": "100000/60",
+        "max_workers": 8,
+    }
     for name, answers in ANSWERS.items():
         container_factory(stand_in(name, answers), config).start()
     container_factory(GatewayService, config).start()
@@ -41,13 +46,31 @@ def test_schemathesis_finds_no_server_error(gateway_url, tmp_path, who):
         token = accounts_cli(config, "create", "--email", f"{who}@example.no", "--role", who, "--token")[1]
         headers = ["-H", f"Authorization: Bearer {token}"]
     done = subprocess.run(
-        [str(SCHEMATHESIS), "run", f"{url}/openapi.json", "--checks", "not_a_server_error",
-         "--phases", "examples,coverage,fuzzing", "--max-examples", "15",
-         # One worker: CPython 3.11's ast module is not safe in parallel threads (gh-106905), and
-         # hypothesis parses source while describing strategies ("AST constructor recursion depth").
-         "--workers", "1",
-         "--request-timeout", "20", "--no-color", *headers],
-        cwd=tmp_path, env={**os.environ, "SCHEMATHESIS_HOOKS": ""}, capture_output=True, text=True, timeout=500)
+        [
+            str(SCHEMATHESIS),
+            "run",
+            f"{url}/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            "15",
+            # One worker: CPython 3.11's ast module is not safe in parallel threads (gh-106905), and
+            # hypothesis parses source while describing strategies ("AST constructor recursion depth").
+            "--workers",
+            "1",
+            "--request-timeout",
+            "20",
+            "--no-color",
+            *headers,
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+        capture_output=True,
+        text=True,
+        timeout=500,
+    )
     report = done.stdout[-6000:] + done.stderr[-2000:]
     assert done.returncode == 0, report
     counted = re.search(r"(\d+) generated, (\d+) passed", done.stdout)

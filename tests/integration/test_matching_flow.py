@@ -5,6 +5,7 @@ matching replicas on the same store and broker never put one person in two group
 The directory here is a stand-in on the real broker that answers `route` and `get_contact_point`
 with meeting places (the shape the directory is gaining), so the test does not depend on that work.
 """
+
 import uuid
 
 import eventlet
@@ -20,10 +21,20 @@ from tests.samples import envelope
 from tests.waiting import wait_until
 
 STAFF = {"account_id": "acc-1", "role": "contact_point_staff", "contact_point_ids": ["link-bergen"]}
-BERGEN = {"kind": "contact_point", "contact_point_id": "link-bergen", "municipality_number": "4601",
-          "distance_km": 0.0, "reason": "serves Bergen"}
-NATIONAL = {"kind": "national_office", "contact_point_id": "national-office", "municipality_number": None,
-            "distance_km": None, "reason": "no local or digital contact point can take the person"}
+BERGEN = {
+    "kind": "contact_point",
+    "contact_point_id": "link-bergen",
+    "municipality_number": "4601",
+    "distance_km": 0.0,
+    "reason": "serves Bergen",
+}
+NATIONAL = {
+    "kind": "national_office",
+    "contact_point_id": "national-office",
+    "municipality_number": None,
+    "distance_km": None,
+    "reason": "no local or digital contact point can take the person",
+}
 
 
 class StandInDirectory:
@@ -35,16 +46,33 @@ class StandInDirectory:
 
     @rpc
     def get_contact_point(self, contact_point_id):
-        return {"contact_point_id": contact_point_id, "meeting_places": [
-            {"meeting_place_id": "library", "capacity": 12, "accessibility": ["step_free", "hearing_loop"]}]}
+        return {
+            "contact_point_id": contact_point_id,
+            "meeting_places": [
+                {"meeting_place_id": "library", "capacity": 12, "accessibility": ["step_free", "hearing_loop"]}
+            ],
+        }
 
 
 def created(registration_id, **changes):
-    data = {"registration_id": registration_id, "idempotency_key": f"k-{registration_id}",
-            "municipality_number": "4601", "area": None, "role": "self", "themes": ["grief"], "languages": ["nb"],
-            "availability": [{"weekday": "tue", "part_of_day": "evening"}], "open_to_mixed": False,
-            "birth_year": None, "digital_ok": False, "not_in_own_municipality": False, "accessibility_needs": [],
-            "cohort": None, "referred": False, "registered_at": "2026-11-01T09:00:00Z"}
+    data = {
+        "registration_id": registration_id,
+        "idempotency_key": f"k-{registration_id}",
+        "municipality_number": "4601",
+        "area": None,
+        "role": "self",
+        "themes": ["grief"],
+        "languages": ["nb"],
+        "availability": [{"weekday": "tue", "part_of_day": "evening"}],
+        "open_to_mixed": False,
+        "birth_year": None,
+        "digital_ok": False,
+        "not_in_own_municipality": False,
+        "accessibility_needs": [],
+        "cohort": None,
+        "referred": False,
+        "registered_at": "2026-11-01T09:00:00Z",
+    }
     data.update(changes)
     return envelope(data, event_type="registration_created", source="registration")
 
@@ -75,8 +103,11 @@ def test_registrations_become_a_proposal_that_staff_confirm_once(matching, mongo
     assert explanation["theme"] == "grief" and explanation["slot"] == {"weekday": "tue", "part_of_day": "evening"}
     assert "Tuesday evening" in explanation["summary"] and "Nothing was relaxed" in explanation["summary"]
 
-    confirmation = {"meeting_place_id": "library", "first_meeting_at": "2030-01-08T18:00:00Z",
-                    "starter_id": "starter-1"}
+    confirmation = {
+        "meeting_place_id": "library",
+        "first_meeting_at": "2030-01-08T18:00:00Z",
+        "starter_id": "starter-1",
+    }
     with ClusterRpcProxy(config, timeout=30) as cluster:
         [listed] = cluster.matching.proposals("link-bergen", STAFF)
         assert listed["group_id"] == proposal["group_id"]
@@ -99,8 +130,12 @@ def test_two_replicas_on_one_store_and_broker_never_place_one_person_twice(match
     slots = [{"weekday": "tue", "part_of_day": "evening"}, {"weekday": "wed", "part_of_day": "evening"}]
     ids = [f"reg-{i:03d}" for i in range(48)]
     for i, rid in enumerate(ids):
-        publish(config["AMQP_URI"], "registration.events", "registration_created",
-                created(rid, availability=slots[: 1 + i % 2], open_to_mixed=True))
+        publish(
+            config["AMQP_URI"],
+            "registration.events",
+            "registration_created",
+            created(rid, availability=slots[: 1 + i % 2], open_to_mixed=True),
+        )
     tap.wait_for("registration_waitlisted", count=len(ids), timeout=60)
     db = mongo[f"{db_prefix}matching"]
     wait_until(lambda: db.waiting.count_documents({"group_id": None}) < 5, timeout=60, what="the pool to be grouped")
@@ -119,8 +154,9 @@ def test_two_replicas_on_one_store_and_broker_never_place_one_person_twice(match
     assert len(placed) == len(set(placed)), "someone is in two groups"
     assert len(placed) >= 40
     for group in groups:
-        assert db.waiting.count_documents({"_id": {"$in": group["members"]}, "group_id": group["_id"]}) == \
-            len(group["members"])
+        assert db.waiting.count_documents({"_id": {"$in": group["members"]}, "group_id": group["_id"]}) == len(
+            group["members"]
+        )
     announced = [rid for event in tap.events("group_proposed") for rid in event["data"]["registration_ids"]]
     assert sorted(announced) == sorted(placed)
 
@@ -139,8 +175,9 @@ def test_two_replicas_sweeping_the_same_pool_at_once_claim_each_person_once(matc
     for i in range(40):
         data = created(f"reg-{i:03d}")["data"]
         profile = {**data, "registered_at": datetime(2026, 11, 1, 9, i, tzinfo=timezone.utc)}
-        db.waiting.insert_one(domain.waiting_entry(profile, BERGEN, [BERGEN, NATIONAL], now,
-                                                   engine.DEFAULT_WIDENING_DAYS))
+        db.waiting.insert_one(
+            domain.waiting_entry(profile, BERGEN, [BERGEN, NATIONAL], now, engine.DEFAULT_WIDENING_DAYS)
+        )
     db.pool_state.insert_one({"_id": "link-bergen|self|nb", "dirty": True, "seq": 1, "rejected": []})
 
     def sweep(container):

@@ -1,5 +1,6 @@
 """Every service shows itself: /metrics (events per type, handler and RPC latency, outbox backlog),
 /livez and /healthz on METRICS_PORT, and log lines that carry the call id and the event id."""
+
 import json
 import logging
 import urllib.error
@@ -63,8 +64,9 @@ def metric(text, line_start):
 
 
 def unroutable(reason):
-    return envelope({"registration_id": "r1", "reason": reason}, event_type="registration_unroutable",
-                    source="matching")
+    return envelope(
+        {"registration_id": "r1", "reason": reason}, event_type="registration_unroutable", source="matching"
+    )
 
 
 def test_metrics_count_events_and_time_handlers_and_rpcs(probe):
@@ -106,10 +108,13 @@ def test_log_lines_carry_the_call_id_and_the_event_id(probe, caplog):
     publish(config["AMQP_URI"], "matching.events", "registration_unroutable", body)
     with ServiceRpcProxy("metricsprobe", config) as proxy:
         proxy.ping()
-    wait_until(lambda: len([r for r in caplog.records if r.name == "tests.metrics_probe"]) >= 2,
-               what="two log lines from the workers")
-    lines = {r.getMessage(): json.loads(JsonFormatter().format(r)) for r in caplog.records
-             if r.name == "tests.metrics_probe"}
+    wait_until(
+        lambda: len([r for r in caplog.records if r.name == "tests.metrics_probe"]) >= 2,
+        what="two log lines from the workers",
+    )
+    lines = {
+        r.getMessage(): json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "tests.metrics_probe"
+    }
     assert lines["handling"]["event_id"] == body["event_id"]
     assert lines["handling"]["call_id"].startswith("metricsprobe.handle_registration_unroutable.")
     assert lines["pinged"]["call_id"].startswith("metricsprobe.ping.")

@@ -1,6 +1,7 @@
 """notification on the real broker and store, sending to a real SMTP server and a real HTTP SMS
 provider, each a process of its own. registration and directory are small RPC stubs on the same
 broker, answering in the shapes those services use."""
+
 import email
 import email.policy
 import json
@@ -23,12 +24,33 @@ from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = {
-    "r-kari": {"registration_id": "r-kari", "name": "Kari Nordmann", "email": "kari@example.no",
-               "phone": "+4791234567", "message_language": "nb", "preferred_channel": "email", "status": "waiting"},
-    "r-ola": {"registration_id": "r-ola", "name": "Ola", "email": "ola@example.no", "phone": None,
-              "message_language": "nn", "preferred_channel": "email", "status": "waiting"},
-    "r-sam": {"registration_id": "r-sam", "name": "Sam", "email": "sam@example.no", "phone": "+4798765432",
-              "message_language": "en", "preferred_channel": "sms", "status": "waiting"},
+    "r-kari": {
+        "registration_id": "r-kari",
+        "name": "Kari Nordmann",
+        "email": "kari@example.no",
+        "phone": "+4791234567",
+        "message_language": "nb",
+        "preferred_channel": "email",
+        "status": "waiting",
+    },
+    "r-ola": {
+        "registration_id": "r-ola",
+        "name": "Ola",
+        "email": "ola@example.no",
+        "phone": None,
+        "message_language": "nn",
+        "preferred_channel": "email",
+        "status": "waiting",
+    },
+    "r-sam": {
+        "registration_id": "r-sam",
+        "name": "Sam",
+        "email": "sam@example.no",
+        "phone": "+4798765432",
+        "message_language": "en",
+        "preferred_channel": "sms",
+        "status": "waiting",
+    },
 }
 
 
@@ -51,14 +73,18 @@ class DirectoryStub:
 
 
 def start_process(script, port, folder_flag, folder, *extra):
-    process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / script), "--port", str(port), folder_flag,
-                                str(folder), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / script), "--port", str(port), folder_flag, str(folder), *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
     def listening():
         if process.poll() is not None:
             raise AssertionError(f"{script} exited: {process.stderr.read().decode()[-500:]}")
         with socket.socket() as probe:
             return probe.connect_ex(("127.0.0.1", port)) == 0
+
     wait_until(listening, timeout=15, what=f"{script} listening")
     return process
 
@@ -71,12 +97,20 @@ def notification(container_factory, service_config, tmp_path):
     def start(smtp_fail_first=0, sms_refuse=""):
         smtp_port, sms_port = find_free_port(), find_free_port()
         mail, sms = tmp_path / "mail", tmp_path / "sms"
-        processes.append(start_process("smtp_sink.py", smtp_port, "--maildir", mail,
-                                       "--fail-first", str(smtp_fail_first)))
-        processes.append(start_process("sms_provider.py", sms_port, "--outbox", sms,
-                                       *(["--refuse", sms_refuse] if sms_refuse else [])))
-        config = {**service_config, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_port,
-                  "SMS_URL": f"http://127.0.0.1:{sms_port}"}
+        processes.append(
+            start_process("smtp_sink.py", smtp_port, "--maildir", mail, "--fail-first", str(smtp_fail_first))
+        )
+        processes.append(
+            start_process(
+                "sms_provider.py", sms_port, "--outbox", sms, *(["--refuse", sms_refuse] if sms_refuse else [])
+            )
+        )
+        config = {
+            **service_config,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": smtp_port,
+            "SMS_URL": f"http://127.0.0.1:{sms_port}",
+        }
         for stub in (RegistrationStub, DirectoryStub):
             container_factory(stub, config).start()
         container = container_factory(NotificationService, config)
@@ -104,15 +138,31 @@ def plain(mail):
 
 
 def waitlisted(registration_id):
-    return envelope({"registration_id": registration_id, "contact_point_id": "link-bergen",
-                     "route_kind": "contact_point", "reason": "serves Bergen"},
-                    event_type="registration_waitlisted", source="matching")
+    return envelope(
+        {
+            "registration_id": registration_id,
+            "contact_point_id": "link-bergen",
+            "route_kind": "contact_point",
+            "reason": "serves Bergen",
+        },
+        event_type="registration_waitlisted",
+        source="matching",
+    )
 
 
 def confirmed(registration_ids):
-    return envelope({"group_id": "g1", "contact_point_id": "link-bergen", "registration_ids": registration_ids,
-                     "meeting_place_id": "mp-1", "first_meeting_at": "2026-12-01T17:00:00Z", "starter_id": "st-1"},
-                    event_type="group_confirmed", source="matching")
+    return envelope(
+        {
+            "group_id": "g1",
+            "contact_point_id": "link-bergen",
+            "registration_ids": registration_ids,
+            "meeting_place_id": "mp-1",
+            "first_meeting_at": "2026-12-01T17:00:00Z",
+            "starter_id": "st-1",
+        },
+        event_type="group_confirmed",
+        source="matching",
+    )
 
 
 def calls_counter(count):
@@ -121,6 +171,7 @@ def calls_counter(count):
     def callback(worker_ctx, result, exc_info):
         seen.append(exc_info)
         return len(seen) >= count
+
     return callback
 
 
@@ -207,7 +258,8 @@ def test_sms_is_held_through_quiet_hours_and_sent_once_in_the_morning(notificati
 
 
 def test_staff_the_national_office_and_the_withdrawn_hear_what_they_must_and_erasure_empties_the_log(
-        notification, mongo, db_prefix):
+    notification, mongo, db_prefix
+):
     container, _, mail_dir, _, amqp_uri = notification()
     deliveries = mongo[f"{db_prefix}notification"].deliveries
 
@@ -216,25 +268,48 @@ def test_staff_the_national_office_and_the_withdrawn_hear_what_they_must_and_era
             publish(amqp_uri, f"{source}.events", event_type, envelope(data, event_type=event_type, source=source))
         return {m["To"]: m for m in mails(mail_dir)}
 
-    by_address = handled("handle_registration_unroutable", "registration_unroutable",
-                         {"registration_id": "r-ola", "reason": "no contact point"})
+    by_address = handled(
+        "handle_registration_unroutable",
+        "registration_unroutable",
+        {"registration_id": "r-ola", "reason": "no contact point"},
+    )
     assert "nasjonale kontoret" in plain(by_address["ola@example.no"])
     assert "r-ola" in plain(by_address["post@national.example.no"])
     assert "Ola" not in plain(by_address["post@national.example.no"])
 
-    by_address = handled("handle_group_proposed", "group_proposed", {
-        "group_id": "g1", "contact_point_id": "link-bergen", "registration_ids": ["r-kari", "r-ola"],
-        "explanation": {"summary": "two people who share grief", "slot": {"weekday": "tue", "part_of_day": "evening"},
-                        "theme": "grief", "mixed": False, "relaxed": []}})
+    by_address = handled(
+        "handle_group_proposed",
+        "group_proposed",
+        {
+            "group_id": "g1",
+            "contact_point_id": "link-bergen",
+            "registration_ids": ["r-kari", "r-ola"],
+            "explanation": {
+                "summary": "two people who share grief",
+                "slot": {"weekday": "tue", "part_of_day": "evening"},
+                "theme": "grief",
+                "mixed": False,
+                "relaxed": [],
+            },
+        },
+    )
     proposal = plain(by_address["post@link-bergen.example.no"])
     assert "2 personer" in proposal and "grief" not in proposal.lower() and "sorg" not in proposal.lower()
 
-    by_address = handled("handle_registration_withdrawn", "registration_withdrawn",
-                         {"registration_id": "r-kari", "reason": "person"}, source="registration")
+    by_address = handled(
+        "handle_registration_withdrawn",
+        "registration_withdrawn",
+        {"registration_id": "r-kari", "reason": "person"},
+        source="registration",
+    )
     assert by_address["kari@example.no"]["Subject"] == "Påmeldingen din er trukket"
     count = len(mails(mail_dir))
-    handled("handle_registration_withdrawn", "registration_withdrawn",
-            {"registration_id": "r-erased", "reason": "person"}, source="registration")
+    handled(
+        "handle_registration_withdrawn",
+        "registration_withdrawn",
+        {"registration_id": "r-erased", "reason": "person"},
+        source="registration",
+    )
     assert len(mails(mail_dir)) == count  # contact details already gone: no message
 
     assert deliveries.count_documents({"registration_id": "r-ola"}) == 2
@@ -242,8 +317,12 @@ def test_staff_the_national_office_and_the_withdrawn_hear_what_they_must_and_era
     assert "o***@example.no" in log_text  # masked addresses only
     for address in ("ola@example.no", "kari@example.no", "post@national.example.no", "Ola", "Kari"):
         assert address not in log_text
-    handled("handle_registration_erased", "registration_erased", {"registration_id": "r-ola", "reason": "request"},
-            source="registration")
+    handled(
+        "handle_registration_erased",
+        "registration_erased",
+        {"registration_id": "r-ola", "reason": "request"},
+        source="registration",
+    )
     assert deliveries.count_documents({"registration_id": "r-ola"}) == 0
     assert deliveries.count_documents({"registration_id": "r-kari"}) == 1
 

@@ -1,4 +1,5 @@
 """Intake from other systems, through registration and directory on the real broker and store."""
+
 from unittest import mock
 
 import pytest
@@ -62,8 +63,10 @@ def test_copies_of_one_intake_handled_at_the_same_time_make_one_registration(run
         publish(amqp_uri, "intake.events", "registration_requested", envelope(data))
     marker = intake()
     publish(amqp_uri, "intake.events", "registration_requested", envelope(marker))
-    wait_until(lambda: METRICS.value("events_handled", "registration_requested") - handled_before == 9,
-               what="all nine intakes handled")
+    wait_until(
+        lambda: METRICS.value("events_handled", "registration_requested") - handled_before == 9,
+        what="all nine intakes handled",
+    )
     keys = [e["data"]["idempotency_key"] for e in tap.events("registration_created")]
     assert sorted(keys) == sorted([data["idempotency_key"], marker["idempotency_key"]])
     assert mongo[f"{db_prefix}registration"].registrations.count_documents({}) == 2

@@ -1,5 +1,6 @@
 """Contact details at rest, key rotation, same-person flags, status from matching, withdrawal and
 erasure, on the real broker and the real store."""
+
 from datetime import timedelta
 
 import pytest
@@ -28,8 +29,10 @@ def start(container_factory, service_config):
     container_factory(DirectoryService, service_config).start()
 
     def start_registration(keys=KEY_A):
-        container = container_factory(RegistrationService, {**service_config, "FLOKK_CONTACT_KEYS": keys,
-                                                            "FLOKK_LOOKUP_KEY": "integration-lookup"})
+        container = container_factory(
+            RegistrationService,
+            {**service_config, "FLOKK_CONTACT_KEYS": keys, "FLOKK_LOOKUP_KEY": "integration-lookup"},
+        )
         container.start()
         return container
 
@@ -45,16 +48,28 @@ def rpc(service_config):
 def as_stored(db):
     """Every document of every collection, as the raw bytes the store holds."""
     raw = CodecOptions(document_class=RawBSONDocument)
-    return b"".join(doc.raw for name in db.list_collection_names()
-                    for doc in db.get_collection(name, codec_options=raw).find())
+    return b"".join(
+        doc.raw for name in db.list_collection_names() for doc in db.get_collection(name, codec_options=raw).find()
+    )
 
 
 def waitlist(amqp_uri, container, registration_id, contact_point_id="link-bergen"):
     with entrypoint_waiter(container, "handle_registration_waitlisted"):
-        publish(amqp_uri, "matching.events", "registration_waitlisted", envelope(
-            {"registration_id": registration_id, "contact_point_id": contact_point_id,
-             "route_kind": "contact_point", "reason": "serves Bergen"},
-            event_type="registration_waitlisted", source="matching"))
+        publish(
+            amqp_uri,
+            "matching.events",
+            "registration_waitlisted",
+            envelope(
+                {
+                    "registration_id": registration_id,
+                    "contact_point_id": contact_point_id,
+                    "route_kind": "contact_point",
+                    "reason": "serves Bergen",
+                },
+                event_type="registration_waitlisted",
+                source="matching",
+            ),
+        )
 
 
 def test_contact_details_are_encrypted_at_rest_and_survive_a_key_rotation(start, rpc, mongo, db_prefix):
@@ -106,9 +121,15 @@ def test_erasure_leaves_nothing_of_the_person_in_registrations_database(start, r
         assert trace.encode() not in stored
     # The id and the key travel in events (registration_created, registration_erased): their outbox
     # entries, published already, are deleted by the relay's next sweep.
-    wait_until(lambda: not any(trace.encode() in as_stored(mongo[f"{db_prefix}registration"])
-                               for trace in (rid, data["idempotency_key"])),
-               what="the registration id and key gone from the database once the outbox is swept")
+    wait_until(
+        lambda: (
+            not any(
+                trace.encode() in as_stored(mongo[f"{db_prefix}registration"])
+                for trace in (rid, data["idempotency_key"])
+            )
+        ),
+        what="the registration id and key gone from the database once the outbox is swept",
+    )
     assert rpc.counts() == {"registered": 1, "erased_request": 1}
     tap.close()
 
@@ -120,7 +141,8 @@ def test_the_retention_sweep_erases_the_long_withdrawn_once(start, rpc, mongo, d
     for rid in (old, fresh):
         rpc.withdraw(rid, ADMIN, "staff")
     mongo[f"{db_prefix}registration"].registrations.update_one(
-        {"_id": old}, {"$set": {"updated_at": clock.now() - timedelta(days=366)}})
+        {"_id": old}, {"$set": {"updated_at": clock.now() - timedelta(days=366)}}
+    )
     with entrypoint_hook(container, "erase_after_retention") as sweep:
         assert sweep() == 1
         assert sweep() == 0
@@ -135,9 +157,18 @@ def test_a_referrer_sees_only_the_status_of_their_own_referrals_over_rpc(start, 
     referrer = {"role": "referrer", "referrer_id": "ref-kid-bergen", "account_id": "acc-9"}
     other = {**referrer, "referrer_id": "ref-other", "account_id": "acc-10"}
     cohort = {"cohort_id": "kid-bergen-2026-11", "keep_together": True}
-    people = [intake(referral={"referrer_id": "ref-kid-bergen", "organisation": "KID-kurs Bergen"},
-                     consent={"purpose": "self_help_group_matching", "text_version": "2026-01",
-                              "given_at": "2026-11-28T08:59:00Z", "channel": "referrer"}) for _ in range(2)]
+    people = [
+        intake(
+            referral={"referrer_id": "ref-kid-bergen", "organisation": "KID-kurs Bergen"},
+            consent={
+                "purpose": "self_help_group_matching",
+                "text_version": "2026-01",
+                "given_at": "2026-11-28T08:59:00Z",
+                "channel": "referrer",
+            },
+        )
+        for _ in range(2)
+    ]
     tap = Tap(service_config["AMQP_URI"], "registration")
     ids = [r["registration_id"] for r in rpc.register_cohort({"cohort": cohort, "registrations": people}, referrer)]
     assert [e["data"]["cohort"] for e in tap.wait_for("registration_created", count=2)] == [cohort, cohort]

@@ -1,4 +1,5 @@
 """A reply the broker cannot take (it is restarting) must not kill the service answering the RPC."""
+
 from unittest import mock
 
 import eventlet
@@ -18,8 +19,7 @@ class Echo:
         return value
 
 
-def test_a_reply_the_broker_refuses_is_dropped_and_the_service_answers_the_next_call(container_factory,
-                                                                                     service_config):
+def test_a_reply_the_broker_refuses_is_dropped_and_the_service_answers_the_next_call(container_factory, service_config):
     container = container_factory(Echo, service_config)
     container.start()
     real_send = Responder.send_response

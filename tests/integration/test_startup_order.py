@@ -1,5 +1,6 @@
 """Events waiting in a queue when a service starts, whose handlers make an RPC at once: the reply
 must find its reply queue (a service restarted under load did hang here before)."""
+
 import time
 
 import eventlet
@@ -41,13 +42,19 @@ def queue_eight_events_and_start_echo(container_factory, service_config, service
     with Connection(service_config["AMQP_URI"]) as connection:
         topology.declare(connection.default_channel, topology.service_entities(service))
     for n in range(8):
-        publish(service_config["AMQP_URI"], "matching.events", "registration_unroutable",
-                envelope({"registration_id": f"r{n}", "reason": "none"},
-                         event_type="registration_unroutable", source="matching"))
+        publish(
+            service_config["AMQP_URI"],
+            "matching.events",
+            "registration_unroutable",
+            envelope(
+                {"registration_id": f"r{n}", "reason": "none"}, event_type="registration_unroutable", source="matching"
+            ),
+        )
 
 
 def test_events_queued_before_start_are_handled_with_their_rpc_replies(
-        container_factory, service_config, monkeypatch, mongo, db_prefix):
+    container_factory, service_config, monkeypatch, mongo, db_prefix
+):
     monkeypatch.setitem(contracts.SUBSCRIPTIONS, "caller", [("matching", "registration_unroutable")])
     queue_eight_events_and_start_echo(container_factory, service_config, "caller")
     container_factory(CallerService, service_config).start()
@@ -61,8 +68,7 @@ class TimedCallerService(CallerService):
     echo = TimedRpcProxy("echo")
 
 
-def test_event_consumers_wait_for_a_slow_reply_queue(
-        container_factory, service_config, monkeypatch, mongo, db_prefix):
+def test_event_consumers_wait_for_a_slow_reply_queue(container_factory, service_config, monkeypatch, mongo, db_prefix):
     """The race above made certain: nameko's own queue consumer (the one that declares the RPC
     reply queue) takes two seconds to set up its consumers. Events waiting in the queue must not
     be taken before it is ready, or their handlers' replies are dropped, unroutable (before the
@@ -94,22 +100,29 @@ class GhostCallerService:
         self.ghost.anything(event.data["registration_id"])
 
 
-def test_an_rpc_reply_that_never_comes_is_a_retried_failure_not_a_hang(
-        container_factory, service_config, monkeypatch):
+def test_an_rpc_reply_that_never_comes_is_a_retried_failure_not_a_hang(container_factory, service_config, monkeypatch):
     """A request nobody answers (a queue that takes it and never replies): the handler gets an
     RpcTimeout, is retried, and the event ends in the dead-letter queue with that reason."""
     monkeypatch.setitem(contracts.SUBSCRIPTIONS, "ghostcaller", [("matching", "registration_unroutable")])
     with Connection(service_config["AMQP_URI"]) as connection:
-        silent = Queue("ghost-listens-never-answers", exchange=Exchange("nameko-rpc", type="topic", durable=True),
-                       routing_key="ghost.*", channel=connection.default_channel)
+        silent = Queue(
+            "ghost-listens-never-answers",
+            exchange=Exchange("nameko-rpc", type="topic", durable=True),
+            routing_key="ghost.*",
+            channel=connection.default_channel,
+        )
         silent.declare()
     container = container_factory(GhostCallerService, {**service_config, "FLOKK_RPC_TIMEOUT": 0.5})
     container.start()
-    publish(service_config["AMQP_URI"], "matching.events", "registration_unroutable",
-            envelope({"registration_id": "r1", "reason": "none"}, event_type="registration_unroutable",
-                     source="matching"))
-    headers, _ = wait_until(lambda: dead_letters(service_config["AMQP_URI"], "ghostcaller"), timeout=30,
-                            what="the dead letter")[0]
+    publish(
+        service_config["AMQP_URI"],
+        "matching.events",
+        "registration_unroutable",
+        envelope({"registration_id": "r1", "reason": "none"}, event_type="registration_unroutable", source="matching"),
+    )
+    headers, _ = wait_until(
+        lambda: dead_letters(service_config["AMQP_URI"], "ghostcaller"), timeout=30, what="the dead letter"
+    )[0]
     assert "after 3 attempt(s): RpcTimeout: no reply from ghost.anything within 0.5s" in headers["x-flokk-reason"]
     [listener] = [e for e in container.extensions if isinstance(e, ReplyListener)]
     assert listener._reply_events == {}  # the three calls that timed out left nothing waiting

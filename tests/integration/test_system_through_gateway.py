@@ -3,6 +3,7 @@ over real HTTP, with a real SMTP server. What the gateway shows must be what the
 answer: the pool, proposals and groups of matching, a staff confirmation that ends in
 invitations, a referrer's statuses and the message that tells them, national figures and
 coverage."""
+
 import email
 import email.policy
 from datetime import datetime, timedelta, timezone
@@ -36,8 +37,10 @@ class System:
         return {"Authorization": f"Bearer {lines[1]}"}
 
     def mails(self, to=None):
-        found = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-                 for p in sorted(self.mail_dir.glob("*.eml"))]
+        found = [
+            email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            for p in sorted(self.mail_dir.glob("*.eml"))
+        ]
         return [m for m in found if to is None or m["To"] == to]
 
 
@@ -49,8 +52,13 @@ def text_of(mail):
 def system(container_factory, service_config, tmp_path):
     smtp_port, web_port = find_free_port(), find_free_port()
     smtp = start_process("smtp_sink.py", smtp_port, "--maildir", tmp_path / "mail")
-    config = {**service_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{web_port}", "FLOKK_RATE_LIMIT": "1000/60",
-              "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_port}
+    config = {
+        **service_config,
+        "WEB_SERVER_ADDRESS": f"127.0.0.1:{web_port}",
+        "FLOKK_RATE_LIMIT": "1000/60",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp_port,
+    }
     for cls in SERVICES:  # every consumer queue is bound before the first event
         container_factory(cls, config).start()
     running = System(Http(web_port), config, tmp_path / "mail")
@@ -69,8 +77,12 @@ def test_staff_see_the_pool_confirm_the_proposal_and_the_five_are_invited(system
     ids = [http.json("POST", "/api/registrations", data)[1]["registration_id"] for data in people[:4]]
     staff = system.token("siri@example.no", "contact_point_staff", "--contact-point", "link-bergen")
 
-    pool = wait_until(lambda: (lambda answer: len(answer) == 4 and answer)(
-        http.json("GET", "/api/contact-points/link-bergen/pool", headers=staff)[1]), what="four in the pool")
+    pool = wait_until(
+        lambda: (lambda answer: len(answer) == 4 and answer)(
+            http.json("GET", "/api/contact-points/link-bergen/pool", headers=staff)[1]
+        ),
+        what="four in the pool",
+    )
     assert {p["registration_id"] for p in pool} == set(ids)
     assert pool[0]["slots"] == [{"weekday": "tue", "part_of_day": "evening"}] and pool[0]["themes"] == ["grief"]
     assert "Deltaker" not in str(pool) and "@" not in str(pool)  # no names, no addresses
@@ -78,15 +90,22 @@ def test_staff_see_the_pool_confirm_the_proposal_and_the_five_are_invited(system
     assert f"{ids[0][:8]}</code>" in page and "Tirsdag Kveld" in page and "Sorg" in page
     status, kari = http.json("GET", f"/api/registrations/{ids[0]}", headers=staff)  # audited
     assert status == 200 and kari["name"] == "Deltaker0 Etternavn" and kari["status"] == "waiting"
-    receipts = wait_until(lambda: (lambda answer: answer[0] == 200 and answer[1])(
-        http.json("GET", f"/api/registrations/{ids[0]}/deliveries", headers=staff)), what="the receipt logged")
+    receipts = wait_until(
+        lambda: (lambda answer: answer[0] == 200 and answer[1])(
+            http.json("GET", f"/api/registrations/{ids[0]}/deliveries", headers=staff)
+        ),
+        what="the receipt logged",
+    )
     assert receipts[0]["template"] == "receipt" and receipts[0]["address"].endswith("@example.no")
     assert "deltaker0@" not in str(receipts)  # masked
     page = http("GET", f"/staff/link-bergen/people/{ids[0]}/details?purpose=answer_question", headers=staff)[2]
     assert "Deltaker0 Etternavn" in page.decode()
     ids.append(http.json("POST", "/api/registrations", people[4])[1]["registration_id"])
-    proposals = wait_until(lambda: http.json("GET", "/api/contact-points/link-bergen/proposals", headers=staff)[1],
-                           timeout=30, what="a proposal for the five")
+    proposals = wait_until(
+        lambda: http.json("GET", "/api/contact-points/link-bergen/proposals", headers=staff)[1],
+        timeout=30,
+        what="a proposal for the five",
+    )
     [proposal] = proposals
     assert sorted(proposal["registration_ids"]) == sorted(ids) and proposal["state"] == "proposed"
     assert "share the theme grief" in proposal["explanation"]["summary"]
@@ -96,8 +115,11 @@ def test_staff_see_the_pool_confirm_the_proposal_and_the_five_are_invited(system
     assert '<option value="link-bergen-starter-1">Kristin</option>' in page
 
     first_meeting = (datetime.now(timezone.utc) + timedelta(days=10)).replace(microsecond=0).isoformat()
-    confirm = {"meeting_place_id": "group-room", "first_meeting_at": first_meeting,
-               "starter_id": "link-bergen-starter-1"}
+    confirm = {
+        "meeting_place_id": "group-room",
+        "first_meeting_at": first_meeting,
+        "starter_id": "link-bergen-starter-1",
+    }
     path = f"/api/contact-points/link-bergen/groups/{proposal['group_id']}/confirm"
     assert http.json("POST", path, confirm, staff) == (200, {"group_id": proposal["group_id"], "state": "confirmed"})
     assert http.json("POST", path, confirm, staff)[0] == 409  # once only
@@ -110,8 +132,13 @@ def test_staff_see_the_pool_confirm_the_proposal_and_the_five_are_invited(system
     assert "<td>Startet</td>" in page and "<td>LINK Bergen og omegn, group room</td>" in page
 
     addresses = {data["email"] for data in people}
-    invitations = wait_until(lambda: (lambda found: {m["To"] for m in found} == addresses and found)(
-        [m for m in system.mails() if m["Subject"] == INVITATION]), timeout=30, what="an invitation to each of the five")
+    invitations = wait_until(
+        lambda: (lambda found: {m["To"] for m in found} == addresses and found)(
+            [m for m in system.mails() if m["Subject"] == INVITATION]
+        ),
+        timeout=30,
+        what="an invitation to each of the five",
+    )
     assert len(invitations) == 5
     text = text_of(invitations[0])
     assert "Sted: LINK Bergen og omegn, group room, Eksempelgata 3, 5003 Bergen" in text and "Kristin fra" in text
@@ -130,18 +157,25 @@ def test_coverage_over_http_and_on_its_page(system):
     assert status == 200 and coverage["national"]["covered_municipalities"] == len(BERGEN["municipalities"])
     page = system.http("GET", "/coverage")[2].decode()
     assert f"{len(BERGEN['municipalities'])} av 357 kommuner har et kontaktpunkt." in page
-    assert "<th scope=\"row\">Vestland</th><td class=\"num\">4</td><td class=\"num\">43</td>" in page
+    assert '<th scope="row">Vestland</th><td class="num">4</td><td class="num">43</td>' in page
     national = system.http("GET", "/national", headers=system.admin)[2].decode()
-    assert "<th scope=\"row\">Vestland</th>" in national and ">9,3<" in national
+    assert '<th scope="row">Vestland</th>' in national and ">9,3<" in national
 
 
 def test_a_referrer_follows_the_status_and_hears_of_each_change_without_personal_details(system):
     http = system.http
     referrer = system.token("gp@clinic.example.no", "referrer", "--referrer-id", "ref-gp-1", "--name", "Dr. Lund")
-    person = intake(name="Kari Henvist", email="kari.henvist@example.no",
-                    referral={"referrer_id": "ref-gp-1", "organisation": "Legekontoret"},
-                    consent={"purpose": "self_help_group_matching", "text_version": "2026-01",
-                             "given_at": "2026-11-28T08:59:00Z", "channel": "referrer"})
+    person = intake(
+        name="Kari Henvist",
+        email="kari.henvist@example.no",
+        referral={"referrer_id": "ref-gp-1", "organisation": "Legekontoret"},
+        consent={
+            "purpose": "self_help_group_matching",
+            "text_version": "2026-01",
+            "given_at": "2026-11-28T08:59:00Z",
+            "channel": "referrer",
+        },
+    )
     status, created = http.json("POST", "/api/registrations", person, referrer)
     assert status == 201, created
     rid = created["registration_id"]
@@ -153,8 +187,11 @@ def test_a_referrer_follows_the_status_and_hears_of_each_change_without_personal
     first = wait_until(lambda: system.mails("gp@clinic.example.no"), timeout=30, what="the referrer's message")
     assert first[0]["Subject"] == "Ny status for en henvisning"
     assert http.json("POST", f"/api/registrations/{rid}/withdraw", {"reason": "referrer"}, referrer)[0] == 200
-    both = wait_until(lambda: system.mails("gp@clinic.example.no")[1:] and system.mails("gp@clinic.example.no"),
-                      timeout=30, what="the referrer hearing of the withdrawal")
+    both = wait_until(
+        lambda: system.mails("gp@clinic.example.no")[1:] and system.mails("gp@clinic.example.no"),
+        timeout=30,
+        what="the referrer hearing of the withdrawal",
+    )
     texts = [text_of(m) for m in both]
     assert sorted("venter på en gruppe" in text for text in texts) == [False, True]
     assert sorted("trukket" in text for text in texts) == [False, True]
@@ -171,12 +208,21 @@ def test_staff_edit_their_directory_entry_and_what_the_form_does_not_show_stays(
     http = system.http
     staff = system.token("siri@example.no", "contact_point_staff", "--contact-point", "link-bergen")
     form = "name=LINK+Bergen&municipalities=4601+4626&languages=nb+en&digital_groups=yes&min_size=5&max_size=7"
-    status, _, page = http("POST", "/staff/link-bergen/directory", None,
-                           {**staff, "Content-Type": "application/x-www-form-urlencoded"}, raw=form.encode())
+    status, _, page = http(
+        "POST",
+        "/staff/link-bergen/directory",
+        None,
+        {**staff, "Content-Type": "application/x-www-form-urlencoded"},
+        raw=form.encode(),
+    )
     assert status == 200 and 'value="LINK Bergen"' in page.decode()  # urllib followed the 303 to the form
     entry = http.json("GET", "/api/contact-points/link-bergen", headers=staff)[1]
     assert (entry["name"], entry["municipalities"], entry["max_size"], entry["revision"]) == (
-        "LINK Bergen", ["4601", "4626"], 7, 2)
+        "LINK Bergen",
+        ["4601", "4626"],
+        7,
+        2,
+    )
     assert [m["meeting_place_id"] for m in entry["meeting_places"]] == ["group-room"]  # kept
     assert entry["email"] == BERGEN["email"] and entry["staff"] == BERGEN["staff"]
     oslo = {**BERGEN, "contact_point_id": "link-oslo", "municipality_number": "0301", "municipalities": ["0301"]}

@@ -1,5 +1,6 @@
 """In-memory fakes of notification's own store and channels, and a directory answer of the shape
 directory.get_contact_point returns."""
+
 from datetime import datetime, timezone
 
 from services.notification.domain import DeliveryFailure
@@ -7,13 +8,25 @@ from services.notification.store import SETTLED
 from tests.fakes import FakeStorageBase
 
 BERGEN = {
-    "contact_point_id": "link-bergen", "name": "LINK Bergen og omegn", "email": "post@link-bergen.example.no",
-    "meeting_places": [{"meeting_place_id": "mp-1", "name": "Bergen offentlige bibliotek, rom 3",
-                        "address": "Strømgaten 6, 5015 Bergen"}],
+    "contact_point_id": "link-bergen",
+    "name": "LINK Bergen og omegn",
+    "email": "post@link-bergen.example.no",
+    "meeting_places": [
+        {
+            "meeting_place_id": "mp-1",
+            "name": "Bergen offentlige bibliotek, rom 3",
+            "address": "Strømgaten 6, 5015 Bergen",
+        }
+    ],
     "staff": [{"staff_id": "st-1", "first_name": "Ingrid", "email": "ingrid@link-bergen.example.no"}],
 }
-NATIONAL = {"contact_point_id": "national-office", "name": "Nasjonalt kompetansesenter",
-            "email": "post@national.example.no", "meeting_places": [], "staff": []}
+NATIONAL = {
+    "contact_point_id": "national-office",
+    "name": "Nasjonalt kompetansesenter",
+    "email": "post@national.example.no",
+    "meeting_places": [],
+    "staff": [],
+}
 CONTACT_POINTS = {"link-bergen": BERGEN, "national-office": NATIONAL}
 
 
@@ -52,11 +65,15 @@ class FakeNotificationStorage(FakeStorageBase):
 
     def claim(self, notification_id, now, lease_until, claimable=()):
         existing = self.deliveries.get(notification_id)
-        if existing is not None and not (existing["status"] in claimable or (
-                existing["status"] == "sending" and existing["lease_until"] < now)):
+        if existing is not None and not (
+            existing["status"] in claimable or (existing["status"] == "sending" and existing["lease_until"] < now)
+        ):
             return False
-        self.deliveries[notification_id] = {**(existing or {"_id": notification_id}), "status": "sending",
-                                            "lease_until": lease_until}
+        self.deliveries[notification_id] = {
+            **(existing or {"_id": notification_id}),
+            "status": "sending",
+            "lease_until": lease_until,
+        }
         return True
 
     def unclaim(self, notification_id, previous_status=None):
@@ -92,12 +109,19 @@ class FakeNotificationStorage(FakeStorageBase):
         return len(gone)
 
     def add_arrival(self, uow, registration_id, contact_point_id, at):
-        self.arrivals[registration_id] = {"_id": registration_id, "registration_id": registration_id,
-                                          "contact_point_id": contact_point_id, "at": at, "digested_on": None}
+        self.arrivals[registration_id] = {
+            "_id": registration_id,
+            "registration_id": registration_id,
+            "contact_point_id": contact_point_id,
+            "at": at,
+            "digested_on": None,
+        }
 
     def undigested(self):
-        return ([a for a in self.arrivals.values() if a["digested_on"] is None],
-                [r for r in self.deliveries.values() if r["status"] == "failed" and r.get("digested_on") is None])
+        return (
+            [a for a in self.arrivals.values() if a["digested_on"] is None],
+            [r for r in self.deliveries.values() if r["status"] == "failed" and r.get("digested_on") is None],
+        )
 
     def mark_digested(self, uow, arrival_ids, failure_ids, day):
         for key in arrival_ids:
@@ -148,8 +172,16 @@ class FakeMailer(FakeChannel):
 
     def send(self, to, rendered, message_id):
         self._maybe_fail(to)
-        self.sent.append({"to": to, "subject": rendered.subject, "text": rendered.text, "html": rendered.html,
-                          "message_id": message_id, "language": rendered.language})
+        self.sent.append(
+            {
+                "to": to,
+                "subject": rendered.subject,
+                "text": rendered.text,
+                "html": rendered.html,
+                "message_id": message_id,
+                "language": rendered.language,
+            }
+        )
 
 
 class FakeSms(FakeChannel):

@@ -9,8 +9,7 @@ DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
 
 
 def test_the_checked_in_asyncapi_document_is_current():
-    assert DOCUMENT.read_text(encoding="utf-8") == asyncapi.render(), (
-        "docs/asyncapi.yaml is stale: run `make asyncapi`")
+    assert DOCUMENT.read_text(encoding="utf-8") == asyncapi.render(), "docs/asyncapi.yaml is stale: run `make asyncapi`"
 
 
 def test_every_event_has_a_channel_and_a_payload_schema():

@@ -1,4 +1,5 @@
 """The shared cache of another service's answers: time-bounded, errors never kept, copies out."""
+
 from unittest.mock import MagicMock
 
 import pytest

@@ -24,13 +24,26 @@ def test_the_minimal_valid_intake_loads_with_defaults():
     assert data["accessibility_needs"] == []
 
 
-@pytest.mark.parametrize("field, value", [
-    ("phone", "+4712345678"), ("phone", "91234567"), ("email", "not-an-address"), ("postal_code", "503"),
-    ("role", "friend"), ("themes", []), ("themes", ["grief", "astrology"]), ("languages", ["norsk"]),
-    ("availability", []), ("availability", [{"weekday": "tue", "part_of_day": "night"}]),
-    ("open_to_mixed", "yes"), ("message_language", "sv"), ("free_text", "x" * 2001),
-    ("accessibility_needs", ["lift"]), ("cohort", {"cohort_id": "k1"}),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("phone", "+4712345678"),
+        ("phone", "91234567"),
+        ("email", "not-an-address"),
+        ("postal_code", "503"),
+        ("role", "friend"),
+        ("themes", []),
+        ("themes", ["grief", "astrology"]),
+        ("languages", ["norsk"]),
+        ("availability", []),
+        ("availability", [{"weekday": "tue", "part_of_day": "night"}]),
+        ("open_to_mixed", "yes"),
+        ("message_language", "sv"),
+        ("free_text", "x" * 2001),
+        ("accessibility_needs", ["lift"]),
+        ("cohort", {"cohort_id": "k1"}),
+    ],
+)
 def test_each_bad_field_gets_its_own_message_and_only_that_field(field, value):
     payload = intake(**{field: value})
     assert set(errors_of(payload)) == {field}
@@ -81,12 +94,15 @@ def test_parse_round_trips_what_build_makes():
     assert event.event_id == body["event_id"] and event.data["registration_id"] == "r1"
 
 
-@pytest.mark.parametrize("changes, reason", [
-    ({"schema_version": 2}, "unknown schema_version 2"),
-    ({"source": "elsewhere"}, "expected registration_requested from intake"),
-    ({"extra": 1}, "envelope breaks its contract"),
-    ({"occurred_at": "2026-11-28T09:00:00"}, "envelope breaks its contract"),  # no offset
-])
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"schema_version": 2}, "unknown schema_version 2"),
+        ({"source": "elsewhere"}, "expected registration_requested from intake"),
+        ({"extra": 1}, "envelope breaks its contract"),
+        ({"occurred_at": "2026-11-28T09:00:00"}, "envelope breaks its contract"),  # no offset
+    ],
+)
 def test_parse_names_what_is_wrong_with_an_envelope(changes, reason):
     with pytest.raises(ContractViolation) as caught:
         parse(envelope(intake(), **changes), "intake", "registration_requested")

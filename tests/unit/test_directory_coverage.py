@@ -1,4 +1,5 @@
 """Coverage figures and the coverage map, on the example directory and the real reference data."""
+
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -22,8 +23,21 @@ def test_the_example_directory_covers_thirteen_municipalities_and_a_third_of_the
     assert national["population"] == 5_550_203  # SSB's national total for 2024-01-01
     # Oslo, Bergen, Øygarden, Askøy, Alver, Trondheim, Stange, Horten, Fredrikstad, Tromsø, Bodø,
     # Kristiansand, Stavanger
-    assert national["covered_population"] == (717_710 + 291_940 + 39_768 + 30_145 + 29_986 + 214_565 + 21_605
-                                               + 27_939 + 85_230 + 78_745 + 53_712 + 116_986 + 149_048)
+    assert national["covered_population"] == (
+        717_710
+        + 291_940
+        + 39_768
+        + 30_145
+        + 29_986
+        + 214_565
+        + 21_605
+        + 27_939
+        + 85_230
+        + 78_745
+        + 53_712
+        + 116_986
+        + 149_048
+    )
     assert national["municipality_share"] == round(13 / 357, 4)
     assert national["population_share"] == round(national["covered_population"] / 5_550_203, 4)
 
@@ -42,15 +56,17 @@ def test_counties_and_municipalities_say_who_covers_them():
 
 
 def test_an_inactive_contact_point_covers_nothing():
-    contact_points = [{**cp, "active": False} if cp["contact_point_id"] == "link-oslo" else cp
-                      for cp in example_contact_points()]
+    contact_points = [
+        {**cp, "active": False} if cp["contact_point_id"] == "link-oslo" else cp for cp in example_contact_points()
+    ]
     assert coverage.coverage(reference_data(), contact_points)["national"]["covered_municipalities"] == 12
 
 
 def test_the_map_has_357_municipality_shapes_coloured_by_coverage_with_legend_and_attribution():
     contact_points = example_contact_points()
-    svg = coverage_map.render(coverage.coverage(reference_data(), contact_points),
-                              coverage_map.contact_point_names(contact_points))
+    svg = coverage_map.render(
+        coverage.coverage(reference_data(), contact_points), coverage_map.contact_point_names(contact_points)
+    )
     root = ET.fromstring(svg)  # well-formed XML
     shapes = [p for p in root.iter(f"{SVG}path") if p.get("data-municipality")]
     assert len(shapes) == 357 == len({p.get("data-municipality") for p in shapes})

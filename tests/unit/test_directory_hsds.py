@@ -1,4 +1,5 @@
 """The HSDS 3.0 export validates against Open Referral's own JSON schemas (tests/data/hsds-3.0)."""
+
 import csv
 import io
 import json
@@ -22,9 +23,13 @@ def load(name):
 
 @pytest.fixture(scope="module")
 def registry():
-    resources = [(path.name, Resource.from_contents(json.loads(path.read_text(encoding="utf-8")),
-                                                    default_specification=DRAFT202012))
-                 for path in SCHEMAS.glob("*.json")]
+    resources = [
+        (
+            path.name,
+            Resource.from_contents(json.loads(path.read_text(encoding="utf-8")), default_specification=DRAFT202012),
+        )
+        for path in SCHEMAS.glob("*.json")
+    ]
     return Registry().with_resources(resources)
 
 
@@ -48,8 +53,10 @@ def test_every_row_validates_against_its_hsds_schema(export, registry):
 
 
 def test_the_tables_validate_against_the_compiled_tabular_schema(export, registry):
-    errors = [f"{list(e.path)}: {e.message}" for e in validator(load("compiled/tabular.json"), registry)
-              .iter_errors(export["tables"])]
+    errors = [
+        f"{list(e.path)}: {e.message}"
+        for e in validator(load("compiled/tabular.json"), registry).iter_errors(export["tables"])
+    ]
     assert not errors
 
 
@@ -78,10 +85,16 @@ def test_the_export_names_no_person_and_keeps_the_attribution(export):
         assert first_name not in text
     assert "© Kartverket" in text and "openreferral.org" in text
     fredrikstad = [row["name"] for row in export["tables"]["location"] if "Fredrikstad" in row["name"]]
-    assert fredrikstad == ["Fredrikstad kommune, selvhjelpskoordinator (Rask psykisk helsehjelp)",
-                           "Fredrikstad bibliotek, meeting room", "Fredrikstad frivilligsentral"]
-    areas = [row["name"] for row in export["tables"]["service_area"]
-             if row["service_id"] == hsds.hsds_id("service", "link-bergen")]
+    assert fredrikstad == [
+        "Fredrikstad kommune, selvhjelpskoordinator (Rask psykisk helsehjelp)",
+        "Fredrikstad bibliotek, meeting room",
+        "Fredrikstad frivilligsentral",
+    ]
+    areas = [
+        row["name"]
+        for row in export["tables"]["service_area"]
+        if row["service_id"] == hsds.hsds_id("service", "link-bergen")
+    ]
     assert areas == ["Bergen", "Øygarden", "Askøy", "Alver"]
 
 

@@ -1,4 +1,5 @@
 """directory's entrypoints through worker_factory with an in-memory fake of its own store."""
+
 import copy
 import json
 
@@ -62,13 +63,17 @@ def test_a_change_gives_the_next_revision_and_an_event_without_contact_details(d
     assert changed["revision"] == 2
     event = directory.store.events[-1]
     assert (event["event_type"], event["data"]["revision"], event["data"]["digital_groups"]) == (
-        "contact_point_upserted", 2, False)
+        "contact_point_upserted",
+        2,
+        False,
+    )
     parse(json.dumps(event), "directory", "contact_point_upserted")  # the receiver's check passes
     text = json.dumps(event)
     for private in ("@example.org", "+4700000103", "Eksempelgata", "Kristin"):
         assert private not in text
     assert event["data"]["meeting_places"] == [
-        {"meeting_place_id": "group-room", "capacity": 10, "accessibility": ["step_free", "quiet_room"]}]
+        {"meeting_place_id": "group-room", "capacity": 10, "accessibility": ["step_free", "quiet_room"]}
+    ]
 
 
 def test_deactivation_emits_a_new_revision_once(directory):
@@ -101,15 +106,27 @@ def test_get_contact_point_gives_what_notification_and_matching_use(directory):
     assert library["accessibility"] == ["step_free", "hearing_loop"]
     assert library["contact_point_id"] == "fredrikstad-rph" and library["address"]["city"] == "Fredrikstad"
     assert volunteers["name"] == "Fredrikstad frivilligsentral"
-    assert cp["staff"] == [{"staff_id": "fredrikstad-rph-coordinator-1", "first_name": "Anders",
-                            "role": "coordinator", "email": "fredrikstad-rph@example.org"}]
+    assert cp["staff"] == [
+        {
+            "staff_id": "fredrikstad-rph-coordinator-1",
+            "first_name": "Anders",
+            "role": "coordinator",
+            "email": "fredrikstad-rph@example.org",
+        }
+    ]
     assert 59 < cp["coordinates"]["lat"] < 59.4 and 10.8 < cp["coordinates"]["lon"] < 11.1
 
 
 def test_the_skeletons_minimal_payload_still_works(directory):
-    cp = directory.upsert_contact_point({"contact_point_id": "link-bergen", "kind": "link_centre",
-                                         "name": "LINK Bergen og omegn", "municipality_number": "4601",
-                                         "municipalities": ["4601"]})
+    cp = directory.upsert_contact_point(
+        {
+            "contact_point_id": "link-bergen",
+            "kind": "link_centre",
+            "name": "LINK Bergen og omegn",
+            "municipality_number": "4601",
+            "municipalities": ["4601"],
+        }
+    )
     assert cp["organisation"] == "LINK Bergen og omegn" and cp["email"] is None and cp["address"] is None
     assert cp["meeting_places"] == [] and cp["staff"] == [] and cp["languages"] == ["nb"]
     assert directory.get_contact_point("link-bergen")["coordinates"]["lat"] == pytest.approx(60.36, abs=0.2)
@@ -125,26 +142,38 @@ def test_unknown_contact_point_is_not_found(directory):
 
 
 def test_every_bad_field_is_named(directory):
-    payload = {**example("link-oslo"), "kind": "club", "municipalities": ["0301", "9999", "03"],
-               "email": "not-an-address", "phone": "22 22 22 22", "min_size": 3,
-               "address": {"street": "Eksempelgata 1", "postal_code": "0000"},
-               "opening_hours": [{"weekday": "mon", "opens": "15:00", "closes": "09:00"}],
-               "accessibility": ["lift"], "colour": "green"}
+    payload = {
+        **example("link-oslo"),
+        "kind": "club",
+        "municipalities": ["0301", "9999", "03"],
+        "email": "not-an-address",
+        "phone": "22 22 22 22",
+        "min_size": 3,
+        "address": {"street": "Eksempelgata 1", "postal_code": "0000"},
+        "opening_hours": [{"weekday": "mon", "opens": "15:00", "closes": "09:00"}],
+        "accessibility": ["lift"],
+        "colour": "green",
+    }
     payload["meeting_places"][0]["capacity"] = 0
     payload["staff"][0]["first_name"] = "Sigrid Nordmann"
     errors = errors_of(directory.upsert_contact_point, payload)
-    assert errors["kind"] == ["Must be one of: link_centre, municipal_service, volunteer_centre, user_organisation, "
-                              "support_centre, district_office, national_office."]
-    assert errors["municipalities"] == {"1": ["Unknown municipality number."],
-                                        "2": ["Must be a 4-digit municipality number."]}
+    assert errors["kind"] == [
+        "Must be one of: link_centre, municipal_service, volunteer_centre, user_organisation, "
+        "support_centre, district_office, national_office."
+    ]
+    assert errors["municipalities"] == {
+        "1": ["Unknown municipality number."],
+        "2": ["Must be a 4-digit municipality number."],
+    }
     assert errors["email"] == ["Not a valid email address."]
     assert errors["phone"] == ["Must be a Norwegian number: +47 and 8 digits."]
     assert "min_size" in errors and errors["colour"] == ["Unknown field."]
     assert errors["address"] == {"postal_code": ["Unknown postal code."]}
     assert errors["opening_hours"] == {"0": {"closes": ["Must be later than opens."]}}
     assert errors["accessibility"] == {"0": ["Must be one of: step_free, hearing_loop, quiet_room."]}
-    assert errors["meeting_places"] == {"0": {"capacity": ["Must be greater than or equal to 2 and less than or "
-                                                           "equal to 500."]}}
+    assert errors["meeting_places"] == {
+        "0": {"capacity": ["Must be greater than or equal to 2 and less than or equal to 500."]}
+    }
     assert errors["staff"] == {"0": {"first_name": ["Give the first name only, without a surname."]}}
     assert directory.store.docs == {} and directory.store.events == []
 
@@ -168,9 +197,11 @@ def test_create_refuses_an_existing_id_and_update_lays_changes_over(directory):
     assert updated["meeting_places"][0]["name"] == "Horten bibliotek, group room"
     assert directory.update_contact_point("horten-selvhjelp", {"municipalities": ["3901", "3903"]})["revision"] == 2
     assert errors_of(directory.update_contact_point, "horten-selvhjelp", {"contact_point_id": "other"}) == {
-        "contact_point_id": ["Cannot be changed."]}
+        "contact_point_id": ["Cannot be changed."]
+    }
     assert errors_of(directory.update_contact_point, "horten-selvhjelp", {"max_size": 99}) == {
-        "max_size": ["Must be greater than or equal to 4 and less than or equal to 12."]}
+        "max_size": ["Must be greater than or equal to 4 and less than or equal to 12."]
+    }
 
 
 def test_an_actor_may_change_only_what_its_role_allows(directory):
@@ -196,14 +227,21 @@ def test_list_by_municipality_county_and_kind(directory):
     assert ids(municipality_number="4627") == ["link-bergen"]  # Askøy, served from Bergen
     assert ids(county_number="46") == ["link-bergen"]
     assert ids(county_number="03") == ["link-oslo", "national-office"]
-    assert ids(kind="district_office") == ["distriktskontor-nord", "distriktskontor-nordland",
-                                           "distriktskontor-sor", "distriktskontor-vest"]
+    assert ids(kind="district_office") == [
+        "distriktskontor-nord",
+        "distriktskontor-nordland",
+        "distriktskontor-sor",
+        "distriktskontor-vest",
+    ]
     assert ids(county_number="56") == []
     assert len(ids()) == len(example_payloads())
     assert errors_of(directory.list_contact_points, "9999", "99", "club") == {
-        "municipality_number": ["Unknown municipality number."], "kind": [
+        "municipality_number": ["Unknown municipality number."],
+        "kind": [
             "Must be one of: link_centre, municipal_service, volunteer_centre, user_organisation, support_centre, "
-            "district_office, national_office."]}
+            "district_office, national_office."
+        ],
+    }
     assert errors_of(directory.list_contact_points, None, "99") == {"county_number": ["Unknown county number."]}
 
 

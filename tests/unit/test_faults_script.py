@@ -1,4 +1,5 @@
 """The helpers of scripts/faults.py that decide what a fault run reports and when it stops waiting."""
+
 import argparse
 import importlib.util
 import json
@@ -31,8 +32,10 @@ def test_retries_are_counted_by_service_event_and_error_from_this_run_only(tmp_p
     since = faults.log_sizes(FakeStack(tmp_path))
     with open(logs / "notification.log", "a") as log:
         for error in ("RpcTimeout", "RpcTimeout", "DeliveryPostponed"):
-            log.write(json.dumps({"msg": "handler failed, retrying", "event_type": "registration_waitlisted",
-                                  "error": error}) + "\n")
+            log.write(
+                json.dumps({"msg": "handler failed, retrying", "event_type": "registration_waitlisted", "error": error})
+                + "\n"
+            )
         log.write("not json, e.g. a stack dump line\n")
         log.write(json.dumps({"msg": "event dead-lettered", "event_type": "x"}) + "\n")
     assert faults.retries_logged(FakeStack(tmp_path), since) == {
@@ -61,7 +64,7 @@ def test_a_signal_is_sent_only_to_a_process_that_catches_it():
     finally:
         signal.signal(signal.SIGUSR2, previous)
     assert faults.catches(os.getpid(), signal.SIGUSR2) == callable(previous)  # back as it was
-    assert not faults.catches(2 ** 22 + 12345, signal.SIGUSR2)  # no such process
+    assert not faults.catches(2**22 + 12345, signal.SIGUSR2)  # no such process
 
 
 @pytest.mark.parametrize("text", ["matching", "nobody:3", "matching:x"])

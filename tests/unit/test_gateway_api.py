@@ -1,4 +1,5 @@
 """The gateway's JSON API, probes and credentials, with the other services as mocks."""
+
 import json
 
 import eventlet
@@ -38,14 +39,20 @@ def test_every_invalid_field_is_named_before_any_service_is_called():
 
 def test_a_body_that_is_not_json_or_not_declared_json_is_refused_clearly():
     service, store = gateway()
-    assert body(request(service, "POST", "/api/registrations", form="x=1",
-                        headers={"Content-Type": "application/json"}))["error"]["code"] == "invalid_json"
+    assert (
+        body(request(service, "POST", "/api/registrations", form="x=1", headers={"Content-Type": "application/json"}))[
+            "error"
+        ]["code"]
+        == "invalid_json"
+    )
     assert request(service, "POST", "/api/registrations", form={"x": "1"}).status_code == 415
 
 
 def test_remote_errors_keep_one_shape_and_unknown_ones_say_nothing():
     service, store = gateway()
-    service.registration.register.side_effect = RemoteError("InvalidInput", json.dumps({"postal_code": ["Unknown postal code."]}))
+    service.registration.register.side_effect = RemoteError(
+        "InvalidInput", json.dumps({"postal_code": ["Unknown postal code."]})
+    )
     response = request(service, "POST", "/api/registrations", json_body=intake())
     assert (response.status_code, body(response)["error"]["fields"]) == (400, {"postal_code": ["Unknown postal code."]})
     service.registration.register.side_effect = RemoteError("KeyError", "'email' in contact record of Kari")
@@ -64,9 +71,15 @@ def test_a_service_that_does_not_answer_in_time_is_503_not_a_hang():
 def test_a_referrer_always_refers_as_itself():
     service, store = gateway()
     referrer = Caller(service, store, "referrer", use_token=True, referrer_id="ref-own")
-    payload = intake(consent={"purpose": "self_help_group_matching", "text_version": "2026-01",
-                              "given_at": "2026-11-28T08:59:00Z", "channel": "referrer"},
-                     referral={"referrer_id": "ref-someone-else", "organisation": "Fastlege"})
+    payload = intake(
+        consent={
+            "purpose": "self_help_group_matching",
+            "text_version": "2026-01",
+            "given_at": "2026-11-28T08:59:00Z",
+            "channel": "referrer",
+        },
+        referral={"referrer_id": "ref-someone-else", "organisation": "Fastlege"},
+    )
     assert referrer("POST", "/api/registrations", json_body=payload).status_code == 201
     sent, actor = service.registration.register.call_args.args
     assert sent["referral"] == {"referrer_id": "ref-own", "organisation": "Fastlege"}
@@ -90,7 +103,8 @@ def test_find_a_contact_point_by_postal_code():
     assert body(response)["candidates"][0]["contact_point_id"] == "link-bergen"
     service.directory.route.assert_called_once_with("4601", {})
     assert body(request(service, "GET", "/api/postal-codes/50x3/contact-points"))["error"]["fields"] == {
-        "postal_code": ["Must be a 4-digit postal code."]}
+        "postal_code": ["Must be a 4-digit postal code."]
+    }
     service.directory.municipality_for_postal_code.side_effect = RemoteError("UnknownPostalCode", "0000")
     assert request(service, "GET", "/api/postal-codes/0000/contact-points").status_code == 404
 
@@ -99,7 +113,8 @@ def test_query_strings_are_validated_too():
     service, store = gateway()
     admin = Caller(service, store, "national_admin", use_token=True)
     assert body(admin("GET", "/api/contact-points", query={"county_number": "x"}))["error"]["fields"] == {
-        "county_number": ["String does not match expected pattern."]}
+        "county_number": ["String does not match expected pattern."]
+    }
     assert admin("GET", "/api/contact-points", query={"bogus": "1"}).status_code == 400
     assert admin("GET", "/api/contact-points", query={"county_number": "46"}).status_code == 200
     service.directory.list_contact_points.assert_called_once_with(None, "46", None)
@@ -109,24 +124,36 @@ def test_confirming_sends_the_confirmation_as_documented():
     service, store = gateway()
     staff = Caller(service, store, "contact_point_staff", use_token=True, contact_point_ids=["link-bergen"])
     confirmation = {"meeting_place_id": "mp-1", "first_meeting_at": "2026-12-01T18:00:00+01:00", "starter_id": "st-1"}
-    assert staff("POST", "/api/contact-points/link-bergen/groups/grp-1/confirm", json_body=confirmation).status_code == 200
+    assert (
+        staff("POST", "/api/contact-points/link-bergen/groups/grp-1/confirm", json_body=confirmation).status_code == 200
+    )
     group_id, sent, actor = service.matching.confirm_group.call_args.args
     assert (group_id, sent, actor["contact_point_ids"]) == ("grp-1", confirmation, ["link-bergen"])
     missing = staff("POST", "/api/contact-points/link-bergen/groups/grp-1/reject", json_body={"reason": "bored"})
-    assert body(missing)["error"]["fields"] == {"reason": [
-        "Must be one of: not_compatible, no_room, no_starter, acquaintances, other."]}
+    assert body(missing)["error"]["fields"] == {
+        "reason": ["Must be one of: not_compatible, no_room, no_starter, acquaintances, other."]
+    }
 
 
 def test_a_contact_point_can_only_be_written_under_its_own_path():
     service, store = gateway()
     admin = Caller(service, store, "national_admin", use_token=True)
-    response = admin("PUT", "/api/contact-points/link-oslo", json_body={
-        "contact_point_id": "link-bergen", "kind": "link_centre", "name": "x", "municipality_number": "4601",
-        "municipalities": ["4601"]})
+    response = admin(
+        "PUT",
+        "/api/contact-points/link-oslo",
+        json_body={
+            "contact_point_id": "link-bergen",
+            "kind": "link_centre",
+            "name": "x",
+            "municipality_number": "4601",
+            "municipalities": ["4601"],
+        },
+    )
     assert body(response)["error"]["fields"] == {"contact_point_id": ["Must be the contact point of the path."]}
 
 
 # --- credentials -------------------------------------------------------------------------------------
+
 
 def test_passwords_are_argon2_hashes_and_tokens_are_kept_only_as_digests():
     service, store = gateway()
@@ -166,15 +193,24 @@ def test_sign_in_sets_an_httponly_session_and_changes_need_its_csrf_token():
 def test_accounts_and_tokens_are_made_by_the_national_office():
     service, store = gateway()
     admin = Caller(service, store, "national_admin", use_token=True)
-    created = admin("POST", "/api/accounts", json_body={"email": "s@example.no", "name": "S", "role": "referrer",
-                                                          "password": "short"})
+    created = admin(
+        "POST",
+        "/api/accounts",
+        json_body={"email": "s@example.no", "name": "S", "role": "referrer", "password": "short"},
+    )
     assert body(created)["error"]["fields"] == {"password": ["Use at least 12 characters."]}
-    created = admin("POST", "/api/accounts", json_body={"email": "s@example.no", "name": "S", "role": "referrer",
-                                                          "password": PASSWORD})
+    created = admin(
+        "POST",
+        "/api/accounts",
+        json_body={"email": "s@example.no", "name": "S", "role": "referrer", "password": PASSWORD},
+    )
     account = body(created)
     assert created.status_code == 201 and account["referrer_id"].startswith("ref-") and "password" not in account
-    again = admin("POST", "/api/accounts", json_body={"email": "s@example.no", "name": "S", "role": "referrer",
-                                                        "password": PASSWORD})
+    again = admin(
+        "POST",
+        "/api/accounts",
+        json_body={"email": "s@example.no", "name": "S", "role": "referrer", "password": PASSWORD},
+    )
     assert again.status_code == 409
     token = body(admin("POST", "/api/tokens", json_body={"account_id": account["account_id"], "label": "x"}))["token"]
     assert request(service, "GET", "/api/referrals", headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -183,10 +219,15 @@ def test_accounts_and_tokens_are_made_by_the_national_office():
 
 # --- probes and documents ----------------------------------------------------------------------------
 
+
 def test_healthz_readyz_and_metrics():
     service, store = gateway()
-    assert body(request(service, "GET", "/healthz")) == {"service": "gateway", "status": "ok", "store": "ok",
-                                                         "broker": "ok"}
+    assert body(request(service, "GET", "/healthz")) == {
+        "service": "gateway",
+        "status": "ok",
+        "store": "ok",
+        "broker": "ok",
+    }
     assert body(request(service, "GET", "/readyz"))["status"] == "ready"
     service.matching.health.side_effect = RemoteError("ConnectionError", "down")
     not_ready = request(service, "GET", "/readyz")
@@ -226,13 +267,29 @@ def test_unknown_paths_and_methods():
 
 # --- national figures -------------------------------------------------------------------------------
 
+
 def test_no_figure_for_fewer_than_five_people_and_no_way_round_it_through_the_total():
     rows = figures.table(
-        {"counties": {"03": {"waiting": 3, "in_group": 5}, "46": {"waiting": 40, "in_group": 16},
-                      "50": {"waiting": 7}},
-         "national": {"waiting": 50, "in_group": 21, "groups": {"confirmed": 1, "started": 2, "self_run": 1}}},
-        {"counties": [{"county_number": "03", "name": "Oslo", "municipalities": 1, "covered_municipalities": 1,
-                       "municipality_share": 1.0}]})
+        {
+            "counties": {
+                "03": {"waiting": 3, "in_group": 5},
+                "46": {"waiting": 40, "in_group": 16},
+                "50": {"waiting": 7},
+            },
+            "national": {"waiting": 50, "in_group": 21, "groups": {"confirmed": 1, "started": 2, "self_run": 1}},
+        },
+        {
+            "counties": [
+                {
+                    "county_number": "03",
+                    "name": "Oslo",
+                    "municipalities": 1,
+                    "covered_municipalities": 1,
+                    "municipality_share": 1.0,
+                }
+            ]
+        },
+    )
     by = {r["county_number"]: r for r in rows}
     assert by["03"]["waiting"] is None and by["03"]["area"] == "Oslo"
     assert by["50"]["waiting"] is None  # the complement: otherwise 50 - 40 - 7 gives Oslo away
@@ -241,7 +298,10 @@ def test_no_figure_for_fewer_than_five_people_and_no_way_round_it_through_the_to
     assert by[None]["waiting"] == 50 and by[None]["groups_running"] == 3 and by[None]["groups_proposed"] == 0
     assert by["03"]["coverage_percent"] == 100.0
     lines = figures.to_csv(rows).splitlines()
-    assert lines[0] == "area,county_number,waiting,in_group,groups_proposed,groups_confirmed,groups_running,coverage_percent"
+    assert (
+        lines[0]
+        == "area,county_number,waiting,in_group,groups_proposed,groups_confirmed,groups_running,coverage_percent"
+    )
     assert lines[1] == "Oslo,03,,,,,,100.0" and lines[2] == "46,46,40,16,,,,"
 
 
@@ -278,8 +338,10 @@ def test_notification_learns_a_referrers_address_from_the_gateway_by_referrer_id
     service, store = gateway()
     referrer = Caller(service, store, "referrer", email="gp@clinic.example.no", name="Dr. Lund")
     Caller(service, store, "contact_point_staff", referrer_id="ref-staff", contact_point_ids=["link-bergen"])
-    assert service.referrer_contact(referrer.account["referrer_id"]) == {"email": "gp@clinic.example.no",
-                                                                         "name": "Dr. Lund"}
+    assert service.referrer_contact(referrer.account["referrer_id"]) == {
+        "email": "gp@clinic.example.no",
+        "name": "Dr. Lund",
+    }
     for unknown in ("ref-nobody", "ref-staff", None):  # only a referrer account answers
         with pytest.raises(NotFound):
             service.referrer_contact(unknown)

@@ -1,6 +1,7 @@
 """The full authorisation matrix: every role against every endpoint of the route table (JSON API,
 pages, probes), with the other services as mocks. Plus the cross-contact-point refusals, which
 must answer 403 and leave an audit entry."""
+
 import re
 
 import pytest
@@ -18,31 +19,74 @@ CALLERS = {
     "referrer": {"referrer_id": "ref-1"},
     "integration": {},
 }
-PATH_VALUES = {"contact_point_id": "link-bergen", "registration_id": "reg-1", "group_id": "grp-1",
-               "postal_code": "5003", "path": "x"}
+PATH_VALUES = {
+    "contact_point_id": "link-bergen",
+    "registration_id": "reg-1",
+    "group_id": "grp-1",
+    "postal_code": "5003",
+    "path": "x",
+}
 FORMS = {
-    "register_submit": {"name": "Kari", "email": "kari@example.no", "postal_code": "5003", "role": "self",
-                        "themes": "grief", "language": "nb", "availability": "tue-evening", "open_to_mixed": "yes",
-                        "consent": "yes"},
-    "referrer_submit": {"organisation": "Fastlegen", "name": "Kari", "email": "kari@example.no",
-                        "postal_code": "5003", "role": "self", "themes": "grief", "language": "nb",
-                        "availability": "tue-evening", "open_to_mixed": "yes", "consent_attested": "yes"},
+    "register_submit": {
+        "name": "Kari",
+        "email": "kari@example.no",
+        "postal_code": "5003",
+        "role": "self",
+        "themes": "grief",
+        "language": "nb",
+        "availability": "tue-evening",
+        "open_to_mixed": "yes",
+        "consent": "yes",
+    },
+    "referrer_submit": {
+        "organisation": "Fastlegen",
+        "name": "Kari",
+        "email": "kari@example.no",
+        "postal_code": "5003",
+        "role": "self",
+        "themes": "grief",
+        "language": "nb",
+        "availability": "tue-evening",
+        "open_to_mixed": "yes",
+        "consent_attested": "yes",
+    },
     "login_submit": {"email": "nobody@example.no", "password": "wrong"},
     "staff_confirm": {"meeting_place_id": "mp-1", "first_meeting_at": "2026-12-01T18:00", "starter_id": "st-1"},
     "staff_reject": {"reason": "no_room"},
-    "directory_submit": {"name": "LINK Bergen", "municipalities": "4601", "languages": "nb", "min_size": "5",
-                         "max_size": "8"},
+    "directory_submit": {
+        "name": "LINK Bergen",
+        "municipalities": "4601",
+        "languages": "nb",
+        "min_size": "5",
+        "max_size": "8",
+    },
 }
-ACTOR_FREE = {"register", "health", "figures", "municipality_for_postal_code", "municipality", "route",
-              "list_contact_points", "get_contact_point",
-              "coverage", "coverage_map_svg", "hsds_export"}
+ACTOR_FREE = {
+    "register",
+    "health",
+    "figures",
+    "municipality_for_postal_code",
+    "municipality",
+    "route",
+    "list_contact_points",
+    "get_contact_point",
+    "coverage",
+    "coverage_map_svg",
+    "hsds_export",
+}
 
 
 @pytest.fixture(scope="module")
 def world():
     service, store = gateway()
-    return service, store, {role: Caller(service, store, None if role == "public" else role, **fields)
-                            for role, fields in CALLERS.items()}
+    return (
+        service,
+        store,
+        {
+            role: Caller(service, store, None if role == "public" else role, **fields)
+            for role, fields in CALLERS.items()
+        },
+    )
 
 
 def concrete(route):
@@ -52,9 +96,11 @@ def concrete(route):
 
 def refused(response):
     location = response.headers.get("Location", "")
-    return (response.status_code == 403
-            or (response.status_code == 401 and "WWW-Authenticate" in response.headers)
-            or (response.status_code in (302, 303) and location.startswith("/login")))
+    return (
+        response.status_code == 403
+        or (response.status_code == 401 and "WWW-Authenticate" in response.headers)
+        or (response.status_code in (302, 303) and location.startswith("/login"))
+    )
 
 
 def send(caller, route):
@@ -109,16 +155,32 @@ def assert_no_personal_data_call(service):
 
 
 def test_the_matrix_covers_every_route_and_role():
-    assert {r.name for r in ROUTES} >= {"create_registration", "get_registration", "pool", "confirm_group",
-                                        "upsert_contact_point", "national_figures", "staff_pool", "national"}
+    assert {r.name for r in ROUTES} >= {
+        "create_registration",
+        "get_registration",
+        "pool",
+        "confirm_group",
+        "upsert_contact_point",
+        "national_figures",
+        "staff_pool",
+        "national",
+    }
     assert len(CASES) == len(ROUTES) * 5
 
 
 # --- one contact point's staff asking for another's people -------------------------------------------
 
-@pytest.mark.parametrize("path", ["/api/contact-points/link-oslo/pool", "/api/contact-points/link-oslo/proposals",
-                                  "/api/contact-points/link-oslo/groups", "/staff/link-oslo/pool",
-                                  "/staff/link-oslo/proposals"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/contact-points/link-oslo/pool",
+        "/api/contact-points/link-oslo/proposals",
+        "/api/contact-points/link-oslo/groups",
+        "/staff/link-oslo/pool",
+        "/staff/link-oslo/proposals",
+    ],
+)
 def test_staff_of_one_contact_point_reading_anothers_people_get_403_and_an_audit_entry(path):
     service, store = gateway()
     staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
@@ -133,12 +195,28 @@ def test_staff_of_one_contact_point_reading_anothers_people_get_403_and_an_audit
 def test_staff_changing_another_contact_points_group_or_entry_get_403():
     service, store = gateway()
     staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
-    assert staff("POST", "/api/contact-points/link-oslo/groups/grp-9/confirm",
-                 json_body={"meeting_place_id": "m", "first_meeting_at": "2026-12-01T18:00:00Z",
-                            "starter_id": "s"}).status_code == 403
-    assert staff("PUT", "/api/contact-points/link-oslo", json_body={
-        "contact_point_id": "link-oslo", "kind": "link_centre", "name": "x", "municipality_number": "0301",
-        "municipalities": ["0301"]}).status_code == 403
+    assert (
+        staff(
+            "POST",
+            "/api/contact-points/link-oslo/groups/grp-9/confirm",
+            json_body={"meeting_place_id": "m", "first_meeting_at": "2026-12-01T18:00:00Z", "starter_id": "s"},
+        ).status_code
+        == 403
+    )
+    assert (
+        staff(
+            "PUT",
+            "/api/contact-points/link-oslo",
+            json_body={
+                "contact_point_id": "link-oslo",
+                "kind": "link_centre",
+                "name": "x",
+                "municipality_number": "0301",
+                "municipalities": ["0301"],
+            },
+        ).status_code
+        == 403
+    )
     assert not service.matching.method_calls and not service.directory.upsert_contact_point.called
 
 
@@ -162,11 +240,19 @@ def test_every_read_of_a_person_is_audited_with_who_whom_when_and_why():
     who = {e["account_id"] for e in store.entries}
     assert who == {staff.account["_id"]}
     assert [(e["action"], e["subject_id"], e["outcome"]) for e in store.entries] == [
-        ("get_registration", "reg-1", "allowed"), ("deliveries", "reg-1", "allowed"), ("pool", "link-bergen", "allowed")]
+        ("get_registration", "reg-1", "allowed"),
+        ("deliveries", "reg-1", "allowed"),
+        ("pool", "link-bergen", "allowed"),
+    ]
     assert store.entries[0]["purpose"] == "phone call" and store.entries[1]["purpose"] == "delivery follow-up"
     actor = service.registration.get_registration.call_args.args[-1]
-    assert actor == {"account_id": staff.account["_id"], "role": "contact_point_staff",
-                     "contact_point_ids": ["link-bergen"], "referrer_id": None, "purpose": "phone call"}
+    assert actor == {
+        "account_id": staff.account["_id"],
+        "role": "contact_point_staff",
+        "contact_point_ids": ["link-bergen"],
+        "referrer_id": None,
+        "purpose": "phone call",
+    }
 
 
 def test_the_national_office_sees_the_audit_log_by_person():

@@ -1,5 +1,6 @@
 """Shared by the gateway tests: an in-memory fake of the gateway's own store, the gateway built
 with worker_factory (the other services' RpcProxies are mocks), and a request helper."""
+
 import copy
 import json
 from http.cookies import SimpleCookie
@@ -15,63 +16,146 @@ from services.gateway.ratelimit import Limiter
 from services.gateway.service import GatewayService
 from tests.fakes import FakeStorageBase
 
-BERGEN_ROUTE = {"kind": "contact_point", "contact_point_id": "link-bergen", "municipality_number": "4601",
-                "distance_km": 0.0, "reason": "serves Bergen"}
-BERGEN = {"contact_point_id": "link-bergen", "kind": "link_centre", "name": "LINK Bergen og omegn",
-          "municipality_number": "4601", "municipalities": ["4601"], "digital_groups": True,
-          "languages": ["nb", "en"], "min_size": 5, "max_size": 8, "active": True, "example": True, "revision": 1,
-          "meeting_places": [{"meeting_place_id": "group-room", "name": "Grupperommet", "capacity": 10}],
-          "staff": [{"staff_id": "st-1", "first_name": "Kristin", "role": "starter"},
-                    {"staff_id": "co-1", "first_name": "Jonas", "role": "coordinator"}]}
-PROPOSAL = {"group_id": "grp-1", "contact_point_id": "link-bergen", "state": "proposed",
-            "registration_ids": ["reg-1", "reg-2", "reg-3", "reg-4", "reg-5"],
-            "slot": {"weekday": "tue", "part_of_day": "evening"}, "theme": "grief",
-            "proposed_at": "2026-11-28T09:00:00Z",
-            "explanation": {"summary": "Five people share Tuesday evening and the theme grief.",
-                            "slot": {"weekday": "tue", "part_of_day": "evening"}, "theme": "grief", "mixed": False,
-                            "relaxed": []}}
-GROUP = {**PROPOSAL, "state": "started", "confirmation": {
-    "meeting_place_id": "group-room", "first_meeting_at": "2026-12-08T17:00:00Z", "starter_id": "st-1"}}
+BERGEN_ROUTE = {
+    "kind": "contact_point",
+    "contact_point_id": "link-bergen",
+    "municipality_number": "4601",
+    "distance_km": 0.0,
+    "reason": "serves Bergen",
+}
+BERGEN = {
+    "contact_point_id": "link-bergen",
+    "kind": "link_centre",
+    "name": "LINK Bergen og omegn",
+    "municipality_number": "4601",
+    "municipalities": ["4601"],
+    "digital_groups": True,
+    "languages": ["nb", "en"],
+    "min_size": 5,
+    "max_size": 8,
+    "active": True,
+    "example": True,
+    "revision": 1,
+    "meeting_places": [{"meeting_place_id": "group-room", "name": "Grupperommet", "capacity": 10}],
+    "staff": [
+        {"staff_id": "st-1", "first_name": "Kristin", "role": "starter"},
+        {"staff_id": "co-1", "first_name": "Jonas", "role": "coordinator"},
+    ],
+}
+PROPOSAL = {
+    "group_id": "grp-1",
+    "contact_point_id": "link-bergen",
+    "state": "proposed",
+    "registration_ids": ["reg-1", "reg-2", "reg-3", "reg-4", "reg-5"],
+    "slot": {"weekday": "tue", "part_of_day": "evening"},
+    "theme": "grief",
+    "proposed_at": "2026-11-28T09:00:00Z",
+    "explanation": {
+        "summary": "Five people share Tuesday evening and the theme grief.",
+        "slot": {"weekday": "tue", "part_of_day": "evening"},
+        "theme": "grief",
+        "mixed": False,
+        "relaxed": [],
+    },
+}
+GROUP = {
+    **PROPOSAL,
+    "state": "started",
+    "confirmation": {
+        "meeting_place_id": "group-room",
+        "first_meeting_at": "2026-12-08T17:00:00Z",
+        "starter_id": "st-1",
+    },
+}
 # matching.figures() and directory.coverage() as the services answer them (docs/rpc.md).
-FIGURES = {"counties": {"46": {"waiting": 12, "in_group": 10}, "03": {"waiting": 3}},
-           "national": {"waiting": 15, "in_group": 10, "unroutable": 1,
-                        "groups": {"proposed": 1, "confirmed": 2, "started": 3, "self_run": 1}}}
-COVERAGE = {"counties": [{"county_number": "03", "name": "Oslo", "municipalities": 1, "covered_municipalities": 1,
-                          "municipality_share": 1.0},
-                         {"county_number": "46", "name": "Vestland", "municipalities": 43,
-                          "covered_municipalities": 4, "municipality_share": 0.093}],
-            "national": {"municipalities": 357, "covered_municipalities": 5, "municipality_share": 0.014}}
+FIGURES = {
+    "counties": {"46": {"waiting": 12, "in_group": 10}, "03": {"waiting": 3}},
+    "national": {
+        "waiting": 15,
+        "in_group": 10,
+        "unroutable": 1,
+        "groups": {"proposed": 1, "confirmed": 2, "started": 3, "self_run": 1},
+    },
+}
+COVERAGE = {
+    "counties": [
+        {
+            "county_number": "03",
+            "name": "Oslo",
+            "municipalities": 1,
+            "covered_municipalities": 1,
+            "municipality_share": 1.0,
+        },
+        {
+            "county_number": "46",
+            "name": "Vestland",
+            "municipalities": 43,
+            "covered_municipalities": 4,
+            "municipality_share": 0.093,
+        },
+    ],
+    "national": {"municipalities": 357, "covered_municipalities": 5, "municipality_share": 0.014},
+}
 
 # What each mocked RPC answers, in the shapes of docs/rpc.md.
 ANSWERS = {
-    "registration": {"register": {"registration_id": "reg-1", "created": True},
-                     "get_registration": {"registration_id": "reg-1", "name": "Kari", "status": "waiting"},
-                     "withdraw": {"registration_id": "reg-1", "status": "withdrawn"},
-                     "erase": {"registration_id": "reg-1", "status": "erased"},
-                     "referral_statuses": [{"registration_id": "reg-1", "status": "waiting",
-                                            "updated_at": "2026-11-28T09:00:00Z"}],
-                     "referral_status": {"registration_id": "reg-1", "status": "waiting",
-                                         "updated_at": "2026-11-28T09:00:00Z"},
-                     "health": {"status": "ok"}},
-    "matching": {"pool": [{"registration_id": "reg-1", "waiting_since": "2026-11-01T10:00:00Z", "role": "self",
-                           "language": "nb", "themes": ["grief"],
-                           "slots": [{"weekday": "tue", "part_of_day": "evening"}], "open_to_mixed": True,
-                           "route_kind": "contact_point", "widening": []}],
-                 "proposals": [PROPOSAL], "groups": [GROUP],
-                 "confirm_group": {"group_id": "grp-1", "state": "confirmed"},
-                 "reject_group": {"group_id": "grp-1", "state": "rejected"},
-                 "advance_group": {"group_id": "grp-1", "state": "started"},
-                 "leave_group": {"group_id": "grp-1"}, "close_group": {"group_id": "grp-1", "state": "closed"},
-                 "record_acquaintances": {"recorded": True}, "figures": FIGURES, "health": {"status": "ok"}},
-    "directory": {"municipality_for_postal_code": {"municipality_number": "4601", "name": "Bergen",
-                                                   "county_number": "46", "area": None},
-                  "municipality": {"municipality_number": "4601", "name": "Bergen", "county_number": "46"},
-                  "route": [BERGEN_ROUTE], "list_contact_points": [BERGEN], "get_contact_point": BERGEN,
-                  "upsert_contact_point": BERGEN, "update_contact_point": BERGEN, "deactivate_contact_point": {**BERGEN, "active": False},
-                  "coverage": COVERAGE, "coverage_map_svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
-                  "hsds_export": {"organizations": []}, "health": {"status": "ok"}},
-    "notification": {"deliveries": [{"template": "receipt", "channel": "email", "status": "sent"}],
-                     "health": {"status": "ok"}},
+    "registration": {
+        "register": {"registration_id": "reg-1", "created": True},
+        "get_registration": {"registration_id": "reg-1", "name": "Kari", "status": "waiting"},
+        "withdraw": {"registration_id": "reg-1", "status": "withdrawn"},
+        "erase": {"registration_id": "reg-1", "status": "erased"},
+        "referral_statuses": [{"registration_id": "reg-1", "status": "waiting", "updated_at": "2026-11-28T09:00:00Z"}],
+        "referral_status": {"registration_id": "reg-1", "status": "waiting", "updated_at": "2026-11-28T09:00:00Z"},
+        "health": {"status": "ok"},
+    },
+    "matching": {
+        "pool": [
+            {
+                "registration_id": "reg-1",
+                "waiting_since": "2026-11-01T10:00:00Z",
+                "role": "self",
+                "language": "nb",
+                "themes": ["grief"],
+                "slots": [{"weekday": "tue", "part_of_day": "evening"}],
+                "open_to_mixed": True,
+                "route_kind": "contact_point",
+                "widening": [],
+            }
+        ],
+        "proposals": [PROPOSAL],
+        "groups": [GROUP],
+        "confirm_group": {"group_id": "grp-1", "state": "confirmed"},
+        "reject_group": {"group_id": "grp-1", "state": "rejected"},
+        "advance_group": {"group_id": "grp-1", "state": "started"},
+        "leave_group": {"group_id": "grp-1"},
+        "close_group": {"group_id": "grp-1", "state": "closed"},
+        "record_acquaintances": {"recorded": True},
+        "figures": FIGURES,
+        "health": {"status": "ok"},
+    },
+    "directory": {
+        "municipality_for_postal_code": {
+            "municipality_number": "4601",
+            "name": "Bergen",
+            "county_number": "46",
+            "area": None,
+        },
+        "municipality": {"municipality_number": "4601", "name": "Bergen", "county_number": "46"},
+        "route": [BERGEN_ROUTE],
+        "list_contact_points": [BERGEN],
+        "get_contact_point": BERGEN,
+        "upsert_contact_point": BERGEN,
+        "update_contact_point": BERGEN,
+        "deactivate_contact_point": {**BERGEN, "active": False},
+        "coverage": COVERAGE,
+        "coverage_map_svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+        "hsds_export": {"organizations": []},
+        "health": {"status": "ok"},
+    },
+    "notification": {
+        "deliveries": [{"template": "receipt", "channel": "email", "status": "sent"}],
+        "health": {"status": "ok"},
+    },
 }
 PASSWORD = "a long test passphrase"
 
@@ -97,8 +181,14 @@ class FakeGatewayStorage(FakeStorageBase):
         return next((a for a in self.accounts.values() if a["email"] == email.strip().lower() and a["active"]), None)
 
     def account_by_referrer_id(self, referrer_id):
-        return next((a for a in self.accounts.values() if a.get("referrer_id") == referrer_id
-                     and a["role"] == "referrer" and a["active"]), None)
+        return next(
+            (
+                a
+                for a in self.accounts.values()
+                if a.get("referrer_id") == referrer_id and a["role"] == "referrer" and a["active"]
+            ),
+            None,
+        )
 
     def add_token(self, token_digest, account_id, label):
         self.tokens[token_digest] = account_id
@@ -107,8 +197,12 @@ class FakeGatewayStorage(FakeStorageBase):
         return self.account(self.tokens[token_digest]) if token_digest in self.tokens else None
 
     def add_session(self, session_digest, account_id, csrf_token):
-        self.sessions[session_digest] = {"_id": session_digest, "account_id": account_id, "csrf": csrf_token,
-                                         "expires_at": clock.now()}
+        self.sessions[session_digest] = {
+            "_id": session_digest,
+            "account_id": account_id,
+            "csrf": csrf_token,
+            "expires_at": clock.now(),
+        }
 
     def session(self, session_digest):
         return self.sessions.get(session_digest)
@@ -125,8 +219,9 @@ class FakeGatewayStorage(FakeStorageBase):
 
 def gateway(limit=(1000, 60), config=None):
     store = FakeGatewayStorage()
-    service = worker_factory(GatewayService, store=store, limiter=Limiter(*limit),
-                             config={"FLOKK_RPC_TIMEOUT": 5, **(config or {})})
+    service = worker_factory(
+        GatewayService, store=store, limiter=Limiter(*limit), config={"FLOKK_RPC_TIMEOUT": 5, **(config or {})}
+    )
     answer_like_the_services(service)
     return service, store
 
@@ -150,8 +245,9 @@ class Caller:
             self.cookies[app.ANON_CSRF_COOKIE] = self.csrf = "anon-csrf-token"
             return
         email = account_fields.pop("email", f"{role}.{len(store.accounts)}@example.no")
-        self.account = accounts.create_account(store, {"email": email, "name": role, "role": role,
-                                                       "password": PASSWORD, **account_fields})
+        self.account = accounts.create_account(
+            store, {"email": email, "name": role, "role": role, "password": PASSWORD, **account_fields}
+        )
         if use_token:
             self.token = accounts.issue_token(store, self.account["_id"], "test")
         else:
@@ -176,8 +272,15 @@ class Caller:
 
 
 def request(service, method, path, json_body=None, form=None, headers=None, query=None, remote_addr="127.0.0.1"):
-    builder = EnvironBuilder(path=path, method=method, headers=headers or {}, json=json_body, data=form,
-                             query_string=query, environ_base={"REMOTE_ADDR": remote_addr})
+    builder = EnvironBuilder(
+        path=path,
+        method=method,
+        headers=headers or {},
+        json=json_body,
+        data=form,
+        query_string=query,
+        environ_base={"REMOTE_ADDR": remote_addr},
+    )
     req = Request(builder.get_environ())
     if path == "/":
         return service.root(req)

@@ -1,5 +1,6 @@
 """The server-rendered pages: forms that work without JavaScript, errors tied to their fields,
 three languages, CSRF on every form."""
+
 import json
 import re
 from html.parser import HTMLParser
@@ -11,9 +12,19 @@ from services.gateway.app import ANON_CSRF_COOKIE, SESSION_COOKIE
 from tests.unit.test_gateway_fakes import PASSWORD, Caller, cookies_set, gateway, request
 
 GATEWAY = Path(__file__).resolve().parents[2] / "services" / "gateway"
-FORM = {"name": "Kari", "email": "kari@example.no", "phone": "912 34 567", "postal_code": "5003", "role": "self",
-        "themes": ["grief", "loneliness"], "language": "nb", "availability": ["tue-evening", "thu-morning"],
-        "open_to_mixed": "yes", "consent": "yes", "idempotency_key": "web-abc"}
+FORM = {
+    "name": "Kari",
+    "email": "kari@example.no",
+    "phone": "912 34 567",
+    "postal_code": "5003",
+    "role": "self",
+    "themes": ["grief", "loneliness"],
+    "language": "nb",
+    "availability": ["tue-evening", "thu-morning"],
+    "open_to_mixed": "yes",
+    "consent": "yes",
+    "idempotency_key": "web-abc",
+}
 
 
 class Elements(HTMLParser):
@@ -57,7 +68,9 @@ def test_every_form_control_of_the_public_form_has_a_label_and_the_form_needs_no
     page = html(request(service, "GET", "/register"))
     parsed = Elements(page)
     labelled = {attrs.get("for") for attrs in parsed.all("label")}
-    controls = [a for a in parsed.all("input") + parsed.all("select") + parsed.all("textarea") if a.get("type") != "hidden"]
+    controls = [
+        a for a in parsed.all("input") + parsed.all("select") + parsed.all("textarea") if a.get("type") != "hidden"
+    ]
     assert controls and all(c["id"] in labelled for c in controls), [c for c in controls if c["id"] not in labelled]
     assert "<script" not in page
     [form] = [f for f in parsed.all("form") if f.get("action") == "/register"]
@@ -67,8 +80,9 @@ def test_every_form_control_of_the_public_form_has_a_label_and_the_form_needs_no
 
 def anonymous_post(service, path, form, csrf="t0k"):
     """A form post as a browser sends it: the double-submit cookie and the same token in the form."""
-    return request(service, "POST", path, form={**form, "csrf_token": csrf},
-                   headers={"Cookie": f"{ANON_CSRF_COOKIE}={csrf}"})
+    return request(
+        service, "POST", path, form={**form, "csrf_token": csrf}, headers={"Cookie": f"{ANON_CSRF_COOKIE}={csrf}"}
+    )
 
 
 def test_registering_through_the_public_form():
@@ -77,8 +91,10 @@ def test_registering_through_the_public_form():
     assert response.status_code == 201 and "Takk, vi har fått påmeldingen din" in html(response)
     [payload] = service.registration.register.call_args.args
     assert payload["phone"] == "+4791234567" and payload["themes"] == ["grief", "loneliness"]
-    assert payload["availability"] == [{"weekday": "tue", "part_of_day": "evening"},
-                                       {"weekday": "thu", "part_of_day": "morning"}]
+    assert payload["availability"] == [
+        {"weekday": "tue", "part_of_day": "evening"},
+        {"weekday": "thu", "part_of_day": "morning"},
+    ]
     assert payload["consent"]["channel"] == "self" and payload["idempotency_key"] == "web-abc"
     assert payload["message_language"] == "nb" and payload["open_to_mixed"] is True
 
@@ -98,7 +114,9 @@ def test_form_errors_are_listed_and_tied_to_their_fields_and_what_was_typed_stay
 
 def test_errors_from_the_registration_service_land_on_their_field():
     service, store = gateway()
-    service.registration.register.side_effect = RemoteError("InvalidInput", json.dumps({"postal_code": ["Unknown postal code."]}))
+    service.registration.register.side_effect = RemoteError(
+        "InvalidInput", json.dumps({"postal_code": ["Unknown postal code."]})
+    )
     page = html(anonymous_post(service, "/register", FORM))
     assert 'id="postal_code-error"' in page and "Skriv et postnummer som finnes, med fire sifre." in page
 
@@ -137,14 +155,23 @@ def test_staff_see_proposals_with_their_explanation_and_confirm_one():
     assert "Five people share Tuesday evening" in page and "Tirsdag Kveld" in page
     assert '<option value="group-room">Grupperommet (10)</option>' in page  # the directory's places
     assert '<option value="st-1">Kristin</option>' in page and "Jonas" not in page  # starters only
-    response = staff("POST", "/staff/link-bergen/groups/grp-1/confirm",
-                     form={"meeting_place_id": "mp-1", "first_meeting_at": "2026-12-01T18:00", "starter_id": "st-1"})
+    response = staff(
+        "POST",
+        "/staff/link-bergen/groups/grp-1/confirm",
+        form={"meeting_place_id": "mp-1", "first_meeting_at": "2026-12-01T18:00", "starter_id": "st-1"},
+    )
     assert response.status_code == 303 and response.headers["Location"] == "/staff/link-bergen/groups?done=confirm"
     group_id, confirmation, actor = service.matching.confirm_group.call_args.args
-    assert confirmation == {"meeting_place_id": "mp-1", "first_meeting_at": "2026-12-01T18:00:00+01:00",
-                            "starter_id": "st-1"}
-    bad = staff("POST", "/staff/link-bergen/groups/grp-1/confirm", form={"meeting_place_id": "mp-1",
-                                                                         "first_meeting_at": "soon", "starter_id": ""})
+    assert confirmation == {
+        "meeting_place_id": "mp-1",
+        "first_meeting_at": "2026-12-01T18:00:00+01:00",
+        "starter_id": "st-1",
+    }
+    bad = staff(
+        "POST",
+        "/staff/link-bergen/groups/grp-1/confirm",
+        form={"meeting_place_id": "mp-1", "first_meeting_at": "soon", "starter_id": ""},
+    )
     assert bad.status_code == 400
     assert 'id="first_meeting_at-grp-1-error"' in html(bad) and 'id="starter_id-grp-1-error"' in html(bad)
     assert 'href="#starter_id-grp-1">Skriv hvem som er igangsetter.' in html(bad)
@@ -196,7 +223,8 @@ def test_staff_say_why_before_they_see_a_person_and_the_why_is_audited():
     assert "Kari" in html(shown) and shown.headers["Cache-Control"] == "no-store"
     assert service.registration.get_registration.call_args.args[-1]["purpose"] == "answer_question"
     assert [(e["subject_id"], e["purpose"], e["outcome"]) for e in store.entries] == [
-        ("reg-1", "answer_question", "allowed")]
+        ("reg-1", "answer_question", "allowed")
+    ]
 
 
 def test_staff_withdraw_a_person_from_the_page():

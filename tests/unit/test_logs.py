@@ -1,4 +1,5 @@
 """JSON log lines: whitelisted context only (never personal data), worker context merged in."""
+
 import json
 import logging
 
@@ -7,8 +8,9 @@ from services.common import logs
 
 def record(msg="something happened", **extra):
     logs.install_context_factory()
-    rec = logging.getLogger("tests.logs").makeRecord("tests.logs", logging.INFO, __file__, 1, msg, (), None,
-                                                     extra=extra)
+    rec = logging.getLogger("tests.logs").makeRecord(
+        "tests.logs", logging.INFO, __file__, 1, msg, (), None, extra=extra
+    )
     return json.loads(logs.JsonFormatter().format(rec))
 
 

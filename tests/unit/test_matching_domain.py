@@ -1,4 +1,5 @@
 """Routing into pools, widening step by step, the lifecycle and the meeting-place rule (pure)."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,17 +13,30 @@ DIGITAL = {"kind": "digital", "contact_point_id": "link-oslo", "reason": "runs d
 
 
 def profile(**changes):
-    data = {"registration_id": "r1", "municipality_number": "4601", "role": "relative", "themes": ["grief"],
-            "languages": ["en", "nb"], "availability": [{"weekday": "tue", "part_of_day": "evening"}],
-            "open_to_mixed": True, "birth_year": 1980, "digital_ok": True, "not_in_own_municipality": False,
-            "accessibility_needs": [], "cohort": None, "referred": False, "registered_at": NOW - timedelta(days=50)}
+    data = {
+        "registration_id": "r1",
+        "municipality_number": "4601",
+        "role": "relative",
+        "themes": ["grief"],
+        "languages": ["en", "nb"],
+        "availability": [{"weekday": "tue", "part_of_day": "evening"}],
+        "open_to_mixed": True,
+        "birth_year": 1980,
+        "digital_ok": True,
+        "not_in_own_municipality": False,
+        "accessibility_needs": [],
+        "cohort": None,
+        "referred": False,
+        "registered_at": NOW - timedelta(days=50),
+    }
     data.update(changes)
     return data
 
 
 def entry(**changes):
-    return domain.waiting_entry(profile(**changes), HOME, [HOME, NEAR, DIGITAL], NOW - timedelta(days=50),
-                                engine.DEFAULT_WIDENING_DAYS)
+    return domain.waiting_entry(
+        profile(**changes), HOME, [HOME, NEAR, DIGITAL], NOW - timedelta(days=50), engine.DEFAULT_WIDENING_DAYS
+    )
 
 
 def test_pools_are_by_contact_point_role_and_first_language_and_digital_apart():
@@ -67,9 +81,13 @@ def test_the_lifecycle_allows_only_its_own_order():
 def test_the_meeting_place_must_exist_hold_the_group_and_suit_every_need():
     group = {"contact_point_id": "cp-home", "members": ["a", "b", "c", "d", "e"]}
     places = [{"meeting_place_id": "hall", "capacity": 10, "accessibility": ["step_free", "quiet_room"]}]
-    assert domain.check_meeting_place(group, "hall", places, {"a": ["step_free"], "b": []})["meeting_place_id"] == "hall"
-    for place_id, needs, message in (("hall", {"a": ["hearing_loop"]}, "lacks hearing_loop"),
-                                     ("gym", {}, "not a meeting place")):
+    assert (
+        domain.check_meeting_place(group, "hall", places, {"a": ["step_free"], "b": []})["meeting_place_id"] == "hall"
+    )
+    for place_id, needs, message in (
+        ("hall", {"a": ["hearing_loop"]}, "lacks hearing_loop"),
+        ("gym", {}, "not a meeting place"),
+    ):
         with pytest.raises(domain.RuleBroken) as broken:
             domain.check_meeting_place(group, place_id, places, needs)
         assert message in broken.value.field_errors["meeting_place_id"][0]

@@ -1,4 +1,5 @@
 """The matching engine's rules (DESIGN §4), as properties over generated pools and as examples."""
+
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings
@@ -11,13 +12,30 @@ SLOTS = ("tue:evening", "wed:evening", "thu:morning")
 THEMES = ("grief", "anxiety", "loneliness")
 
 
-def person(rid, themes=("grief",), slots=("tue:evening",), mixed=False, days=0, year=None, steps=None,
-           municipality="4601", not_home=False, cohort=None):
+def person(
+    rid,
+    themes=("grief",),
+    slots=("tue:evening",),
+    mixed=False,
+    days=0,
+    year=None,
+    steps=None,
+    municipality="4601",
+    not_home=False,
+    cohort=None,
+):
     return engine.Person(
-        registration_id=rid, themes=tuple(themes), slots=frozenset(slots), open_to_mixed=mixed,
-        waiting_since=NOW - timedelta(days=days), birth_year=year, municipality_number=municipality,
-        not_in_own_municipality=not_home, cohort_id=cohort,
-        steps=engine.earned_steps(days, engine.DEFAULT_WIDENING_DAYS) if steps is None else frozenset(steps))
+        registration_id=rid,
+        themes=tuple(themes),
+        slots=frozenset(slots),
+        open_to_mixed=mixed,
+        waiting_since=NOW - timedelta(days=days),
+        birth_year=year,
+        municipality_number=municipality,
+        not_in_own_municipality=not_home,
+        cohort_id=cohort,
+        steps=engine.earned_steps(days, engine.DEFAULT_WIDENING_DAYS) if steps is None else frozenset(steps),
+    )
 
 
 POOL = engine.PoolSettings(contact_point_id="link-bergen", serves=frozenset({"4601"}))
@@ -27,23 +45,32 @@ POOL = engine.PoolSettings(contact_point_id="link-bergen", serves=frozenset({"46
 def pools(draw):
     n = draw(st.integers(0, 28))
     min_size = draw(st.integers(3, 6))
-    pool = engine.PoolSettings(contact_point_id="cp", min_size=min_size,
-                               max_size=draw(st.integers(min_size, 8)), serves=frozenset({"4601"}))
+    pool = engine.PoolSettings(
+        contact_point_id="cp", min_size=min_size, max_size=draw(st.integers(min_size, 8)), serves=frozenset({"4601"})
+    )
     people = []
     for i in range(n):
-        people.append(person(
-            f"r{i:02d}",
-            themes=draw(st.lists(st.sampled_from(THEMES), min_size=1, max_size=2, unique=True)),
-            slots=draw(st.lists(st.sampled_from(SLOTS), min_size=1, max_size=3, unique=True)),
-            mixed=draw(st.booleans()), days=draw(st.integers(0, 90)),
-            year=draw(st.one_of(st.none(), st.integers(1950, 2000))),
-            municipality=draw(st.sampled_from(("4601", "4626"))), not_home=draw(st.booleans()),
-            cohort=draw(st.one_of(st.none(), st.just("course-1"))) if i % 5 == 0 else None))
+        people.append(
+            person(
+                f"r{i:02d}",
+                themes=draw(st.lists(st.sampled_from(THEMES), min_size=1, max_size=2, unique=True)),
+                slots=draw(st.lists(st.sampled_from(SLOTS), min_size=1, max_size=3, unique=True)),
+                mixed=draw(st.booleans()),
+                days=draw(st.integers(0, 90)),
+                year=draw(st.one_of(st.none(), st.integers(1950, 2000))),
+                municipality=draw(st.sampled_from(("4601", "4626"))),
+                not_home=draw(st.booleans()),
+                cohort=draw(st.one_of(st.none(), st.just("course-1"))) if i % 5 == 0 else None,
+            )
+        )
     ids = [p.registration_id for p in people]
     pairs = draw(st.lists(st.tuples(st.sampled_from(ids), st.sampled_from(ids)), max_size=8)) if ids else []
     acquaintances = [frozenset(pair) for pair in pairs if pair[0] != pair[1]]
-    avoid = [frozenset(draw(st.lists(st.sampled_from(ids), min_size=2, max_size=3, unique=True)))] \
-        if len(ids) >= 3 and draw(st.booleans()) else []
+    avoid = (
+        [frozenset(draw(st.lists(st.sampled_from(ids), min_size=2, max_size=3, unique=True)))]
+        if len(ids) >= 3 and draw(st.booleans())
+        else []
+    )
     return pool, people, acquaintances, avoid
 
 
@@ -88,8 +115,9 @@ def test_every_proposal_keeps_every_rule_and_everyone_else_waits_with_a_reason(c
 @given(pools())
 def test_the_greedy_alone_keeps_every_rule_too(case):
     pool, people, acquaintances, avoid = case
-    check_outcome(pool, people, acquaintances, avoid,
-                  engine.propose(people, pool, NOW, acquaintances, avoid, exact=False))
+    check_outcome(
+        pool, people, acquaintances, avoid, engine.propose(people, pool, NOW, acquaintances, avoid, exact=False)
+    )
 
 
 @settings(max_examples=100, deadline=None)
@@ -98,8 +126,9 @@ def test_the_same_inputs_give_the_same_groups(case):
     pool, people, acquaintances, avoid = case
     first = engine.propose(people, pool, NOW, acquaintances, avoid)
     again = engine.propose(list(reversed(people)), pool, NOW, list(reversed(acquaintances)), avoid)
-    assert [(p.group_id, p.members, p.slot, p.theme) for p in first.proposals] == \
-        [(p.group_id, p.members, p.slot, p.theme) for p in again.proposals]
+    assert [(p.group_id, p.members, p.slot, p.theme) for p in first.proposals] == [
+        (p.group_id, p.members, p.slot, p.theme) for p in again.proposals
+    ]
 
 
 @settings(max_examples=100, deadline=None)
@@ -112,12 +141,15 @@ def test_an_incremental_placement_keeps_every_rule(case, data):
     proposal = engine.place_one(newcomer, people, pool, NOW, acquaintances, avoid)
     if proposal is not None:
         assert newcomer in proposal.members
-        outcome = engine.Outcome(proposals=[proposal], waiting={
-            p.registration_id: "waiting" for p in people if p.registration_id not in proposal.members})
+        outcome = engine.Outcome(
+            proposals=[proposal],
+            waiting={p.registration_id: "waiting" for p in people if p.registration_id not in proposal.members},
+        )
         check_outcome(pool, people, acquaintances, avoid, outcome)
 
 
 # --- examples -------------------------------------------------------------------------------------
+
 
 def test_five_who_share_a_slot_and_a_theme_make_a_group_with_a_readable_explanation():
     people = [person(f"r{i}", days=10 - i) for i in range(5)]
@@ -168,7 +200,9 @@ def test_birth_years_more_than_15_apart_split_the_pool():
     people = [person(f"a{i}", year=1960 + i) for i in range(5)] + [person(f"b{i}", year=1990 + i) for i in range(5)]
     outcome = engine.propose(people, POOL, NOW)
     assert sorted(sorted(p.members) for p in outcome.proposals) == [
-        [f"a{i}" for i in range(5)], [f"b{i}" for i in range(5)]]
+        [f"a{i}" for i in range(5)],
+        [f"b{i}" for i in range(5)],
+    ]
 
 
 def test_who_asked_not_to_be_placed_at_home_is_never_pooled_there():
@@ -217,8 +251,16 @@ def test_one_arrival_completes_a_group_with_those_already_waiting():
 
 
 def test_visitors_by_widening_are_named_in_the_explanation():
-    people = [person(f"r{i}") for i in range(4)] + [engine.Person(
-        registration_id="v1", themes=("grief",), slots=frozenset({"tue:evening"}), open_to_mixed=False,
-        waiting_since=NOW - timedelta(days=40), visiting="neighbouring", visiting_reason="from cp-4626")]
+    people = [person(f"r{i}") for i in range(4)] + [
+        engine.Person(
+            registration_id="v1",
+            themes=("grief",),
+            slots=frozenset({"tue:evening"}),
+            open_to_mixed=False,
+            waiting_since=NOW - timedelta(days=40),
+            visiting="neighbouring",
+            visiting_reason="from cp-4626",
+        )
+    ]
     [proposal] = engine.propose(people, POOL, NOW).proposals
     assert proposal.relaxed[0]["step"] == "neighbouring" and "v1" in proposal.relaxed[0]["reason"]

@@ -1,4 +1,5 @@
 """The per-pool locks of one matching container: one planner per pool at a time, none kept idle."""
+
 import eventlet
 
 from services.matching.locks import KeyedLocks

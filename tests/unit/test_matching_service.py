@@ -1,4 +1,5 @@
 """matching's entrypoints with a fake of its own store; only the directory proxy is a mock."""
+
 import copy
 import json
 from datetime import datetime, timedelta, timezone
@@ -28,8 +29,14 @@ class FakeMatchingStorage(FakeStorageBase):
 
     def __init__(self):
         super().__init__()
-        self.state = {"waiting": {}, "unroutable": {}, "groups": {}, "acquaintances": set(), "pool_state": {},
-                      "contact_points": {}}
+        self.state = {
+            "waiting": {},
+            "unroutable": {},
+            "groups": {},
+            "acquaintances": set(),
+            "pool_state": {},
+            "contact_points": {},
+        }
 
     def transaction(self, change, event_id=None):
         saved = copy.deepcopy(self.state)
@@ -72,8 +79,9 @@ class FakeMatchingStorage(FakeStorageBase):
         return [copy.deepcopy(e) for e in self.pool.values() if e["contact_point_id"] == cp and not e["group_id"]]
 
     def due_for_widening(self, now, limit=200):
-        return [copy.deepcopy(e) for e in self.pool.values()
-                if e["next_widening_at"] and e["next_widening_at"] <= now][:limit]
+        return [copy.deepcopy(e) for e in self.pool.values() if e["next_widening_at"] and e["next_widening_at"] <= now][
+            :limit
+        ]
 
     def claim(self, uow, rid, version, group_id):
         entry = self.pool.get(rid)
@@ -84,8 +92,12 @@ class FakeMatchingStorage(FakeStorageBase):
     def release(self, uow, rid, widening_days):
         entry = self.pool.get(rid)
         if entry:
-            entry.update(group_id=None, pools=domain.pools_of(entry), version=entry["version"] + 1,
-                         next_widening_at=domain.next_widening_at(entry, widening_days))
+            entry.update(
+                group_id=None,
+                pools=domain.pools_of(entry),
+                version=entry["version"] + 1,
+                next_widening_at=domain.next_widening_at(entry, widening_days),
+            )
         return entry
 
     def record_unroutable(self, uow, rid, reason, now):
@@ -120,8 +132,11 @@ class FakeMatchingStorage(FakeStorageBase):
         return True
 
     def groups_of(self, cp, states):
-        return [copy.deepcopy(g) for g in self.state["groups"].values()
-                if g["contact_point_id"] == cp and g["state"] in states]
+        return [
+            copy.deepcopy(g)
+            for g in self.state["groups"].values()
+            if g["contact_point_id"] == cp and g["state"] in states
+        ]
 
     # acquaintances, pool state
     def acquaintances_among(self, rids, uow=None):
@@ -134,7 +149,9 @@ class FakeMatchingStorage(FakeStorageBase):
         self.state["acquaintances"] = {p for p in self.state["acquaintances"] if rid not in p}
 
     def pool_state(self, pool, uow=None):
-        return copy.deepcopy(self.state["pool_state"].get(pool, {"_id": pool, "rejected": [], "dirty": False, "seq": 0}))
+        return copy.deepcopy(
+            self.state["pool_state"].get(pool, {"_id": pool, "rejected": [], "dirty": False, "seq": 0})
+        )
 
     def _pool_state(self, pool):
         return self.state["pool_state"].setdefault(pool, {"_id": pool, "rejected": [], "dirty": False, "seq": 0})
@@ -175,30 +192,59 @@ class FakeMatchingStorage(FakeStorageBase):
 
 
 def profile(rid="r1", **changes):
-    data = {"registration_id": rid, "municipality_number": "4601", "area": None, "role": "self",
-            "themes": ["grief"], "languages": ["nb", "en"], "availability": [{"weekday": "tue", "part_of_day": "evening"}],
-            "open_to_mixed": True, "birth_year": None, "digital_ok": False, "not_in_own_municipality": False,
-            "accessibility_needs": [], "cohort": None, "referred": False, "idempotency_key": f"k-{rid}",
-            "registered_at": REGISTERED}
+    data = {
+        "registration_id": rid,
+        "municipality_number": "4601",
+        "area": None,
+        "role": "self",
+        "themes": ["grief"],
+        "languages": ["nb", "en"],
+        "availability": [{"weekday": "tue", "part_of_day": "evening"}],
+        "open_to_mixed": True,
+        "birth_year": None,
+        "digital_ok": False,
+        "not_in_own_municipality": False,
+        "accessibility_needs": [],
+        "cohort": None,
+        "referred": False,
+        "idempotency_key": f"k-{rid}",
+        "registered_at": REGISTERED,
+    }
     data.update(changes)
     return data
 
 
-BERGEN = {"kind": "contact_point", "contact_point_id": "link-bergen", "municipality_number": "4601",
-          "distance_km": 0.0, "reason": "serves Bergen"}
-ASKOY = {"kind": "contact_point", "contact_point_id": "cp-4627", "municipality_number": "4627",
-         "distance_km": 9.5, "reason": "nearest in Vestland"}
-NATIONAL = {"kind": "national_office", "contact_point_id": "national-office", "municipality_number": None,
-            "distance_km": None, "reason": "no local or digital contact point can take the person"}
-PLACES = [{"meeting_place_id": "library", "capacity": 12, "accessibility": ["step_free", "hearing_loop"]},
-          {"meeting_place_id": "attic", "capacity": 12, "accessibility": []},
-          {"meeting_place_id": "closet", "capacity": 4, "accessibility": ["step_free"]}]
+BERGEN = {
+    "kind": "contact_point",
+    "contact_point_id": "link-bergen",
+    "municipality_number": "4601",
+    "distance_km": 0.0,
+    "reason": "serves Bergen",
+}
+ASKOY = {
+    "kind": "contact_point",
+    "contact_point_id": "cp-4627",
+    "municipality_number": "4627",
+    "distance_km": 9.5,
+    "reason": "nearest in Vestland",
+}
+NATIONAL = {
+    "kind": "national_office",
+    "contact_point_id": "national-office",
+    "municipality_number": None,
+    "distance_km": None,
+    "reason": "no local or digital contact point can take the person",
+}
+PLACES = [
+    {"meeting_place_id": "library", "capacity": 12, "accessibility": ["step_free", "hearing_loop"]},
+    {"meeting_place_id": "attic", "capacity": 12, "accessibility": []},
+    {"meeting_place_id": "closet", "capacity": 4, "accessibility": ["step_free"]},
+]
 
 
 def service_with(candidates, store=None):
     store = store or FakeMatchingStorage()
-    service = worker_factory(MatchingService, store=store, config={}, routes=TtlCache(30),
-                             pool_locks=KeyedLocks())
+    service = worker_factory(MatchingService, store=store, config={}, routes=TtlCache(30), pool_locks=KeyedLocks())
     service.directory.route.return_value = candidates
     service.directory.get_contact_point.return_value = {"contact_point_id": "link-bergen", "meeting_places": PLACES}
     return service, store
@@ -221,8 +267,12 @@ def a_group_of_five(**changes):
 
 
 def confirmation(**changes):
-    return {"meeting_place_id": "library", "first_meeting_at": "2030-01-08T18:00:00Z", "starter_id": "starter-1",
-            **changes}
+    return {
+        "meeting_place_id": "library",
+        "first_meeting_at": "2030-01-08T18:00:00Z",
+        "starter_id": "starter-1",
+        **changes,
+    }
 
 
 def emitted(store, event_type):
@@ -230,6 +280,7 @@ def emitted(store, event_type):
 
 
 # --- arrivals -------------------------------------------------------------------------------------
+
 
 def test_a_new_registration_waits_in_the_pool_of_its_contact_point_role_and_first_language():
     service, store = service_with([BERGEN, NATIONAL])
@@ -263,10 +314,25 @@ def test_a_cached_route_to_a_contact_point_known_closed_is_asked_again():
 def test_a_contact_point_event_empties_the_route_cache():
     service, store = service_with([BERGEN, NATIONAL])
     arrive(service, "r1")
-    service.handle_contact_point_upserted(an_event("directory", "contact_point_upserted", {
-        "contact_point_id": "cp-new", "kind": "link_centre", "name": "LINK", "county_number": "46",
-        "municipalities": ["4601"], "digital_groups": False, "languages": ["nb"], "min_size": 5,
-        "max_size": 8, "active": True, "revision": 1}))
+    service.handle_contact_point_upserted(
+        an_event(
+            "directory",
+            "contact_point_upserted",
+            {
+                "contact_point_id": "cp-new",
+                "kind": "link_centre",
+                "name": "LINK",
+                "county_number": "46",
+                "municipalities": ["4601"],
+                "digital_groups": False,
+                "languages": ["nb"],
+                "min_size": 5,
+                "max_size": 8,
+                "active": True,
+                "revision": 1,
+            },
+        )
+    )
     arrive(service, "r2")
     assert service.directory.route.call_count == 2
 
@@ -297,16 +363,18 @@ def test_the_fifth_compatible_arrival_makes_a_proposal_with_an_explanation():
 def test_withdrawal_takes_a_waiting_person_out_of_the_pool():
     service, store = service_with([BERGEN, NATIONAL])
     arrive(service, "r1")
-    service.handle_registration_withdrawn(an_event("registration", "registration_withdrawn",
-                                                   {"registration_id": "r1", "reason": "person"}))
+    service.handle_registration_withdrawn(
+        an_event("registration", "registration_withdrawn", {"registration_id": "r1", "reason": "person"})
+    )
     assert store.pool == {}
 
 
 def test_an_erasure_handled_before_the_creation_keeps_the_person_out_of_every_pool():
     """Separate queues: registration_erased can overtake registration_created."""
     service, store = service_with([BERGEN, NATIONAL])
-    service.handle_registration_erased(an_event("registration", "registration_erased",
-                                                {"registration_id": "r1", "reason": "request"}))
+    service.handle_registration_erased(
+        an_event("registration", "registration_erased", {"registration_id": "r1", "reason": "request"})
+    )
     arrive(service, "r1")
     assert store.pool == {} and store.emitted_types() == []
     assert "r1" not in str(store.state.get("erased"))  # only a digest is kept
@@ -322,6 +390,7 @@ def test_an_update_keeps_the_place_in_the_queue():
 
 
 # --- the lifecycle --------------------------------------------------------------------------------
+
 
 def test_confirming_emits_group_confirmed_once():
     service, store, group = a_group_of_five()
@@ -364,10 +433,12 @@ def test_a_bad_confirmation_names_each_field():
 
 def test_only_staff_of_the_contact_point_may_act_on_its_groups():
     service, store, group = a_group_of_five()
-    for call in (lambda: service.confirm_group(group["_id"], confirmation(), OTHER_STAFF),
-                 lambda: service.reject_group(group["_id"], "no_room", {"role": "referrer"}),
-                 lambda: service.proposals("link-bergen", OTHER_STAFF),
-                 lambda: service.pool("link-bergen", None)):
+    for call in (
+        lambda: service.confirm_group(group["_id"], confirmation(), OTHER_STAFF),
+        lambda: service.reject_group(group["_id"], "no_room", {"role": "referrer"}),
+        lambda: service.proposals("link-bergen", OTHER_STAFF),
+        lambda: service.pool("link-bergen", None),
+    ):
         with pytest.raises(Forbidden):
             call()
     with pytest.raises(NotFound):
@@ -378,8 +449,9 @@ def test_rejecting_puts_members_back_at_their_place_and_never_proposes_the_same_
     service, store, group = a_group_of_five()
     service.reject_group(group["_id"], "not_compatible", STAFF)
     assert emitted(store, "group_rejected")[0]["reason"] == "not_compatible"
-    assert all(store.pool[f"r{i}"]["group_id"] is None and store.pool[f"r{i}"]["queue_since"] == REGISTERED
-               for i in range(5))
+    assert all(
+        store.pool[f"r{i}"]["group_id"] is None and store.pool[f"r{i}"]["queue_since"] == REGISTERED for i in range(5)
+    )
     service.sweep()
     assert proposed(store) == []
     arrive(service, "r5")
@@ -416,8 +488,9 @@ def test_a_confirmed_group_below_its_minimum_is_refilled_from_the_pool():
 
 def test_a_proposal_that_loses_a_member_and_cannot_be_refilled_is_dissolved():
     service, store, group = a_group_of_five()
-    service.handle_registration_withdrawn(an_event("registration", "registration_withdrawn",
-                                                   {"registration_id": "r3", "reason": "person"}))
+    service.handle_registration_withdrawn(
+        an_event("registration", "registration_withdrawn", {"registration_id": "r3", "reason": "person"})
+    )
     assert emitted(store, "group_member_left")[0]["reason"] == "withdrawn"
     assert emitted(store, "group_closed")[0]["reason"] == "dissolved"
     assert all(store.pool[r]["group_id"] is None for r in ("r0", "r1", "r2", "r4"))
@@ -454,20 +527,31 @@ def test_a_closed_contact_point_reroutes_its_pool_keeping_the_queue():
     service, store = service_with([BERGEN, NATIONAL])
     arrive(service, "r1")
     service.directory.route.return_value = [BERGEN, ASKOY, NATIONAL]
-    service.handle_contact_point_deactivated(an_event("directory", "contact_point_deactivated",
-                                                      {"contact_point_id": "link-bergen", "revision": 3}))
+    service.handle_contact_point_deactivated(
+        an_event("directory", "contact_point_deactivated", {"contact_point_id": "link-bergen", "revision": 3})
+    )
     assert store.pool["r1"]["contact_point_id"] == "cp-4627" and store.pool["r1"]["queue_since"] == REGISTERED
     assert "re-routed" in emitted(store, "registration_waitlisted")[-1]["reason"]
 
 
 def test_a_stale_contact_point_revision_is_ignored():
     service, store = service_with([])
-    base = {"contact_point_id": "cp", "kind": "link_centre", "name": "LINK", "county_number": "46",
-            "municipalities": ["4601"], "digital_groups": False, "languages": ["nb"], "min_size": 5,
-            "max_size": 8, "active": True}
+    base = {
+        "contact_point_id": "cp",
+        "kind": "link_centre",
+        "name": "LINK",
+        "county_number": "46",
+        "municipalities": ["4601"],
+        "digital_groups": False,
+        "languages": ["nb"],
+        "min_size": 5,
+        "max_size": 8,
+        "active": True,
+    }
     service.handle_contact_point_upserted(an_event("directory", "contact_point_upserted", {**base, "revision": 2}))
-    service.handle_contact_point_upserted(an_event("directory", "contact_point_upserted",
-                                                   {**base, "revision": 1, "active": False}))
+    service.handle_contact_point_upserted(
+        an_event("directory", "contact_point_upserted", {**base, "revision": 1, "active": False})
+    )
     cp = store.state["contact_points"]["cp"]
     assert cp["revision"] == 2 and cp["active"] is True
 

@@ -1,4 +1,5 @@
 """The SMTP channel keeps connections open and reconnects once when a reused one went stale."""
+
 import smtplib
 
 import pytest

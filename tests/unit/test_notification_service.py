@@ -1,5 +1,6 @@
 """notification's entrypoints with fakes of its own store and channels; only the registration and
 directory proxies are mocks (with the shapes those services answer)."""
+
 from datetime import timedelta
 
 import pytest
@@ -13,16 +14,42 @@ from services.notification.handlers import DeliveryPostponed
 from services.notification.service import CONTACT_POINT_CACHE_SECONDS, NotificationService
 from tests.fakes import an_event
 from tests.unit.notification_fakes import (
-    CONTACT_POINTS, FakeClock, FakeMailer, FakeNotificationStorage, FakeSms, at,
+    CONTACT_POINTS,
+    FakeClock,
+    FakeMailer,
+    FakeNotificationStorage,
+    FakeSms,
+    at,
 )
 
 PEOPLE = {
-    "r1": {"registration_id": "r1", "name": "Kari Nordmann", "email": "kari@example.no", "phone": "+4791234567",
-           "message_language": "nb", "preferred_channel": "email", "status": "waiting"},
-    "r2": {"registration_id": "r2", "name": "Ola", "email": "ola@example.no", "phone": None,
-           "message_language": "nn", "preferred_channel": "email", "status": "waiting"},
-    "r3": {"registration_id": "r3", "name": "Sam Smith", "email": None, "phone": "+4798765432",
-           "message_language": "en", "preferred_channel": "sms", "status": "waiting"},
+    "r1": {
+        "registration_id": "r1",
+        "name": "Kari Nordmann",
+        "email": "kari@example.no",
+        "phone": "+4791234567",
+        "message_language": "nb",
+        "preferred_channel": "email",
+        "status": "waiting",
+    },
+    "r2": {
+        "registration_id": "r2",
+        "name": "Ola",
+        "email": "ola@example.no",
+        "phone": None,
+        "message_language": "nn",
+        "preferred_channel": "email",
+        "status": "waiting",
+    },
+    "r3": {
+        "registration_id": "r3",
+        "name": "Sam Smith",
+        "email": None,
+        "phone": "+4798765432",
+        "message_language": "en",
+        "preferred_channel": "sms",
+        "status": "waiting",
+    },
 }
 
 
@@ -31,14 +58,21 @@ def contact_details(people):
         if registration_id not in people:
             raise RemoteError("NotFound", f"no registration {registration_id}")
         return people[registration_id]
+
     return answer
 
 
 @pytest.fixture
 def world():
     store, mailer, sms, clock = FakeNotificationStorage(), FakeMailer(), FakeSms(), FakeClock(at(12))
-    service = worker_factory(NotificationService, store=store, mailer=mailer, sms=sms, clock=clock,
-                             contact_points=TtlCache(CONTACT_POINT_CACHE_SECONDS, clock=lambda: clock.moment.timestamp()))
+    service = worker_factory(
+        NotificationService,
+        store=store,
+        mailer=mailer,
+        sms=sms,
+        clock=clock,
+        contact_points=TtlCache(CONTACT_POINT_CACHE_SECONDS, clock=lambda: clock.moment.timestamp()),
+    )
     people = {k: dict(v) for k, v in PEOPLE.items()}
     service.registration.contact_details.side_effect = contact_details(people)
     service.directory.get_contact_point.side_effect = lambda cp: CONTACT_POINTS[cp]
@@ -47,16 +81,32 @@ def world():
 
 
 def waitlisted(registration_id="r1", event_id=None):
-    return an_event("matching", "registration_waitlisted", {
-        "registration_id": registration_id, "contact_point_id": "link-bergen", "route_kind": "contact_point",
-        "reason": "serves Bergen"}, event_id=event_id)
+    return an_event(
+        "matching",
+        "registration_waitlisted",
+        {
+            "registration_id": registration_id,
+            "contact_point_id": "link-bergen",
+            "route_kind": "contact_point",
+            "reason": "serves Bergen",
+        },
+        event_id=event_id,
+    )
 
 
 def confirmed(registration_ids=("r1", "r2", "r3"), first_meeting_at=None):
-    return an_event("matching", "group_confirmed", {
-        "group_id": "g1", "contact_point_id": "link-bergen", "registration_ids": list(registration_ids),
-        "meeting_place_id": "mp-1", "first_meeting_at": first_meeting_at or at(17, day=1, month=12),
-        "starter_id": "st-1"})
+    return an_event(
+        "matching",
+        "group_confirmed",
+        {
+            "group_id": "g1",
+            "contact_point_id": "link-bergen",
+            "registration_ids": list(registration_ids),
+            "meeting_place_id": "mp-1",
+            "first_meeting_at": first_meeting_at or at(17, day=1, month=12),
+            "starter_id": "st-1",
+        },
+    )
 
 
 def sent_events(store, event_type="notification_sent"):
@@ -74,8 +124,14 @@ def test_a_waitlisted_person_gets_a_receipt_naming_their_contact_point(world):
     assert "<p>" in mail["html"] and "LINK Bergen og omegn" in mail["html"]
     [sent] = sent_events(store)
     nid = domain.notification_id(event.event_id, {"kind": "participant", "id": "r1"}, "receipt")
-    assert sent == {"notification_id": nid, "recipient": {"kind": "participant", "id": "r1"}, "registration_id": "r1",
-                    "template": "receipt", "channel": "email", "cause_event_id": event.event_id}
+    assert sent == {
+        "notification_id": nid,
+        "recipient": {"kind": "participant", "id": "r1"},
+        "registration_id": "r1",
+        "template": "receipt",
+        "channel": "email",
+        "cause_event_id": event.event_id,
+    }
     assert mail["message_id"] == f"<{nid}@flokk.no>"
     assert store.deliveries[nid]["address"] == "k***@example.no"
     assert store.arrivals["r1"]["contact_point_id"] == "link-bergen"
@@ -102,8 +158,9 @@ def test_a_handler_retried_after_sending_does_not_send_again(world):
 
 def test_the_unroutable_hear_the_national_office_will_call_and_the_office_hears_of_them(world):
     service, store, mailer, _, _ = world
-    service.handle_registration_unroutable(an_event("matching", "registration_unroutable",
-                                                    {"registration_id": "r2", "reason": "no route"}))
+    service.handle_registration_unroutable(
+        an_event("matching", "registration_unroutable", {"registration_id": "r2", "reason": "no route"})
+    )
     to_person, to_office = sorted(mailer.sent, key=lambda m: m["to"] != "ola@example.no")
     assert to_person["language"] == "nn" and "nasjonale kontoret" in to_person["text"]
     assert to_office["to"] == "post@national.example.no" and "r2"[:8] in to_office["text"]
@@ -114,10 +171,24 @@ def test_the_unroutable_hear_the_national_office_will_call_and_the_office_hears_
 
 def test_staff_hear_a_proposal_is_ready_without_its_theme(world):
     service, store, mailer, _, _ = world
-    service.handle_group_proposed(an_event("matching", "group_proposed", {
-        "group_id": "g1", "contact_point_id": "link-bergen", "registration_ids": ["r1", "r2", "r3", "r4", "r5"],
-        "explanation": {"summary": "Five people who share grief", "slot": {"weekday": "tue", "part_of_day": "evening"},
-                        "theme": "grief", "mixed": False, "relaxed": []}}))
+    service.handle_group_proposed(
+        an_event(
+            "matching",
+            "group_proposed",
+            {
+                "group_id": "g1",
+                "contact_point_id": "link-bergen",
+                "registration_ids": ["r1", "r2", "r3", "r4", "r5"],
+                "explanation": {
+                    "summary": "Five people who share grief",
+                    "slot": {"weekday": "tue", "part_of_day": "evening"},
+                    "theme": "grief",
+                    "mixed": False,
+                    "relaxed": [],
+                },
+            },
+        )
+    )
     [mail] = mailer.sent
     assert mail["to"] == "post@link-bergen.example.no" and "5 personer" in mail["text"]
     assert "grief" not in mail["text"].lower() and "sorg" not in mail["text"].lower()
@@ -134,7 +205,7 @@ def test_a_confirmed_group_invites_every_member_in_their_language_and_channel(wo
         assert "Bergen offentlige bibliotek, rom 3" in mail["text"] and "Strømgaten 6" in mail["text"]
         assert "Ingrid" in mail["text"] and "LINK Bergen og omegn" in mail["text"]
         assert "post@link-bergen.example.no" in mail["text"]
-    assert "tirsdag 1. desember kl. 18.00" in kari["text"]   # 17:00 UTC is 18:00 in Oslo
+    assert "tirsdag 1. desember kl. 18.00" in kari["text"]  # 17:00 UTC is 18:00 in Oslo
     assert "tysdag 1. desember kl. 18.00" in ola["text"] and ola["subject"] == "Velkomen til første møtet"
     [text] = sms.sent
     assert text["to"] == "+4798765432" and "Tuesday 1 December at 18:00" in text["text"] and "Sam" in text["text"]
@@ -147,8 +218,11 @@ def test_receipts_reuse_the_contact_point_for_a_while_and_invitations_ask_afresh
     directory = {"link-bergen": dict(CONTACT_POINTS["link-bergen"])}
     service.directory.get_contact_point.side_effect = lambda cp: directory[cp]
     service.handle_registration_waitlisted(waitlisted("r1"))
-    directory["link-bergen"] = {**directory["link-bergen"], "name": "LINK Vestland",
-                                "meeting_places": [{"meeting_place_id": "mp-1", "name": "Nytt rom", "address": ""}]}
+    directory["link-bergen"] = {
+        **directory["link-bergen"],
+        "name": "LINK Vestland",
+        "meeting_places": [{"meeting_place_id": "mp-1", "name": "Nytt rom", "address": ""}],
+    }
     service.handle_registration_waitlisted(waitlisted("r2"))
     assert service.directory.get_contact_point.call_count == 1
     assert "LINK Bergen og omegn" in mailer.sent[-1]["text"]  # within the cache's time: the copy
@@ -169,9 +243,18 @@ def test_a_member_added_later_is_invited_alone(world):
     service.handle_group_confirmed(confirmed(("r1", "r3")))
     mailer.sent.clear()
     sms.sent.clear()
-    service.handle_group_member_added(an_event("matching", "group_member_added", {
-        "group_id": "g1", "contact_point_id": "link-bergen", "registration_ids": ["r1", "r3", "r2"],
-        "registration_id": "r2"}))
+    service.handle_group_member_added(
+        an_event(
+            "matching",
+            "group_member_added",
+            {
+                "group_id": "g1",
+                "contact_point_id": "link-bergen",
+                "registration_ids": ["r1", "r3", "r2"],
+                "registration_id": "r2",
+            },
+        )
+    )
     assert [m["to"] for m in mailer.sent] == ["ola@example.no"] and sms.sent == []
     assert store.groups["g1"]["registration_ids"] == ["r1", "r3", "r2"]
 
@@ -179,8 +262,18 @@ def test_a_member_added_later_is_invited_alone(world):
 def test_a_member_added_before_the_confirmation_arrived_is_retried(world):
     service, _, mailer, _, _ = world
     with pytest.raises(DeliveryPostponed):
-        service.handle_group_member_added(an_event("matching", "group_member_added", {
-            "group_id": "g9", "contact_point_id": "link-bergen", "registration_ids": ["r2"], "registration_id": "r2"}))
+        service.handle_group_member_added(
+            an_event(
+                "matching",
+                "group_member_added",
+                {
+                    "group_id": "g9",
+                    "contact_point_id": "link-bergen",
+                    "registration_ids": ["r2"],
+                    "registration_id": "r2",
+                },
+            )
+        )
     assert mailer.sent == []
 
 
@@ -249,8 +342,9 @@ def test_a_held_sms_for_someone_erased_overnight_is_never_sent(world):
 
 def test_withdrawal_is_confirmed_and_nothing_is_sent_once_the_person_is_gone(world):
     service, store, mailer, _, _ = world
-    service.handle_registration_withdrawn(an_event("registration", "registration_withdrawn",
-                                                   {"registration_id": "r1", "reason": "person"}))
+    service.handle_registration_withdrawn(
+        an_event("registration", "registration_withdrawn", {"registration_id": "r1", "reason": "person"})
+    )
     [mail] = mailer.sent
     assert mail["subject"] == "Påmeldingen din er trukket"
     gone = an_event("registration", "registration_withdrawn", {"registration_id": "r404", "reason": "person"})
@@ -262,8 +356,9 @@ def test_erasure_deletes_the_persons_delivery_log(world):
     service, store, _, _, _ = world
     service.handle_registration_waitlisted(waitlisted("r1"))
     service.handle_registration_waitlisted(waitlisted("r2"))
-    service.handle_registration_erased(an_event("registration", "registration_erased",
-                                                {"registration_id": "r1", "reason": "request"}))
+    service.handle_registration_erased(
+        an_event("registration", "registration_erased", {"registration_id": "r1", "reason": "request"})
+    )
     assert {r["registration_id"] for r in store.deliveries.values()} == {"r2"}
     assert set(store.arrivals) == {"r2"}
 
@@ -279,8 +374,10 @@ def test_the_reminder_goes_once_on_the_day_before_the_first_meeting(world):
     clock.moment = at(12, day=2, month=12)
     service.send_reminders()
     service.send_reminders()
-    assert sorted(m["subject"] for m in mailer.sent) == ["Påminnelse: første møte i morgen",
-                                                         "Påminning: første møtet i morgon"]
+    assert sorted(m["subject"] for m in mailer.sent) == [
+        "Påminnelse: første møte i morgen",
+        "Påminning: første møtet i morgon",
+    ]
     assert len(sms.sent) == 1 and "tomorrow" in sms.sent[0]["text"]
 
 
@@ -303,8 +400,9 @@ def test_the_digest_goes_once_a_day_from_eight(world):
 def test_a_referrer_hears_the_status_without_personal_details(world):
     service, store, mailer, _, _ = world
     service.people["r1"]["referral"] = {"referrer_id": "ref-1", "organisation": "Legekontoret"}
-    service.gateway.referrer_contact.side_effect = lambda rid: {"ref-1": {
-        "email": "gp@clinic.example.no", "name": "Dr. Lund"}}[rid]
+    service.gateway.referrer_contact.side_effect = lambda rid: {
+        "ref-1": {"email": "gp@clinic.example.no", "name": "Dr. Lund"}
+    }[rid]
     service.handle_registration_waitlisted(waitlisted("r1"))
     service.gateway.referrer_contact.assert_called_once_with("ref-1")
     [to_referrer] = [m for m in mailer.sent if m["to"] == "gp@clinic.example.no"]
@@ -335,11 +433,11 @@ def test_the_delivery_log_is_masked_and_only_for_the_persons_contact_point(world
 
 
 def test_quiet_hours_edges_in_winter_and_summer_time():
-    assert domain.in_quiet_hours(at(20))          # 21:00 Oslo
+    assert domain.in_quiet_hours(at(20))  # 21:00 Oslo
     assert not domain.in_quiet_hours(at(19, 59))
-    assert domain.in_quiet_hours(at(6, 59))       # 07:59 Oslo
+    assert domain.in_quiet_hours(at(6, 59))  # 07:59 Oslo
     assert not domain.in_quiet_hours(at(7))
-    summer = at(19, 30, day=1, month=7)          # 21:30 Oslo in summer (UTC+2)
+    summer = at(19, 30, day=1, month=7)  # 21:30 Oslo in summer (UTC+2)
     assert domain.in_quiet_hours(summer)
     assert domain.end_of_quiet_hours(summer) == at(6, day=2, month=7)
     assert domain.end_of_quiet_hours(at(3)) - at(3) == timedelta(hours=4)
@@ -364,5 +462,5 @@ def test_a_dead_workers_claim_expires_within_the_shared_retry_window():
     from services.common.topology import RETRY_DELAYS_MS
     from services.notification.handlers import CLAIM_LEASE
 
-    window_ms = sum(RETRY_DELAYS_MS[:DEFAULT_MAX_ATTEMPTS - 1])
+    window_ms = sum(RETRY_DELAYS_MS[: DEFAULT_MAX_ATTEMPTS - 1])
     assert 10 < CLAIM_LEASE.total_seconds() < window_ms / 1000

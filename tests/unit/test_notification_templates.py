@@ -1,5 +1,6 @@
 """Discretion: every template, in every language, in text and HTML, with every variant it has,
 names no theme, diagnosis or group topic (bokmål, nynorsk and English forms)."""
+
 import itertools
 import re
 from pathlib import Path
@@ -23,11 +24,36 @@ THEME_WORDS = {
     "trauma": ["traum", "overgrep", "abuse", "vold", "violen"],
     "burnout": ["utbrent", "utbrend", "burnout", "burn-out", "burned out", "burnt out", "utmatt", "exhaust"],
     "separation": ["samlivsbrudd", "samlivsbrot", "skilsmisse", "skilnad", "divorce", "separat", "brudd"],
-    "job_loss": ["arbeidsledig", "arbeidslaus", "arbeidsløs", "unemploy", "jobless", "job loss", "oppsagt",
-                 "permitter", "redundan", "laid off"],
+    "job_loss": [
+        "arbeidsledig",
+        "arbeidslaus",
+        "arbeidsløs",
+        "unemploy",
+        "jobless",
+        "job loss",
+        "oppsagt",
+        "permitter",
+        "redundan",
+        "laid off",
+    ],
     "caregiving": ["omsorg", "caregiv", "carer", "pårørende", "pårørande", "relative"],
-    "other": ["diagnos", "psykisk", "psychiatr", "mental", "helse", "health", "terapi", "therap", "pasient",
-              "patient", "problem", "tema", "theme", "topic", "emne"],
+    "other": [
+        "diagnos",
+        "psykisk",
+        "psychiatr",
+        "mental",
+        "helse",
+        "health",
+        "terapi",
+        "therap",
+        "pasient",
+        "patient",
+        "problem",
+        "tema",
+        "theme",
+        "topic",
+        "emne",
+    ],
 }
 
 VARIANTS = {
@@ -35,15 +61,24 @@ VARIANTS = {
     domain.REFERRAL_STATUS: [{"status": s} for s in domain.REFERRAL_STATUSES],
     domain.STAFF_DIGEST: [{"failures": []}, {"failures": [{"reference": "ab12cd34", "template": "invitation"}]}],
 }
-CONTEXT = {"first_name": "Kari", "contact_point": "LINK Bergen og omegn", "reference": "ab12cd34", "size": 6,
-           "when": "tirsdag 1. desember kl. 18.00", "place": "Biblioteket, rom 3", "address": "Strømgaten 6, Bergen",
-           "starter": "Ingrid", "contact_email": "post@link-bergen.example.no", "day": "2026-11-29", "new_people": 3}
+CONTEXT = {
+    "first_name": "Kari",
+    "contact_point": "LINK Bergen og omegn",
+    "reference": "ab12cd34",
+    "size": 6,
+    "when": "tirsdag 1. desember kl. 18.00",
+    "place": "Biblioteket, rom 3",
+    "address": "Strømgaten 6, Bergen",
+    "starter": "Ingrid",
+    "contact_email": "post@link-bergen.example.no",
+    "day": "2026-11-29",
+    "new_people": 3,
+}
 
 
 def theme_words_in(text):
     text = text.lower()
-    return {word for words in THEME_WORDS.values() for word in words
-            if re.search(rf"(?<![\w]){re.escape(word)}", text)}
+    return {word for words in THEME_WORDS.values() for word in words if re.search(rf"(?<![\w]){re.escape(word)}", text)}
 
 
 def renderings():

@@ -1,4 +1,5 @@
 """registration's entrypoints with an in-memory fake of its own store; only the directory proxy is a mock."""
+
 import copy
 from datetime import datetime, timedelta, timezone
 
@@ -45,8 +46,11 @@ class FakeRegistrationStorage(FakeStorageBase):
         return self.vault.open(sealed) if sealed else None
 
     def add(self, uow, registration, contact):
-        same = [rid for rid, r in self.registrations.items()
-                if set(r["same_person_lookups"]) & set(registration["same_person_lookups"])]
+        same = [
+            rid
+            for rid, r in self.registrations.items()
+            if set(r["same_person_lookups"]) & set(registration["same_person_lookups"])
+        ]
         registration = {**registration, "possible_duplicates": same}
         self.registrations[registration["_id"]] = registration
         self.contacts[registration["_id"]] = self.vault.seal(contact)
@@ -75,8 +79,11 @@ class FakeRegistrationStorage(FakeStorageBase):
         return [r for r in self.registrations.values() if (r["referral"] or {}).get("referrer_id") == referrer_id]
 
     def inactive_since(self, statuses, cutoff, limit=100):
-        return [{"_id": rid} for rid, r in self.registrations.items()
-                if r["status"] in statuses and r["updated_at"] < cutoff][:limit]
+        return [
+            {"_id": rid}
+            for rid, r in self.registrations.items()
+            if r["status"] in statuses and r["updated_at"] < cutoff
+        ][:limit]
 
     def counts(self):
         return dict(self.tallies)
@@ -98,15 +105,31 @@ def registered(service, **changes):
 
 
 def waitlisted(service, registration_id, contact_point_id="link-bergen"):
-    service.handle_registration_waitlisted(an_event("matching", "registration_waitlisted", {
-        "registration_id": registration_id, "contact_point_id": contact_point_id,
-        "route_kind": "contact_point", "reason": "serves Bergen"}))
+    service.handle_registration_waitlisted(
+        an_event(
+            "matching",
+            "registration_waitlisted",
+            {
+                "registration_id": registration_id,
+                "contact_point_id": contact_point_id,
+                "route_kind": "contact_point",
+                "reason": "serves Bergen",
+            },
+        )
+    )
 
 
 def referred(**changes):
-    return dict(referral={"referrer_id": "ref-1", "organisation": "Rask psykisk helsehjelp Bergen"},
-                consent={"purpose": "self_help_group_matching", "text_version": "2026-01",
-                         "given_at": "2026-11-28T08:59:00Z", "channel": "referrer"}, **changes)
+    return dict(
+        referral={"referrer_id": "ref-1", "organisation": "Rask psykisk helsehjelp Bergen"},
+        consent={
+            "purpose": "self_help_group_matching",
+            "text_version": "2026-01",
+            "given_at": "2026-11-28T08:59:00Z",
+            "channel": "referrer",
+        },
+        **changes,
+    )
 
 
 # --- fields -----------------------------------------------------------------------------------------
@@ -129,8 +152,11 @@ BAD_FIELDS = [
     ("preferred_channel", "pigeon", "Must be one of: email, sms."),
     ("free_text", "x" * 2001, "Longer than maximum length 2000."),
     ("cohort", {"cohort_id": "kid-1"}, "Missing data for required field."),
-    ("consent", {"purpose": "marketing", "text_version": "1", "given_at": "2026-11-28T08:59:00Z",
-                 "channel": "self"}, "Consent must be for 'self_help_group_matching'."),
+    (
+        "consent",
+        {"purpose": "marketing", "text_version": "1", "given_at": "2026-11-28T08:59:00Z", "channel": "self"},
+        "Consent must be for 'self_help_group_matching'.",
+    ),
     ("shoe_size", 42, "Unknown field."),
 ]
 
@@ -149,9 +175,12 @@ def test_under_18_gets_a_message_pointing_to_services_for_young_people():
     service, store = a_service()
     with pytest.raises(InvalidInput) as refused:
         service.register(intake(birth_year=clock.today_in_oslo().year - 16))
-    assert refused.value.errors == {"birth_year": [
-        "Self-help groups in Flokk are for adults (18 or older). Young people can find help "
-        "at ung.no or through the school health service."]}
+    assert refused.value.errors == {
+        "birth_year": [
+            "Self-help groups in Flokk are for adults (18 or older). Young people can find help "
+            "at ung.no or through the school health service."
+        ]
+    }
     assert store.registrations == {}
 
 
@@ -165,10 +194,13 @@ def test_without_consent_nothing_is_stored():
     assert store.registrations == {}
 
 
-@pytest.mark.parametrize("field,value,remote,message", [
-    ("postal_code", "0000", "UnknownPostalCode", "Unknown postal code."),
-    ("municipality_number", "9999", "UnknownMunicipality", "Unknown municipality number."),
-])
+@pytest.mark.parametrize(
+    "field,value,remote,message",
+    [
+        ("postal_code", "0000", "UnknownPostalCode", "Unknown postal code."),
+        ("municipality_number", "9999", "UnknownMunicipality", "Unknown municipality number."),
+    ],
+)
 def test_an_unknown_place_is_refused_on_its_own_field_and_nothing_is_stored(field, value, remote, message):
     service, store = a_service()
     failure = RemoteError(remote, "unknown")
@@ -189,12 +221,15 @@ def test_an_intake_event_with_an_unknown_place_emits_the_rejection_only():
     with pytest.raises(PermanentError):
         service.handle_registration_requested(an_event("intake", "registration_requested", data))
     assert store.emitted_types() == ["registration_rejected"]
-    assert store.events[0]["data"] == {"idempotency_key": data["idempotency_key"],
-                                       "errors": {"postal_code": ["Unknown postal code."]}}
+    assert store.events[0]["data"] == {
+        "idempotency_key": data["idempotency_key"],
+        "errors": {"postal_code": ["Unknown postal code."]},
+    }
     assert store.registrations == {}
 
 
 # --- idempotency and the same person ------------------------------------------------------------------
+
 
 def test_a_postal_code_is_asked_of_the_directory_once_and_an_unknown_one_every_time():
     service, store = a_service()
@@ -253,6 +288,7 @@ def test_the_same_person_registering_again_is_flagged_to_staff_not_merged():
 
 # --- who may read what ----------------------------------------------------------------------------------
 
+
 def test_staff_of_the_persons_contact_point_read_everything_and_others_are_refused():
     service, _ = a_service()
     rid = registered(service, name="Kari Nordmann", free_text="private words")
@@ -261,7 +297,11 @@ def test_staff_of_the_persons_contact_point_read_everything_and_others_are_refus
     waitlisted(service, rid)
     seen = service.get_registration(rid, STAFF_BERGEN)
     assert (seen["name"], seen["free_text"], seen["status"], seen["contact_point_id"]) == (
-        "Kari Nordmann", "private words", "waiting", "link-bergen")
+        "Kari Nordmann",
+        "private words",
+        "waiting",
+        "link-bergen",
+    )
     assert seen["consent"]["channel"] == "self" and "fingerprint" not in seen
     assert service.get_registration(rid, ADMIN)["registration_id"] == rid
     for outsider in (STAFF_OSLO, REFERRER, {"role": "public"}, None):
@@ -275,7 +315,10 @@ def test_a_referrer_reads_only_the_status_of_their_own_referrals():
     not_mine = registered(service)
     waitlisted(service, mine)
     assert service.referral_status(mine, REFERRER) == {
-        "registration_id": mine, "status": "waiting", "updated_at": service.referral_status(mine, REFERRER)["updated_at"]}
+        "registration_id": mine,
+        "status": "waiting",
+        "updated_at": service.referral_status(mine, REFERRER)["updated_at"],
+    }
     assert [s["registration_id"] for s in service.referral_statuses(REFERRER)] == [mine]
     assert service.referral_statuses(OTHER_REFERRER) == []
     for actor, rid in ((OTHER_REFERRER, mine), (REFERRER, not_mine)):
@@ -300,17 +343,24 @@ def test_referral_status_follows_matching_into_a_group_and_out_again():
     rid = service.register(intake(**referred()), REFERRER)["registration_id"]
     waitlisted(service, rid)
     group = {"group_id": "g1", "contact_point_id": "link-bergen", "registration_ids": [rid]}
-    service.handle_group_confirmed(an_event("matching", "group_confirmed", {
-        **group, "meeting_place_id": "mp1", "first_meeting_at": "2026-12-01T18:00:00Z", "starter_id": "s1"}))
+    service.handle_group_confirmed(
+        an_event(
+            "matching",
+            "group_confirmed",
+            {**group, "meeting_place_id": "mp1", "first_meeting_at": "2026-12-01T18:00:00Z", "starter_id": "s1"},
+        )
+    )
     assert service.referral_status(rid, REFERRER)["status"] == "in_group"
-    service.handle_group_member_left(an_event("matching", "group_member_left", {
-        **group, "registration_id": rid, "reason": "left"}))
+    service.handle_group_member_left(
+        an_event("matching", "group_member_left", {**group, "registration_id": rid, "reason": "left"})
+    )
     assert service.referral_status(rid, REFERRER)["status"] == "waiting"
     service.withdraw(rid, REFERRER, "referrer")
     assert service.referral_status(rid, REFERRER)["status"] == "withdrawn"
 
 
 # --- withdrawal and erasure -----------------------------------------------------------------------------
+
 
 def test_withdrawal_keeps_the_record_emits_once_and_the_person_can_come_back():
     service, store = a_service()
@@ -374,14 +424,24 @@ def test_notification_gets_contact_details_by_rpc():
     service, _ = a_service()
     rid = registered(service, name="Kari Nordmann", email="kari.n@example.no", phone="+4791234567")
     assert service.contact_details(rid) == {
-        "registration_id": rid, "name": "Kari Nordmann", "email": "kari.n@example.no", "phone": "+4791234567",
-        "message_language": "nb", "preferred_channel": "email", "status": "registered", "referral": None}
+        "registration_id": rid,
+        "name": "Kari Nordmann",
+        "email": "kari.n@example.no",
+        "phone": "+4791234567",
+        "message_language": "nb",
+        "preferred_channel": "email",
+        "status": "registered",
+        "referral": None,
+    }
     referred_id = registered(service, **referred())
     assert service.contact_details(referred_id)["referral"] == {  # the referrer's address is the gateway's
-        "referrer_id": "ref-1", "organisation": "Rask psykisk helsehjelp Bergen"}
+        "referrer_id": "ref-1",
+        "organisation": "Rask psykisk helsehjelp Bergen",
+    }
 
 
 # --- cohorts ------------------------------------------------------------------------------------------
+
 
 def test_a_cohort_is_registered_together_and_matching_hears_the_cohort():
     service, store = a_service()
@@ -397,8 +457,8 @@ def test_a_cohort_with_one_bad_registration_stores_none_and_names_the_one():
     service, store = a_service()
     people = [intake(), intake(phone="123"), intake()]
     with pytest.raises(InvalidInput) as refused:
-        service.register_cohort({"cohort": {"cohort_id": "kib-1", "keep_together": False},
-                                 "registrations": people})
-    assert refused.value.errors == {"registrations": {"1": {"phone": [
-        "Must be a Norwegian mobile number: +47 and 8 digits starting with 4 or 9."]}}}
+        service.register_cohort({"cohort": {"cohort_id": "kib-1", "keep_together": False}, "registrations": people})
+    assert refused.value.errors == {
+        "registrations": {"1": {"phone": ["Must be a Norwegian mobile number: +47 and 8 digits starting with 4 or 9."]}}
+    }
     assert store.registrations == {} and store.events == []

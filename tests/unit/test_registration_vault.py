@@ -1,4 +1,5 @@
 """The vault: contact details sealed at rest, keys rotated without downtime, same-person digests."""
+
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -28,11 +29,19 @@ def test_a_new_key_first_still_opens_old_records_and_rotation_moves_them_to_the_
 
 def test_keys_come_from_the_environment_and_development_keys_only_in_test_or_demo_mode():
     key = Fernet.generate_key().decode()
-    assert Vault.from_settings({"FLOKK_CONTACT_KEYS": f"{key}, ", "FLOKK_LOOKUP_KEY": "k"}).open(
-        Vault([key], "k").seal(CONTACT)) == CONTACT
+    assert (
+        Vault.from_settings({"FLOKK_CONTACT_KEYS": f"{key}, ", "FLOKK_LOOKUP_KEY": "k"}).open(
+            Vault([key], "k").seal(CONTACT)
+        )
+        == CONTACT
+    )
     assert Vault.from_settings({"FLOKK_MODE": "test"}).open(Vault.from_settings({"FLOKK_MODE": "demo"}).seal(CONTACT))
-    for settings in ({}, {"FLOKK_MODE": "production"}, {"FLOKK_CONTACT_KEYS": key},
-                     {"FLOKK_CONTACT_KEYS": "not-a-key", "FLOKK_LOOKUP_KEY": "k"}):
+    for settings in (
+        {},
+        {"FLOKK_MODE": "production"},
+        {"FLOKK_CONTACT_KEYS": key},
+        {"FLOKK_CONTACT_KEYS": "not-a-key", "FLOKK_LOOKUP_KEY": "k"},
+    ):
         with pytest.raises(VaultMisconfigured):
             Vault.from_settings(settings)
 

@@ -2,12 +2,29 @@ from services.directory import routing
 from services.directory.reference import reference_data
 
 CONTACT_POINTS = [
-    {"contact_point_id": "link-bergen", "kind": "link_centre", "municipality_number": "4601",
-     "municipalities": ["4601"], "digital_groups": True, "active": True},
-    {"contact_point_id": "voss-frivillig", "kind": "volunteer_centre", "municipality_number": "4621",
-     "municipalities": ["4621"], "digital_groups": False, "active": True},
-    {"contact_point_id": "national-office", "kind": "national_office", "municipality_number": "0301",
-     "municipalities": ["0301"], "active": True},
+    {
+        "contact_point_id": "link-bergen",
+        "kind": "link_centre",
+        "municipality_number": "4601",
+        "municipalities": ["4601"],
+        "digital_groups": True,
+        "active": True,
+    },
+    {
+        "contact_point_id": "voss-frivillig",
+        "kind": "volunteer_centre",
+        "municipality_number": "4621",
+        "municipalities": ["4621"],
+        "digital_groups": False,
+        "active": True,
+    },
+    {
+        "contact_point_id": "national-office",
+        "kind": "national_office",
+        "municipality_number": "0301",
+        "municipalities": ["0301"],
+        "active": True,
+    },
 ]
 
 
@@ -44,6 +61,7 @@ def test_svalbard_is_not_a_municipality():
 
 
 # --- on the example directory: real municipalities, real distances ------------------------------
+
 
 def example_route(number, **prefs):
     from services.directory.example import example_contact_points
@@ -115,8 +133,12 @@ def test_svalbard_and_jan_mayen_postal_codes_have_no_municipality():
     assert len(svalbard) == 7
     assert {reference.place_for_postal_code(code)["area"] for code in svalbard} == {"svalbard"}
     jan_mayen = reference.place_for_postal_code("8099")
-    assert jan_mayen == {"municipality_number": None, "name": jan_mayen["name"], "county_number": None,
-                         "area": "jan_mayen"}
+    assert jan_mayen == {
+        "municipality_number": None,
+        "name": jan_mayen["name"],
+        "county_number": None,
+        "area": "jan_mayen",
+    }
     assert summary(example_route(None))[-1] == ("national_office", "national-office")
     assert {c["kind"] for c in example_route(None, digital_ok=True)[:-1]} == {"digital"}
 

@@ -1,4 +1,5 @@
 """The SIGUSR2 stack dump shows where a greenthread waits (what py-spy cannot show)."""
+
 import io
 import os
 import signal
