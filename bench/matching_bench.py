@@ -16,7 +16,7 @@ import json
 import random
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from services.directory import routing
@@ -43,7 +43,7 @@ THEME_WEIGHTS = {
 LANGUAGE_WEIGHTS = {"nb": 86, "nn": 4, "en": 3, "pl": 2, "ar": 1.5, "uk": 1.5, "so": 1, "ti": 1}
 PART_WEIGHTS = {"evening": 6, "afternoon": 3, "morning": 2}
 WEEKDAY_WEIGHTS = {"mon": 5, "tue": 6, "wed": 6, "thu": 6, "fri": 3, "sat": 1, "sun": 1}
-NOW = datetime(2026, 11, 28, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
 RESULTS = Path(__file__).parent / "results" / "matching.json"
 
 

@@ -11,15 +11,15 @@ import eventlet
 
 eventlet.monkey_patch()
 
-import json  # noqa: E402
-import logging  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
+import json
+import logging
+import sys
+import time
 
-from eventlet.event import Event  # noqa: E402
-from nameko.containers import ServiceContainer  # noqa: E402
-from nameko.events import event_handler  # noqa: E402
-from nameko.standalone.events import event_dispatcher  # noqa: E402
+from eventlet.event import Event
+from nameko.containers import ServiceContainer
+from nameko.events import event_handler
+from nameko.standalone.events import event_dispatcher
 
 STATE = {"count": 0, "target": 0, "done": None}
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.stack import PYTHON, ROOT, SERVICES, Intake, RssSampler, Stack, say, wait_for  # noqa: E402
+from bench.stack import PYTHON, ROOT, SERVICES, Intake, RssSampler, Stack, say, wait_for
 
 SLOT = int(os.environ.get("BENCH_SLOT", "7"))
 LATENCY_RATE = 50

@@ -42,11 +42,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kombu import Connection, Queue  # noqa: E402
+from kombu import Connection, Queue
 
-from bench.stack import ROOT, SERVICES, Intake, Stack, say, wait_for  # noqa: E402
-from services.common.contracts import SUBSCRIPTIONS  # noqa: E402
-from services.common.topology import DEAD_LETTER_TTL_MS, queue_name  # noqa: E402
+from bench.stack import ROOT, SERVICES, Intake, Stack, say, wait_for
+from services.common.contracts import SUBSCRIPTIONS
+from services.common.topology import DEAD_LETTER_TTL_MS, queue_name
 
 REASON_HEADER = "x-flokk-reason"
 
@@ -347,7 +347,7 @@ def main():
         load.start()
         say(f"steady load: {rate:g} registrations/s")
         time.sleep(pause)
-        kill = lambda name: (stack.kill_service(name), stack.script("scripts/services.sh", "start"))  # noqa: E731
+        kill = lambda name: (stack.kill_service(name), stack.script("scripts/services.sh", "start"))
         if args.kill:
             for _ in range(args.kill[1]):
                 timed(stack, log, f"SIGKILL {args.kill[0]}, start it again", lambda: kill(args.kill[0]), pause)

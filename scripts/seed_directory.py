@@ -7,14 +7,14 @@ import eventlet
 
 eventlet.monkey_patch()
 
-import logging  # noqa: E402
+import logging
 
 logging.getLogger("amqp").setLevel(logging.ERROR)
 
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+from nameko.standalone.rpc import ClusterRpcProxy
 
-from services.common.config import amqp_uri_from_env  # noqa: E402
-from services.directory.example import example_payloads  # noqa: E402
+from services.common.config import amqp_uri_from_env
+from services.directory.example import example_payloads
 
 
 def main():

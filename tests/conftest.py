@@ -4,15 +4,15 @@ import eventlet
 
 eventlet.monkey_patch()
 
-import os  # noqa: E402
-import uuid  # noqa: E402
-from pathlib import Path  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
 
-import pytest  # noqa: E402
-from pymongo import MongoClient  # noqa: E402
+import pytest
+from pymongo import MongoClient
 
-from services.common import clock  # noqa: E402
+from services.common import clock
 
 TIERS = ("unit", "integration", "e2e", "browser")
 
@@ -62,7 +62,7 @@ def service_config(rabbit_config, db_prefix):
 
 
 #: The moment every in-process test starts at, whatever day it runs (no test reads the wall clock).
-TEST_EPOCH = datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc)
+TEST_EPOCH = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)

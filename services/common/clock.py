@@ -8,7 +8,7 @@ Monotonic time (durations, deadlines, TTLs) is not the wall clock and stays `tim
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock:
@@ -57,7 +57,7 @@ _current: Clock = SystemClock()
 
 def now() -> datetime:
     """The current moment in UTC."""
-    return _current.now().astimezone(timezone.utc)
+    return _current.now().astimezone(UTC)
 
 
 def today_in_oslo() -> date:

@@ -7,6 +7,8 @@ the incoming `registration_requested`.
 """
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -37,15 +39,13 @@ MESSAGE_LANGUAGES = ("nb", "nn", "en")
 CHANNELS = ("email", "sms")
 MINIMUM_AGE = 18
 
-SCHEMA_VERSION = 1
-KNOWN_SCHEMA_VERSIONS = frozenset({1})
 
 NORWEGIAN_MOBILE = re.compile(r"^\+47[49]\d{7}$")
 FOUR_DIGITS = re.compile(r"^\d{4}$")
 ISO_639_1 = re.compile(r"^[a-z]{2}$")
 
 
-def _one_of(choices):
+def _one_of(choices: Iterable[str]) -> validate.OneOf:
     return validate.OneOf(choices, error="Must be one of: {choices}.")
 
 
@@ -59,21 +59,21 @@ class StrictSchema(Schema):
 class _StrictBoolean(fields.Boolean):
     """JSON true/false only: "yes", 1 or "true" are not booleans in a contract (1 == True in Python)."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
         if not isinstance(value, bool):
             raise self.make_error("invalid")
         return value
 
 
-def Bool(**kw):
+def Bool(**kw: Any) -> fields.Boolean:
     return _StrictBoolean(**kw)
 
 
-Id = lambda **kw: fields.String(validate=validate.Length(1, 64), **kw)  # noqa: E731
-MunicipalityNumber = lambda **kw: fields.String(  # noqa: E731
+Id = lambda **kw: fields.String(validate=validate.Length(1, 64), **kw)
+MunicipalityNumber = lambda **kw: fields.String(
     validate=validate.Regexp(FOUR_DIGITS, error="Must be a 4-digit municipality number."), **kw
 )
-Timestamp = lambda **kw: fields.AwareDateTime(format="iso", **kw)  # noqa: E731
+Timestamp = lambda **kw: fields.AwareDateTime(format="iso", **kw)
 
 
 class Slot(StrictSchema):
@@ -81,26 +81,20 @@ class Slot(StrictSchema):
     part_of_day = fields.String(required=True, validate=_one_of(PARTS_OF_DAY))
 
 
-def _unique_slots(slots):
+def _unique_slots(slots: list[dict[str, str]]) -> None:
     keys = [(s["weekday"], s["part_of_day"]) for s in slots]
     if len(keys) != len(set(keys)):
         raise ValidationError("Each weekday and part of day may appear once.")
 
 
-Themes = lambda **kw: fields.List(  # noqa: E731
-    fields.String(validate=_one_of(THEMES)), validate=validate.Length(1, 5), **kw
-)
-Languages = lambda **kw: fields.List(  # noqa: E731
+Themes = lambda **kw: fields.List(fields.String(validate=_one_of(THEMES)), validate=validate.Length(1, 5), **kw)
+Languages = lambda **kw: fields.List(
     fields.String(validate=validate.Regexp(ISO_639_1, error="Must be an ISO 639-1 code such as 'nb'.")),
     validate=validate.Length(1, 5),
     **kw,
 )
-Availability = lambda **kw: fields.List(  # noqa: E731
-    fields.Nested(Slot), validate=[validate.Length(1, 21), _unique_slots], **kw
-)
-AccessibilityNeeds = lambda **kw: fields.List(  # noqa: E731
-    fields.String(validate=_one_of(ACCESSIBILITY_NEEDS)), **kw
-)
+Availability = lambda **kw: fields.List(fields.Nested(Slot), validate=[validate.Length(1, 21), _unique_slots], **kw)
+AccessibilityNeeds = lambda **kw: fields.List(fields.String(validate=_one_of(ACCESSIBILITY_NEEDS)), **kw)
 
 
 class Cohort(StrictSchema):
@@ -156,7 +150,7 @@ class RegistrationRequested(StrictSchema):
     consent = fields.Nested(Consent, required=True)
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
-    def _cross_field_rules(self, data, original, **kwargs):
+    def _cross_field_rules(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
         """Run even when single fields failed, so every problem is named at once; a field that
         failed on its own keeps its own message."""
         given = original if isinstance(original, dict) else {}
@@ -362,26 +356,49 @@ class NotificationFailed(NotificationSent):
 
 # --- the registry ------------------------------------------------------------------------------
 
-#: (source service, event type) -> data schema. The source is the exchange `<source>.events`.
-EVENTS = {
-    ("intake", "registration_requested"): RegistrationRequested,
-    ("registration", "registration_created"): RegistrationCreated,
-    ("registration", "registration_rejected"): RegistrationRejected,
-    ("registration", "registration_updated"): RegistrationUpdated,
-    ("registration", "registration_withdrawn"): RegistrationWithdrawn,
-    ("registration", "registration_erased"): RegistrationErased,
-    ("directory", "contact_point_upserted"): ContactPointUpserted,
-    ("directory", "contact_point_deactivated"): ContactPointDeactivated,
-    ("matching", "registration_waitlisted"): RegistrationWaitlisted,
-    ("matching", "registration_unroutable"): RegistrationUnroutable,
-    ("matching", "group_proposed"): GroupProposed,
-    ("matching", "group_rejected"): GroupRejected,
-    ("matching", "group_confirmed"): GroupConfirmed,
-    ("matching", "group_member_added"): GroupMemberAdded,
-    ("matching", "group_member_left"): GroupMemberLeft,
-    ("matching", "group_closed"): GroupClosed,
-    ("notification", "notification_sent"): NotificationSent,
-    ("notification", "notification_failed"): NotificationFailed,
+EventKey = tuple[str, str]  # (source service, event type); the source is the exchange `<source>.events`
+
+#: (source, event type) -> {schema_version: data schema}. The contract evolution rule
+#: (docs/design.md, "Contracts"): a change that adds fields to an event adds a version here, with a
+#: schema of its own; receivers accept every version listed; an emitter moves to the new version
+#: (EMITTED_VERSIONS) only once every receiver in the repository accepts it; docs/asyncapi.yaml
+#: lists each version.
+VERSIONS: dict[EventKey, dict[int, type[StrictSchema]]] = {
+    ("intake", "registration_requested"): {1: RegistrationRequested},
+    ("registration", "registration_created"): {1: RegistrationCreated},
+    ("registration", "registration_rejected"): {1: RegistrationRejected},
+    ("registration", "registration_updated"): {1: RegistrationUpdated},
+    ("registration", "registration_withdrawn"): {1: RegistrationWithdrawn},
+    ("registration", "registration_erased"): {1: RegistrationErased},
+    ("directory", "contact_point_upserted"): {1: ContactPointUpserted},
+    ("directory", "contact_point_deactivated"): {1: ContactPointDeactivated},
+    ("matching", "registration_waitlisted"): {1: RegistrationWaitlisted},
+    ("matching", "registration_unroutable"): {1: RegistrationUnroutable},
+    ("matching", "group_proposed"): {1: GroupProposed},
+    ("matching", "group_rejected"): {1: GroupRejected},
+    ("matching", "group_confirmed"): {1: GroupConfirmed},
+    ("matching", "group_member_added"): {1: GroupMemberAdded},
+    ("matching", "group_member_left"): {1: GroupMemberLeft},
+    ("matching", "group_closed"): {1: GroupClosed},
+    ("notification", "notification_sent"): {1: NotificationSent},
+    ("notification", "notification_failed"): {1: NotificationFailed},
+}
+
+#: The version each emitter sends now, where it is not 1.
+EMITTED_VERSIONS: dict[EventKey, int] = {}
+
+
+def emitted_version(source: str, event_type: str) -> int:
+    return EMITTED_VERSIONS.get((source, event_type), 1)
+
+
+def known_versions(source: str, event_type: str) -> list[int]:
+    return sorted(VERSIONS.get((source, event_type), {}))
+
+
+#: (source, event type) -> the data schema its emitter sends now.
+EVENTS: dict[EventKey, type[StrictSchema]] = {
+    key: versions[emitted_version(*key)] for key, versions in VERSIONS.items()
 }
 
 #: Which service consumes which events. The broker topology (one durable queue per pair) is
@@ -419,11 +436,13 @@ SUBSCRIPTIONS = {
 SERVICES = ("registration", "matching", "notification", "directory", "gateway")
 
 
-def data_schema(source, event_type):
+def data_schema(source: str, event_type: str, version: int | None = None) -> type[StrictSchema]:
+    """The data schema of an event at `version` (by default, the one its emitter sends now)."""
     try:
-        return EVENTS[(source, event_type)]
+        versions = VERSIONS[(source, event_type)]
     except KeyError:
         raise KeyError(f"no contract for event {event_type!r} from {source!r}") from None
+    return versions[emitted_version(source, event_type) if version is None else version]
 
 
 class Envelope(StrictSchema):

@@ -24,7 +24,7 @@ from .config import AMQP_URI_KEY, DEFAULT_AMQP_URI, DEFAULT_MAX_ATTEMPTS, MAX_AT
 from .contracts import SUBSCRIPTIONS
 from .envelope import ContractViolation, parse
 from .metrics import METRICS
-from .topology import RETRY_DELAYS_MS, dead_letter_queue, queue_name, retry_queue, service_entities, declare
+from .topology import RETRY_DELAYS_MS, dead_letter_queue, declare, queue_name, retry_queue, service_entities
 
 log = logging.getLogger(__name__)
 

@@ -60,7 +60,7 @@ def install_context_factory():
 
 
 class JsonFormatter(logging.Formatter):
-    converter = time.gmtime
+    converter = staticmethod(time.gmtime)
 
     def format(self, record):
         line = {

@@ -77,7 +77,7 @@ class Metrics:
             describe(name, "histogram")
             key = f'{labels.get(name, label)}="{_escape(label_value)}"'
             cumulative = 0
-            for bound, count in zip(self.buckets + ("+Inf",), counts):
+            for bound, count in zip(self.buckets + ("+Inf",), counts, strict=True):
                 cumulative += count
                 lines.append(f'{self.prefix}_{name}_bucket{{{key},le="{bound}"}} {cumulative}')
             lines.append(f"{self.prefix}_{name}_sum{{{key}}} {sums[(f'{name}_sum', label_value)]:.6f}")

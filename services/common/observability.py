@@ -52,7 +52,8 @@ def resident_memory_bytes(pid="self"):
 
 class WorkerObserver(DependencyProvider):
     """Times RPC, HTTP and event workers into METRICS (the delivery also times each event from
-    receipt to ack, which adds the wait for a free worker) and tags each worker's log lines with its call id and event id."""
+    receipt to ack, which adds the wait for a free worker) and tags each worker's log lines with its
+    call id and event id."""
 
     def __init__(self):
         self._started = weakref.WeakKeyDictionary()

@@ -11,7 +11,7 @@
 import logging
 
 import eventlet
-from amqp.exceptions import AMQPError
+from amqp.exceptions import AMQPError  # type: ignore[import-untyped]
 from kombu.exceptions import OperationalError
 from nameko.rpc import Rpc, RpcProxy
 

@@ -16,7 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from . import observability
+from . import clock, observability
 from .amqp import BrokerPublisher
 from .config import (
     AMQP_URI_KEY,
@@ -27,7 +27,6 @@ from .config import (
     OUTBOX_SWEEP_SECONDS_KEY,
     database_name,
 )
-from . import clock
 from .envelope import build
 from .health import health_report
 from .topology import events_exchange

@@ -93,7 +93,7 @@ def declare(channel, entities):
 def main(amqp_uri):
     with Connection(amqp_uri) as connection:
         declare(connection.default_channel, all_entities())
-    print("topology declared: %d exchanges and queues" % len(all_entities()))
+    print(f"topology declared: {len(all_entities())} exchanges and queues")
 
 
 if __name__ == "__main__":

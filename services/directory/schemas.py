@@ -54,16 +54,14 @@ def _unique(key=None, what="value"):
 
 
 Slug = lambda **kw: fields.String(
-    validate=validate.Regexp(  # noqa: E731
-        r"^[a-z0-9][a-z0-9-]{1,63}$", error="Use 2-64 lower-case letters, digits and hyphens."
-    ),
+    validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$", error="Use 2-64 lower-case letters, digits and hyphens."),
     **kw,
 )
-KnownMunicipality = lambda **kw: fields.String(validate=_known_municipality, **kw)  # noqa: E731
-Accessibility = lambda **kw: fields.List(  # noqa: E731
+KnownMunicipality = lambda **kw: fields.String(validate=_known_municipality, **kw)
+Accessibility = lambda **kw: fields.List(
     fields.String(validate=_one_of(ACCESSIBILITY_FEATURES)), validate=_unique(what="feature"), **kw
 )
-OrganisationalEmail = lambda **kw: fields.Email(validate=validate.Length(max=254), **kw)  # noqa: E731
+OrganisationalEmail = lambda **kw: fields.Email(validate=validate.Length(max=254), **kw)
 
 
 class StrictSchema(Schema):
@@ -93,7 +91,7 @@ class OpeningHours(StrictSchema):
             raise ValidationError("Must be later than opens.", "closes")
 
 
-OpeningHoursList = lambda **kw: fields.List(fields.Nested(OpeningHours), load_default=list, **kw)  # noqa: E731
+OpeningHoursList = lambda **kw: fields.List(fields.Nested(OpeningHours), load_default=list, **kw)
 
 
 class MeetingPlace(StrictSchema):

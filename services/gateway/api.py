@@ -14,8 +14,8 @@ from .routes import ADMIN, DIRECTORY_READERS, EVERYONE, SIGNED_IN, STAFF, route
 from .schemas import (
     AccountInput,
     AccountOutput,
-    AdvanceInput,
     AcquaintancesInput,
+    AdvanceInput,
     AuditEntry,
     AuditQuery,
     CloseInput,

@@ -14,10 +14,9 @@ from nameko.exceptions import IncorrectSignature, MethodNotFound, RemoteError, U
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
-from werkzeug.wrappers import Response
 
-from services.common.access import may_see_contact_point
 from services.common import clock
+from services.common.access import may_see_contact_point
 from services.common.errors import Conflict, Forbidden, InvalidInput
 from services.common.errors import NotFound as NotFound_
 from services.common.metrics import Metrics

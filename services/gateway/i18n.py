@@ -1,7 +1,7 @@
 """Bokmål by default, nynorsk and English: one JSON file of texts per language."""
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 LANGUAGES = ("nb", "nn", "en")
@@ -9,7 +9,7 @@ DEFAULT_LANGUAGE = "nb"
 HERE = Path(__file__).resolve().parent / "translations"
 
 
-@lru_cache(maxsize=None)
+@cache
 def texts(lang):
     return json.loads((HERE / f"{lang}.json").read_text(encoding="utf-8"))
 

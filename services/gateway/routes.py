@@ -22,21 +22,21 @@ class Route:
     handler: object
     roles: tuple
     kind: str = "api"  # api | page | meta (probes, documents) | asset (CSS)
-    scope: str = None  # "contact_point": the path's contact_point_id must be the actor's
-    audit: str = None  # kind of subject whose personal data this reads ("registration", ...)
-    purpose: str = None  # the default "why" written to the audit log
-    body: type = None  # marshmallow schema of the JSON body
-    query: type = None  # marshmallow schema of the query string
-    response: type = None
+    scope: str | None = None  # "contact_point": the path's contact_point_id must be the actor's
+    audit: str | None = None  # kind of subject whose personal data this reads ("registration", ...)
+    purpose: str | None = None  # the default "why" written to the audit log
+    body: type | None = None  # marshmallow schema of the JSON body
+    query: type | None = None  # marshmallow schema of the query string
+    response: type | None = None
     response_many: bool = False
     summary: str = ""
     tag: str = "api"
     rate_limited: bool = False
-    example: dict = field(default=None, hash=False, compare=False)  # a valid body, for docs and tests
-    path_example: dict = field(default=None, hash=False, compare=False)
+    example: dict | None = field(default=None, hash=False, compare=False)  # a valid body, for docs and tests
+    path_example: dict | None = field(default=None, hash=False, compare=False)
 
 
-ROUTES = []
+ROUTES: list[Route] = []
 
 
 def route(method, path, **options):

@@ -150,7 +150,8 @@ class Figures(Schema):
 class ErrorBody(Schema):
     code = fields.String()
     message = fields.String()
-    fields = fields.Dict()
+    # The API's field is named 'fields', which shadows marshmallow's own attribute.
+    fields = fields.Dict()  # type: ignore[assignment]
 
 
 class Error(Schema):

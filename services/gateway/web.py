@@ -2,10 +2,7 @@
 without JavaScript; forms carry a CSRF token; errors are listed at the top and tied to their fields."""
 
 import uuid
-from datetime import datetime, timezone
-
-from services.common import clock
-from services.common.envelope import iso
+from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -14,6 +11,7 @@ from nameko.exceptions import RemoteError
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
+from services.common import clock
 from services.common.contracts import (
     ACCESSIBILITY_NEEDS,
     PARTS_OF_DAY,
@@ -23,6 +21,7 @@ from services.common.contracts import (
     GroupRejected,
     RegistrationRequested,
 )
+from services.common.envelope import iso
 from services.common.errors import field_errors
 
 from . import api, auth, figures
@@ -34,7 +33,7 @@ from .routes import ADMIN, EVERYONE, STAFF, route
 HERE = Path(__file__).resolve().parent
 CONSENT_VERSION = "2026-01"
 FORM_LANGUAGES = ("nb", "nn", "en", "se", "pl", "uk", "ar", "so", "ti", "fa")
-REJECT_REASONS = GroupRejected._declared_fields["reason"].validate.choices
+REJECT_REASONS = GroupRejected._declared_fields["reason"].validate.choices  # type: ignore[union-attr]
 _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 
 
@@ -153,7 +152,7 @@ def intake_from_form(form, lang, referral=None):
         "themes": form.getlist("themes"),
         "languages": [x for x in [form.get("language")] if x],
         "availability": [
-            dict(zip(("weekday", "part_of_day"), slot.split("-", 1)))
+            dict(zip(("weekday", "part_of_day"), slot.split("-", 1), strict=True))
             for slot in form.getlist("availability")
             if "-" in slot
         ],

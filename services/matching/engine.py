@@ -414,7 +414,7 @@ def _regroup_leftovers(units, rules, groups, available):
                 for label in units[i].labels & leftovers_by_label.keys():
                     spare_by_label.setdefault(label, []).append((g, units[i]))
     changed = False
-    for label in sorted(leftovers_by_label, key=lambda l: (l[1] is MIXED, _label_order(l))):
+    for label in sorted(leftovers_by_label, key=lambda label: (label[1] is MIXED, _label_order(label))):
         leftovers = sorted((u for u in leftovers_by_label[label] if u.index in available), key=lambda u: u.rank)
         spare = [(g, u) for g, u in spare_by_label.get(label, ()) if u.index in groups[g][1]]
         if not leftovers or sum(u.size for u in leftovers) + sum(u.size for _, u in spare) < pool.min_size:
@@ -580,7 +580,7 @@ def _why_waiting(person, unit, totals, pool):
         return "not pooled here: asked not to be placed in their own municipality"
     if not unit.labels:
         return "a cohort kept together that shares no time slot and theme, or holds acquaintances"
-    if not any(totals[l] >= min(pool.min_size, SMALLEST_WIDENED_SIZE) for l in unit.labels):
+    if not any(totals[label] >= min(pool.min_size, SMALLEST_WIDENED_SIZE) for label in unit.labels):
         return (
             f"fewer than {pool.min_size} people share a time slot and a theme "
             "(or openness to mixed groups) with them yet"

@@ -7,9 +7,10 @@ times when another worker got there first (`ClaimLost`).
 
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 
-from services.common.access import require_contact_point
 from services.common import clock as wall_clock
+from services.common.access import require_contact_point
 from services.common.envelope import iso
 from services.common.errors import Conflict, InvalidInput, NotFound
 
@@ -145,7 +146,9 @@ class Matching:
                 return []
             versions = {entry["_id"]: entry["version"] for entry in entries}
             try:
-                return self.store.transaction(lambda uow: self._claim(uow, proposals, versions, pool, settings, now))
+                return self.store.transaction(
+                    partial(self._claim, proposals=proposals, versions=versions, pool=pool, settings=settings, now=now)
+                )
             except ClaimLost:
                 continue
         return []
@@ -406,7 +409,7 @@ class Matching:
                 return None
             versions = {e["_id"]: e["version"] for e in entries}
 
-            def change(uow, group=group):
+            def change(uow, group=group, added=added, versions=versions):
                 for rid in added:
                     self.store.claim(uow, rid, versions[rid], group["_id"])
                 self._update(uow, group, {"members": group["members"] + added})

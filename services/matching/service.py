@@ -7,9 +7,9 @@ from eventlet import tpool
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
+from services.common import clock
 from services.common.cache import SharedCache
 from services.common.delivery import handle_event
-from services.common import clock
 from services.common.health import health_report
 from services.common.rpc import TimedRpcProxy, rpc
 from services.common.store import MongoStore

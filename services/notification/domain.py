@@ -62,8 +62,8 @@ class Message:
     cause_event_id: str
     recipient: dict
     template: str
-    registration_id: str = None
-    contact_point_id: str = None
+    registration_id: str | None = None
+    contact_point_id: str | None = None
     params: dict = field(default_factory=dict)
 
     @property

@@ -73,7 +73,7 @@ class Ports:
         """The directory's contact point: from the shared cache unless `fresh` (invitations and
         reminders name meeting places and starters that staff may have added a moment ago)."""
         if contact_point_id not in self._contact_points:
-            fetch = lambda: self.directory.get_contact_point(contact_point_id)  # noqa: E731
+            fetch = lambda: self.directory.get_contact_point(contact_point_id)
             if self.contact_point_cache is None:
                 found = fetch()
             elif fresh:

@@ -4,9 +4,9 @@ from marshmallow import ValidationError
 from nameko.exceptions import RemoteError
 from pymongo.errors import DuplicateKeyError
 
+from services.common import clock
 from services.common.access import require_role
 from services.common.contracts import RegistrationRequested
-from services.common import clock
 from services.common.errors import Conflict, InvalidInput, NotFound
 
 from . import domain
@@ -65,7 +65,7 @@ def register_all(store, directory, items, event=None):
             errors[str(position)] = invalid.errors
     if errors:
         raise InvalidInput(errors)
-    fresh = [(data, place) for data, (kind, place) in zip(items, plans) if kind == "new"]
+    fresh = [(data, place) for data, (kind, place) in zip(items, plans, strict=True) if kind == "new"]
     stored = iter(_store_new(store, fresh, event) if fresh else [])
     return [(value, False) if kind == "repeat" else next(stored) for kind, value in plans]
 
@@ -142,7 +142,7 @@ def reject(store, idempotency_key, errors, event=None):
     """Tell the sending system why its intake was refused: field names and messages, no values."""
     key = idempotency_key if isinstance(idempotency_key, str) and 0 < len(idempotency_key) <= 128 else None
     data = {"idempotency_key": key, "errors": errors}
-    change = lambda uow: uow.emit("registration_rejected", data)  # noqa: E731
+    change = lambda uow: uow.emit("registration_rejected", data)
     if event is not None and getattr(event, "event_id", None):
         store.apply(event, change)
     else:
@@ -291,7 +291,7 @@ def follow_matching(store, event):
         ids, changes_for = [data["registration_id"]], lambda r: domain.after_left(r, data["group_id"])
     else:  # group_confirmed, group_member_added
         ids = [data["registration_id"]] if "registration_id" in data else data["registration_ids"]
-        changes_for = lambda r: domain.after_joined(r, data["group_id"], data["contact_point_id"])  # noqa: E731
+        changes_for = lambda r: domain.after_joined(r, data["group_id"], data["contact_point_id"])
 
     def change(uow):
         for registration_id in ids:

@@ -4,10 +4,10 @@ import os
 
 from nameko.timer import timer
 
+from services.common import clock
 from services.common.access import require_role
 from services.common.cache import CachedCalls, SharedCache
 from services.common.delivery import InvalidEvent, PermanentError, handle_event
-from services.common import clock
 from services.common.errors import InvalidInput
 from services.common.health import health_report
 from services.common.rpc import TimedRpcProxy, rpc

@@ -9,7 +9,6 @@ from services.common.store import MongoStore, Storage
 
 from .vault import Vault
 
-
 COUNT_SHARDS = 32
 
 

@@ -10,7 +10,7 @@ there yet; without it every service is the real one."""
 import os
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.browser.conftest import CHROMIUM
@@ -71,9 +71,8 @@ def populate(stack):
     make a group that staff confirm, two still waiting, two referred by the referrer."""
 
     def token(who):
-        return {
-            "Authorization": f"Bearer {stack.run([PY, '-m', 'services.gateway.accounts', 'token', '--email', ACCOUNTS[who][0]]).strip()}"
-        }
+        minted = stack.run([PY, "-m", "services.gateway.accounts", "token", "--email", ACCOUNTS[who][0]])
+        return {"Authorization": f"Bearer {minted.strip()}"}
 
     def evening(weekday):
         return [{"weekday": weekday, "part_of_day": "evening"}]
@@ -106,9 +105,7 @@ def populate(stack):
         what="two proposals",
     )
     lonely = next(p for p in proposals if p["theme"] == "loneliness")
-    first_meeting = (datetime.now(timezone.utc) + timedelta(days=10)).replace(
-        hour=17, minute=0, second=0, microsecond=0
-    )
+    first_meeting = (datetime.now(UTC) + timedelta(days=10)).replace(hour=17, minute=0, second=0, microsecond=0)
     status, answer = stack.api(
         "POST",
         f"/api/contact-points/link-bergen/groups/{lonely['group_id']}/confirm",

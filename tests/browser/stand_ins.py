@@ -1,6 +1,6 @@
-"""Stand-ins for services (schemathesis, and `make screenshots` before the real RPCs exist): they answer every documented
-RPC of docs/rpc.md with the documented shapes (the canned answers of the gateway's unit tests), so
-the staff and national pages can be shown before the real RPCs are merged."""
+"""Stand-ins for services (schemathesis, and `make screenshots` before the real RPCs exist): they
+answer every documented RPC of docs/rpc.md with the documented shapes (the canned answers of the
+gateway's unit tests), so the staff and national pages can be shown before the real RPCs are merged."""
 
 from nameko.rpc import rpc
 

@@ -3,9 +3,9 @@ erasure, no database of any service holds a document keyed by or mentioning the 
 the person's e-mail, phone, name or free text (scanned as stored, every collection), and no
 log line holds them, not even from refused intakes."""
 
+import pytest
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
-import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 

@@ -4,7 +4,6 @@ AMQP client as the intake system, a real SMTP server in a process of its own."""
 import email
 import email.policy
 import os
-import signal
 import subprocess
 from pathlib import Path
 

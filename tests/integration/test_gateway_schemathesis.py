@@ -15,8 +15,8 @@ import pytest
 from nameko.testing.utils import find_free_port
 
 from services.gateway.service import GatewayService
-from tests.integration.test_gateway import accounts_cli
 from tests.browser.stand_ins import stand_in
+from tests.integration.test_gateway import accounts_cli
 from tests.unit.test_gateway_fakes import ANSWERS
 
 ROOT = Path(__file__).resolve().parents[2]

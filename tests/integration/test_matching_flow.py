@@ -7,6 +7,7 @@ with meeting places (the shape the directory is gaining), so the test does not d
 """
 
 import uuid
+from datetime import UTC
 
 import eventlet
 import pytest
@@ -163,7 +164,7 @@ def test_two_replicas_on_one_store_and_broker_never_place_one_person_twice(match
 
 def test_two_replicas_sweeping_the_same_pool_at_once_claim_each_person_once(matching, mongo, db_prefix):
     """Both replicas compute the same groups from the same pool; the versioned claims let one win."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from services.common import clock
     from services.matching import domain, engine
@@ -174,7 +175,7 @@ def test_two_replicas_sweeping_the_same_pool_at_once_claim_each_person_once(matc
     now = clock.now()
     for i in range(40):
         data = created(f"reg-{i:03d}")["data"]
-        profile = {**data, "registered_at": datetime(2026, 11, 1, 9, i, tzinfo=timezone.utc)}
+        profile = {**data, "registered_at": datetime(2026, 11, 1, 9, i, tzinfo=UTC)}
         db.waiting.insert_one(
             domain.waiting_entry(profile, BERGEN, [BERGEN, NATIONAL], now, engine.DEFAULT_WIDENING_DAYS)
         )

@@ -4,8 +4,8 @@ erasure, on the real broker and the real store."""
 from datetime import timedelta
 
 import pytest
-from bson.raw_bson import RawBSONDocument
 from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
 from cryptography.fernet import Fernet
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy

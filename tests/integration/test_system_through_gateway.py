@@ -6,7 +6,7 @@ coverage."""
 
 import email
 import email.policy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.testing.utils import find_free_port
@@ -114,7 +114,7 @@ def test_staff_see_the_pool_confirm_the_proposal_and_the_five_are_invited(system
     assert '<option value="group-room">LINK Bergen og omegn, group room (10)</option>' in page
     assert '<option value="link-bergen-starter-1">Kristin</option>' in page
 
-    first_meeting = (datetime.now(timezone.utc) + timedelta(days=10)).replace(microsecond=0).isoformat()
+    first_meeting = (datetime.now(UTC) + timedelta(days=10)).replace(microsecond=0).isoformat()
     confirm = {
         "meeting_place_id": "group-room",
         "first_meeting_at": first_meeting,

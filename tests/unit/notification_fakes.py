@@ -1,7 +1,7 @@
 """In-memory fakes of notification's own store and channels, and a directory answer of the shape
 directory.get_contact_point returns."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from services.notification.domain import DeliveryFailure
 from services.notification.store import SETTLED
@@ -32,7 +32,7 @@ CONTACT_POINTS = {"link-bergen": BERGEN, "national-office": NATIONAL}
 
 def at(hour, minute=0, day=28, month=11):
     """A moment in 2026 given in UTC (Oslo is UTC+1 in winter)."""
-    return datetime(2026, month, day, hour, minute, tzinfo=timezone.utc)
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
 class FakeClock:

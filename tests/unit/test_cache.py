@@ -18,7 +18,7 @@ class Clock:
 def test_an_answer_is_reused_until_its_time_is_up():
     clock, calls = Clock(), []
     cache = TtlCache(30, clock=clock)
-    load = lambda: calls.append(1) or {"name": f"v{len(calls)}"}  # noqa: E731
+    load = lambda: calls.append(1) or {"name": f"v{len(calls)}"}
     assert cache.get_or_load("k", load) == {"name": "v1"}
     clock.now += 29.9
     assert cache.get_or_load("k", load) == {"name": "v1"} and len(calls) == 1

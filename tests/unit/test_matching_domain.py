@@ -1,12 +1,12 @@
 """Routing into pools, widening step by step, the lifecycle and the meeting-place rule (pure)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.matching import domain, engine
 
-NOW = datetime(2026, 11, 28, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
 HOME = {"kind": "contact_point", "contact_point_id": "cp-home", "reason": "serves home"}
 NEAR = {"kind": "contact_point", "contact_point_id": "cp-near", "reason": "nearest in the county"}
 DIGITAL = {"kind": "digital", "contact_point_id": "link-oslo", "reason": "runs digital groups"}

@@ -1,13 +1,13 @@
 """The matching engine's rules (DESIGN §4), as properties over generated pools and as examples."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.matching import engine
 
-NOW = datetime(2026, 11, 28, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
 SLOTS = ("tue:evening", "wed:evening", "thu:morning")
 THEMES = ("grief", "anxiety", "loneliness")
 

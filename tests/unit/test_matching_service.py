@@ -2,24 +2,23 @@
 
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.testing.services import worker_factory
 
 from services.common import clock
 from services.common.cache import TtlCache
-from services.matching.locks import KeyedLocks
-
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.matching import domain
+from services.matching.locks import KeyedLocks
 from services.matching.service import MatchingService
 from services.matching.store import ClaimLost
 from tests.fakes import FakeStorageBase, an_event
 
 STAFF = {"account_id": "acc-1", "role": "contact_point_staff", "contact_point_ids": ["link-bergen"]}
 OTHER_STAFF = {"account_id": "acc-2", "role": "contact_point_staff", "contact_point_ids": ["link-oslo"]}
-REGISTERED = datetime(2026, 11, 1, 9, tzinfo=timezone.utc)
+REGISTERED = datetime(2026, 11, 1, 9, tzinfo=UTC)
 
 
 class FakeMatchingStorage(FakeStorageBase):

@@ -1,7 +1,7 @@
 """registration's entrypoints with an in-memory fake of its own store; only the directory proxy is a mock."""
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from cryptography.fernet import Fernet
@@ -279,7 +279,7 @@ def test_the_same_person_registering_again_is_flagged_to_staff_not_merged():
     other = registered(service, email="unrelated@example.no", phone="+4793333333")
     for rid in (first, second, third, other):
         waitlisted(service, rid)
-    view = lambda rid: service.get_registration(rid, STAFF_BERGEN)["possible_duplicates"]  # noqa: E731
+    view = lambda rid: service.get_registration(rid, STAFF_BERGEN)["possible_duplicates"]
     assert sorted(view(first)) == sorted([second, third])
     assert view(second) == [first] and view(third) == [first] and view(other) == []
     assert len(store.registrations) == 4
