@@ -18,8 +18,8 @@ from nameko.testing.utils import find_free_port
 from services.common.errors import NotFound
 from services.notification.service import NotificationService
 from tests.bus import Tap, dead_letters, publish
+from tests.fakes.notification import CONTACT_POINTS, at
 from tests.samples import envelope
-from tests.unit.notification_fakes import CONTACT_POINTS, at
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

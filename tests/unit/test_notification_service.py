@@ -13,7 +13,7 @@ from services.notification import domain
 from services.notification.handlers import DeliveryPostponed
 from services.notification.service import CONTACT_POINT_CACHE_SECONDS, NotificationService
 from tests.fakes import an_event
-from tests.unit.notification_fakes import (
+from tests.fakes.notification import (
     CONTACT_POINTS,
     FakeClock,
     FakeMailer,
