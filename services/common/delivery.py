@@ -23,6 +23,7 @@ from .amqp import BrokerPublisher
 from .config import AMQP_URI_KEY, DEFAULT_AMQP_URI, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_KEY
 from .contracts import SUBSCRIPTIONS
 from .envelope import ContractViolation, parse
+from .logs import safe_exception_text
 from .metrics import METRICS
 from .topology import RETRY_DELAYS_MS, dead_letter_queue, declare, queue_name, retry_queue, service_entities
 
@@ -135,7 +136,7 @@ class EventSubscriber(Consumer):
     def _after_failure(self, message, exc_info):
         exc_type, exc, _ = exc_info
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
-        failure = f"{exc_type.__name__}: {str(exc)[:200]}"
+        failure = safe_exception_text(exc)[:200]  # the reason header and the log name no values
         METRICS.count("events_failed", self.event_type)
         if issubclass(exc_type, PermanentError) or attempt >= self.max_attempts:
             self.dead_letter(message, f"handler failed after {attempt} attempt(s): {failure}")
