@@ -24,8 +24,9 @@ bench:  ## start a private stack (test slot 7) and measure throughput, latency, 
 faults:  ## restart broker, store and every service under load; prove nothing lost (docs/operations.md)
 	bash scripts/bootstrap.sh && .venv/bin/python scripts/faults.py
 
-asyncapi:  ## regenerate docs/asyncapi.yaml from the contracts
+asyncapi:  ## regenerate docs/asyncapi.yaml from the contracts, then validate it with the reference parser
 	.venv/bin/python -m services.common.asyncapi > docs/asyncapi.yaml
+	bash scripts/check_asyncapi.sh
 
 screenshots:  ## screenshots of the main pages (headless Debian chromium) into docs/screenshots
 	FLOKK_ONLY=screenshots bash scripts/test.sh
