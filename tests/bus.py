@@ -5,6 +5,7 @@ import uuid
 
 from kombu import Connection, Exchange, Queue
 
+from services.common.topology import dead_letter_queue
 from tests.waiting import wait_until
 
 
@@ -71,7 +72,7 @@ def dead_letters(amqp_uri, service):
             f"{service}.dead",
             durable=True,
             channel=connection.channel(),
-            queue_arguments={"x-message-ttl": 7 * 24 * 3600 * 1000},
+            queue_arguments=dead_letter_queue(service).queue_arguments,
         )
         while True:
             message = queue.get(no_ack=True)

@@ -5,7 +5,8 @@
   with a deadline it becomes an `RpcTimeout`, which the shared delivery retries with backoff like
   any other transient failure.
 - `rpc`: nameko's `@rpc`, except that a reply the broker cannot take (it is restarting) is logged
-  and dropped. nameko 2.14 lets that error escape the worker, which kills the whole service.
+  and dropped (nameko 2.14 lets that error escape the worker, which kills the whole service), and
+  that its request queue `rpc-<service>` is a quorum queue (`topology.rpc_queue`).
 """
 
 import logging
@@ -13,7 +14,9 @@ import logging
 import eventlet
 from amqp.exceptions import AMQPError  # type: ignore[import-untyped]
 from kombu.exceptions import OperationalError
-from nameko.rpc import Rpc, RpcProxy
+from nameko.rpc import Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
+
+from .topology import rpc_queue
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,19 @@ class TimedRpcProxy(RpcProxy):
         return _TimedService(super().get_dependency(worker_ctx), self.seconds, self.target_service)
 
 
+class QuorumRpcConsumer(RpcConsumer):
+    """nameko's RPC consumer on a quorum request queue (nameko declares a classic one)."""
+
+    def setup(self):
+        if self.queue is None:
+            self.queue = rpc_queue(self.container.service_name, get_rpc_exchange(self.container.config))
+            self.queue_consumer.register_provider(self)
+            self._registered = True
+
+
 class ReplySafeRpc(Rpc):
+    rpc_consumer = QuorumRpcConsumer()
+
     def handle_result(self, message, worker_ctx, result, exc_info):
         """The work is done; only the reply (or the ack) failed. The caller's deadline covers the
         lost reply, and the request, never acked, is delivered again once the broker is back."""

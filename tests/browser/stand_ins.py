@@ -2,8 +2,7 @@
 answer every documented RPC of docs/rpc.md with the documented shapes (the canned answers of the
 gateway's unit tests), so the staff and national pages can be shown before the real RPCs are merged."""
 
-from nameko.rpc import rpc
-
+from services.common.rpc import rpc
 from tests.unit.test_gateway_fakes import ANSWERS
 
 
