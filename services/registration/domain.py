@@ -1,11 +1,20 @@
 """Registration rules. Pure: no nameko, no pymongo."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from services.common.access import may_see_contact_point
 from services.common.envelope import iso
 from services.common.errors import Forbidden, InvalidInput
+
+#: A registration as stored (no contact details), a contact record, a place from the directory,
+#: an intake's validated data and the actor of an RPC (None for the public): plain dicts.
+Registration = dict[str, Any]
+Contact = dict[str, Any]
+Place = dict[str, Any]
+Intake = dict[str, Any]
+Actor = dict[str, Any] | None
 
 CONTACT_FIELDS = ("name", "email", "phone", "free_text")
 PROFILE_FIELDS = (
@@ -43,7 +52,14 @@ KEY_REUSED = "This key was used before with a different registration."
 KEY_ERASED = "The registration under this key was erased; submit it again with a new key."
 
 
-def new_registration(data, place, now, fingerprint, lookups, registration_id=None):
+def new_registration(
+    data: Intake,
+    place: Place,
+    now: datetime,
+    fingerprint: str,
+    lookups: list[str],
+    registration_id: str | None = None,
+) -> tuple[Registration, Contact]:
     """Split a validated intake into the registration (no contact details) and its contact record."""
     registration_id = registration_id or str(uuid.uuid4())
     registration = {
@@ -69,14 +85,14 @@ def new_registration(data, place, now, fingerprint, lookups, registration_id=Non
     return registration, contact
 
 
-def check_repeat(existing, fingerprint):
+def check_repeat(existing: Registration, fingerprint: str) -> str:
     """The registration id for a repeated key, or IdempotencyConflict for a different payload."""
     if existing["fingerprint"] != fingerprint:
         raise IdempotencyConflict(existing["idempotency_key"])
     return existing["_id"]
 
 
-def matching_profile(registration):
+def matching_profile(registration: Registration) -> dict[str, Any]:
     """The data of registration_created / _updated: what matching needs, and nothing personal."""
     return {
         "registration_id": registration["_id"],
@@ -91,7 +107,7 @@ def matching_profile(registration):
     }
 
 
-def contact_for_notification(registration, contact):
+def contact_for_notification(registration: Registration, contact: Contact) -> dict[str, Any]:
     return {
         "registration_id": registration["_id"],
         "name": contact["name"],
@@ -104,7 +120,7 @@ def contact_for_notification(registration, contact):
     }
 
 
-def staff_view(registration, contact):
+def staff_view(registration: Registration, contact: Contact) -> dict[str, Any]:
     """What staff of the person's contact point see: everything but the internal digests."""
     hidden = ("fingerprint", "same_person_lookups", "_id")
     view = {key: value for key, value in registration.items() if key not in hidden}
@@ -113,7 +129,7 @@ def staff_view(registration, contact):
     return _jsonable(view)
 
 
-def referral_view(registration):
+def referral_view(registration: Registration) -> dict[str, Any]:
     return {
         "registration_id": registration["_id"],
         "status": REFERRER_STATUS[registration["status"]],
@@ -121,7 +137,7 @@ def referral_view(registration):
     }
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _jsonable(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -134,13 +150,13 @@ def _jsonable(value):
 # --- who may do what (docs/rpc.md) -------------------------------------------------------------
 
 
-def require_staff_of(actor, registration):
+def require_staff_of(actor: Actor, registration: Registration) -> None:
     """national_admin, or staff of the contact point matching last routed the person to."""
     if not may_see_contact_point(actor, registration.get("contact_point_id")):
         raise Forbidden("only staff of the person's contact point may do this")
 
 
-def require_own_referral(actor, registration):
+def require_own_referral(actor: Actor, registration: Registration) -> None:
     actor = actor or {}
     referral = registration.get("referral") or {}
     if (
@@ -151,7 +167,7 @@ def require_own_referral(actor, registration):
         raise Forbidden("a referrer may read only the status of their own referrals")
 
 
-def check_register_actor(actor, data):
+def check_register_actor(actor: Actor, data: Intake) -> None:
     """A referrer registers only on their own behalf of referral, with the person's consent attested."""
     actor = actor or {}
     if actor.get("role") != "referrer":
@@ -163,7 +179,7 @@ def check_register_actor(actor, data):
         raise InvalidInput({"consent": {"channel": ["A referrer attests consent: use channel 'referrer'."]}})
 
 
-def require_may_act_for(actor, registration):
+def require_may_act_for(actor: Actor, registration: Registration) -> None:
     """Withdraw or erase: staff of the person's contact point, national_admin, or the referrer
     who registered them (passing on the person's wish)."""
     if (actor or {}).get("role") == "referrer":
@@ -172,7 +188,7 @@ def require_may_act_for(actor, registration):
         require_staff_of(actor, registration)
 
 
-def withdrawal_reason(actor, reason, registration):
+def withdrawal_reason(actor: Actor, reason: str, registration: Registration) -> str:
     """Who asked for the withdrawal; checks that the actor may ask it."""
     require_may_act_for(actor, registration)
     if (actor or {}).get("role") == "referrer":
@@ -182,7 +198,7 @@ def withdrawal_reason(actor, reason, registration):
     return reason
 
 
-def check_erasure_reason(reason):
+def check_erasure_reason(reason: str) -> str:
     if reason not in ERASURE_REASONS:
         raise InvalidInput({"reason": [f"Must be one of: {', '.join(ERASURE_REASONS)}."]})
     return reason
@@ -191,23 +207,23 @@ def check_erasure_reason(reason):
 # --- status from matching's events -------------------------------------------------------------
 
 
-def after_waitlisted(registration, contact_point_id):
+def after_waitlisted(registration: Registration, contact_point_id: str) -> dict[str, Any]:
     """The person's contact point (for staff checks) and, unless withdrawn meanwhile, waiting."""
     status = registration["status"] if registration["status"] == WITHDRAWN else WAITING
     return {"contact_point_id": contact_point_id, "status": status}
 
 
-def after_joined(registration, group_id, contact_point_id):
+def after_joined(registration: Registration, group_id: str, contact_point_id: str) -> dict[str, Any]:
     if registration["status"] == WITHDRAWN:
         return {}
     return {"status": IN_GROUP, "group_id": group_id, "contact_point_id": contact_point_id}
 
 
-def after_left(registration, group_id):
+def after_left(registration: Registration, group_id: str) -> dict[str, Any]:
     if registration["status"] != IN_GROUP or registration.get("group_id") != group_id:
         return {}
     return {"status": WAITING, "group_id": None}
 
 
-def retention_cutoff(now, retention_days):
+def retention_cutoff(now: datetime, retention_days: float) -> datetime:
     return now - timedelta(days=retention_days)

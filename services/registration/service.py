@@ -4,23 +4,22 @@ import os
 
 from nameko.timer import timer
 
-from services.common import clock
-from services.common.access import require_role
-from services.common.cache import CachedCalls, SharedCache
-from services.common.delivery import InvalidEvent, PermanentError, handle_event
+from services.common.cache import SharedCache
+from services.common.delivery import PermanentError, handle_event
+from services.common.dependencies import ClockDependency
 from services.common.errors import InvalidInput
 from services.common.health import health_report
 from services.common.rpc import TimedRpcProxy, rpc
 
-from . import domain, handlers
+from . import handlers
+from .directory import DirectoryPlaces
+from .ports import Ports
 from .store import RegistrationStore
 
 #: How often the retention sweep runs (read at import: nameko's timer takes a fixed interval).
 RETENTION_SWEEP_SECONDS = float(os.environ.get("FLOKK_RETENTION_SWEEP_SECONDS", "3600"))
-#: The directory's answers on places (its reference data: postal codes and municipalities change
-#: with a release of it, not during the day) are kept this long, so a registration needs no RPC.
+#: How long the directory's answers on places are kept (directory.py says why they may be).
 PLACE_CACHE_SECONDS = 3600
-PLACE_LOOKUPS = ("municipality_for_postal_code", "municipality")
 
 
 class RegistrationService:
@@ -28,95 +27,87 @@ class RegistrationService:
     store = RegistrationStore()
     directory = TimedRpcProxy("directory")
     places = SharedCache(PLACE_CACHE_SECONDS, max_entries=20_000)
+    clock = ClockDependency()
 
-    def _directory(self):
-        return CachedCalls(self.directory, self.places, PLACE_LOOKUPS)
+    def _ports(self):
+        return Ports(store=self.store, directory=DirectoryPlaces(self.directory, self.places), clock=self.clock)
 
     # --- events ---------------------------------------------------------------------------------
 
     @handle_event("intake", "registration_requested", accept_invalid=True)
     def handle_registration_requested(self, event):
-        if isinstance(event, InvalidEvent):
-            handlers.reject(self.store, handlers.intake_key(event), handlers.intake_errors(event))
-            return
         try:
-            handlers.register(self.store, self._directory(), event.data, event)
-        except InvalidInput as invalid:
-            raise PermanentError(f"intake rejected: {sorted(invalid.errors)}") from None
+            handlers.take_intake(self._ports(), event)
+        except InvalidInput as refused:  # the sender has its registration_rejected: dead-letter it
+            raise PermanentError(f"intake rejected: {sorted(refused.errors)}") from None
 
     @handle_event("matching", "registration_waitlisted")
     def handle_registration_waitlisted(self, event):
-        handlers.follow_matching(self.store, event)
+        handlers.follow_matching(self._ports(), event)
 
     @handle_event("matching", "group_confirmed")
     def handle_group_confirmed(self, event):
-        handlers.follow_matching(self.store, event)
+        handlers.follow_matching(self._ports(), event)
 
     @handle_event("matching", "group_member_added")
     def handle_group_member_added(self, event):
-        handlers.follow_matching(self.store, event)
+        handlers.follow_matching(self._ports(), event)
 
     @handle_event("matching", "group_member_left")
     def handle_group_member_left(self, event):
-        handlers.follow_matching(self.store, event)
+        handlers.follow_matching(self._ports(), event)
 
     @timer(interval=RETENTION_SWEEP_SECONDS)
     def erase_after_retention(self):
         """Erase those without activity for longer than the retention period (DESIGN §5)."""
-        return handlers.erase_inactive(self.store, clock.now(), self.store.retention_days)
+        return handlers.erase_after_retention(self._ports())
 
     # --- RPC (docs/rpc.md) ----------------------------------------------------------------------
 
     @rpc
     def register(self, payload, actor=None):
-        data = handlers.validate_intake(payload)
-        domain.check_register_actor(actor, data)
-        registration_id, created = handlers.register(self.store, self._directory(), data)
-        return {"registration_id": registration_id, "created": created}
+        return handlers.register(self._ports(), payload, actor)
 
     @rpc
     def register_cohort(self, submission, actor=None):
-        return handlers.register_cohort(self.store, self._directory(), submission, actor)
+        return handlers.register_cohort(self._ports(), submission, actor)
 
     @rpc
     def get_registration(self, registration_id, actor):
-        return handlers.get_registration(self.store, registration_id, actor)
+        return handlers.get_registration(self._ports(), registration_id, actor)
 
     @rpc
     def withdraw(self, registration_id, actor, reason="person"):
-        return handlers.withdraw(self.store, registration_id, actor, reason)
+        return handlers.withdraw(self._ports(), registration_id, actor, reason)
 
     @rpc
     def come_back(self, registration_id, actor):
-        return handlers.come_back(self.store, registration_id, actor)
+        return handlers.come_back(self._ports(), registration_id, actor)
 
     @rpc
     def erase(self, registration_id, actor, reason="request"):
-        return handlers.erase(self.store, registration_id, actor, reason)
+        return handlers.erase(self._ports(), registration_id, actor, reason)
 
     @rpc
     def referral_statuses(self, actor):
-        return handlers.referral_statuses(self.store, actor)
+        return handlers.referral_statuses(self._ports(), actor)
 
     @rpc
     def referral_status(self, registration_id, actor):
-        return handlers.referral_status(self.store, registration_id, actor)
+        return handlers.referral_status(self._ports(), registration_id, actor)
 
     @rpc
     def contact_details(self, registration_id):
         """For notification only, at send time: contact details never travel on the bus."""
-        return handlers.contact_details(self.store, registration_id)
+        return handlers.contact_details(self._ports(), registration_id)
 
     @rpc
     def rotate_contact_keys(self, actor):
-        """Re-seal every contact record under the newest key (reads also do it one by one)."""
-        require_role(actor, "national_admin")
-        return {"rotated": self.store.rotate_contacts()}
+        return handlers.rotate_contact_keys(self._ports(), actor)
 
     @rpc
     def counts(self):
-        """Anonymous counts only: registered, and erased by reason."""
-        return self.store.counts()
+        return handlers.counts(self._ports())
 
     @rpc
     def health(self):

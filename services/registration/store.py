@@ -4,12 +4,17 @@ registration's own database. Contact details are sealed by the vault before they
 import os
 import random
 
+from pymongo.errors import DuplicateKeyError
+
 from services.common import clock
 from services.common.store import MongoStore, Storage
 
+from .ports import KeyTaken
 from .vault import Vault
 
 COUNT_SHARDS = 32
+#: The name MongoDB gives the unique index on `idempotency_key`, as its duplicate-key errors cite it.
+IDEMPOTENCY_KEY_INDEX = "idempotency_key_1"
 
 
 class RegistrationStorage(Storage):
@@ -20,10 +25,20 @@ class RegistrationStorage(Storage):
 
     @classmethod
     def ensure_indexes(cls, db):
-        db.registrations.create_index("idempotency_key", unique=True)
+        db.registrations.create_index("idempotency_key", unique=True, name=IDEMPOTENCY_KEY_INDEX)
         db.registrations.create_index("same_person_lookups")
         db.registrations.create_index("referral.referrer_id")
         db.registrations.create_index([("status", 1), ("updated_at", 1)])
+
+    def transaction(self, change, event_id=None):
+        """The shared transaction; a registration whose idempotency key another took meanwhile
+        (the unique index says so) raises the port's KeyTaken."""
+        try:
+            return super().transaction(change, event_id)
+        except DuplicateKeyError as exc:
+            if IDEMPOTENCY_KEY_INDEX not in str(exc):
+                raise
+            raise KeyTaken() from None
 
     @staticmethod
     def _session(uow):

@@ -4,11 +4,16 @@ from unittest import mock
 
 import pytest
 
+from services.common import clock
 from services.common.amqp import BrokerPublisher
+from services.common.contracts import RegistrationRequested
 from services.common.metrics import METRICS
 from services.directory.service import DirectoryService
+from services.registration import domain
+from services.registration.ports import KeyTaken
 from services.registration.service import RegistrationService
 from tests.bus import Tap, dead_letters, publish
+from tests.fakes.registration import BERGEN_PLACE
 from tests.samples import envelope, intake
 from tests.waiting import wait_until
 
@@ -124,3 +129,19 @@ def test_an_event_whose_publish_failed_after_commit_is_published_once_by_the_rel
     tap.wait_for("registration_created", count=2)
     keys = [e["data"]["idempotency_key"] for e in tap.events("registration_created")]
     assert failures and keys.count(data["idempotency_key"]) == 1
+
+
+def test_the_store_refuses_a_second_registration_under_a_key_with_key_taken(container_factory, service_config):
+    """What the use cases rely on when two workers race on one key: the unique index refuses the
+    later one, and the store adapter reports it as KeyTaken, with nothing of it stored."""
+    container = container_factory(RegistrationService, service_config)
+    container.start()
+    storage = next(d for d in container.dependencies if d.attr_name == "store").get_dependency(None)
+    data = RegistrationRequested().load(intake())
+    first, contact = domain.new_registration(data, BERGEN_PLACE, clock.now(), "fingerprint", [])
+    storage.transaction(lambda uow: storage.add(uow, first, contact))
+    second, _ = domain.new_registration(data, BERGEN_PLACE, clock.now(), "fingerprint", [])
+    with pytest.raises(KeyTaken):
+        storage.transaction(lambda uow: storage.add(uow, second, contact))
+    assert storage.get(second["_id"]) is None and storage.get(first["_id"])["_id"] == first["_id"]
+    assert storage.counts() == {"registered": 1}

@@ -1,10 +1,9 @@
-"""registration's entrypoints with an in-memory fake of its own store; only the directory proxy is a mock."""
+"""registration's entrypoints with in-memory fakes of its own ports; only the directory proxy is a mock."""
 
 import copy
 from datetime import timedelta
 
 import pytest
-from cryptography.fernet import Fernet
 from nameko.exceptions import RemoteError
 from nameko.testing.services import worker_factory
 
@@ -14,11 +13,10 @@ from services.common.contracts import RegistrationRequested
 from services.common.delivery import PermanentError
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.registration.service import PLACE_CACHE_SECONDS, RegistrationService
-from services.registration.vault import Vault
-from tests.fakes import FakeStorageBase, an_event
+from tests.fakes import an_event
+from tests.fakes.registration import BERGEN_PLACE, FakeRegistrationStorage
 from tests.samples import intake
 
-BERGEN_PLACE = {"municipality_number": "4601", "name": "Bergen", "county_number": "46", "area": None}
 STAFF_BERGEN = {"role": "contact_point_staff", "contact_point_ids": ["link-bergen"], "account_id": "acc-1"}
 STAFF_OSLO = {"role": "contact_point_staff", "contact_point_ids": ["link-oslo"], "account_id": "acc-2"}
 ADMIN = {"role": "national_admin", "account_id": "acc-0"}
@@ -26,75 +24,11 @@ REFERRER = {"role": "referrer", "referrer_id": "ref-1", "account_id": "acc-3"}
 OTHER_REFERRER = {"role": "referrer", "referrer_id": "ref-2", "account_id": "acc-4"}
 
 
-class FakeRegistrationStorage(FakeStorageBase):
-    source = "registration"
-
-    def __init__(self):
-        super().__init__()
-        self.vault = Vault([Fernet.generate_key()], "unit-test-lookup-key")
-        self.retention_days = 365
-        self.registrations, self.contacts, self.erased_keys, self.tallies = {}, {}, set(), {}
-
-    def by_idempotency_key(self, key, uow=None):
-        return next((copy.deepcopy(r) for r in self.registrations.values() if r["idempotency_key"] == key), None)
-
-    def get(self, registration_id, uow=None):
-        return copy.deepcopy(self.registrations.get(registration_id))
-
-    def contact(self, registration_id):
-        sealed = self.contacts.get(registration_id)
-        return self.vault.open(sealed) if sealed else None
-
-    def add(self, uow, registration, contact):
-        same = [
-            rid
-            for rid, r in self.registrations.items()
-            if set(r["same_person_lookups"]) & set(registration["same_person_lookups"])
-        ]
-        registration = {**registration, "possible_duplicates": same}
-        self.registrations[registration["_id"]] = registration
-        self.contacts[registration["_id"]] = self.vault.seal(contact)
-        for rid in same:
-            self.registrations[rid]["possible_duplicates"].append(registration["_id"])
-        self._count("registered")
-        return registration
-
-    def update(self, uow, registration_id, changes):
-        self.registrations[registration_id].update(changes, updated_at=clock.now())
-
-    def erase(self, uow, registration, reason):
-        rid = registration["_id"]
-        self.registrations.pop(rid)
-        self.contacts.pop(rid)
-        for other in self.registrations.values():
-            other["possible_duplicates"] = [d for d in other["possible_duplicates"] if d != rid]
-        self.erased_keys.add(self.vault.key_digest(registration["idempotency_key"]))
-        self._count(f"erased_{reason}")
-        return 1
-
-    def key_was_erased(self, key):
-        return self.vault.key_digest(key) in self.erased_keys
-
-    def by_referrer(self, referrer_id):
-        return [r for r in self.registrations.values() if (r["referral"] or {}).get("referrer_id") == referrer_id]
-
-    def inactive_since(self, statuses, cutoff, limit=100):
-        return [
-            {"_id": rid}
-            for rid, r in self.registrations.items()
-            if r["status"] in statuses and r["updated_at"] < cutoff
-        ][:limit]
-
-    def counts(self):
-        return dict(self.tallies)
-
-    def _count(self, name):
-        self.tallies[name] = self.tallies.get(name, 0) + 1
-
-
 def a_service():
     store = FakeRegistrationStorage()
-    service = worker_factory(RegistrationService, store=store, places=TtlCache(PLACE_CACHE_SECONDS))
+    service = worker_factory(
+        RegistrationService, store=store, places=TtlCache(PLACE_CACHE_SECONDS), clock=clock.CURRENT
+    )
     service.directory.municipality_for_postal_code.return_value = BERGEN_PLACE
     service.directory.municipality.return_value = {k: v for k, v in BERGEN_PLACE.items() if k != "area"}
     return service, store

@@ -1,0 +1,61 @@
+"""A registration's status: withdrawal and return at a person's wish, and the contact point, group
+and status that matching reports (for staff checks and referrers)."""
+
+from typing import Any
+
+from services.common.envelope import Event
+
+from .. import domain
+from ..domain import Actor
+from ..ports import Ports, UnitOfWork
+from .reading import existing
+
+
+def withdraw(ports: Ports, registration_id: str, actor: Actor, reason: str) -> dict[str, Any]:
+    """Out of pools and groups (matching acts on registration_withdrawn); the record is kept."""
+    who = domain.withdrawal_reason(actor, reason, existing(ports, registration_id))
+
+    def change(uow: UnitOfWork) -> bool:
+        if existing(ports, registration_id, uow)["status"] == domain.WITHDRAWN:
+            return False
+        ports.store.update(uow, registration_id, {"status": domain.WITHDRAWN, "group_id": None, "withdrawn_by": who})
+        uow.emit("registration_withdrawn", {"registration_id": registration_id, "reason": who})
+        return True
+
+    return {"registration_id": registration_id, "status": domain.WITHDRAWN, "changed": ports.store.transaction(change)}
+
+
+def come_back(ports: Ports, registration_id: str, actor: Actor) -> dict[str, Any]:
+    """A withdrawn person returns: matching routes them again on registration_updated."""
+    domain.require_may_act_for(actor, existing(ports, registration_id))
+
+    def change(uow: UnitOfWork) -> bool:
+        if existing(ports, registration_id, uow)["status"] != domain.WITHDRAWN:
+            return False
+        ports.store.update(uow, registration_id, {"status": domain.REGISTERED, "withdrawn_by": None})
+        uow.emit("registration_updated", domain.matching_profile(existing(ports, registration_id, uow)))
+        return True
+
+    return {"registration_id": registration_id, "changed": ports.store.transaction(change)}
+
+
+def follow_matching(ports: Ports, event: Event) -> None:
+    """Keep each person's contact point and status as matching reports them (registration_waitlisted,
+    group_confirmed, group_member_added, group_member_left). Nothing is recorded for an erased id."""
+    data = event.data
+    if event.event_type == "registration_waitlisted":
+        ids, changes_for = [data["registration_id"]], lambda r: domain.after_waitlisted(r, data["contact_point_id"])
+    elif event.event_type == "group_member_left":
+        ids, changes_for = [data["registration_id"]], lambda r: domain.after_left(r, data["group_id"])
+    else:  # group_confirmed, group_member_added
+        ids = [data["registration_id"]] if "registration_id" in data else data["registration_ids"]
+        changes_for = lambda r: domain.after_joined(r, data["group_id"], data["contact_point_id"])
+
+    def change(uow: UnitOfWork) -> None:
+        for registration_id in ids:
+            current = ports.store.get(registration_id, uow)
+            changes = changes_for(current) if current is not None else None
+            if changes:
+                ports.store.update(uow, registration_id, changes)
+
+    ports.store.apply(event, change)

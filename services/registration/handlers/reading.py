@@ -1,0 +1,59 @@
+"""Reading: what staff, referrers and notification may each see of a registration; anonymous
+counts. A contact record sealed under an older key is re-sealed as it is read, and
+`rotate_contact_keys` re-seals the rest at once."""
+
+from typing import Any
+
+from services.common.access import require_role
+from services.common.errors import InvalidInput, NotFound
+
+from .. import domain
+from ..domain import Actor, Registration
+from ..ports import Ports, UnitOfWork
+
+
+def existing(ports: Ports, registration_id: str, uow: UnitOfWork | None = None) -> Registration:
+    """The registration (read inside `uow` when given), or NotFound."""
+    registration = ports.store.get(registration_id, uow)
+    if registration is None:
+        raise NotFound(f"no registration {registration_id}")
+    return registration
+
+
+def get_registration(ports: Ports, registration_id: str, actor: Actor) -> dict[str, Any]:
+    registration = existing(ports, registration_id)
+    domain.require_staff_of(actor, registration)
+    return domain.staff_view(registration, ports.store.contact(registration_id) or {})
+
+
+def contact_details(ports: Ports, registration_id: str) -> dict[str, Any]:
+    """For notification only, at send time: contact details never travel on the bus."""
+    registration, contact = existing(ports, registration_id), ports.store.contact(registration_id)
+    if contact is None:
+        raise NotFound(f"no registration {registration_id}")
+    return domain.contact_for_notification(registration, contact)
+
+
+def referral_statuses(ports: Ports, actor: Actor) -> list[dict[str, Any]]:
+    require_role(actor, "referrer")
+    referrer_id = (actor or {}).get("referrer_id")
+    if not referrer_id:
+        raise InvalidInput({"actor": {"referrer_id": ["A referrer needs a referrer_id."]}})
+    return [domain.referral_view(registration) for registration in ports.store.by_referrer(referrer_id)]
+
+
+def referral_status(ports: Ports, registration_id: str, actor: Actor) -> dict[str, Any]:
+    registration = existing(ports, registration_id)
+    domain.require_own_referral(actor, registration)
+    return domain.referral_view(registration)
+
+
+def counts(ports: Ports) -> dict[str, int]:
+    """Anonymous counts only: registered, and erased by reason."""
+    return ports.store.counts()
+
+
+def rotate_contact_keys(ports: Ports, actor: Actor) -> dict[str, int]:
+    """Re-seal every contact record under the newest key (reads also do it one by one)."""
+    require_role(actor, "national_admin")
+    return {"rotated": ports.store.rotate_contacts()}

@@ -1,0 +1,108 @@
+"""In-memory implementations of registration's ports (services/registration/ports.py): its store,
+with the real vault, and the directory's answers on places."""
+
+import copy
+
+from cryptography.fernet import Fernet
+
+from services.common import clock
+from services.registration.ports import KeyTaken, UnknownMunicipality, UnknownPostalCode
+from services.registration.vault import Vault
+from tests.fakes import FakeStorageBase
+
+LOOKUP_KEY = "unit-test-lookup-key"
+BERGEN_PLACE = {"municipality_number": "4601", "name": "Bergen", "county_number": "46", "area": None}
+
+
+class FakeRegistrationStorage(FakeStorageBase):
+    source = "registration"
+
+    def __init__(self):
+        super().__init__()
+        self.vault = Vault([Fernet.generate_key()], LOOKUP_KEY)
+        self.retention_days = 365
+        self.registrations, self.contacts, self.erased_keys, self.tallies = {}, {}, set(), {}
+
+    def by_idempotency_key(self, key, uow=None):
+        return next((copy.deepcopy(r) for r in self.registrations.values() if r["idempotency_key"] == key), None)
+
+    def get(self, registration_id, uow=None):
+        return copy.deepcopy(self.registrations.get(registration_id))
+
+    def contact(self, registration_id):
+        sealed = self.contacts.get(registration_id)
+        return self.vault.open(sealed) if sealed else None
+
+    def add(self, uow, registration, contact):
+        if any(r["idempotency_key"] == registration["idempotency_key"] for r in self.registrations.values()):
+            raise KeyTaken()  # the unique index on the key
+        same = [
+            rid
+            for rid, r in self.registrations.items()
+            if set(r["same_person_lookups"]) & set(registration["same_person_lookups"])
+        ]
+        registration = {**registration, "possible_duplicates": same}
+        self.registrations[registration["_id"]] = registration
+        self.contacts[registration["_id"]] = self.vault.seal(contact)
+        for rid in same:
+            self.registrations[rid]["possible_duplicates"].append(registration["_id"])
+        self._count("registered")
+        return registration
+
+    def update(self, uow, registration_id, changes):
+        self.registrations[registration_id].update(changes, updated_at=clock.now())
+
+    def erase(self, uow, registration, reason):
+        rid = registration["_id"]
+        self.registrations.pop(rid)
+        self.contacts.pop(rid)
+        for other in self.registrations.values():
+            other["possible_duplicates"] = [d for d in other["possible_duplicates"] if d != rid]
+        self.erased_keys.add(self.vault.key_digest(registration["idempotency_key"]))
+        self._count(f"erased_{reason}")
+        return 1
+
+    def key_was_erased(self, key):
+        return self.vault.key_digest(key) in self.erased_keys
+
+    def by_referrer(self, referrer_id):
+        return [r for r in self.registrations.values() if (r["referral"] or {}).get("referrer_id") == referrer_id]
+
+    def inactive_since(self, statuses, cutoff, limit=100):
+        return [
+            {"_id": rid}
+            for rid, r in self.registrations.items()
+            if r["status"] in statuses and r["updated_at"] < cutoff
+        ][:limit]
+
+    def rotate_contacts(self):
+        rotated = 0
+        for rid, sealed in self.contacts.items():
+            if not self.vault.is_current(sealed):
+                self.contacts[rid] = self.vault.rotate(sealed)
+                rotated += 1
+        return rotated
+
+    def counts(self):
+        return dict(self.tallies)
+
+    def _count(self, name):
+        self.tallies[name] = self.tallies.get(name, 0) + 1
+
+
+class FakeDirectory:
+    """The directory's places: postal code -> place, municipality number -> municipality."""
+
+    def __init__(self, postal_codes=None):
+        self.postal_codes = {"5003": BERGEN_PLACE} if postal_codes is None else postal_codes
+
+    def municipality_for_postal_code(self, postal_code):
+        if postal_code not in self.postal_codes:
+            raise UnknownPostalCode(postal_code)
+        return copy.deepcopy(self.postal_codes[postal_code])
+
+    def municipality(self, municipality_number):
+        for place in self.postal_codes.values():
+            if place["municipality_number"] == municipality_number:
+                return {key: value for key, value in place.items() if key != "area"}
+        raise UnknownMunicipality(municipality_number)

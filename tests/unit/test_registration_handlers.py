@@ -1,0 +1,97 @@
+"""registration's use cases called directly with in-memory ports: no nameko, no mock."""
+
+import copy
+from datetime import UTC, datetime
+
+import pytest
+from cryptography.fernet import Fernet
+
+from services.common.clock import FixedClock
+from services.common.errors import Conflict, Forbidden, InvalidInput
+from services.registration import handlers
+from services.registration.ports import Ports
+from services.registration.vault import Vault
+from tests.fakes.registration import LOOKUP_KEY, FakeDirectory, FakeRegistrationStorage
+from tests.samples import intake
+
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+ADMIN = {"role": "national_admin", "account_id": "acc-0"}
+STAFF_BERGEN = {"role": "contact_point_staff", "contact_point_ids": ["link-bergen"], "account_id": "acc-1"}
+
+
+class KeyReadBeforeTheWinnerCommitted(FakeRegistrationStorage):
+    """Its next `misses` look-ups by key find nothing, as if made just before another worker
+    committed a registration under that key."""
+
+    def __init__(self):
+        super().__init__()
+        self.misses = 0
+
+    def by_idempotency_key(self, key, uow=None):
+        if self.misses:
+            self.misses -= 1
+            return None
+        return super().by_idempotency_key(key, uow)
+
+
+def ports_with(store=None, directory=None, clock=None):
+    return Ports(
+        store=store or FakeRegistrationStorage(),
+        directory=directory or FakeDirectory(),
+        clock=clock or FixedClock(T0),
+    )
+
+
+def test_a_registration_is_stamped_with_the_time_of_the_ports_clock():
+    clock = FixedClock(T0)
+    ports = ports_with(clock=clock)
+    first = handlers.register(ports, intake())["registration_id"]
+    clock.advance(days=3)
+    second = handlers.register(ports, intake())["registration_id"]
+    assert ports.store.registrations[first]["registered_at"] == T0
+    assert ports.store.events[1]["data"]["registered_at"] == "2026-12-01T09:00:00Z"
+    assert ports.store.registrations[second]["municipality_number"] == "4601"
+
+
+def test_a_place_the_directory_does_not_know_is_refused_on_its_own_field():
+    ports = ports_with(directory=FakeDirectory(postal_codes={}))
+    with pytest.raises(InvalidInput) as refused:
+        handlers.register(ports, intake(postal_code="0000"))
+    assert refused.value.errors == {"postal_code": ["Unknown postal code."]}
+    data = intake()
+    del data["postal_code"]
+    with pytest.raises(InvalidInput) as refused:
+        handlers.register(ports, {**data, "municipality_number": "9999"})
+    assert refused.value.errors == {"municipality_number": ["Unknown municipality number."]}
+    assert ports.store.registrations == {} and ports.store.events == []
+
+
+def test_a_registration_that_lost_the_race_for_its_key_answers_with_the_winners():
+    store = KeyReadBeforeTheWinnerCommitted()
+    ports = ports_with(store=store)
+    data = intake()
+    winner = handlers.register(ports, data)
+    store.misses = 1
+    assert handlers.register(ports, copy.deepcopy(data)) == {
+        "registration_id": winner["registration_id"],
+        "created": False,
+    }
+    store.misses = 1
+    with pytest.raises(Conflict) as refused:  # the loser's payload differs: the first one wins
+        handlers.register(ports, {**data, "themes": ["trauma"]})
+    assert str(refused.value) == "This key was used before with a different registration."
+    assert store.emitted_types() == ["registration_created"] and len(store.registrations) == 1
+
+
+def test_only_the_national_office_rotates_the_contact_keys_and_every_record_is_resealed():
+    ports, old_key = ports_with(), Fernet.generate_key()
+    ports.store.vault = Vault([old_key], LOOKUP_KEY)
+    rid = handlers.register(ports, intake(name="Kari Nøkkel"))["registration_id"]
+    ports.store.vault = Vault([Fernet.generate_key(), old_key], LOOKUP_KEY)
+    assert not ports.store.vault.is_current(ports.store.contacts[rid])
+    with pytest.raises(Forbidden):
+        handlers.rotate_contact_keys(ports, STAFF_BERGEN)
+    assert handlers.rotate_contact_keys(ports, ADMIN) == {"rotated": 1}
+    assert handlers.rotate_contact_keys(ports, ADMIN) == {"rotated": 0}
+    assert ports.store.vault.is_current(ports.store.contacts[rid])
+    assert ports.store.contact(rid)["name"] == "Kari Nøkkel"
