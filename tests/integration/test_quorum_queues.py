@@ -46,9 +46,7 @@ def test_a_classic_queue_of_an_older_version_becomes_quorum_with_its_messages(ra
     with Connection(rabbit_config["AMQP_URI"]) as connection:
         now = topology.dead_letter_queue("notification")(connection.channel())
         moved = [now.get(no_ack=True) for _ in range(3)]
-        assert [(m.payload, m.headers["x-flokk-reason"]) for m in moved] == [
-            ({"n": n}, f"r{n}") for n in range(3)
-        ]
+        assert [(m.payload, m.headers["x-flokk-reason"]) for m in moved] == [({"n": n}, f"r{n}") for n in range(3)]
         assert now.get(no_ack=True) is None
     assert not any(q["name"].endswith(".migrating") for q in rabbit_manager.get_queues(rabbit_config["vhost"]))
 
