@@ -1,0 +1,192 @@
+"""Settings: every variable a service reads is declared once, with its default, whether production
+requires it, whether it is secret, and one line of documentation.
+
+Each service declares its own in `services/<svc>/settings.py` (`SETTINGS`, the common ones
+included). Values are read once, when the service starts (`Settings.load`): the declared default,
+then the environment, then nameko's config (so tests can pass values to a container). Production is
+`FLOKK_MODE` unset; there a setting that production requires and that is missing stops the start
+with its name. `docs/configuration.md` is generated from the declarations
+(`python -m services.common.settings`), and tests compare it, and both Kubernetes overlays, with them.
+Nothing else in `services/` reads the environment or nameko's config (a unit test enforces it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MODES = ("test", "demo")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    doc: str
+    required_in_production: bool = False
+    secret: bool = False
+    #: read by nameko itself (from its config file), not by Flokk's code
+    nameko: bool = False
+
+
+class MissingSettings(RuntimeError):
+    def __init__(self, service: str, names: Iterable[str]) -> None:
+        self.names = sorted(names)
+        super().__init__(f"{service} cannot start in production without: {', '.join(self.names)}")
+
+
+#: What every service reads (its own SETTINGS adds what only it reads).
+COMMON: tuple[Setting, ...] = (
+    Setting("FLOKK_MODE", None, "`test` or `demo` on a developer machine and in CI; unset means production.", False),
+    Setting(
+        "AMQP_URI",
+        "amqp://guest:guest@127.0.0.1:5672/",
+        "The broker: host(s), port and vhost (several hosts separated by `;`).",
+        required_in_production=True,
+        secret=True,
+        nameko=True,
+    ),
+    Setting(
+        "MONGODB_URI",
+        "mongodb://127.0.0.1:27017",
+        "The service's MongoDB (the operator's connection string in production).",
+        required_in_production=True,
+        secret=True,
+    ),
+    Setting("FLOKK_DB_PREFIX", "flokk_", "Prefix of every database name (`<prefix><service>`)."),
+    Setting("MAX_WORKERS", "10", "Concurrent workers per service (nameko's `max_workers`).", nameko=True),
+    Setting("LOG_LEVEL", "INFO", "The root log level (JSON lines on standard error).", nameko=True),
+    Setting("METRICS_HOST", "127.0.0.1", "Address of the metrics and probe server (`/metrics`, `/healthz`)."),
+    Setting("METRICS_PORT", "9100", "Port of the metrics and probe server."),
+    Setting("FLOKK_MAX_ATTEMPTS", "5", "Tries of an event handler before its event is dead-lettered."),
+    Setting("FLOKK_OUTBOX_SWEEP_SECONDS", "2.0", "How often the outbox relay looks for events left unpublished."),
+    Setting("FLOKK_RPC_TIMEOUT", "30.0", "Seconds an RPC waits for its reply before it fails."),
+)
+
+
+class Settings(Mapping[str, str]):
+    """The values of one service's declared settings, read once. `settings["X"]` for a name the
+    service did not declare is a KeyError: a read nobody declared cannot pass a test."""
+
+    def __init__(self, service: str, declared: Iterable[Setting], values: Mapping[str, str | None]) -> None:
+        self.service = service
+        self.declared = {s.name: s for s in declared}
+        self._values = dict(values)
+
+    @classmethod
+    def load(
+        cls,
+        service: str,
+        declared: Iterable[Setting],
+        environ: Mapping[str, str] | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> Settings:
+        declared = tuple(declared)
+        environ = os.environ if environ is None else environ
+        config = config or {}
+        values: dict[str, str | None] = {}
+        for setting in declared:
+            value: Any = setting.default
+            if setting.name in environ:
+                value = environ[setting.name]
+            if setting.name in config and not setting.nameko:
+                value = config[setting.name]
+            values[setting.name] = None if value is None else str(value)
+        settings = cls(service, declared, values)
+        if settings.production:
+            missing = [s.name for s in declared if s.required_in_production and not environ.get(s.name)]
+            if missing:
+                raise MissingSettings(service, missing)
+        return settings
+
+    @property
+    def production(self) -> bool:
+        return self._values.get("FLOKK_MODE") not in MODES
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self.declared:
+            raise KeyError(f"{self.service} reads {name}, which its settings.py does not declare")
+        value = self._values.get(name)
+        if value is None:
+            raise KeyError(f"{name} has no value and no default")
+        return value
+
+    def get_optional(self, name: str) -> str | None:
+        if name not in self.declared:
+            raise KeyError(f"{self.service} reads {name}, which its settings.py does not declare")
+        return self._values.get(name)
+
+    def as_float(self, name: str) -> float:
+        return float(self[name])
+
+    def as_int(self, name: str) -> int:
+        return int(self[name])
+
+    def as_flag(self, name: str) -> bool:
+        return self[name].strip().lower() in ("1", "true", "yes", "on")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.declared)
+
+    def __len__(self) -> int:
+        return len(self.declared)
+
+
+def read_at_import(name: str, default: str) -> str:
+    """For the few values nameko needs when a module is imported (a timer's interval), before any
+    service starts; the name must still be declared in the service's settings.py."""
+    return os.environ.get(name, default)
+
+
+def markdown(declarations: Mapping[str, Iterable[Setting]]) -> str:
+    """docs/configuration.md, from each service's declarations."""
+    lines = [
+        "# Configuration",
+        "",
+        "Generated from `services/<service>/settings.py` by `python -m services.common.settings`;",
+        "a test fails when this file is stale. Production is `FLOKK_MODE` unset: there, a setting",
+        "marked *required* must be set, or the service refuses to start and names it. Secrets come",
+        "from Kubernetes Secrets, never from a ConfigMap (a test renders both overlays to check).",
+        "",
+    ]
+    common_names = {s.name for s in COMMON}
+    lines += ["## Every service", "", *_table(COMMON), ""]
+    for service, declared in declarations.items():
+        own = [s for s in declared if s.name not in common_names]
+        lines += [f"## {service}", ""]
+        lines += [*_table(own), ""] if own else ["Nothing beyond the settings every service reads.", ""]
+    return "\n".join(lines)
+
+
+def _table(settings: Iterable[Setting]) -> list[str]:
+    rows = ["| name | default | required in production | secret | what it is |", "|---|---|---|---|---|"]
+    for s in settings:
+        default = "" if s.default is None else f"`{s.default}`"
+        rows.append(
+            f"| `{s.name}` | {default} | {'yes' if s.required_in_production else ''} | "
+            f"{'yes' if s.secret else ''} | {s.doc}{' (read by nameko)' if s.nameko else ''} |"
+        )
+    return rows
+
+
+def all_declarations() -> dict[str, tuple[Setting, ...]]:
+    """Every service's SETTINGS, by service name (the services are imported for their settings.py only)."""
+    import importlib
+
+    from .contracts import SERVICES
+
+    found = {}
+    for service in SERVICES:
+        try:
+            module = importlib.import_module(f"services.{service}.settings")
+        except ModuleNotFoundError:
+            continue
+        found[service] = tuple(module.SETTINGS)
+    return found
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown(all_declarations()))
