@@ -28,7 +28,7 @@ class Setting:
     doc: str
     required_in_production: bool = False
     secret: bool = False
-    #: read by nameko itself (from its config file), not by Flokk's code
+    #: read by nameko itself (too), from its config file
     nameko: bool = False
 
 
@@ -92,7 +92,7 @@ class Settings(Mapping[str, str]):
             value: Any = setting.default
             if setting.name in environ:
                 value = environ[setting.name]
-            if setting.name in config and not setting.nameko:
+            if setting.name in config:
                 value = config[setting.name]
             values[setting.name] = None if value is None else str(value)
         settings = cls(service, declared, values)
