@@ -35,7 +35,7 @@ class DeliveryFailure(Exception):
 class UnitOfWork(Protocol):
     """One store transaction, as the use cases see it: they hand it on, and emit events in it."""
 
-    def emit(self, event_type: str, data: dict[str, Any]) -> Any: ...
+    def emit(self, event_type: str, data: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class Ledger(Protocol):
