@@ -2,7 +2,8 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 NAMESPACE = uuid.UUID("5b0c8a57-3f7e-4d0e-9a51-0f1c0c6b7a11")
@@ -25,32 +26,35 @@ TEMPLATES = (RECEIPT, UNROUTABLE_STAFF, PROPOSAL_READY, INVITATION, REMINDER, WI
 # What a referrer is told: a status word, never a theme, a place or a name.
 REFERRAL_STATUSES = ("waiting", "national_office", "in_group", "withdrawn")
 
+#: Who a message goes to: `{"kind": "participant" | "staff" | "referrer", "id": ...}`.
+Recipient = dict[str, str]
 
-def notification_id(cause_event_id, recipient, template):
+
+def notification_id(cause_event_id: str, recipient: Recipient, template: str) -> str:
     """One notification per (cause event, recipient, template), however often the event arrives."""
     return str(uuid.uuid5(NAMESPACE, f"{cause_event_id}|{recipient['kind']}:{recipient['id']}|{template}"))
 
 
-def message_id(notification_id_):
+def message_id(notification_id_: str) -> str:
     """The deterministic Message-ID of DESIGN §6, so a resend after a crash is recognisable."""
     return f"<{notification_id_}@{MESSAGE_ID_DOMAIN}>"
 
 
-def derived_cause(*parts):
+def derived_cause(*parts: object) -> str:
     """A stable cause id for messages no event causes (reminders, digests): same inputs, same id."""
     return str(uuid.uuid5(NAMESPACE, "|".join(str(p) for p in parts)))
 
 
-def participant(registration_id):
+def participant(registration_id: str) -> Recipient:
     return {"kind": "participant", "id": registration_id}
 
 
-def staff(contact_point_id):
+def staff(contact_point_id: str) -> Recipient:
     """Staff messages go to the contact point's organisational address."""
     return {"kind": "staff", "id": contact_point_id}
 
 
-def referrer(referrer_id):
+def referrer(referrer_id: str) -> Recipient:
     return {"kind": "referrer", "id": referrer_id}
 
 
@@ -60,17 +64,17 @@ class Message:
     (when a held SMS is released) without ever storing an address or a name."""
 
     cause_event_id: str
-    recipient: dict
+    recipient: Recipient
     template: str
     registration_id: str | None = None
     contact_point_id: str | None = None
-    params: dict = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def notification_id(self):
+    def notification_id(self) -> str:
         return notification_id(self.cause_event_id, self.recipient, self.template)
 
-    def as_record(self):
+    def as_record(self) -> dict[str, Any]:
         return {
             "cause_event_id": self.cause_event_id,
             "recipient": self.recipient,
@@ -81,12 +85,13 @@ class Message:
         }
 
     @classmethod
-    def from_record(cls, record):
+    def from_record(cls, record: dict[str, Any]) -> "Message":
         return cls(
-            **{
-                key: record.get(key)
-                for key in ("cause_event_id", "recipient", "template", "registration_id", "contact_point_id")
-            },
+            cause_event_id=record["cause_event_id"],
+            recipient=record["recipient"],
+            template=record["template"],
+            registration_id=record.get("registration_id"),
+            contact_point_id=record.get("contact_point_id"),
             params=record.get("params") or {},
         )
 
@@ -94,29 +99,29 @@ class Message:
 # --- addresses ---------------------------------------------------------------------------------
 
 
-def mask_email(address):
+def mask_email(address: str) -> str:
     local, _, domain = address.partition("@")
     return f"{local[:1]}***@{domain}"
 
 
-def mask_phone(number):
+def mask_phone(number: str) -> str:
     return f"{number[:3]}*****{number[-2:]}"
 
 
-def masked(channel, address):
+def masked(channel: str, address: str) -> str:
     return mask_email(address) if channel == "email" else mask_phone(address)
 
 
-def channel_order(contact):
+def channel_order(contact: dict[str, Any]) -> list[tuple[str, str]]:
     """[(channel, address)]: the preferred channel first, then the other as fallback, each only
     if its address is known."""
     preferred = contact.get("preferred_channel") or "email"
     order = [preferred, "sms" if preferred == "email" else "email"]
     addresses = {"email": contact.get("email"), "sms": contact.get("phone")}
-    return [(channel, addresses[channel]) for channel in order if addresses[channel]]
+    return [(channel, address) for channel in order if (address := addresses[channel])]
 
 
-def channel_and_address(contact):
+def channel_and_address(contact: dict[str, Any]) -> tuple[str, str]:
     """The person's preferred channel if they gave its address, else the other one."""
     order = channel_order(contact)
     if not order:
@@ -124,43 +129,43 @@ def channel_and_address(contact):
     return order[0]
 
 
-def first_name(name):
+def first_name(name: str | None) -> str:
     return (name or "").split()[0] if (name or "").split() else ""
 
 
 # --- time --------------------------------------------------------------------------------------
 
 
-def local(moment):
+def local(moment: datetime) -> datetime:
     return moment.astimezone(OSLO)
 
 
-def in_quiet_hours(now):
+def in_quiet_hours(now: datetime) -> bool:
     """No SMS between 21:00 and 08:00 Europe/Oslo."""
     clock = local(now).time()
     return clock >= QUIET_FROM or clock < QUIET_UNTIL
 
 
-def end_of_quiet_hours(now):
+def end_of_quiet_hours(now: datetime) -> datetime:
     """The next 08:00 in Oslo (as an aware datetime) after `now`; DST-safe."""
     here = local(now)
     day = here.date() if here.time() < QUIET_UNTIL else here.date() + timedelta(days=1)
     return datetime.combine(day, QUIET_UNTIL, tzinfo=OSLO)
 
 
-def retry_after(now, attempts, base_seconds=60, cap_seconds=3600):
+def retry_after(now: datetime, attempts: int, base_seconds: int = 60, cap_seconds: int = 3600) -> datetime:
     """Exponential backoff for a held message whose release failed transiently."""
     return now + timedelta(seconds=min(cap_seconds, base_seconds * 2 ** max(0, attempts - 1)))
 
 
-def reminder_due(first_meeting_at, confirmed_at, now):
+def reminder_due(first_meeting_at: datetime, confirmed_at: datetime, now: datetime) -> bool:
     """True on the Oslo day before the first meeting, if the group was confirmed before that day
     (someone invited the day before needs no separate reminder)."""
     day_before = local(first_meeting_at).date() - timedelta(days=1)
     return local(now).date() == day_before and local(confirmed_at).date() < day_before
 
 
-def digest_day(now):
+def digest_day(now: datetime) -> date | None:
     """The Oslo date whose digest is due at `now`, or None before 08:00."""
     here = local(now)
     return here.date() if here.time() >= DIGEST_FROM else None
@@ -204,7 +209,7 @@ MONTHS = {
 MONTHS["nn"] = MONTHS["nb"]
 
 
-def meeting_time(moment, language):
+def meeting_time(moment: datetime, language: str) -> str:
     """'tirsdag 1. desember kl. 18.00' / 'Tuesday 1 December at 18:00', in Oslo time."""
     here = local(moment)
     weekday, month = WEEKDAYS[language][here.weekday()], MONTHS[language][here.month - 1]
@@ -216,19 +221,22 @@ def meeting_time(moment, language):
 # --- who hears what ----------------------------------------------------------------------------
 
 
-def receipt_messages(event_id, registration_id, contact_point_id=None, national_office_id=None):
-    """The receipt to the person; someone nobody can take is also reported to the national office."""
-    if contact_point_id is not None:
-        return [
-            Message(
-                event_id,
-                participant(registration_id),
-                RECEIPT,
-                registration_id,
-                contact_point_id,
-                {"unroutable": False},
-            )
-        ]
+def receipt_messages(event_id: str, registration_id: str, contact_point_id: str) -> list[Message]:
+    """The receipt to a person waiting in a contact point's pool."""
+    return [
+        Message(
+            event_id,
+            participant(registration_id),
+            RECEIPT,
+            registration_id,
+            contact_point_id,
+            {"unroutable": False},
+        )
+    ]
+
+
+def unroutable_messages(event_id: str, registration_id: str, national_office_id: str) -> list[Message]:
+    """The receipt to someone nobody can take, who is also reported to the national office."""
     return [
         Message(
             event_id, participant(registration_id), RECEIPT, registration_id, national_office_id, {"unroutable": True}
@@ -244,7 +252,7 @@ def receipt_messages(event_id, registration_id, contact_point_id=None, national_
     ]
 
 
-def proposal_messages(event_id, data):
+def proposal_messages(event_id: str, data: dict[str, Any]) -> list[Message]:
     """Staff hear that a proposal waits: its size and reference, never its theme or explanation."""
     return [
         Message(
@@ -258,24 +266,26 @@ def proposal_messages(event_id, data):
     ]
 
 
-def group_params(group):
+def group_params(group: dict[str, Any]) -> dict[str, Any]:
     return {key: group[key] for key in ("group_id", "meeting_place_id", "starter_id")} | {
         "first_meeting_at": group["first_meeting_at"].isoformat()
     }
 
 
-def invitation_messages(cause_id, group, registration_ids, template=INVITATION):
+def invitation_messages(
+    cause_id: str, group: dict[str, Any], registration_ids: list[str], template: str = INVITATION
+) -> list[Message]:
     return [
         Message(cause_id, participant(rid), template, rid, group["contact_point_id"], group_params(group))
         for rid in registration_ids
     ]
 
 
-def withdrawal_message(event_id, registration_id):
+def withdrawal_message(event_id: str, registration_id: str) -> Message:
     return Message(event_id, participant(registration_id), WITHDRAWAL, registration_id)
 
 
-def referral_status_message(event_id, registration_id, referrer_id, status):
+def referral_status_message(event_id: str, registration_id: str, referrer_id: str, status: str) -> Message:
     if status not in REFERRAL_STATUSES:
         raise ValueError(f"unknown referral status {status!r}")
     return Message(
@@ -288,7 +298,7 @@ def referral_status_message(event_id, registration_id, referrer_id, status):
     )
 
 
-def digest_message(contact_point_id, day, new_people, failures):
+def digest_message(contact_point_id: str, day: date, new_people: int, failures: list[dict[str, Any]]) -> Message:
     return Message(
         derived_cause("digest", contact_point_id, day.isoformat()),
         staff(contact_point_id),
@@ -306,12 +316,12 @@ def digest_message(contact_point_id, day, new_people, failures):
     )
 
 
-def short_reference(identifier):
+def short_reference(identifier: object) -> str:
     """A short, non-personal reference staff can search for."""
     return str(identifier)[:8]
 
 
-def referrer_of(contact):
+def referrer_of(contact: dict[str, Any]) -> str | None:
     """The referrer id of a referred person (registration's contact_details carries
     `referral: {"referrer_id", "organisation"}`), or None. The referrer's address is the gateway's
     (`gateway.referrer_contact`), asked at send time like every other address."""
@@ -319,18 +329,9 @@ def referrer_of(contact):
     return referral.get("referrer_id") or None
 
 
-def address_text(address):
+def address_text(address: dict[str, str] | str | None) -> str:
     """A directory address ({"street", "postal_code", "city"}) as one line; text stays text."""
     if not isinstance(address, dict):
         return address or ""
     town = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
     return ", ".join(part for part in (address.get("street"), town) if part)
-
-
-class DeliveryFailure(Exception):
-    """A channel could not deliver. `transient`: worth retrying later (4xx SMTP, 5xx HTTP,
-    connection trouble); otherwise retrying cannot help (address refused, bad number)."""
-
-    def __init__(self, channel, reason, transient):
-        super().__init__(f"{channel}: {reason}")
-        self.channel, self.reason, self.transient = channel, reason, transient

@@ -14,7 +14,7 @@ from email.utils import formatdate
 
 from nameko.extensions import DependencyProvider
 
-from .domain import DeliveryFailure
+from .ports import DeliveryFailure
 
 SENDER = "Flokk <ikke-svar@flokk.no>"
 IDLE_SECONDS = 30

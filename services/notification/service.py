@@ -4,13 +4,15 @@ from nameko.timer import timer
 
 from services.common.cache import SharedCache
 from services.common.delivery import handle_event
+from services.common.dependencies import ClockDependency
 from services.common.health import health_report
 from services.common.rpc import TimedRpcProxy, rpc
 from services.common.store import MongoStore
 
 from . import handlers
-from .clock import Clock
 from .mailer import Mailer
+from .ports import Ports
+from .remote import RemoteDirectory, RemoteGateway, RemoteRegistration
 from .sms import Sms
 from .store import NotificationStorage
 
@@ -28,22 +30,22 @@ class NotificationService:
     store = MongoStore(NotificationStorage)
     mailer = Mailer()
     sms = Sms()
-    clock = Clock()
+    clock = ClockDependency()
     registration = TimedRpcProxy("registration")
     directory = TimedRpcProxy("directory")
     gateway = TimedRpcProxy("gateway")  # referrers' addresses live with their accounts
     contact_points = SharedCache(CONTACT_POINT_CACHE_SECONDS, max_entries=1_000)
 
     def _ports(self):
-        return handlers.Ports(
-            self.store,
-            self.mailer,
-            self.sms,
-            self.registration,
-            self.directory,
-            self.clock,
-            gateway=self.gateway,
-            contact_point_cache=self.contact_points,
+        """Built per call: the adapters remember the other services' answers for that call only."""
+        return Ports(
+            store=self.store,
+            mailer=self.mailer,
+            sms=self.sms,
+            registration=RemoteRegistration(self.registration),
+            directory=RemoteDirectory(self.directory, self.contact_points),
+            gateway=RemoteGateway(self.gateway),
+            clock=self.clock,
         )
 
     @handle_event("matching", "registration_waitlisted")
@@ -80,7 +82,7 @@ class NotificationService:
 
     @handle_event("registration", "registration_erased")
     def handle_registration_erased(self, event):
-        handlers.forget(self.store, event)
+        handlers.on_erased(self._ports(), event)
 
     @timer(interval=RELEASE_SECONDS)
     def release_held_messages(self):
@@ -96,7 +98,7 @@ class NotificationService:
 
     @rpc
     def deliveries(self, registration_id, actor):
-        return handlers.deliveries(self.store, registration_id, actor)
+        return handlers.deliveries(self._ports(), registration_id, actor)
 
     @rpc
     def health(self):

@@ -11,7 +11,7 @@ import urllib.request
 
 from nameko.extensions import DependencyProvider
 
-from .domain import DeliveryFailure
+from .ports import DeliveryFailure
 
 SENDER = "Flokk"
 TRANSIENT_HTTP = {408, 429}

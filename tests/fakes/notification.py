@@ -1,9 +1,10 @@
-"""In-memory fakes of notification's own store and channels, and a directory answer of the shape
-directory.get_contact_point returns."""
+"""The in-memory implementations of notification's own ports (services/notification/ports.py: the
+store and the two channels), and a directory answer of the shape directory.get_contact_point
+returns. The clock is services.common.clock.FixedClock; the other services are mocked proxies."""
 
 from datetime import UTC, datetime
 
-from services.notification.domain import DeliveryFailure
+from services.notification.ports import DeliveryFailure
 from services.notification.store import SETTLED
 from tests.fakes import FakeStorageBase
 
@@ -33,14 +34,6 @@ CONTACT_POINTS = {"link-bergen": BERGEN, "national-office": NATIONAL}
 def at(hour, minute=0, day=28, month=11):
     """A moment in 2026 given in UTC (Oslo is UTC+1 in winter)."""
     return datetime(2026, month, day, hour, minute, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self, now):
-        self.moment = now
-
-    def now(self):
-        return self.moment
 
 
 class FakeNotificationStorage(FakeStorageBase):

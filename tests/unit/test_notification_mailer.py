@@ -5,8 +5,8 @@ import smtplib
 import pytest
 
 from services.notification import mailer as mailer_module
-from services.notification.domain import DeliveryFailure
 from services.notification.mailer import SmtpMailer
+from services.notification.ports import DeliveryFailure
 from services.notification.templates import Rendered
 
 RENDERED = Rendered("nb", "Emne", "Tekst", "<p>Tekst</p>")

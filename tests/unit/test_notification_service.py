@@ -8,6 +8,7 @@ from nameko.exceptions import RemoteError
 from nameko.testing.services import worker_factory
 
 from services.common.cache import TtlCache
+from services.common.clock import FixedClock
 from services.common.errors import NotFound
 from services.notification import domain
 from services.notification.handlers import DeliveryPostponed
@@ -15,7 +16,6 @@ from services.notification.service import CONTACT_POINT_CACHE_SECONDS, Notificat
 from tests.fakes import an_event
 from tests.fakes.notification import (
     CONTACT_POINTS,
-    FakeClock,
     FakeMailer,
     FakeNotificationStorage,
     FakeSms,
@@ -64,7 +64,7 @@ def contact_details(people):
 
 @pytest.fixture
 def world():
-    store, mailer, sms, clock = FakeNotificationStorage(), FakeMailer(), FakeSms(), FakeClock(at(12))
+    store, mailer, sms, clock = FakeNotificationStorage(), FakeMailer(), FakeSms(), FixedClock(at(12))
     service = worker_factory(
         NotificationService,
         store=store,

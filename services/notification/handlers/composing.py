@@ -1,0 +1,92 @@
+"""To whom a message goes and what it says, from what the owning services say at send time:
+registration (the person), the gateway (a referrer) and the directory (the contact point)."""
+
+from datetime import datetime
+from typing import Any
+
+from .. import domain, templates
+from ..domain import Message
+from ..ports import DeliveryFailure, Ports, Record
+
+#: Templates that name the contact point (and so need it from the directory).
+NAMES_CONTACT_POINT = {domain.RECEIPT, domain.PROPOSAL_READY, domain.INVITATION, domain.REMINDER, domain.STAFF_DIGEST}
+
+
+def addressee_of(ports: Ports, message: Message) -> Record | None:
+    """Where and in which language to reach the recipient, fetched now; None if they are gone."""
+    kind = message.recipient["kind"]
+    if kind == "staff":
+        contact_point = ports.directory.get_contact_point(message.recipient["id"])
+        return {
+            "name": contact_point.get("name"),
+            "email": contact_point.get("email"),
+            "preferred_channel": "email",
+            "language": templates.DEFAULT_LANGUAGE,
+        }
+    assert message.registration_id is not None, "a message to or about a person names their registration"
+    contact = ports.registration.contact_details(message.registration_id)
+    if contact is None:
+        return None
+    if kind == "referrer":
+        referrer = ports.gateway.referrer_contact(message.recipient["id"])
+        return (
+            referrer
+            and referrer.get("email")
+            and {"email": referrer["email"], "preferred_channel": "email", "language": templates.DEFAULT_LANGUAGE}
+        )
+    if contact.get("status") == "withdrawn" and message.template != domain.WITHDRAWAL:
+        return None
+    return {
+        "name": contact.get("name"),
+        "email": contact.get("email"),
+        "phone": contact.get("phone"),
+        "preferred_channel": contact.get("preferred_channel"),
+        "language": contact.get("message_language"),
+    }
+
+
+def context_of(ports: Ports, message: Message, addressee: Record) -> dict[str, Any]:
+    """What the template is rendered with; raises DeliveryFailure when the directory lacks a part
+    an invitation or a reminder must name."""
+    context = {**message.params, "first_name": domain.first_name(addressee.get("name"))}
+    if message.template not in NAMES_CONTACT_POINT or message.params.get("unroutable"):
+        return context
+    assert message.contact_point_id is not None, f"a {message.template} names its contact point"
+    names_meeting = message.template in (domain.INVITATION, domain.REMINDER)
+    contact_point = ports.directory.get_contact_point(message.contact_point_id, fresh=names_meeting)
+    context["contact_point"] = contact_point["name"]
+    if names_meeting:
+        context.update(
+            _meeting(contact_point, message.params, templates.language_or_default(addressee.get("language")))
+        )
+    return context
+
+
+def _meeting(contact_point: Record, params: dict[str, Any], language: str) -> dict[str, str]:
+    place = next(
+        (
+            p
+            for p in contact_point.get("meeting_places") or ()
+            if p.get("meeting_place_id") == params["meeting_place_id"]
+        ),
+        None,
+    )
+    starter = next((s for s in contact_point.get("staff") or () if s.get("staff_id") == params["starter_id"]), None)
+    if place is None or starter is None or not contact_point.get("email"):
+        missing = [
+            name
+            for name, value in (
+                ("meeting place", place),
+                ("starter", starter),
+                ("contact point e-mail", contact_point.get("email")),
+            )
+            if not value
+        ]
+        raise DeliveryFailure("email", f"directory lacks {', '.join(missing)}", transient=False)
+    return {
+        "when": domain.meeting_time(datetime.fromisoformat(params["first_meeting_at"]), language),
+        "place": place["name"],
+        "address": domain.address_text(place.get("address")),
+        "starter": starter["first_name"],
+        "contact_email": contact_point["email"],
+    }

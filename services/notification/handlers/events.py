@@ -1,0 +1,131 @@
+"""What each event means for notification: the messages it causes, and what it changes in the
+store (pool arrivals for the digest, confirmed groups for late members and reminders)."""
+
+from collections.abc import Callable, Iterable
+
+from services.common.envelope import Event
+
+from .. import domain
+from ..domain import Message
+from ..ports import Ports, UnitOfWork
+from .delivery import DeliveryPostponed, deliver_all
+
+#: (registration id, referral status) of the people whose referrer hears of an event.
+Referral = tuple[str, str]
+
+
+def on_waitlisted(ports: Ports, event: Event) -> None:
+    registration_id, contact_point_id = event.data["registration_id"], event.data["contact_point_id"]
+    _handle(
+        ports,
+        event,
+        domain.receipt_messages(event.event_id, registration_id, contact_point_id),
+        referrals=[(registration_id, "waiting")],
+        change=lambda uow: ports.store.add_arrival(uow, registration_id, contact_point_id, ports.clock.now()),
+    )
+
+
+def on_unroutable(ports: Ports, event: Event) -> None:
+    registration_id = event.data["registration_id"]
+    _handle(
+        ports,
+        event,
+        domain.unroutable_messages(event.event_id, registration_id, ports.national_office_id),
+        referrals=[(registration_id, "national_office")],
+    )
+
+
+def on_group_proposed(ports: Ports, event: Event) -> None:
+    _handle(ports, event, domain.proposal_messages(event.event_id, event.data))
+
+
+def on_group_confirmed(ports: Ports, event: Event) -> None:
+    data = event.data
+    group = {
+        "_id": data["group_id"],
+        "group_id": data["group_id"],
+        "contact_point_id": data["contact_point_id"],
+        "registration_ids": list(data["registration_ids"]),
+        "meeting_place_id": data["meeting_place_id"],
+        "first_meeting_at": data["first_meeting_at"],
+        "starter_id": data["starter_id"],
+        "confirmed_at": event.occurred_at,
+        "reminder_sent": False,
+    }
+    _handle(
+        ports,
+        event,
+        domain.invitation_messages(event.event_id, group, group["registration_ids"]),
+        referrals=[(rid, "in_group") for rid in group["registration_ids"]],
+        change=lambda uow: ports.store.save_group(uow, group),
+    )
+
+
+def on_group_member_added(ports: Ports, event: Event) -> None:
+    data = event.data
+    if ports.store.already_applied(event.event_id):
+        return
+    group = ports.store.group(data["group_id"])
+    if group is None:  # its group_confirmed is still on its way: retry later
+        raise DeliveryPostponed("group_member_added before its group_confirmed")
+    _handle(
+        ports,
+        event,
+        domain.invitation_messages(event.event_id, group, [data["registration_id"]]),
+        referrals=[(data["registration_id"], "in_group")],
+        change=lambda uow: ports.store.set_members(uow, data["group_id"], list(data["registration_ids"])),
+    )
+
+
+def on_group_member_left(ports: Ports, event: Event) -> None:
+    ports.store.apply(
+        event, lambda uow: ports.store.set_members(uow, event.data["group_id"], list(event.data["registration_ids"]))
+    )
+
+
+def on_group_closed(ports: Ports, event: Event) -> None:
+    ports.store.apply(event, lambda uow: ports.store.drop_group(uow, event.data["group_id"]))
+
+
+def on_withdrawn(ports: Ports, event: Event) -> None:
+    """Confirm the withdrawal; contact details are fetched now, before an erasure can take them."""
+    registration_id = event.data["registration_id"]
+    _handle(
+        ports,
+        event,
+        [domain.withdrawal_message(event.event_id, registration_id)],
+        referrals=[(registration_id, "withdrawn")],
+    )
+
+
+def on_erased(ports: Ports, event: Event) -> int | None:
+    """Forget the person: their delivery log, held messages and pool arrivals."""
+    return ports.store.apply(event, lambda uow: ports.store.forget(uow, event.data["registration_id"]))
+
+
+def _handle(
+    ports: Ports,
+    event: Event,
+    messages: Iterable[Message],
+    referrals: Iterable[Referral] = (),
+    change: Callable[[UnitOfWork], object] | None = None,
+) -> None:
+    """Deliver the event's messages (and its referrers' status messages), then write the ledger.
+    A redelivered event finds each of its messages settled in the delivery log, so nothing is sent
+    twice, and the ledger refuses it once more: no ledger read up front (a store round trip per
+    event) for what is rare."""
+    to_referrers = (_referral_message(ports, event, rid, status) for rid, status in referrals)
+    deliver_all(ports, [*messages, *(m for m in to_referrers if m)])
+    ports.store.apply(event, change or _no_change)
+
+
+def _no_change(uow: UnitOfWork) -> None:
+    return None
+
+
+def _referral_message(ports: Ports, event: Event, registration_id: str, status: str) -> Message | None:
+    contact = ports.registration.contact_details(registration_id)
+    referrer = domain.referrer_of(contact) if contact else None
+    if referrer is None:
+        return None
+    return domain.referral_status_message(event.event_id, registration_id, referrer, status)

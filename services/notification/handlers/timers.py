@@ -1,0 +1,77 @@
+"""What the clock starts: held SMS released in the morning, reminders the day before a group's
+first meeting, and each contact point's daily digest."""
+
+from datetime import date
+
+from .. import domain
+from ..ports import DeliveryFailure, Ports, Record
+from .delivery import deliver, deliver_all, settle
+
+MAX_RELEASE_ATTEMPTS = 6
+
+
+def release_held(ports: Ports) -> int:
+    """Send the SMS held through quiet hours; a transient failure waits with backoff."""
+    now = ports.clock.now()
+    released = 0
+    for record in ports.store.held_due(now):
+        message = domain.Message.from_record(record)
+        try:
+            released += deliver(ports, message, releasing=True) == "sent"
+        except DeliveryFailure as failure:
+            attempts = record.get("attempts", 0) + 1
+            if attempts >= MAX_RELEASE_ATTEMPTS:
+                settle(ports, message, "failed", failure.channel, None, reason=f"gave up: {failure.reason}")
+            else:
+                ports.store.postpone(record["_id"], domain.retry_after(now, attempts), attempts)
+    return released
+
+
+def send_reminders(ports: Ports) -> None:
+    """The day before a group's first meeting, remind every member once."""
+    now = ports.clock.now()
+    for group in ports.store.groups_awaiting_reminder():
+        if group["first_meeting_at"] <= now:
+            ports.store.mark_reminded(group["_id"])
+        elif domain.reminder_due(group["first_meeting_at"], group["confirmed_at"], now):
+            cause = domain.derived_cause("reminder", group["_id"])
+            deliver_all(ports, domain.invitation_messages(cause, group, group["registration_ids"], domain.REMINDER))
+            ports.store.mark_reminded(group["_id"])
+
+
+def send_digests(ports: Ports) -> int:
+    """Once a day from 08:00 Oslo time: to each contact point, how many people joined its pool and
+    which messages could not be delivered (references only). Items after today's digest wait for
+    tomorrow's."""
+    day = domain.digest_day(ports.clock.now())
+    if day is None:
+        return 0
+    sent = 0
+    for contact_point_id, (new, failed) in sorted(_undigested_by_contact_point(ports).items()):
+        message = domain.digest_message(contact_point_id, day, len(new), failed)
+        if ports.store.delivery(message.notification_id) is not None:
+            continue  # today's digest is out: these wait for tomorrow's
+        try:
+            sent += deliver(ports, message) == "sent"
+        except DeliveryFailure:
+            continue  # tried again on the next tick
+        _mark_digested(ports, new, failed, day)
+    return sent
+
+
+def _undigested_by_contact_point(ports: Ports) -> dict[str, tuple[list[Record], list[Record]]]:
+    """{contact point id: (arrivals, failed messages)} not yet in any digest; a failure that names
+    no contact point goes to the national office."""
+    arrivals, failures = ports.store.undigested()
+    by_contact_point: dict[str, tuple[list[Record], list[Record]]] = {}
+    for arrival in arrivals:
+        by_contact_point.setdefault(arrival["contact_point_id"], ([], []))[0].append(arrival)
+    for failure in failures:
+        contact_point_id = failure.get("contact_point_id") or ports.national_office_id
+        by_contact_point.setdefault(contact_point_id, ([], []))[1].append(failure)
+    return by_contact_point
+
+
+def _mark_digested(ports: Ports, new: list[Record], failed: list[Record], day: date) -> None:
+    arrival_ids, failure_ids = [a["_id"] for a in new], [f["_id"] for f in failed]
+    ports.store.transaction(lambda uow: ports.store.mark_digested(uow, arrival_ids, failure_ids, day.isoformat()))
