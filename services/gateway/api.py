@@ -3,9 +3,9 @@ actor, answer. Rules live in the services; the gateway only refuses what a role 
 
 from werkzeug.wrappers import Response
 
+from services.common.contact_point_input import ContactPointInput
 from services.common.contracts import RegistrationRequested
 from services.common.health import health_report
-from services.directory.schemas import ContactPointInput
 
 from . import accounts, auth, figures
 from .app import METRICS, SESSION_COOKIE, Refused

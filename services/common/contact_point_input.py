@@ -1,0 +1,172 @@
+"""The shape of a contact point as the directory takes it: the body the gateway checks before it
+forwards a contact point, and the base of the directory's own schema.
+
+Only the shape. A municipality number or a postal code is checked to be four digits here, not
+against Norway's registers: the directory's subclasses add that check (`known=`), so the gateway
+never loads the directory's reference data. The directory answers an unknown number with an
+InvalidInput on the same field.
+"""
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from .contracts import ACCESSIBILITY_FEATURES, CONTACT_POINT_KINDS, WEEKDAYS, Bool, Languages
+
+STAFF_ROLES = ("starter", "coordinator", "contact_person", "manager")
+DEFAULT_MIN_SIZE, DEFAULT_MAX_SIZE = 5, 8
+NORWAY_BOUNDS = {"lat": (57.5, 71.5), "lon": (4.0, 31.5)}  # mainland Norway with a margin
+PHONE = re.compile(r"^\+47\d{8}$")
+CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+#: A register's check of a well-formed code: raises ValidationError when the code is unknown.
+Known = Callable[[str], None]
+
+
+def one_of(choices: Sequence[str]) -> validate.OneOf:
+    return validate.OneOf(choices, error="Must be one of: {choices}.")
+
+
+def four_digits(what: str, known: Known | None = None) -> Callable[[str], None]:
+    """A validator: four digits, then (when given) the register's `known` check, so a malformed
+    code gets one message and only a well-formed one is looked up."""
+
+    def check(code: str) -> None:
+        if not re.fullmatch(r"\d{4}", code):
+            raise ValidationError(f"Must be a 4-digit {what}.")
+        if known is not None:
+            known(code)
+
+    return check
+
+
+def unique(key: str | None = None, what: str = "value") -> Callable[[list[Any]], None]:
+    def check(items: list[Any]) -> None:
+        keys = [item[key] if key else item for item in items]
+        if len(keys) != len(set(keys)):
+            raise ValidationError(f"Each {what} may appear once.")
+
+    return check
+
+
+def MunicipalityNumber(known: Known | None = None, **kw: Any) -> fields.String:
+    return fields.String(validate=four_digits("municipality number", known), **kw)
+
+
+def Municipalities(known: Known | None = None) -> fields.List:
+    """The municipalities a contact point serves: at least one, each once."""
+    return fields.List(
+        MunicipalityNumber(known), required=True, validate=[validate.Length(min=1), unique(what="municipality")]
+    )
+
+
+def PostalCode(known: Known | None = None, **kw: Any) -> fields.String:
+    return fields.String(validate=four_digits("postal code", known), **kw)
+
+
+def MeetingPlaces(place: type[Schema]) -> fields.List:
+    return fields.List(fields.Nested(place), load_default=list, validate=unique("meeting_place_id", "meeting_place_id"))
+
+
+Slug = lambda **kw: fields.String(
+    validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$", error="Use 2-64 lower-case letters, digits and hyphens."),
+    **kw,
+)
+Accessibility = lambda **kw: fields.List(
+    fields.String(validate=one_of(ACCESSIBILITY_FEATURES)), validate=unique(what="feature"), **kw
+)
+OrganisationalEmail = lambda **kw: fields.Email(validate=validate.Length(max=254), **kw)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = "raise"
+
+
+class Address(StrictSchema):
+    street = fields.String(required=True, validate=validate.Length(1, 200))
+    postal_code = PostalCode(required=True)
+    city = fields.String(validate=validate.Length(1, 100))
+
+
+class Coordinates(StrictSchema):
+    lat = fields.Float(required=True, validate=validate.Range(*NORWAY_BOUNDS["lat"], error="Must lie in Norway."))
+    lon = fields.Float(required=True, validate=validate.Range(*NORWAY_BOUNDS["lon"], error="Must lie in Norway."))
+
+
+class OpeningHours(StrictSchema):
+    weekday = fields.String(required=True, validate=one_of(WEEKDAYS))
+    opens = fields.String(required=True, validate=validate.Regexp(CLOCK, error="Use HH:MM, 24-hour clock."))
+    closes = fields.String(required=True, validate=validate.Regexp(CLOCK, error="Use HH:MM, 24-hour clock."))
+
+    @validates_schema
+    def _opens_before_it_closes(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["opens"] >= data["closes"]:
+            raise ValidationError("Must be later than opens.", "closes")
+
+
+OpeningHoursList = lambda **kw: fields.List(fields.Nested(OpeningHours), load_default=list, **kw)
+
+
+class MeetingPlace(StrictSchema):
+    meeting_place_id = Slug(required=True)
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    address = fields.Nested(Address, required=True)
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(2, 500))
+    accessibility = Accessibility(load_default=list)
+    opening_hours = OpeningHoursList()
+
+
+class Staff(StrictSchema):
+    """A contact person: first name and role only, and the organisation's e-mail address."""
+
+    staff_id = Slug(required=True)
+    first_name = fields.String(
+        required=True,
+        validate=[
+            validate.Length(1, 50),
+            validate.Regexp(r"^\S+$", error="Give the first name only, without a surname."),
+        ],
+    )
+    role = fields.String(required=True, validate=one_of(STAFF_ROLES))
+    email = OrganisationalEmail(required=True)
+
+
+class ContactPointInput(StrictSchema):
+    """A contact point. The skeleton's minimal payload (id, kind, name, municipality_number,
+    municipalities) stays valid: address, e-mail and the rest are optional."""
+
+    contact_point_id = Slug(required=True)
+    kind = fields.String(required=True, validate=one_of(CONTACT_POINT_KINDS))
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    organisation = fields.String(load_default=None, validate=validate.Length(1, 200))
+    municipality_number = MunicipalityNumber(required=True)
+    municipalities = Municipalities()
+    address = fields.Nested(Address, load_default=None)
+    coordinates = fields.Nested(Coordinates, load_default=None)
+    email = OrganisationalEmail(load_default=None)
+    phone = fields.String(
+        load_default=None, validate=validate.Regexp(PHONE, error="Must be a Norwegian number: +47 and 8 digits.")
+    )
+    opening_hours = OpeningHoursList()
+    languages = Languages(load_default=lambda: ["nb"])
+    accessibility = Accessibility(load_default=list)
+    digital_groups = Bool(load_default=False)
+    min_size = fields.Integer(load_default=DEFAULT_MIN_SIZE, strict=True, validate=validate.Range(4, 8))
+    max_size = fields.Integer(load_default=DEFAULT_MAX_SIZE, strict=True, validate=validate.Range(4, 12))
+    meeting_places = MeetingPlaces(MeetingPlace)
+    staff = fields.List(fields.Nested(Staff), load_default=list, validate=unique("staff_id", "staff_id"))
+    active = Bool(load_default=True)
+    example = Bool(load_default=False)
+
+    @validates_schema
+    def _sizes_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("min_size", DEFAULT_MIN_SIZE) > data.get("max_size", DEFAULT_MAX_SIZE):
+            raise ValidationError("Must not be smaller than min_size.", "max_size")
+
+    @post_load
+    def _organisation_defaults_to_name(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """A contact point that is its own organisation (a LINK centre, say) need not name it twice."""
+        return {**data, "organisation": data["organisation"] or data["name"]}
