@@ -5,6 +5,10 @@ Pure: contact points are plain dicts as validated by `schemas.ContactPointInput`
 no new revision and no event.
 """
 
+from typing import Any
+
+from .ports import ContactPoint, Reference
+
 ATTRIBUTION = {
     "municipalities": "© Kartverket (CC BY 4.0)",
     "population": "Kilde: Statistisk sentralbyrå (CC BY 4.0)",
@@ -14,36 +18,36 @@ ATTRIBUTION = {
 STORED_ONLY = ("revision",)
 
 
-def input_of(doc):
+def input_of(doc: ContactPoint) -> dict[str, Any]:
     """The contact point as it was given, without what the directory adds."""
     return {key: value for key, value in doc.items() if key not in STORED_ONLY}
 
 
-def next_version(current, fields):
+def next_version(current: ContactPoint | None, fields: dict[str, Any]) -> tuple[ContactPoint, bool]:
     """`(doc, changed)`: the contact point to store after an upsert of `fields`."""
     if current is not None and input_of(current) == fields:
         return current, False
     return {**fields, "revision": (current or {}).get("revision", 0) + 1}, True
 
 
-def deactivated(current):
+def deactivated(current: ContactPoint) -> tuple[ContactPoint, bool]:
     """`(doc, changed)`: the contact point after deactivation; deactivating twice changes nothing."""
     if not current["active"]:
         return current, False
     return {**current, "active": False, "revision": current["revision"] + 1}, True
 
 
-def with_changes(current, changes):
+def with_changes(current: ContactPoint, changes: dict[str, Any]) -> dict[str, Any]:
     """The payload of an update: the stored contact point with `changes` laid over it."""
     return {**input_of(current), **changes}
 
 
-def is_local(contact_point):
+def is_local(contact_point: ContactPoint) -> bool:
     """Serves people where they live (the national office only catches those nobody else can)."""
     return contact_point["kind"] != "national_office"
 
 
-def upserted_event(doc, reference):
+def upserted_event(doc: ContactPoint, reference: Reference) -> dict[str, Any]:
     """`contact_point_upserted` data: no addresses, phones, e-mail or staff."""
     return {
         "contact_point_id": doc["contact_point_id"],
@@ -68,22 +72,27 @@ def upserted_event(doc, reference):
     }
 
 
-def deactivated_event(doc):
+def deactivated_event(doc: ContactPoint) -> dict[str, Any]:
     return {"contact_point_id": doc["contact_point_id"], "revision": doc["revision"]}
 
 
-def coordinates_of(address, given, reference, municipality_number):
+def coordinates_of(
+    address: dict[str, Any] | None,
+    given: dict[str, float] | None,
+    reference: Reference,
+    municipality_number: str,
+) -> dict[str, float]:
     """The given coordinates, else the postal code's point, else the municipality's centroid."""
     if given:
         return given
     postal = reference.postal_codes.get(address["postal_code"]) if address else None
-    if postal is not None and postal.lat is not None:
+    if postal is not None and postal.lat is not None and postal.lon is not None:
         return {"lat": postal.lat, "lon": postal.lon}
     municipality = reference.municipality(municipality_number)
     return {"lat": municipality.lat, "lon": municipality.lon}
 
 
-def address_view(address, reference):
+def address_view(address: dict[str, Any] | None, reference: Reference) -> dict[str, Any] | None:
     """The address with its city from the postal register when none was given."""
     if address is None:
         return None
@@ -95,7 +104,7 @@ def address_view(address, reference):
     }
 
 
-def public_view(doc, reference):
+def public_view(doc: ContactPoint, reference: Reference) -> dict[str, Any]:
     """What `get_contact_point` answers: the stored contact point plus county, coordinates and
     meeting places that name their owner."""
     home = reference.municipality(doc["municipality_number"])
@@ -117,7 +126,13 @@ def public_view(doc, reference):
     return view
 
 
-def matches(contact_point, reference, municipality_number=None, county_number=None, kind=None):
+def matches(
+    contact_point: ContactPoint,
+    reference: Reference,
+    municipality_number: str | None = None,
+    county_number: str | None = None,
+    kind: str | None = None,
+) -> bool:
     """The filters of list_contact_points. By county: located in it or serving a municipality in it."""
     if kind is not None and contact_point["kind"] != kind:
         return False

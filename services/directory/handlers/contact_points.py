@@ -1,0 +1,114 @@
+"""Contact points: create, change, deactivate, read and list them."""
+
+from collections.abc import Callable
+from typing import Any
+
+from services.common.access import require_contact_point, require_role
+from services.common.errors import Conflict, InvalidInput, NotFound
+
+from .. import domain
+from ..ports import ContactPoint, Ports, UnitOfWork
+from ..schemas import ContactPointInput, ContactPointQuery
+from .payloads import load
+
+Actor = dict[str, Any] | None
+#: `decide(current) -> (doc, changed)`: the contact point to store, and whether it changed.
+Decision = Callable[[ContactPoint | None], tuple[ContactPoint, bool]]
+
+
+def authorise(actor: Actor, contact_point_id: str, creating: bool = False) -> None:
+    """No actor: a trusted caller inside the cluster (the seed script, other services). With an
+    actor (the gateway passes one): national_admin creates; staff change only their own."""
+    if actor is None:
+        return
+    if creating:
+        require_role(actor, "national_admin")
+    else:
+        require_contact_point(actor, contact_point_id)
+
+
+def _write(ports: Ports, contact_point_id: str, decide: Decision, deactivating: bool = False) -> dict[str, Any]:
+    """Run `decide` in one transaction; store and announce a change (an upsert, even of an
+    inactive contact point, as contact_point_upserted)."""
+
+    def change(uow: UnitOfWork) -> ContactPoint:
+        doc, changed = decide(ports.store.current(uow, contact_point_id))
+        if changed:
+            ports.store.save(uow, doc)
+            if deactivating:
+                uow.emit("contact_point_deactivated", domain.deactivated_event(doc))
+            else:
+                uow.emit("contact_point_upserted", domain.upserted_event(doc, ports.reference))
+        return doc
+
+    return domain.public_view(ports.store.transaction(change), ports.reference)
+
+
+def _not_found(contact_point_id: str) -> NotFound:
+    return NotFound(f"no contact point {contact_point_id!r}")
+
+
+def upsert_contact_point(ports: Ports, payload: object, actor: Actor = None) -> dict[str, Any]:
+    fields = load(ContactPointInput(), payload)
+    authorise(actor, fields["contact_point_id"])
+    return _write(ports, fields["contact_point_id"], lambda current: domain.next_version(current, fields))
+
+
+def create_contact_point(ports: Ports, payload: object, actor: Actor = None) -> dict[str, Any]:
+    fields = load(ContactPointInput(), payload)
+    authorise(actor, fields["contact_point_id"], creating=True)
+
+    def decide(current: ContactPoint | None) -> tuple[ContactPoint, bool]:
+        if current is not None:
+            raise Conflict(f"contact point {fields['contact_point_id']!r} exists already")
+        return domain.next_version(None, fields)
+
+    return _write(ports, fields["contact_point_id"], decide)
+
+
+def update_contact_point(ports: Ports, contact_point_id: str, changes: object, actor: Actor = None) -> dict[str, Any]:
+    """Lay `changes` over the stored contact point; the result is validated as a whole."""
+    authorise(actor, contact_point_id)
+    if isinstance(changes, dict) and changes.get("contact_point_id", contact_point_id) != contact_point_id:
+        raise InvalidInput({"contact_point_id": ["Cannot be changed."]})
+
+    def decide(current: ContactPoint | None) -> tuple[ContactPoint, bool]:
+        if current is None:
+            raise _not_found(contact_point_id)
+        if not isinstance(changes, dict):
+            raise InvalidInput({"_schema": ["Expected a JSON object."]})
+        return domain.next_version(current, load(ContactPointInput(), domain.with_changes(current, changes)))
+
+    return _write(ports, contact_point_id, decide)
+
+
+def deactivate_contact_point(ports: Ports, contact_point_id: str, actor: Actor = None) -> dict[str, Any]:
+    authorise(actor, contact_point_id)
+
+    def decide(current: ContactPoint | None) -> tuple[ContactPoint, bool]:
+        if current is None:
+            raise _not_found(contact_point_id)
+        return domain.deactivated(current)
+
+    return _write(ports, contact_point_id, decide, deactivating=True)
+
+
+def get_contact_point(ports: Ports, contact_point_id: str) -> dict[str, Any]:
+    doc = ports.store.contact_point(contact_point_id)
+    if doc is None:
+        raise _not_found(contact_point_id)
+    return domain.public_view(doc, ports.reference)
+
+
+def list_contact_points(
+    ports: Ports, municipality_number: str | None = None, county_number: str | None = None, kind: str | None = None
+) -> list[dict[str, Any]]:
+    """The contact points that match every filter given, by id, as `get_contact_point` shows them."""
+    query = load(
+        ContactPointQuery(), {"municipality_number": municipality_number, "county_number": county_number, "kind": kind}
+    )
+    return [
+        domain.public_view(cp, ports.reference)
+        for cp in sorted(ports.store.contact_points(), key=lambda cp: cp["contact_point_id"])
+        if domain.matches(cp, ports.reference, **query)
+    ]

@@ -1,0 +1,27 @@
+"""Reports over all contact points: coverage figures, the coverage map, the HSDS export."""
+
+from typing import Any
+
+from .. import coverage_map, hsds
+from ..coverage import coverage as coverage_of
+from ..ports import Ports
+
+
+def coverage(ports: Ports) -> dict[str, Any]:
+    return coverage_of(ports.reference, ports.store.contact_points())
+
+
+def coverage_map_svg(ports: Ports) -> str:
+    contact_points = ports.store.contact_points()
+    return coverage_map.render(
+        coverage_of(ports.reference, contact_points), coverage_map.contact_point_names(contact_points)
+    )
+
+
+def hsds_export(ports: Ports) -> dict[str, Any]:
+    return hsds.export(ports.reference, ports.store.contact_points())
+
+
+def hsds_export_csv(ports: Ports) -> dict[str, str]:
+    """`{file name: CSV text}`, one file per HSDS table."""
+    return hsds.to_csv(hsds.tables(ports.reference, ports.store.contact_points()))
