@@ -3,6 +3,7 @@ directory proxy is a mock."""
 
 import json
 from datetime import UTC, datetime, timedelta
+from unittest.mock import Mock
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -10,14 +11,17 @@ from nameko.testing.services import worker_factory
 from services.common import clock
 from services.common.cache import TtlCache
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.matching import domain, engine, handlers
 from services.matching.locks import KeyedLocks
 from services.matching.memory_store import MemoryMatchingStore
+from services.matching.ports import Ports
 from services.matching.service import MatchingService
 from tests.fakes import an_event
 
 STAFF = {"account_id": "acc-1", "role": "contact_point_staff", "contact_point_ids": ["link-bergen"]}
 OTHER_STAFF = {"account_id": "acc-2", "role": "contact_point_staff", "contact_point_ids": ["link-oslo"]}
 REGISTERED = datetime(2026, 11, 1, 9, tzinfo=UTC)
+WIDENING = engine.DEFAULT_WIDENING_DAYS
 
 
 def profile(rid="r1", **changes):
@@ -400,3 +404,51 @@ def test_views_for_the_gateway_carry_ids_and_no_names():
     assert figures["national"]["in_group"] == 5 and figures["counties"]["46"]["in_group"] == 5
     assert figures["counties"]["46"]["waiting"] is None  # one person waits: fewer than five, not shown
     assert figures["national"]["groups"] == {"proposed": 1}
+
+
+def test_figures_show_no_count_of_fewer_than_five_and_hide_the_complement():
+    service, store = service_with([BERGEN, NATIONAL])
+    people = [("4601", 12), ("0301", 6), ("5001", 2)]
+    entries = [
+        domain.waiting_entry(
+            profile(f"{number}-{i}", municipality_number=number), BERGEN, [BERGEN], REGISTERED, WIDENING
+        )
+        for number, count in people
+        for i in range(count)
+    ]
+
+    def seed(uow):
+        for entry in entries:
+            store.put_waiting(uow, entry)
+
+    store.transaction(seed)
+    assert service.figures() == {
+        "counties": {
+            "46": {"waiting": 12, "in_group": None},
+            "03": {"waiting": None, "in_group": None},  # 6, hidden: otherwise 20 - 12 - 6 gives 50's 2 away
+            "50": {"waiting": None, "in_group": None},
+        },
+        "national": {"waiting": 20, "in_group": None, "unroutable": None, "groups": {}},
+    }
+
+
+# --- the use cases on their ports alone ------------------------------------------------------------------
+
+
+def test_the_use_cases_run_on_ports_alone_with_no_broker_no_store_and_simulated_time():
+    """What the replay does: the production path over the memory store, time from the clock port."""
+    directory = Mock(spec=["route", "get_contact_point"])
+    directory.route.return_value = [BERGEN, ASKOY, NATIONAL]
+    moment = clock.FixedClock(datetime(2030, 3, 1, 9, tzinfo=UTC))
+    ports = Ports(store=MemoryMatchingStore(), directory=directory, routes=TtlCache(30), clock=moment)
+    arrivals = [profile(f"r{i}", registered_at=moment.now()) for i in range(5)]
+    arrivals.append(profile("r5", registered_at=moment.now(), availability=[{"weekday": "mon", "part_of_day": "day"}]))
+    for data in arrivals:
+        handlers.waitlist(ports, an_event("registration", "registration_created", data))
+    [group] = ports.store.groups_of("link-bergen", ("proposed",))
+    assert group["proposed_at"] == moment.now() and "r5" not in group["members"]
+    assert directory.route.call_count == 1  # the route cache port
+    moment.advance(days=30)
+    assert handlers.sweep(ports)["widened"] == 1
+    assert [w["at"] for w in ports.store.entry("r5")["widening"]] == [moment.now(), moment.now()]
+    assert handlers.figures(ports)["national"]["in_group"] == 5

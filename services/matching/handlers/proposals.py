@@ -5,7 +5,7 @@ from datetime import datetime
 from functools import partial
 
 from .. import domain, engine
-from ..ports import ClaimLost, Ports, UnitOfWork
+from ..ports import ClaimLost, Doc, Ports, UnitOfWork
 
 CLAIM_ATTEMPTS = 3
 
@@ -35,7 +35,9 @@ def propose_pool(ports: Ports, pool: str, newcomer: str | None = None) -> list[e
         return []
 
 
-def _load_pool(ports, pool, entries, now):
+def _load_pool(
+    ports: Ports, pool: str, entries: list[Doc], now: datetime
+) -> tuple[engine.PoolSettings, list[engine.Person], list[frozenset[str]], list[frozenset[str]]]:
     widening_days = ports.settings.widening_days
     contact_point = ports.store.contact_point(domain.contact_point_of(pool))
     settings = domain.pool_settings(pool, contact_point, widening_days, ports.settings.exact_budget)
