@@ -22,12 +22,11 @@ def leave_group(ports: Ports, group_id: str, registration_id: str, actor: Any) -
     if group["state"] in ("closed", "rejected"):
         raise Conflict(f"A {group['state']} group has no members to leave.")
     now = ports.clock.now()
-    updated = write_group(
-        ports,
-        partial(
-            remove_member, ports, group=group, registration_id=registration_id, reason="left", now=now, forget=True
-        ),
-    )
+
+    def change(uow: UnitOfWork) -> Doc:
+        return remove_member(ports, uow, group, registration_id, "left", now, forget=True)
+
+    updated = write_group(ports, change)
     after_member_left(ports, updated)
     return {"group_id": group_id, "registration_ids": updated["members"], "state": updated["state"]}
 
