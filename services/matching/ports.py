@@ -163,7 +163,7 @@ class Settings:
         return cls(widening, float(config.get(EXACT_BUDGET_KEY, engine.DEFAULT_EXACT_BUDGET)))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Ports:
     store: MatchingStore
     directory: Directory
