@@ -2,9 +2,15 @@
 Pure: no nameko, no pymongo. Waiting entries and groups are plain dicts (the stored shape)."""
 
 import hashlib
-from datetime import timedelta
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 from . import engine
+
+#: A stored document (a waiting entry, a group, a contact point), a profile or a route: a plain dict.
+Doc = dict[str, Any]
+WideningDays = Mapping[str, int]
 
 DIGITAL_SUFFIX = "|digital"
 ACTIVE_STATES = ("confirmed", "started", "self_run")
@@ -19,22 +25,22 @@ TRANSITIONS = {
 class RuleBroken(Exception):
     """A lifecycle rule refused a change; `field_errors` says which field and why."""
 
-    def __init__(self, field_errors):
+    def __init__(self, field_errors: dict[str, list[str]]) -> None:
         super().__init__(field_errors)
         self.field_errors = field_errors
 
 
-def pool_key(contact_point_id, role, languages, digital=False):
+def pool_key(contact_point_id: str, role: str, languages: Sequence[str], digital: bool = False) -> str:
     """Pools are by contact point, role (self / relative) and first language (DESIGN §4.2);
     a contact point's digital groups form pools of their own."""
     return f"{contact_point_id}|{role}|{languages[0]}" + (DIGITAL_SUFFIX if digital else "")
 
 
-def contact_point_of(key):
+def contact_point_of(key: str) -> str:
     return key.split("|", 1)[0]
 
 
-def choose_route(candidates):
+def choose_route(candidates: Sequence[Doc]) -> Doc | None:
     """The first candidate a person can wait with; None when only the national office can take them."""
     first = candidates[0] if candidates else None
     if first is None or first["kind"] == "national_office":
@@ -42,11 +48,32 @@ def choose_route(candidates):
     return first
 
 
-def waiting_entry(profile, route, candidates, now, widening_days, previous=None):
+def unroutable_reason(candidates: Sequence[Doc]) -> str:
+    """Why nobody can take the person: the national office's reason, the last candidate's."""
+    return candidates[-1]["reason"] if candidates else "no route"
+
+
+def waitlisted_event(registration_id: str, route: Doc, reason: str) -> Doc:
+    return {
+        "registration_id": registration_id,
+        "contact_point_id": route["contact_point_id"],
+        "route_kind": route["kind"],
+        "reason": reason,
+    }
+
+
+def waiting_entry(
+    profile: Doc,
+    route: Doc,
+    candidates: Sequence[Doc],
+    now: datetime,
+    widening_days: WideningDays,
+    previous: Doc | None = None,
+) -> Doc:
     """The stored shape of one waiting person. A re-route keeps the place in the queue."""
     home = pool_key(route["contact_point_id"], profile["role"], profile["languages"], route["kind"] == "digital")
     queue_since = previous["queue_since"] if previous else profile["registered_at"]
-    entry = {
+    entry: Doc = {
         "_id": profile["registration_id"],
         "contact_point_id": route["contact_point_id"],
         "route_kind": route["kind"],
@@ -70,17 +97,19 @@ def waiting_entry(profile, route, candidates, now, widening_days, previous=None)
     return entry
 
 
-def waited_days(entry, now):
+def waited_days(entry: Doc, now: datetime) -> int:
     return max(0, (now - entry["queue_since"]).days)
 
 
-def next_widening_at(entry, widening_days):
+def next_widening_at(entry: Doc, widening_days: WideningDays) -> datetime | None:
     done = {w["step"] for w in entry["widening"]}
     due = sorted(days for step, days in widening_days.items() if step not in done)
     return entry["queue_since"] + timedelta(days=due[0]) if due else None
 
 
-def widen(entry, now, widening_days, digital_contact_points):
+def widen(
+    entry: Doc, now: datetime, widening_days: WideningDays, digital_contact_points: Collection[str]
+) -> Doc | None:
     """Apply every widening step the person's waiting time has earned and not yet had, in order;
     each recorded with its reason. Returns the changed entry, or None if nothing was due (so the
     sweep is idempotent). `digital_contact_points` is the set that runs digital groups."""
@@ -124,11 +153,11 @@ def widen(entry, now, widening_days, digital_contact_points):
     return changed
 
 
-def pools_of(entry):
+def pools_of(entry: Doc) -> list[str]:
     return [entry["home_pool"]] + [v["pool"] for v in entry["visits"] if v["pool"] != entry["home_pool"]]
 
 
-def person(entry, pool, now, widening_days):
+def person(entry: Doc, pool: str, now: datetime, widening_days: WideningDays) -> engine.Person:
     """The engine's view of one waiting entry, as seen from `pool`."""
     profile = entry["profile"]
     cohort = profile.get("cohort") or {}
@@ -149,7 +178,12 @@ def person(entry, pool, now, widening_days):
     )
 
 
-def pool_settings(pool, contact_point, widening_days, exact_budget=engine.DEFAULT_EXACT_BUDGET):
+def pool_settings(
+    pool: str,
+    contact_point: Doc | None,
+    widening_days: WideningDays,
+    exact_budget: float = engine.DEFAULT_EXACT_BUDGET,
+) -> engine.PoolSettings:
     contact_point = contact_point or {}
     return engine.PoolSettings(
         contact_point_id=contact_point_of(pool),
@@ -162,7 +196,7 @@ def pool_settings(pool, contact_point, widening_days, exact_budget=engine.DEFAUL
     )
 
 
-def group_document(proposal, pool, settings, now):
+def group_document(proposal: engine.Proposal, pool: str, settings: engine.PoolSettings, now: datetime) -> Doc:
     return {
         "_id": proposal.group_id,
         "contact_point_id": proposal.contact_point_id,
@@ -180,7 +214,7 @@ def group_document(proposal, pool, settings, now):
     }
 
 
-def group_event(group, **extra):
+def group_event(group: Doc, **extra: Any) -> Doc:
     return {
         "group_id": group["_id"],
         "contact_point_id": group["contact_point_id"],
@@ -189,14 +223,16 @@ def group_event(group, **extra):
     }
 
 
-def transition(group, to_state, now):
+def transition(group: Doc, to_state: str, now: datetime) -> Doc:
     """The changes that move a group to `to_state`, or RuleBroken if the lifecycle forbids it."""
     if to_state not in TRANSITIONS.get(group["state"], ()):
         raise RuleBroken({"state": [f"A {group['state']} group cannot become {to_state}."]})
     return {"state": to_state, "history": group["history"] + [{"state": to_state, "at": now}]}
 
 
-def check_meeting_place(group, place_id, places, needs_by_member):
+def check_meeting_place(
+    group: Doc, place_id: str, places: Sequence[Doc], needs_by_member: Mapping[str, Iterable[str]]
+) -> Doc:
     """The meeting place must exist at the contact point, hold the group, and suit every
     member's accessibility needs. Returns the place or raises RuleBroken."""
     place = next((p for p in places if p.get("meeting_place_id") == place_id), None)
@@ -218,7 +254,14 @@ def check_meeting_place(group, place_id, places, needs_by_member):
     return place
 
 
-def refill_candidates(group, members, candidates, settings, acquaintances, avoid=()):
+def refill_candidates(
+    group: Doc,
+    members: list[engine.Person],
+    candidates: list[engine.Person],
+    settings: engine.PoolSettings,
+    acquaintances: Iterable[frozenset[str]],
+    avoid: Iterable[frozenset[str]] = (),
+) -> list[str]:
     """Who from the pool can join a group that has fallen below its minimum: same slot, the
     group's theme (or mixed), no acquaintances, within the age span. Longest-waiting first."""
     needed = settings.min_size - len(members)
@@ -234,8 +277,62 @@ def refill_candidates(group, members, candidates, settings, acquaintances, avoid
     return [r for i in chosen if i not in seed for r in units[i].ids]
 
 
-def erasure_tombstone(registration_id):
+def erasure_tombstone(registration_id: str) -> str:
     """What matching keeps of an erased person: a digest, so a registration_created that arrives
     after its registration_erased (separate queues) cannot put them back in a pool, while no
     document holds the id itself."""
     return hashlib.sha256(f"erased:{registration_id}".encode()).hexdigest()
+
+
+# --- figures ---------------------------------------------------------------------------------------
+
+#: No count of people below this is shown to anyone (DESIGN: small numbers single people out).
+SMALLEST_SHOWN = 5
+#: The counts of people matching keeps per county and nationwide.
+COUNTY_COUNTS = ("waiting", "in_group")
+NATIONAL_COUNTS = (*COUNTY_COUNTS, "unroutable")
+
+
+def tally_figures(rows: Iterable[tuple[str | None, str]], group_states: Iterable[str]) -> Doc:
+    """Raw counts from (county number or None, status) rows and the states of the groups:
+    `{"counties": {county: {status: n}}, "national": {status: n, "groups": {state: n}}}`."""
+    counties: dict[str, dict[str, int]] = {}
+    national: dict[str, int] = {}
+    for county, status in rows:
+        national[status] = national.get(status, 0) + 1
+        if county:
+            counted = counties.setdefault(county, {})
+            counted[status] = counted.get(status, 0) + 1
+    groups: dict[str, int] = {}
+    for state in group_states:
+        groups[state] = groups.get(state, 0) + 1
+    return {"counties": counties, "national": {**national, "groups": groups}}
+
+
+def suppress_small_numbers(figures: Doc) -> Doc:
+    """The figures as anyone may see them: every count of people below SMALLEST_SHOWN (zero
+    included) is None. Where only one county is hidden in a column and the nationwide count is
+    shown, the next smallest county is hidden too, so the total less the shown counties cannot
+    give the hidden one away. Counts of groups are not counts of people and stay as they are."""
+    counties: dict[str, dict[str, int | None]] = {
+        county: {column: _shown(counts.get(column, 0)) for column in COUNTY_COUNTS}
+        for county, counts in figures["counties"].items()
+    }
+    raw_national = figures["national"]
+    national: Doc = {column: _shown(raw_national.get(column, 0)) for column in NATIONAL_COUNTS}
+    for column in COUNTY_COUNTS:
+        if national[column] is not None:
+            _hide_complement(counties, column)
+    national["groups"] = dict(raw_national.get("groups", {}))
+    return {"counties": counties, "national": national}
+
+
+def _shown(count: int) -> int | None:
+    return count if count >= SMALLEST_SHOWN else None
+
+
+def _hide_complement(counties: dict[str, dict[str, int | None]], column: str) -> None:
+    hidden = [county for county, counts in counties.items() if counts[column] is None]
+    shown = sorted((count, county) for county, counts in counties.items() if (count := counts[column]) is not None)
+    if len(hidden) == 1 and shown:
+        counties[shown[0][1]][column] = None

@@ -1,4 +1,5 @@
-"""matching's own database: waiting people, groups, acquaintance pairs, pool state, contact points.
+"""matching's own database: waiting people, groups, acquaintance pairs, pool state, contact points
+(the store port of ports.MatchingStore; memory_store.py keeps the same in memory).
 
 Every hot path is a lookup by key or by one pool (a small result set): the store's cost grows with
 the documents a query matches (INFRA-NOTES). Placing a person is a *versioned claim*: the write
@@ -11,10 +12,7 @@ from pymongo import ASCENDING
 from services.common.store import Storage
 
 from . import domain
-
-
-class ClaimLost(Exception):
-    """Someone in the proposal was claimed or changed by another worker meanwhile: recompute."""
+from .ports import ClaimLost
 
 
 class MatchingStorage(Storage):
@@ -165,10 +163,6 @@ class MatchingStorage(Storage):
 
     def contact_point(self, contact_point_id, uow=None):
         return self._db(uow).contact_points.find_one({"_id": contact_point_id}, session=_session(uow))
-
-    def contact_point_revision(self, uow, contact_point_id):
-        doc = uow.db.contact_points.find_one({"_id": contact_point_id}, session=uow.session)
-        return doc["revision"] if doc else 0
 
     def save_contact_point(self, uow, data):
         uow.db.contact_points.replace_one(

@@ -94,3 +94,88 @@ def test_the_meeting_place_must_exist_hold_the_group_and_suit_every_need():
     small = [{"meeting_place_id": "hall", "capacity": 5, "accessibility": []}]
     with pytest.raises(domain.RuleBroken):
         domain.check_meeting_place(group, "hall", small, {})
+
+
+# --- figures: the small-number rule -----------------------------------------------------------------
+
+
+def figures(counties, national, groups=None):
+    return {"counties": counties, "national": {**national, "groups": groups or {}}}
+
+
+def test_figures_are_tallied_per_county_and_nationwide():
+    rows = [("46", "waiting"), ("46", "waiting"), ("46", "in_group"), ("03", "waiting"), (None, "unroutable")]
+    assert domain.tally_figures(rows, ["proposed", "proposed", "closed"]) == {
+        "counties": {"46": {"waiting": 2, "in_group": 1}, "03": {"waiting": 1}},
+        "national": {"waiting": 3, "in_group": 1, "unroutable": 1, "groups": {"proposed": 2, "closed": 1}},
+    }
+
+
+def test_no_count_of_fewer_than_five_people_is_shown_zero_included_and_groups_are_not_people():
+    shown = domain.suppress_small_numbers(
+        figures(
+            {"46": {"waiting": 4, "in_group": 5}, "03": {"waiting": 2}, "50": {"waiting": 5, "in_group": 3}},
+            {"waiting": 11, "in_group": 8, "unroutable": 3},
+            groups={"proposed": 1, "confirmed": 2},
+        )
+    )
+    assert shown["counties"] == {
+        "46": {"waiting": None, "in_group": 5},
+        "03": {"waiting": None, "in_group": None},  # a missing count is zero, hidden like any below 5
+        "50": {"waiting": 5, "in_group": None},
+    }
+    assert shown["national"] == {
+        "waiting": 11,
+        "in_group": 8,
+        "unroutable": None,
+        "groups": {"proposed": 1, "confirmed": 2},
+    }
+
+
+def test_one_hidden_county_hides_the_next_smallest_so_the_total_cannot_give_it_away():
+    """The gateway's own example (test_gateway_api), now applied where the figures are made."""
+    shown = domain.suppress_small_numbers(
+        figures(
+            {"03": {"waiting": 3, "in_group": 5}, "46": {"waiting": 40, "in_group": 16}, "50": {"waiting": 7}},
+            {"waiting": 50, "in_group": 21},
+            groups={"confirmed": 1, "started": 2, "self_run": 1},
+        )
+    )
+    assert shown["counties"] == {
+        "03": {"waiting": None, "in_group": None},  # 3 is below 5; 5 is the complement of 50's 0
+        "46": {"waiting": 40, "in_group": 16},
+        "50": {"waiting": None, "in_group": None},  # 7 is the complement: otherwise 50 - 40 - 7 gives 03 away
+    }
+    assert shown["national"]["waiting"] == 50 and shown["national"]["groups"]["started"] == 2
+
+
+def test_the_complement_is_the_smallest_shown_the_lower_county_number_first_on_a_tie():
+    shown = domain.suppress_small_numbers(
+        figures(
+            {"11": {"waiting": 9}, "15": {"waiting": 6}, "18": {"waiting": 6}, "03": {"waiting": 1}},
+            {"waiting": 22},
+        )
+    )
+    assert {county: counts["waiting"] for county, counts in shown["counties"].items()} == {
+        "11": 9,
+        "15": None,
+        "18": 6,
+        "03": None,
+    }
+
+
+def test_no_complement_where_two_counties_are_hidden_or_the_nationwide_count_is():
+    two_hidden = domain.suppress_small_numbers(
+        figures(
+            {
+                "03": {"waiting": 2, "in_group": 6},
+                "46": {"waiting": 3, "in_group": 5},
+                "50": {"waiting": 9, "in_group": 8},
+            },
+            {"waiting": 14, "in_group": 19},
+        )
+    )
+    assert two_hidden["counties"]["50"]["waiting"] == 9 and two_hidden["counties"]["46"]["in_group"] == 5
+    assert two_hidden["counties"]["03"]["in_group"] == 6
+    small_nation = domain.suppress_small_numbers(figures({"03": {"waiting": 4}}, {"waiting": 4}))
+    assert small_nation["counties"]["03"]["waiting"] is None and small_nation["national"]["waiting"] is None

@@ -1,0 +1,38 @@
+"""Acquaintances (by staff): two people who know each other are never proposed together."""
+
+from typing import Any
+
+from services.common.access import require_contact_point
+from services.common.errors import InvalidInput, NotFound
+
+from .. import schemas
+from ..ports import Doc, Ports
+
+
+def record_acquaintances(ports: Ports, registration_id_a: str, registration_id_b: str, actor: Any) -> Doc:
+    """Record the pair; staff of each person's contact point only. Says whether the two already
+    share a group."""
+    a = schemas.check_id(registration_id_a, "registration_id_a")
+    b = schemas.check_id(registration_id_b, "registration_id_b")
+    if a == b:
+        raise InvalidInput({"registration_id_b": ["Must be another person than registration_id_a."]})
+    entries = {e["_id"]: e for e in ports.store.entries([a, b])}
+    for field_name, rid in (("registration_id_a", a), ("registration_id_b", b)):
+        if rid not in entries:
+            raise NotFound(f"{field_name}: no one waiting or in a group with id {rid!r}")
+        require_contact_point(actor, _contact_point_of(ports, entries[rid]))
+    now = ports.clock.now()
+    ports.store.transaction(lambda uow: ports.store.add_acquaintances(uow, a, b, now))
+    together = entries[a]["group_id"] if entries[a]["group_id"] == entries[b]["group_id"] else None
+    return {"registration_ids": sorted((a, b)), "recorded": True, "same_group": together}
+
+
+def _contact_point_of(ports: Ports, entry: Doc) -> str:
+    """Where the person is now: their group's contact point, or the one they wait with."""
+    if entry["group_id"]:
+        group = ports.store.group(entry["group_id"])
+        if group is not None:
+            contact_point_id: str = group["contact_point_id"]
+            return contact_point_id
+    contact_point_id = entry["contact_point_id"]
+    return contact_point_id

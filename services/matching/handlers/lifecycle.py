@@ -1,0 +1,133 @@
+"""The group lifecycle by staff (RPC): confirm, reject, advance, close. A group changes by a
+versioned update; a lifecycle rule broken inside becomes InvalidInput or Conflict."""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from services.common.access import require_contact_point
+from services.common.envelope import iso
+from services.common.errors import Conflict, InvalidInput, NotFound
+
+from .. import domain, schemas
+from ..ports import Doc, Ports, UnitOfWork
+
+T = TypeVar("T")
+
+
+def stored_group(ports: Ports, group_id: str) -> Doc:
+    group = ports.store.group(group_id)
+    if group is None:
+        raise NotFound(f"no group {group_id!r}")
+    return group
+
+
+def group_for(ports: Ports, group_id: str, actor: Any) -> Doc:
+    """The group, if the actor may act on it (staff of its contact point), or NotFound/Forbidden."""
+    group = stored_group(ports, group_id)
+    require_contact_point(actor, group["contact_point_id"])
+    return group
+
+
+def write_group(ports: Ports, change: Callable[[UnitOfWork], T]) -> T:
+    """Run a group change; a lifecycle rule broken inside becomes InvalidInput or Conflict."""
+    try:
+        return ports.store.transaction(change)
+    except domain.RuleBroken as broken:
+        if "state" in broken.field_errors:
+            raise Conflict(broken.field_errors["state"][0]) from None
+        raise InvalidInput(broken.field_errors) from None
+
+
+def update_group(ports: Ports, uow: UnitOfWork, group: Doc, changes: Doc) -> None:
+    if not ports.store.update_group(uow, group, changes):
+        raise Conflict(f"group {group['_id']} changed meanwhile; reload and try again")
+
+
+def confirm_group(ports: Ports, group_id: str, confirmation: Any, actor: Any) -> Doc:
+    """The meeting place (asked of the directory) must suit everyone; group_confirmed goes out once."""
+    fields = schemas.load_confirmation(confirmation, ports.clock.now())
+    group = group_for(ports, schemas.check_id(group_id, "group_id"), actor)
+    if group["state"] != "proposed":
+        raise Conflict(f"A {group['state']} group cannot be confirmed.")
+    needs = {
+        entry["_id"]: entry["profile"].get("accessibility_needs") or []
+        for entry in ports.store.entries(group["members"])
+    }
+    places = ports.directory.get_contact_point(group["contact_point_id"]).get("meeting_places") or []
+    try:
+        domain.check_meeting_place(group, fields["meeting_place_id"], places, needs)
+    except domain.RuleBroken as broken:
+        raise InvalidInput(broken.field_errors) from None
+    now = ports.clock.now()
+
+    def change(uow: UnitOfWork) -> Doc:
+        chosen = {key: fields[key] for key in ("meeting_place_id", "first_meeting_at", "starter_id")}
+        update_group(ports, uow, group, {**domain.transition(group, "confirmed", now), "confirmation": chosen})
+        uow.emit(
+            "group_confirmed",
+            domain.group_event(group, **{**chosen, "first_meeting_at": iso(chosen["first_meeting_at"])}),
+        )
+        return {"group_id": group_id, "state": "confirmed"}
+
+    return write_group(ports, change)
+
+
+def reject_group(ports: Ports, group_id: str, reason: str, actor: Any) -> Doc:
+    """Members go back to the pool at their original place; this set is not proposed again."""
+    group_id = schemas.check_id(group_id, "group_id")
+    reason = schemas.check_reason(reason, schemas.REJECT_REASONS)
+    group = group_for(ports, group_id, actor)
+    now = ports.clock.now()
+    store = ports.store
+
+    def change(uow: UnitOfWork) -> Doc:
+        update_group(ports, uow, group, {**domain.transition(group, "rejected", now), "rejected_reason": reason})
+        for rid in group["members"]:
+            store.release(uow, rid, ports.settings.widening_days)
+        store.add_rejected(uow, group["pool"], group["members"])
+        store.mark_dirty(uow, group["pool"])
+        uow.emit("group_rejected", domain.group_event(group, reason=reason))
+        return {"group_id": group_id, "state": "rejected"}
+
+    return write_group(ports, change)
+
+
+def advance_group(ports: Ports, group_id: str, to_state: str, actor: Any) -> Doc:
+    """confirmed -> started (the starter holds the first meetings) -> self_run."""
+    group_id = schemas.check_id(group_id, "group_id")
+    if to_state not in ("started", "self_run"):
+        raise InvalidInput({"state": ["Must be one of: started, self_run."]})
+    group = group_for(ports, group_id, actor)
+    now = ports.clock.now()
+
+    def change(uow: UnitOfWork) -> Doc:
+        update_group(ports, uow, group, domain.transition(group, to_state, now))
+        return {"group_id": group_id, "state": to_state}
+
+    return write_group(ports, change)
+
+
+def close_group(ports: Ports, group_id: str, reason: str, actor: Any) -> Doc:
+    group_id = schemas.check_id(group_id, "group_id")
+    reason = schemas.check_reason(reason, schemas.CLOSE_REASONS)
+    return close(ports, group_for(ports, group_id, actor), reason)
+
+
+def close(ports: Ports, group: Doc, reason: str) -> Doc:
+    """Close a group (staff, or a proposal dissolved); a proposal's members go back to the pool."""
+    now = ports.clock.now()
+    store = ports.store
+
+    def change(uow: UnitOfWork) -> Doc:
+        update_group(ports, uow, group, {**domain.transition(group, "closed", now), "closed_reason": reason})
+        for rid in group["members"]:
+            if group["state"] == "proposed":
+                store.release(uow, rid, ports.settings.widening_days)
+            else:
+                store.remove_waiting(uow, rid)
+        if group["state"] == "proposed":
+            store.mark_dirty(uow, group["pool"])
+        uow.emit("group_closed", domain.group_event(group, reason=reason))
+        return {"group_id": group["_id"], "state": "closed"}
+
+    return write_group(ports, change)

@@ -1,0 +1,174 @@
+"""The ports matching's use cases reach the world through, and the `Ports` bundle they all take
+first (docs/architecture.md). The store port is implemented twice: by `store.MatchingStorage`
+(MongoDB) and by `memory_store.MemoryMatchingStore` (production's replay and the unit tests)."""
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from services.common.clock import Clock
+from services.common.envelope import Event
+
+from . import engine
+
+T = TypeVar("T")
+#: A stored document (a waiting entry, a group, a contact point, a pool's state): a plain dict.
+Doc = dict[str, Any]
+#: The directory's answer to `route`: candidates, best first, the national office last.
+Candidates = list[Doc]
+
+#: Keys of the nameko config that hold the settings (the days per widening step as JSON, and
+#: CP-SAT's work budget per pool).
+WIDENING_KEY = "FLOKK_MATCHING_WIDENING_DAYS"
+EXACT_BUDGET_KEY = "FLOKK_MATCHING_EXACT_BUDGET"
+
+
+class ClaimLost(Exception):
+    """Someone in the proposal was claimed or changed by another worker meanwhile: recompute."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction as the use cases see it: they write through the store and `emit`."""
+
+    def emit(self, event_type: str, data: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class Transactions(Protocol):
+    def apply(self, event: Event, change: Callable[[UnitOfWork], T]) -> T | None:
+        """`change` once per event id, atomically with the ledger; None when applied before."""
+        ...
+
+    def transaction(self, change: Callable[[UnitOfWork], T]) -> T:
+        """`change` in one transaction with the events it emits; nothing of it if it raises."""
+        ...
+
+
+class WaitingPeople(Protocol):
+    def entry(self, registration_id: str, uow: UnitOfWork | None = None) -> Doc | None: ...
+    def entries(self, registration_ids: Iterable[str], uow: UnitOfWork | None = None) -> list[Doc]: ...
+    def put_waiting(self, uow: UnitOfWork, entry: Doc) -> None: ...
+    def update_profile(self, uow: UnitOfWork, registration_id: str, profile: Doc) -> None: ...
+    def replace_if_version(self, uow: UnitOfWork, entry: Doc, version: int) -> bool: ...
+    def remove_waiting(self, uow: UnitOfWork, registration_id: str) -> int: ...
+    def pool_entries(self, pool: str) -> list[Doc]: ...
+    def entries_of_contact_point(self, contact_point_id: str) -> list[Doc]: ...
+    def due_for_widening(self, now: datetime, limit: int = 200) -> list[Doc]: ...
+
+    def claim(self, uow: UnitOfWork, registration_id: str, version: int, group_id: str) -> None:
+        """Place the person in `group_id` if unclaimed and still at `version`, or ClaimLost."""
+        ...
+
+    def release(self, uow: UnitOfWork, registration_id: str, widening_days: Mapping[str, int]) -> Doc | None: ...
+    def record_unroutable(self, uow: UnitOfWork, registration_id: str, reason: str, now: datetime) -> None: ...
+    def forget(self, uow: UnitOfWork, registration_id: str) -> None: ...
+    def mark_erased(self, uow: UnitOfWork, tombstone: str) -> None: ...
+    def is_erased(self, tombstone: str, uow: UnitOfWork | None = None) -> bool: ...
+
+
+class Groups(Protocol):
+    def group(self, group_id: str, uow: UnitOfWork | None = None) -> Doc | None: ...
+    def insert_group(self, uow: UnitOfWork, group: Doc) -> None: ...
+
+    def update_group(self, uow: UnitOfWork, group: Doc, changes: Doc) -> bool:
+        """Versioned: False if the group changed since it was read."""
+        ...
+
+    def groups_of(self, contact_point_id: str, states: Iterable[str]) -> list[Doc]: ...
+
+
+class Pools(Protocol):
+    def acquaintances_among(
+        self, registration_ids: Iterable[str], uow: UnitOfWork | None = None
+    ) -> list[frozenset[str]]: ...
+    def add_acquaintances(self, uow: UnitOfWork, a: str, b: str, now: datetime) -> None: ...
+    def forget_acquaintances(self, uow: UnitOfWork, registration_id: str) -> None: ...
+    def pool_state(self, pool: str, uow: UnitOfWork | None = None) -> Doc: ...
+    def add_rejected(self, uow: UnitOfWork, pool: str, registration_ids: Iterable[str]) -> None: ...
+    def mark_dirty(self, uow: UnitOfWork, pool: str) -> None: ...
+    def dirty_pools(self, limit: int = 50) -> list[Doc]: ...
+    def clear_dirty(self, pool: str, seq: int) -> None: ...
+
+
+class ContactPoints(Protocol):
+    def contact_point(self, contact_point_id: str, uow: UnitOfWork | None = None) -> Doc | None: ...
+    def save_contact_point(self, uow: UnitOfWork, data: Doc) -> None: ...
+    def digital_contact_points(self) -> set[str]: ...
+
+
+class Figures(Protocol):
+    def figure_rows(self) -> Iterable[tuple[str | None, str]]:
+        """(county number or None, status) for everyone matching knows of: anonymous."""
+        ...
+
+    def group_states(self) -> list[str]: ...
+
+
+class MatchingStore(Transactions, WaitingPeople, Groups, Pools, ContactPoints, Figures, Protocol):
+    """matching's own database (services/matching/store.py, services/matching/memory_store.py)."""
+
+
+class Directory(Protocol):
+    """The directory service's RPCs that matching calls."""
+
+    def route(self, municipality_number: str, preferences: Mapping[str, bool]) -> Candidates: ...
+    def get_contact_point(self, contact_point_id: str) -> Doc: ...
+
+
+class RouteCache(Protocol):
+    """The directory's route answers, reused for a while (services.common.cache.TtlCache)."""
+
+    def get_or_load(self, key: Any, load: Callable[[], Any]) -> Any: ...
+    def put(self, key: Any, value: Any) -> None: ...
+    def clear(self) -> None: ...
+
+
+class PoolLock(Protocol):
+    """`with pool_lock(pool):` one worker of this process plans a pool at a time (locks.KeyedLocks)."""
+
+    def __call__(self, pool: str) -> AbstractContextManager[Any]: ...
+
+
+class Offload(Protocol):
+    """Runs `fn(*args)`; the service passes a real thread, so CP-SAT does not block the hub."""
+
+    def __call__(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+
+def run_here(fn: Callable[..., T], *args: Any) -> T:
+    return fn(*args)
+
+
+def no_lock(pool: str) -> AbstractContextManager[None]:
+    return nullcontext()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the deployment tunes: the days of waiting that earn each widening step, and the work
+    budget of the exact solver per pool."""
+
+    widening_days: Mapping[str, int] = field(default_factory=lambda: dict(engine.DEFAULT_WIDENING_DAYS))
+    exact_budget: float = engine.DEFAULT_EXACT_BUDGET
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Settings":
+        """The defaults, overridden by the nameko config (widening days as JSON or a mapping)."""
+        widening = dict(engine.DEFAULT_WIDENING_DAYS)
+        configured = config.get(WIDENING_KEY)
+        if configured:
+            widening.update(json.loads(configured) if isinstance(configured, str) else configured)
+        return cls(widening, float(config.get(EXACT_BUDGET_KEY, engine.DEFAULT_EXACT_BUDGET)))
+
+
+@dataclass(frozen=True)
+class Ports:
+    store: MatchingStore
+    directory: Directory
+    routes: RouteCache
+    clock: Clock
+    settings: Settings = field(default_factory=Settings)
+    offload: Offload = run_here
+    pool_lock: PoolLock = no_lock

@@ -1,0 +1,250 @@
+"""matching's in-memory store keeps the store port's semantics. `StoreContract` holds what every
+implementation of the port must do; it runs here on the memory store and, in
+tests/integration/test_matching_store.py, on the Mongo store, so the two cannot drift apart."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.common.envelope import ContractViolation
+from services.matching import domain, engine
+from services.matching.memory_store import MemoryMatchingStore
+from services.matching.ports import ClaimLost
+from tests.fakes import an_event
+
+T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
+WIDENING = engine.DEFAULT_WIDENING_DAYS
+BERGEN = {"kind": "contact_point", "contact_point_id": "link-bergen", "reason": "serves Bergen"}
+POOL = "link-bergen|self|nb"
+
+
+def an_entry(rid, minutes=0, municipality_number="4601", **profile_changes):
+    """A waiting entry of the stored shape, registered `minutes` after T0."""
+    profile = {
+        "registration_id": rid,
+        "municipality_number": municipality_number,
+        "role": "self",
+        "themes": ["grief"],
+        "languages": ["nb"],
+        "availability": [{"weekday": "tue", "part_of_day": "evening"}],
+        "open_to_mixed": True,
+        "not_in_own_municipality": False,
+        "digital_ok": False,
+        "registered_at": T0 + timedelta(minutes=minutes),
+        **profile_changes,
+    }
+    return domain.waiting_entry(profile, BERGEN, [BERGEN], T0, WIDENING)
+
+
+def put(store, *entries):
+    def change(uow):
+        for entry in entries:
+            store.put_waiting(uow, entry)
+
+    store.transaction(change)
+
+
+def a_group(group_id="g-1", members=("r1", "r2")):
+    return {
+        "_id": group_id,
+        "contact_point_id": "link-bergen",
+        "pool": POOL,
+        "state": "proposed",
+        "members": list(members),
+        "version": 1,
+        "history": [],
+    }
+
+
+class StoreContract:
+    """What every implementation of ports.MatchingStore does; a subclass provides `store`."""
+
+    def test_a_claim_is_versioned_and_places_a_person_once(self, store):
+        put(store, an_entry("r1"))
+        with pytest.raises(ClaimLost):
+            store.transaction(lambda uow: store.claim(uow, "r1", 0, "g-1"))  # a stale version
+        store.transaction(lambda uow: store.claim(uow, "r1", 1, "g-1"))
+        with pytest.raises(ClaimLost):
+            store.transaction(lambda uow: store.claim(uow, "r1", 2, "g-2"))  # placed already
+        with pytest.raises(ClaimLost):
+            store.transaction(lambda uow: store.claim(uow, "nobody", 1, "g-2"))
+        entry = store.entry("r1")
+        assert (entry["group_id"], entry["pools"], entry["version"], entry["next_widening_at"]) == ("g-1", [], 2, None)
+
+    def test_a_transaction_that_raises_leaves_nothing_behind(self, store):
+        put(store, an_entry("r1"))
+
+        def proposal(uow):
+            store.claim(uow, "r1", 1, "g-1")
+            store.insert_group(uow, a_group(members=["r1", "r2"]))
+            store.claim(uow, "r2", 1, "g-1")  # r2 is not there: the whole proposal is lost
+
+        with pytest.raises(ClaimLost):
+            store.transaction(proposal)
+        assert store.entry("r1")["group_id"] is None and store.entry("r1")["version"] == 1
+        assert store.group("g-1") is None and [e["_id"] for e in store.pool_entries(POOL)] == ["r1"]
+
+    def test_an_event_is_applied_once_and_a_failed_one_can_be_applied_again(self, store):
+        event = an_event("registration", "registration_created", {"registration_id": "r1"})
+        with pytest.raises(ClaimLost):
+            store.apply(event, lambda uow: store.claim(uow, "r1", 1, "g-1"))
+        assert store.apply(event, lambda uow: (store.put_waiting(uow, an_entry("r1")), "done")[1]) == "done"
+        assert store.apply(event, lambda uow: store.remove_waiting(uow, "r1")) is None
+        assert store.entry("r1") is not None
+
+    def test_a_group_update_is_versioned(self, store):
+        store.transaction(lambda uow: store.insert_group(uow, a_group()))
+        stale = store.group("g-1")
+        assert store.transaction(lambda uow: store.update_group(uow, stale, {"state": "confirmed"})) is True
+        assert store.transaction(lambda uow: store.update_group(uow, stale, {"state": "closed"})) is False
+        group = store.group("g-1")
+        assert (group["state"], group["version"], group["members"]) == ("confirmed", 2, ["r1", "r2"])
+        assert store.transaction(lambda uow: store.update_group(uow, {"_id": "g-9", "version": 1}, {})) is False
+
+    def test_a_group_id_is_inserted_once(self, store):
+        store.transaction(lambda uow: store.insert_group(uow, a_group()))
+        with pytest.raises(Exception, match="g-1"):
+            store.transaction(lambda uow: store.insert_group(uow, {**a_group(), "state": "closed"}))
+        assert store.group("g-1")["state"] == "proposed"
+
+    def test_release_puts_a_person_back_in_their_pools_at_their_place(self, store):
+        put(store, an_entry("r1"))
+        store.transaction(lambda uow: store.claim(uow, "r1", 1, "g-1"))
+        before = store.transaction(lambda uow: store.release(uow, "r1", WIDENING))
+        assert before["group_id"] == "g-1"  # the entry as it was
+        entry = store.entry("r1")
+        assert (entry["group_id"], entry["pools"], entry["version"]) == (None, [POOL], 3)
+        assert entry["queue_since"] == T0 and entry["next_widening_at"] == T0 + timedelta(days=14)
+        assert store.transaction(lambda uow: store.release(uow, "nobody", WIDENING)) is None
+
+    def test_pools_and_contact_points_list_only_those_free_to_place_oldest_first(self, store):
+        put(store, an_entry("r2", minutes=2), an_entry("r1", minutes=1), an_entry("r3", minutes=3))
+        store.transaction(lambda uow: store.claim(uow, "r2", 1, "g-1"))
+        assert [e["_id"] for e in store.pool_entries(POOL)] == ["r1", "r3"]
+        assert sorted(e["_id"] for e in store.entries_of_contact_point("link-bergen")) == ["r1", "r3"]
+        assert sorted(e["_id"] for e in store.entries(["r1", "r2", "nobody"])) == ["r1", "r2"]
+        assert store.pool_entries("elsewhere|self|nb") == []
+
+    def test_profile_updates_replacements_and_removals(self, store):
+        put(store, an_entry("r1"))
+        store.transaction(lambda uow: store.update_profile(uow, "r1", {**store.entry("r1")["profile"], "themes": []}))
+        assert store.entry("r1")["profile"]["themes"] == [] and store.entry("r1")["version"] == 1
+        newer = {**store.entry("r1"), "version": 2}
+        assert store.transaction(lambda uow: store.replace_if_version(uow, newer, 0)) is False
+        assert store.transaction(lambda uow: store.replace_if_version(uow, newer, 1)) is True
+        assert store.entry("r1")["version"] == 2
+        assert store.transaction(lambda uow: store.remove_waiting(uow, "r1")) == 1
+        assert store.transaction(lambda uow: store.remove_waiting(uow, "r1")) == 0
+
+    def test_due_for_widening_gives_those_due_soonest_first_up_to_the_limit(self, store):
+        put(store, an_entry("late", minutes=30), an_entry("early", minutes=10), an_entry("later", minutes=50))
+        due = T0 + timedelta(days=14, minutes=40)
+        assert [e["_id"] for e in store.due_for_widening(due)] == ["early", "late"]
+        assert [e["_id"] for e in store.due_for_widening(due, limit=1)] == ["early"]
+        assert store.due_for_widening(T0) == []
+
+    def test_a_dirty_pool_is_cleared_only_if_not_marked_again_meanwhile(self, store):
+        assert store.pool_state(POOL) == {"_id": POOL, "rejected": [], "dirty": False, "seq": 0}
+        store.transaction(lambda uow: store.mark_dirty(uow, POOL))
+        [seen] = store.dirty_pools()
+        assert seen == {"_id": POOL, "seq": 1}
+        store.transaction(lambda uow: store.mark_dirty(uow, POOL))
+        store.clear_dirty(POOL, seen["seq"])  # a wake-up after it was read: not lost
+        assert store.dirty_pools() == [{"_id": POOL, "seq": 2}]
+        store.clear_dirty(POOL, 2)
+        assert store.dirty_pools() == []
+        store.transaction(lambda uow: store.add_rejected(uow, POOL, ["r2", "r1"]))
+        assert store.pool_state(POOL)["rejected"] == [["r1", "r2"]]
+
+    def test_acquaintances_among_a_set_and_forgotten_with_a_person(self, store):
+        store.transaction(lambda uow: store.add_acquaintances(uow, "r2", "r1", T0))
+        store.transaction(lambda uow: store.add_acquaintances(uow, "r1", "r3", T0))
+        store.transaction(lambda uow: store.add_acquaintances(uow, "r1", "r2", T0))  # the same pair
+        assert sorted(map(sorted, store.acquaintances_among(["r1", "r2", "r3"]))) == [["r1", "r2"], ["r1", "r3"]]
+        assert store.acquaintances_among(["r1", "r2"]) == [frozenset({"r1", "r2"})]
+        store.transaction(lambda uow: store.forget_acquaintances(uow, "r1"))
+        assert store.acquaintances_among(["r1", "r2", "r3"]) == []
+
+    def test_forgetting_erasing_and_the_anonymous_figure_rows(self, store):
+        put(store, an_entry("r1"), an_entry("r2", municipality_number="0301"), an_entry("r3"))
+        store.transaction(lambda uow: store.claim(uow, "r3", 1, "g-1"))
+        store.transaction(lambda uow: store.record_unroutable(uow, "r4", "no route", T0))
+        assert sorted(store.figure_rows(), key=str) == sorted(
+            [("46", "waiting"), ("03", "waiting"), ("46", "in_group"), (None, "unroutable")], key=str
+        )
+        store.transaction(lambda uow: (store.forget(uow, "r1"), store.forget(uow, "r4")))
+        assert store.entry("r1") is None and (None, "unroutable") not in list(store.figure_rows())
+        store.transaction(lambda uow: store.mark_erased(uow, domain.erasure_tombstone("r1")))
+        assert store.is_erased(domain.erasure_tombstone("r1")) and not store.is_erased("r1")
+
+    def test_contact_points_and_those_running_digital_groups(self, store):
+        for cp, digital, active in (("cp-a", True, True), ("cp-b", True, False), ("cp-c", False, True)):
+            data = {"contact_point_id": cp, "revision": 1, "digital_groups": digital, "active": active}
+            store.transaction(lambda uow, data=data: store.save_contact_point(uow, data))
+        assert store.contact_point("cp-a")["revision"] == 1 and store.contact_point("cp-x") is None
+        assert store.digital_contact_points() == {"cp-a"}
+
+    def test_groups_of_a_contact_point_by_state_and_all_group_states(self, store):
+        store.transaction(lambda uow: store.insert_group(uow, a_group("g-1")))
+        store.transaction(lambda uow: store.insert_group(uow, {**a_group("g-2"), "state": "confirmed"}))
+        store.transaction(lambda uow: store.insert_group(uow, {**a_group("g-3"), "contact_point_id": "cp-x"}))
+        assert [g["_id"] for g in store.groups_of("link-bergen", ("proposed",))] == ["g-1"]
+        assert sorted(g["_id"] for g in store.groups_of("link-bergen", ("proposed", "confirmed"))) == ["g-1", "g-2"]
+        assert sorted(store.group_states()) == ["confirmed", "proposed", "proposed"]
+
+    def test_what_a_read_hands_out_is_a_copy(self, store):
+        put(store, an_entry("r1"))
+        entry = store.entry("r1")
+        entry["profile"]["themes"].append("anxiety")
+        store.pool_entries(POOL)[0]["pools"].clear()
+        assert store.entry("r1")["profile"]["themes"] == ["grief"] and store.entry("r1")["pools"] == [POOL]
+
+
+class TestTheMemoryStore(StoreContract):
+    @pytest.fixture
+    def store(self):
+        return MemoryMatchingStore()
+
+
+# --- what only the memory store shows: its outbox ------------------------------------------------------
+
+
+def waitlisted(rid):
+    return {"registration_id": rid, "contact_point_id": "link-bergen", "route_kind": "contact_point", "reason": "x"}
+
+
+def test_the_outbox_holds_what_committed_transactions_emitted_in_order():
+    store = MemoryMatchingStore()
+    store.transaction(lambda uow: uow.emit("registration_waitlisted", waitlisted("r1")))
+    with pytest.raises(ClaimLost):
+        store.transaction(
+            lambda uow: (uow.emit("registration_waitlisted", waitlisted("r2")), store.claim(uow, "r2", 1, "g"))
+        )
+    store.transaction(lambda uow: uow.emit("registration_unroutable", {"registration_id": "r3", "reason": "none"}))
+    assert store.emitted_types() == ["registration_waitlisted", "registration_unroutable"]
+    taken = store.take_outbox()
+    assert [e["data"]["registration_id"] for e in taken] == ["r1", "r3"] and taken[0]["source"] == "matching"
+    assert store.take_outbox() == []
+
+
+def test_an_event_that_breaks_its_contract_undoes_its_transaction():
+    store = MemoryMatchingStore()
+
+    def change(uow):
+        store.put_waiting(uow, an_entry("r1"))
+        uow.emit("registration_waitlisted", {"registration_id": "r1"})
+
+    with pytest.raises(ContractViolation):
+        store.transaction(change)
+    assert store.entry("r1") is None and store.outbox == []
+
+
+def test_no_write_outside_its_transaction_and_no_nested_transactions():
+    store = MemoryMatchingStore()
+    kept = []
+    store.transaction(kept.append)
+    with pytest.raises(RuntimeError, match="outside"):
+        store.put_waiting(kept[0], an_entry("r1"))
+    with pytest.raises(RuntimeError, match="nest"):
+        store.transaction(lambda uow: store.transaction(lambda inner: None))
+    assert store.entry("r1") is None
