@@ -35,7 +35,7 @@ only=""
 declare -A module=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --only) only="${2:-}"; shift 2 || usage ;;
+    --only) only="${2:-}"; shift 2 || usage; [ -n "$only" ] || fail "--only: name at least one process" ;;
     --module)
       pair="${2:-}"; shift 2 || usage
       name="${pair%%=*}"; target="${pair#*=}"
@@ -121,25 +121,27 @@ signal_all() {  # signal, then names: each process group (or the process), PID f
   done
 }
 
-gone() {  # seconds, then PIDs: wait until none of them runs; false if some still does
-  local tenths=$(($1 * 10)) pid left; shift
+exists() { kill -0 "$1" 2>/dev/null; }  # PID: running, or a zombie not yet reaped
+
+gone() {  # seconds, test (running/exists), then PIDs: wait until the test fails for all; false if not
+  local tenths=$(($1 * 10)) test=$2 pid left; shift 2
   for _ in $(seq 1 "$tenths"); do
     left=0
-    for pid in "$@"; do running "$pid" && left=1; done
+    for pid in "$@"; do "$test" "$pid" && left=1; done
     [ $left = 0 ] && return 0
     sleep 0.1
   done
   return 1
 }
 
-stop() {  # TERM all at once, then wait for all with one deadline, then KILL what is left
+stop() {  # TERM all at once, then wait for all (reaped) with one deadline, then KILL what is left
   local pids pid
   # shellcheck disable=SC2086
   mapfile -t pids < <(signal_all TERM $selected)
   [ ${#pids[@]} -gt 0 ] || return 0
-  gone 10 "${pids[@]}" && return 0
+  gone 10 exists "${pids[@]}" && return 0
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
-  gone 5 "${pids[@]}" || true
+  gone 5 exists "${pids[@]}" || true
 }
 
 crash() {  # SIGKILL, as a crash would; gone before this returns
@@ -147,7 +149,7 @@ crash() {  # SIGKILL, as a crash would; gone before this returns
   # shellcheck disable=SC2086
   mapfile -t pids < <(signal_all KILL $selected)
   [ ${#pids[@]} -gt 0 ] || return 0
-  gone 10 "${pids[@]}" || fail "still running 10 s after SIGKILL: ${pids[*]}"
+  gone 10 running "${pids[@]}" || fail "still running 10 s after SIGKILL: ${pids[*]}"
 }
 
 case "$command" in
