@@ -18,10 +18,10 @@ case "$SMTP_HOST" in
     fi ;;
 esac
 if [ -n "${FLOKK_SMTP_SINK_PORT:-}" ]; then
-  mail_to="the local SMTP server (mail kept in $FLOKK_RUN_DIR/mail)"
+  mail_to="the local SMTP server, mail kept in $FLOKK_RUN_DIR/mail"
   sample_args=(--maildir "$FLOKK_RUN_DIR/mail")
 else
-  mail_to="your mail server (SMTP_HOST/SMTP_PORT; no local one started)"
+  mail_to="your mail server, from SMTP_HOST/SMTP_PORT: no local one started"
   sample_args=()
 fi
 bash "$here/bootstrap.sh"
