@@ -1,12 +1,12 @@
 # Sourced by the project's scripts: one place for the run directory and the ports.
-#   FLOKK_MODE=demo (default): the ports of DESIGN §6, state under .run/demo.
+#   FLOKK_MODE=demo (default): the ports of docs/design.md §6, state under .run/demo.
 #   FLOKK_MODE=test: ports 30000 + 100*FLOKK_TEST_SLOT + n, state under .run/test-SLOT, so tests
 #   never collide with a running demo (or with each other, given different slots).
 # AMQP_URI / MONGODB_URI set by the caller point at an external broker / store: none is started.
 # SMTP_HOST / SMTP_PORT set by the caller (loopback included) name their own mail server: no SMTP
-# sink is started (DESIGN §6). Otherwise mail goes to the scripts' own sink (scripts/smtp_sink.py)
-# on FLOKK_SMTP_SINK_PORT: 8025 for the demo. Test mode always has its own sink, on the slot's port
-# unless the caller names another, so a test never mails a real server.
+# sink is started (docs/design.md §6). Otherwise mail goes to the scripts' own sink
+# (scripts/smtp_sink.py) on FLOKK_SMTP_SINK_PORT: 8025 for the demo. Test mode always has its own
+# sink, on the slot's port unless the caller names another, so a test never mails a real server.
 FLOKK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export FLOKK_ROOT
 export FLOKK_MODE="${FLOKK_MODE:-demo}"

@@ -1,4 +1,4 @@
-"""scripts/env.sh decides whose mail server the system uses (DESIGN §6), and scripts/services.sh and
+"""scripts/env.sh decides whose mail server the system uses (docs/design.md §6), and scripts/services.sh and
 scripts/demo.sh refuse what they cannot do with a reason, before they start anything."""
 
 import shutil
