@@ -17,9 +17,9 @@ from pathlib import Path
 
 from kombu import Connection, Exchange
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.processes import ROOT, SERVICES, Services, alive
+
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
-SERVICES = ("directory", "registration", "matching", "notification", "gateway")
 INTAKE_EXCHANGE = Exchange("intake.events", type="topic", durable=True)
 SAMPLE = {
     "name": "Bench",
@@ -75,6 +75,7 @@ def slot_environment(slot, db_prefix):
             "AMQP_URI_EXTERNAL",
             "MONGODB_URI_EXTERNAL",
             "FLOKK_RUN_DIR",
+            "FLOKK_SMTP_SINK_PORT",
             "SMTP_PORT",
             "SMTP_HOST",
             "GATEWAY_PORT",
@@ -99,8 +100,9 @@ class Stack:
         self.run_dir = Path(self.env["FLOKK_RUN_DIR"])
         self.maildir = self.run_dir / "mail"
         self.amqp_uri = self.env["AMQP_URI"]
+        self.services = Services(self.env)
 
-    # --- lifecycle, through the project's scripts -------------------------------------------
+    # --- lifecycle, through the project's scripts (the services: scripts/services.sh) ---------
 
     def script(self, *args, timeout=180):
         result = subprocess.run(
@@ -123,7 +125,7 @@ class Stack:
 
     def start_services(self, seed=True):
         shutil.rmtree(self.maildir, ignore_errors=True)
-        self.script("scripts/services.sh", "start")
+        self.services.start()
         if seed:
             subprocess.run(
                 [PYTHON, "scripts/seed_directory.py"],
@@ -135,7 +137,7 @@ class Stack:
             )
 
     def stop_services(self):
-        self.script("scripts/services.sh", "stop", timeout=60)
+        self.services.stop()
 
     def stop_infra(self):
         self.script("scripts/infra.sh", "stop", timeout=120)
@@ -143,8 +145,7 @@ class Stack:
     # --- processes ---------------------------------------------------------------------------
 
     def pid(self, name):
-        path = self.run_dir / "pids" / f"{name}.pid"
-        return int(path.read_text()) if path.exists() else None
+        return self.services.pid(name)
 
     def rss_mb(self, name):
         pid = self.pid(name)
@@ -173,26 +174,19 @@ class Stack:
         return used
 
     def dead_services(self):
-        return [name for name in SERVICES if self.pid(name) is None or not _alive(self.pid(name))]
+        return [name for name in SERVICES if not alive(self.pid(name))]
 
     def restart_dead_services(self):
-        """Start again whatever died, as Kubernetes would restart a crashed container; returns
-        the names (scripts/services.sh start starts only what is not running)."""
+        """Start again whatever died, as Kubernetes would restart a crashed container, and wait
+        until every service is healthy; returns the names of the services that had died."""
         dead = self.dead_services()
         if dead:
-            for name in dead:
-                (self.run_dir / "pids" / f"{name}.pid").unlink(missing_ok=True)
-            self.script("scripts/services.sh", "start")
+            self.services.start()  # starts only what is not running
         return dead
 
     def kill_service(self, name):
-        """SIGKILL one service (its whole process group) and wait until it is gone."""
-        pid = self.pid(name)
-        if pid is None or not _alive(pid):
-            return
-        os.killpg(pid, signal.SIGKILL)
-        wait_for(lambda: not _alive(pid), 10, f"{name} to die")
-        (self.run_dir / "pids" / f"{name}.pid").unlink()
+        """SIGKILL one service (its whole process group); gone when this returns."""
+        self.services.kill(name)
 
     def infra_pid(self, what):
         path = self.run_dir / ("rabbitmq/rabbitmq.pid" if what == "rabbitmq" else "store/store.pid")
@@ -203,7 +197,7 @@ class Stack:
         back only what is missing."""
         pid = self.infra_pid(what)
         os.kill(pid, sig)
-        wait_for(lambda: not _alive(pid), timeout, f"{what} to stop")
+        wait_for(lambda: not alive(pid), timeout, f"{what} to stop")
         if what == "rabbitmq":
             (self.run_dir / "rabbitmq/rabbitmq.pid").unlink(missing_ok=True)
         else:
@@ -230,17 +224,6 @@ class Stack:
                 (accepted, str(headers["Message-ID"])) if with_ids else accepted
             )
         return found
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead for our purposes
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
 
 
 def wait_for(predicate, timeout, what, interval=0.1):

@@ -1,8 +1,12 @@
 # Sourced by the project's scripts: one place for the run directory and the ports.
-#   FLOKK_MODE=demo (default): the ports of DESIGN §6, state under .run/demo.
+#   FLOKK_MODE=demo (default): the ports of docs/design.md §6, state under .run/demo.
 #   FLOKK_MODE=test: ports 30000 + 100*FLOKK_TEST_SLOT + n, state under .run/test-SLOT, so tests
 #   never collide with a running demo (or with each other, given different slots).
 # AMQP_URI / MONGODB_URI set by the caller point at an external broker / store: none is started.
+# SMTP_HOST / SMTP_PORT set by the caller (loopback included) name their own mail server: no SMTP
+# sink is started (docs/design.md §6). Otherwise mail goes to the scripts' own sink
+# (scripts/smtp_sink.py) on FLOKK_SMTP_SINK_PORT: 8025 for the demo. Test mode always has its own
+# sink, on the slot's port unless the caller names another, so a test never mails a real server.
 FLOKK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export FLOKK_ROOT
 export FLOKK_MODE="${FLOKK_MODE:-demo}"
@@ -14,17 +18,25 @@ if [ "$FLOKK_MODE" = test ]; then
   export FLOKK_RUN_DIR="${FLOKK_RUN_DIR:-$FLOKK_ROOT/.run/test-$slot}"
   export FLOKK_PORT_TAG="test$slot"
   export FLOKK_AMQP_PORT=$((base + 1)) FLOKK_MGMT_PORT=$((base + 2)) FLOKK_MONGO_PORT=$((base + 3))
-  export FLOKK_EPMD_PORT=$((base + 4)) FLOKK_DIST_PORT=$((base + 5)) SMTP_PORT="${SMTP_PORT:-$((base + 6))}"
+  export FLOKK_EPMD_PORT=$((base + 4)) FLOKK_DIST_PORT=$((base + 5))
+  export FLOKK_SMTP_SINK_PORT="${FLOKK_SMTP_SINK_PORT:-$((base + 6))}"
   export GATEWAY_PORT="${GATEWAY_PORT:-$((base + 7))}" FLOKK_METRICS_BASE="${FLOKK_METRICS_BASE:-$((base + 10))}"
   export SMS_PORT="${SMS_PORT:-$((base + 8))}"
 else
   export FLOKK_RUN_DIR="${FLOKK_RUN_DIR:-$FLOKK_ROOT/.run/demo}"
   export FLOKK_PORT_TAG="demo"
   export FLOKK_AMQP_PORT=5672 FLOKK_MGMT_PORT=15672 FLOKK_MONGO_PORT=27017
-  export FLOKK_EPMD_PORT=4369 FLOKK_DIST_PORT=25672 SMTP_PORT="${SMTP_PORT:-8025}"
+  export FLOKK_EPMD_PORT=4369 FLOKK_DIST_PORT=25672
   export GATEWAY_PORT=8000 FLOKK_METRICS_BASE=9100 SMS_PORT=8026
+  # Decided before the SMTP defaults below; a script started from here keeps the decision, as
+  # FLOKK_SMTP_SINK_PORT (ours) or SMTP_HOST/SMTP_PORT without it (the caller's).
+  if [ -z "${SMTP_HOST:-}${SMTP_PORT:-}" ]; then export FLOKK_SMTP_SINK_PORT="${FLOKK_SMTP_SINK_PORT:-8025}"; fi
 fi
-export SMTP_HOST="${SMTP_HOST:-127.0.0.1}"
+if [ -n "${FLOKK_SMTP_SINK_PORT:-}" ]; then
+  export SMTP_HOST=127.0.0.1 SMTP_PORT="$FLOKK_SMTP_SINK_PORT"
+else
+  export SMTP_HOST="${SMTP_HOST:-127.0.0.1}" SMTP_PORT="${SMTP_PORT:-8025}"
+fi
 export AMQP_URI="${AMQP_URI:-amqp://guest:guest@127.0.0.1:$FLOKK_AMQP_PORT/}"
 # retryWrites=false for the development store only: SecantusDB keeps a record of every retryable
 # write for 30 min and walks (past 10,000 records: sorts) them all under one lock on each write,

@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kombu import Connection, Queue
 
-from bench.stack import ROOT, SERVICES, Intake, Stack, say, wait_for
+from bench.stack import ROOT, SERVICES, Intake, Stack, say
 from services.common.contracts import SUBSCRIPTIONS
 from services.common.topology import DEAD_LETTER_TTL_MS, queue_name
 
@@ -141,15 +141,9 @@ def timed(stack, log, what, action, pause):
 
 
 def smtp_outage(stack, seconds):
-    pid = stack.pid("smtp")
-    os.kill(pid, signal.SIGTERM)
-    wait_for(
-        lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2],
-        10,
-        "the SMTP server to stop",
-    )
+    stack.services.stop("smtp")
     time.sleep(seconds)
-    stack.script("scripts/services.sh", "start")  # starts the SMTP server again, nothing else
+    stack.services.start("smtp")
 
 
 def poison_everything(amqp_uri, run_id):
@@ -347,7 +341,7 @@ def main():
         load.start()
         say(f"steady load: {rate:g} registrations/s")
         time.sleep(pause)
-        kill = lambda name: (stack.kill_service(name), stack.script("scripts/services.sh", "start"))
+        kill = lambda name: (stack.kill_service(name), stack.services.start())
         if args.kill:
             for _ in range(args.kill[1]):
                 timed(stack, log, f"SIGKILL {args.kill[0]}, start it again", lambda: kill(args.kill[0]), pause)

@@ -1,16 +1,14 @@
 """The whole system as processes for the browser tests and `make screenshots`: a vhost of its
-own on the broker, databases of its own in the store, the SMTP sink, the five services under
-`nameko run` (or stand-ins for some), and helpers that run in subprocesses (seeding, accounts).
+own on the broker, databases of its own in the store, and everything scripts/services.sh starts
+(the SMTP sink, the SMS provider, the five services under `nameko run`, or stand-ins for some),
+with helpers that go through the system's own doors (seeding, accounts, the API, the mail).
 No eventlet here: this module lives in the browser-test process, next to Playwright."""
 
 import base64
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,17 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests import waiting
+from tests.processes import Services, private_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
-SERVICES = ("directory", "registration", "matching", "notification", "gateway")
 PASSWORD = "browser test passphrase"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _management(method, path, body=None):
@@ -59,46 +51,23 @@ class Stack:
     def __init__(self, run_dir, amqp_uri, stand_ins=()):
         self.run_dir = Path(run_dir)
         self.mail_dir = self.run_dir / "mail"
-        self.gateway_port, self.smtp_port = free_port(), free_port()
-        self.url = f"http://127.0.0.1:{self.gateway_port}"
-        self.stand_ins = set(stand_ins)
-        self.env = {
-            **os.environ,
-            "AMQP_URI": amqp_uri,
-            "FLOKK_DB_PREFIX": f"b{uuid.uuid4().hex[:8]}_",
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(self.smtp_port),
-            "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.gateway_port}",
-            "FLOKK_RATE_LIMIT": "1000/60",
-            "MONGODB_URI": os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:30003"),
-            "PYTHONPATH": str(ROOT),
-        }
-        self.processes = []
+        self.stand_ins = tuple(stand_ins)
+        self.env = private_environment(
+            self.run_dir,
+            amqp_uri,
+            f"b{uuid.uuid4().hex[:8]}_",
+            FLOKK_RATE_LIMIT="1000/60",
+            MONGODB_URI=os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:30003"),
+        )
+        self.url = f"http://127.0.0.1:{self.env['GATEWAY_PORT']}"
+        self.services = Services(self.env)
 
     def start(self):
-        logs = self.run_dir / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        self._spawn(
-            "smtp", [PY, "scripts/smtp_sink.py", "--port", str(self.smtp_port), "--maildir", str(self.mail_dir)]
-        )
-        self.run([PY, "-m", "services.common.topology", self.env["AMQP_URI"]])
-        for name in SERVICES:
-            target = (
-                f"tests.browser.stand_ins:{name.title()}StandIn"
-                if name in self.stand_ins
-                else f"services.{name}.service"
-            )
-            self._spawn(name, [PY, "-m", "nameko", "run", "--config", "services/config.yml", target])
-        self.run([PY, "-m", "services.common.wait_healthy", *SERVICES], extra={"GATEWAY_PORT": str(self.gateway_port)})
+        self.services.start(stand_ins=self.stand_ins)
         return self
 
-    def _spawn(self, name, command):
-        log = open(self.run_dir / "logs" / f"{name}.log", "wb")
-        self.processes.append(
-            subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        )
+    def stop(self):
+        self.services.stop()
 
     def run(self, command, extra=None):
         done = subprocess.run(
@@ -107,20 +76,6 @@ class Stack:
         if done.returncode != 0:
             raise RuntimeError(f"{command[2:4]} failed: {done.stderr[-2000:]}")
         return done.stdout
-
-    def stop(self):
-        for process in self.processes:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 15
-        for process in self.processes:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
     # --- data, through the system's own doors ---------------------------------------------------
 

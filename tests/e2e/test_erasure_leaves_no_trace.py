@@ -10,7 +10,6 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from tests.bus import publish
-from tests.e2e.test_skeleton_flow import stack  # noqa: F401  (the fixture: services as processes)
 from tests.samples import envelope, intake
 from tests.waiting import wait_until
 
@@ -40,7 +39,7 @@ def traces_in_logs(log_dir, secrets):
     ]
 
 
-def test_after_erasure_no_service_keeps_a_trace_of_the_person(stack, mongo, db_prefix):  # noqa: F811
+def test_after_erasure_no_service_keeps_a_trace_of_the_person(stack, mongo, db_prefix):
     config, run_dir, tap, _ = stack
     data = intake(
         name="Erle Sletting",

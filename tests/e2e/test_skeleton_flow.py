@@ -1,51 +1,15 @@
 """The skeleton flow, end to end: the five services as separate `nameko run` processes, a plain
-AMQP client as the intake system, a real SMTP server in a process of its own."""
+AMQP client as the intake system, a real SMTP server in a process of its own (the `stack` fixture,
+tests/e2e/conftest.py)."""
 
 import email
 import email.policy
-import os
-import subprocess
-from pathlib import Path
 
-import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
-from nameko.testing.utils import find_free_port
 
-from tests.bus import Tap, publish
+from tests.bus import publish
 from tests.samples import envelope, intake
 from tests.waiting import wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("directory", "registration", "matching", "notification", "gateway")
-
-
-@pytest.fixture
-def stack(rabbit_config, db_prefix, tmp_path):
-    env = {
-        **os.environ,
-        "FLOKK_MODE": "test",
-        "FLOKK_RUN_DIR": str(tmp_path),
-        "AMQP_URI": rabbit_config["AMQP_URI"],
-        "FLOKK_DB_PREFIX": db_prefix,
-        "SMTP_PORT": str(find_free_port()),
-        "GATEWAY_PORT": str(find_free_port()),
-        "FLOKK_METRICS_BASE": str(find_free_port() - 10),
-    }
-    env.pop("AMQP_URI_EXTERNAL", None)
-    tap = Tap(rabbit_config["AMQP_URI"], "registration", "matching", "notification", "directory")
-    started = subprocess.run(
-        ["bash", "scripts/services.sh", "start"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    try:
-        assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
-        yield rabbit_config, tmp_path, tap, env
-    finally:
-        pids = [int(p.read_text()) for p in (tmp_path / "pids").glob("*.pid")]
-        subprocess.run(["bash", "scripts/services.sh", "stop"], cwd=ROOT, env=env, timeout=60)
-        tap.close()
-        for pid in pids:
-            with pytest.raises(ProcessLookupError):
-                os.kill(pid, 0)
 
 
 def test_one_registration_through_all_four_services(stack):
