@@ -20,11 +20,12 @@ import eventlet
 from nameko.messaging import Consumer, QueueConsumer
 
 from .amqp import BrokerPublisher
-from .config import AMQP_URI_KEY, DEFAULT_AMQP_URI, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_KEY
+from .config import AMQP_URI_KEY, MAX_ATTEMPTS_KEY
 from .contracts import SUBSCRIPTIONS
 from .envelope import ContractViolation, parse
 from .logs import safe_exception_text
 from .metrics import METRICS
+from .settings import for_container
 from .topology import RETRY_DELAYS_MS, dead_letter_queue, declare, queue_name, retry_queue, service_entities
 
 log = logging.getLogger(__name__)
@@ -88,17 +89,17 @@ class EventSubscriber(Consumer):
                 f"{service} handles {self.event_type} from {self.source}, but contracts.SUBSCRIPTIONS "
                 "does not list it: add it there so the queue is declared before events flow"
             )
-        config = self.container.config
+        settings = for_container(self.container)
         self.queue_name = queue_name(service, self.source, self.event_type)
-        self.publisher = BrokerPublisher(config.get(AMQP_URI_KEY, DEFAULT_AMQP_URI))
-        self.max_attempts = int(config.get(MAX_ATTEMPTS_KEY, DEFAULT_MAX_ATTEMPTS))
+        self.publisher = BrokerPublisher(settings[AMQP_URI_KEY])
+        self.max_attempts = settings.as_int(MAX_ATTEMPTS_KEY)
         self.dead_letters = dead_letter_queue(service)
         self.retry_queues = [retry_queue(service, delay) for delay in RETRY_DELAYS_MS]
         entities = service_entities(service)
         self.queue = next(e for e in entities if getattr(e, "name", None) == self.queue_name)
         from kombu import Connection
 
-        with Connection(config.get(AMQP_URI_KEY, DEFAULT_AMQP_URI)) as connection:
+        with Connection(settings[AMQP_URI_KEY]) as connection:
             declare(connection.default_channel, entities)
         super().setup()
 

@@ -31,12 +31,12 @@ from . import stackdump
 from .delivery import EventSubscriber
 from .logs import bind_worker_context, clear_worker_context, install_context_factory
 from .metrics import METRICS
+from .settings import for_container
 
 log = logging.getLogger(__name__)
 
 METRICS_PORT_KEY = "METRICS_PORT"
 METRICS_HOST_KEY = "METRICS_HOST"
-DEFAULT_METRICS_HOST = "127.0.0.1"
 METRIC_LABELS = {"rpc_seconds": "method", "http_seconds": "route"}  # the rest are labelled by event type
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -165,10 +165,10 @@ def attach(container, health, gauges=None):
     if not any(isinstance(dependency, WorkerObserver) for dependency in container.dependencies):
         # an extension's `container` is a weak proxy; bind to the container itself
         container.dependencies.add(WorkerObserver().bind(container.interface, "_flokk_observer"))
-    config = container.config
-    port = config.get(METRICS_PORT_KEY) or os.environ.get(METRICS_PORT_KEY)
+    settings = for_container(container)
+    port = settings.get_optional(METRICS_PORT_KEY)
     if not port:
         return Observability(None)
-    host = config.get(METRICS_HOST_KEY) or os.environ.get(METRICS_HOST_KEY) or DEFAULT_METRICS_HOST
+    host = settings[METRICS_HOST_KEY]
     gauges = {**(gauges or {}), "process_resident_memory_bytes": resident_memory_bytes}
     return Observability(MetricsServer(container, host, int(port), health, gauges))

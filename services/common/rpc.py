@@ -14,8 +14,9 @@ import logging
 import eventlet
 from amqp.exceptions import AMQPError  # type: ignore[import-untyped]
 from kombu.exceptions import OperationalError
-from nameko.rpc import Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
+from nameko.rpc import Rpc, RpcConsumer, RpcProxy
 
+from .settings import for_container
 from .topology import rpc_queue
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class _TimedService:
 class TimedRpcProxy(RpcProxy):
     def setup(self):
         super().setup()
-        self.seconds = float(self.container.config.get(RPC_TIMEOUT_KEY, DEFAULT_RPC_TIMEOUT))
+        self.seconds = for_container(self.container).as_float(RPC_TIMEOUT_KEY)
 
     def get_dependency(self, worker_ctx):
         return _TimedService(super().get_dependency(worker_ctx), self.seconds, self.target_service)
@@ -76,7 +77,7 @@ class QuorumRpcConsumer(RpcConsumer):
 
     def setup(self):
         if self.queue is None:
-            self.queue = rpc_queue(self.container.service_name, get_rpc_exchange(self.container.config))
+            self.queue = rpc_queue(self.container.service_name)  # on the default exchange, nameko-rpc
             self.queue_consumer.register_provider(self)
             self._registered = True
 

@@ -60,7 +60,7 @@ COMMON: tuple[Setting, ...] = (
     Setting("MAX_WORKERS", "10", "Concurrent workers per service (nameko's `max_workers`).", nameko=True),
     Setting("LOG_LEVEL", "INFO", "The root log level (JSON lines on standard error).", nameko=True),
     Setting("METRICS_HOST", "127.0.0.1", "Address of the metrics and probe server (`/metrics`, `/healthz`)."),
-    Setting("METRICS_PORT", "9100", "Port of the metrics and probe server."),
+    Setting("METRICS_PORT", None, "Port of the metrics and probe server; unset, none runs (tests in one process)."),
     Setting("FLOKK_MAX_ATTEMPTS", "5", "Tries of an event handler before its event is dead-lettered."),
     Setting("FLOKK_OUTBOX_SWEEP_SECONDS", "2.0", "How often the outbox relay looks for events left unpublished."),
     Setting("FLOKK_RPC_TIMEOUT", "30.0", "Seconds an RPC waits for its reply before it fails."),
@@ -97,7 +97,9 @@ class Settings(Mapping[str, str]):
             values[setting.name] = None if value is None else str(value)
         settings = cls(service, declared, values)
         if settings.production:
-            missing = [s.name for s in declared if s.required_in_production and not environ.get(s.name)]
+            missing = [
+                s.name for s in declared if s.required_in_production and not (environ.get(s.name) or config.get(s.name))
+            ]
             if missing:
                 raise MissingSettings(service, missing)
         return settings
@@ -135,10 +137,50 @@ class Settings(Mapping[str, str]):
         return len(self.declared)
 
 
-def read_at_import(name: str, default: str) -> str:
+#: What the project's command-line tools (not the services) read.
+TOOLS: tuple[Setting, ...] = (
+    Setting("GATEWAY_PORT", "8000", "Where `services.common.wait_healthy` finds the gateway's /healthz."),
+    Setting("FLOKK_READY_SECONDS", "60", "How long `services.common.wait_healthy` waits for every service."),
+    Setting("FLOKK_PASSWORD", None, "The password `accounts create` sets (else it asks for one).", secret=True),
+)
+
+
+def read_at_import(declared: Iterable[Setting], name: str) -> str:
     """For the few values nameko needs when a module is imported (a timer's interval), before any
-    service starts; the name must still be declared in the service's settings.py."""
-    return os.environ.get(name, default)
+    service starts; the name must be declared (with its default) in the service's settings.py."""
+    setting = {s.name: s for s in declared}[name]
+    value = os.environ.get(name, setting.default)
+    if value is None:
+        raise KeyError(f"{name} has no value and no default")
+    return value
+
+
+def tool_value(name: str) -> str | None:
+    """A command-line tool's setting (TOOLS or COMMON): the environment, else its default."""
+    setting = {s.name: s for s in (*TOOLS, *COMMON)}[name]
+    return os.environ.get(name, setting.default)
+
+
+def declarations_for(service: str) -> tuple[Setting, ...]:
+    """The service's SETTINGS (`services/<service>/settings.py`), or the common ones for a service
+    the project does not have (a test's own small service)."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"services.{service}.settings")
+    except ModuleNotFoundError:
+        return COMMON
+    return tuple(module.SETTINGS)
+
+
+def for_container(container: Any) -> Settings:
+    """The settings of a running nameko container, read once (on first use, during its setup)."""
+    cached = getattr(container, "_flokk_settings", None)
+    if cached is None:
+        name = container.service_name
+        cached = Settings.load(name, declarations_for(name), os.environ, container.config)
+        container._flokk_settings = cached
+    return cached
 
 
 def markdown(declarations: Mapping[str, Iterable[Setting]]) -> str:
@@ -154,6 +196,7 @@ def markdown(declarations: Mapping[str, Iterable[Setting]]) -> str:
     ]
     common_names = {s.name for s in COMMON}
     lines += ["## Every service", "", *_table(COMMON), ""]
+    lines += ["## The command-line tools", "", *_table(TOOLS), ""]
     for service, declared in declarations.items():
         own = [s for s in declared if s.name not in common_names]
         lines += [f"## {service}", ""]
@@ -173,19 +216,10 @@ def _table(settings: Iterable[Setting]) -> list[str]:
 
 
 def all_declarations() -> dict[str, tuple[Setting, ...]]:
-    """Every service's SETTINGS, by service name (the services are imported for their settings.py only)."""
-    import importlib
-
+    """Every service's SETTINGS, by service name (only their settings.py modules are imported)."""
     from .contracts import SERVICES
 
-    found = {}
-    for service in SERVICES:
-        try:
-            module = importlib.import_module(f"services.{service}.settings")
-        except ModuleNotFoundError:
-            continue
-        found[service] = tuple(module.SETTINGS)
-    return found
+    return {service: declarations_for(service) for service in SERVICES}
 
 
 if __name__ == "__main__":

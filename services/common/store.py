@@ -18,17 +18,10 @@ from pymongo.write_concern import WriteConcern
 
 from . import clock, observability
 from .amqp import BrokerPublisher
-from .config import (
-    AMQP_URI_KEY,
-    DEFAULT_AMQP_URI,
-    DEFAULT_MONGODB_URI,
-    DEFAULT_OUTBOX_SWEEP_SECONDS,
-    MONGODB_URI_KEY,
-    OUTBOX_SWEEP_SECONDS_KEY,
-    database_name,
-)
+from .config import AMQP_URI_KEY, DB_PREFIX_KEY, MONGODB_URI_KEY, OUTBOX_SWEEP_SECONDS_KEY, database_name
 from .envelope import build
 from .health import health_report
+from .settings import for_container
 from .topology import events_exchange
 
 log = logging.getLogger(__name__)
@@ -141,17 +134,17 @@ class MongoStore(DependencyProvider):
         self._relay = None
 
     def setup(self):
-        config = self.container.config
+        settings = for_container(self.container)
         self.client = MongoClient(
-            config.get(MONGODB_URI_KEY, DEFAULT_MONGODB_URI),
+            settings[MONGODB_URI_KEY],
             tz_aware=True,
             serverSelectionTimeoutMS=5000,
             uuidRepresentation="standard",
         )
-        self.db = self.client[database_name(config, self.container.service_name)]
-        self.publisher = BrokerPublisher(config.get(AMQP_URI_KEY, DEFAULT_AMQP_URI))
+        self.db = self.client[database_name(settings[DB_PREFIX_KEY], self.container.service_name)]
+        self.publisher = BrokerPublisher(settings[AMQP_URI_KEY])
         self.outbox = Outbox(self.db, self.publisher, self.container.service_name)
-        self.sweep_seconds = float(config.get(OUTBOX_SWEEP_SECONDS_KEY, DEFAULT_OUTBOX_SWEEP_SECONDS))
+        self.sweep_seconds = settings.as_float(OUTBOX_SWEEP_SECONDS_KEY)
         self.db[OUTBOX].create_index("created_at")
         self.storage_cls.ensure_indexes(self.db)
         # Metrics, probes and log context of the service (the same report as its `health()` RPC).

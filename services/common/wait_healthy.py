@@ -1,11 +1,12 @@
 """Wait, with a deadline, until the named services answer `health()` over RPC (or the gateway /healthz)."""
 
-import os
 import sys
 import time
 import urllib.request
 
-DEADLINE_SECONDS = float(os.environ.get("FLOKK_READY_SECONDS", "60"))
+from .settings import tool_value
+
+DEADLINE_SECONDS = float(tool_value("FLOKK_READY_SECONDS") or 60)
 
 
 def main(names):
@@ -34,7 +35,7 @@ def main(names):
                 sys.exit(f"services not healthy within {DEADLINE_SECONDS:.0f}s: {', '.join(pending)}")
             time.sleep(0.2)
     if "gateway" in names:
-        url = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8000')}/healthz"
+        url = f"http://127.0.0.1:{tool_value('GATEWAY_PORT')}/healthz"
         while True:
             try:
                 urllib.request.urlopen(url, timeout=2).read()

@@ -9,7 +9,6 @@ The command line talks straight to the gateway's own database (MONGODB_URI, FLOK
 """
 
 import argparse
-import os
 import sys
 import uuid
 
@@ -17,6 +16,7 @@ from marshmallow import ValidationError
 
 from services.common import clock
 from services.common.errors import InvalidInput, NotFound
+from services.common.settings import tool_value
 
 from . import auth
 from .schemas import AccountInput
@@ -72,12 +72,12 @@ class _DirectStore:
     def __new__(cls):
         from pymongo import MongoClient
 
-        from services.common.config import DB_PREFIX_KEY, DEFAULT_DB_PREFIX, mongodb_uri_from_env
+        from services.common.config import db_prefix_from_env, mongodb_uri_from_env
 
         from .store import GatewayStorage
 
         client = MongoClient(mongodb_uri_from_env(), tz_aware=True)
-        db = client[os.environ.get(DB_PREFIX_KEY, DEFAULT_DB_PREFIX) + "gateway"]
+        db = client[db_prefix_from_env() + "gateway"]
         GatewayStorage.ensure_indexes(db)
         provider = type("Provider", (), {"db": db, "publisher": None})()
         return GatewayStorage(provider)
@@ -92,7 +92,7 @@ def main(argv=None):
     create.add_argument("--role", required=True, choices=auth.ROLES)
     create.add_argument("--contact-point", action="append", default=[], dest="contact_point_ids")
     create.add_argument("--referrer-id")
-    create.add_argument("--password", default=os.environ.get("FLOKK_PASSWORD"))
+    create.add_argument("--password", default=tool_value("FLOKK_PASSWORD"))
     create.add_argument("--token", action="store_true", help="also issue an API token and print it")
     create.add_argument(
         "--exists-ok", action="store_true", help="an account with this e-mail address is no error (it is left as it is)"

@@ -1,27 +1,25 @@
 """matching service: entrypoints only. Each builds the ports and calls one use case (handlers/)."""
 
-import os
-
 from eventlet import tpool
-from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from services.common.cache import SharedCache
 from services.common.delivery import handle_event
-from services.common.dependencies import ClockDependency
+from services.common.dependencies import ClockDependency, SettingsDependency
 from services.common.health import health_report
 from services.common.rpc import TimedRpcProxy, rpc
+from services.common.settings import read_at_import
 from services.common.store import MongoStore
 
 from . import handlers
 from .locks import PoolLocks
 from .ports import Ports, Settings
+from .settings import SETTINGS
 from .store import MatchingStorage
 
-#: The sweep interval is fixed when the class is defined (nameko's timer), so it comes from the
-#: environment; the thresholds (days per widening step, JSON) come from the nameko config
-#: (ports.Settings).
-SWEEP_SECONDS = float(os.environ.get("FLOKK_MATCHING_SWEEP_SECONDS", "60"))
+#: The sweep interval is fixed when the class is defined (nameko's timer), so it is read at import;
+#: the thresholds (days per widening step, JSON) are read at start (ports.Settings).
+SWEEP_SECONDS = float(read_at_import(SETTINGS, "FLOKK_MATCHING_SWEEP_SECONDS"))
 #: How long the directory's route for a municipality and a person's preferences is reused. A new
 #: contact point is routed to within this time at the latest; a closed one at once (see
 #: handlers.routing.cached_route), and this replica's cache is emptied on every contact point event.
@@ -35,7 +33,7 @@ class MatchingService:
     routes = SharedCache(ROUTE_CACHE_SECONDS, max_entries=5_000)
     pool_locks = PoolLocks()
     clock = ClockDependency()
-    config = Config()
+    settings = SettingsDependency()
 
     def _ports(self) -> Ports:
         return Ports(
@@ -43,7 +41,7 @@ class MatchingService:
             directory=self.directory,
             routes=self.routes,
             clock=self.clock,
-            settings=Settings.from_config(self.config),
+            settings=Settings.from_config(self.settings),
             offload=tpool.execute,
             pool_lock=self.pool_locks,
         )

@@ -14,6 +14,8 @@ from email.utils import formatdate
 
 from nameko.extensions import DependencyProvider
 
+from services.common.settings import for_container
+
 from .ports import DeliveryFailure
 
 SENDER = "Flokk <ikke-svar@flokk.no>"
@@ -112,8 +114,8 @@ def _close(connection):
 
 class Mailer(DependencyProvider):
     def setup(self):
-        config = self.container.config
-        self.mailer = SmtpMailer(config.get("SMTP_HOST", "127.0.0.1"), int(config.get("SMTP_PORT", 8025)))
+        settings = for_container(self.container)
+        self.mailer = SmtpMailer(settings["SMTP_HOST"], settings.as_int("SMTP_PORT"))
 
     def stop(self):
         self.mailer.close()

@@ -11,6 +11,8 @@ import urllib.request
 
 from nameko.extensions import DependencyProvider
 
+from services.common.settings import for_container
+
 from .ports import DeliveryFailure
 
 SENDER = "Flokk"
@@ -38,7 +40,7 @@ class SmsClient:
 
 class Sms(DependencyProvider):
     def setup(self):
-        self.client = SmsClient(self.container.config.get("SMS_URL", "http://127.0.0.1:8026"))
+        self.client = SmsClient(for_container(self.container)["SMS_URL"])
 
     def get_dependency(self, worker_ctx):
         return self.client

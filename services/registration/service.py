@@ -1,7 +1,5 @@
 """registration service: entrypoints only."""
 
-import os
-
 from nameko.timer import timer
 
 from services.common.cache import SharedCache
@@ -10,14 +8,16 @@ from services.common.dependencies import ClockDependency
 from services.common.errors import InvalidInput
 from services.common.health import health_report
 from services.common.rpc import TimedRpcProxy, rpc
+from services.common.settings import read_at_import
 
 from . import handlers
 from .directory import DirectoryPlaces
 from .ports import Ports
+from .settings import SETTINGS
 from .store import RegistrationStore
 
 #: How often the retention sweep runs (read at import: nameko's timer takes a fixed interval).
-RETENTION_SWEEP_SECONDS = float(os.environ.get("FLOKK_RETENTION_SWEEP_SECONDS", "3600"))
+RETENTION_SWEEP_SECONDS = float(read_at_import(SETTINGS, "FLOKK_RETENTION_SWEEP_SECONDS"))
 #: How long the directory's answers on places are kept (directory.py says why they may be).
 PLACE_CACHE_SECONDS = 3600
 

@@ -1,12 +1,12 @@
 """Registrations, their encrypted contact records, erased-key tombstones and anonymous counts, in
 registration's own database. Contact details are sealed by the vault before they reach the driver."""
 
-import os
 import random
 
 from pymongo.errors import DuplicateKeyError
 
 from services.common import clock
+from services.common.settings import for_container
 from services.common.store import MongoStore, Storage
 
 from .ports import KeyTaken
@@ -175,7 +175,7 @@ class RegistrationStore(MongoStore):
         self.retention_days = DEFAULT_RETENTION_DAYS
 
     def setup(self):
-        settings = {**os.environ, **self.container.config}
+        settings = for_container(self.container)
         self.vault = Vault.from_settings(settings)
-        self.retention_days = float(settings.get(RETENTION_DAYS_KEY) or DEFAULT_RETENTION_DAYS)
+        self.retention_days = settings.as_float(RETENTION_DAYS_KEY)
         super().setup()

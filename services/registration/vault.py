@@ -45,7 +45,7 @@ class Vault:
 
     @classmethod
     def from_settings(cls, settings):
-        """From a mapping such as os.environ or nameko's config (the latter wins where both are given)."""
+        """From the service's settings (services/registration/settings.py) or any mapping of them."""
         keys = [k.strip() for k in (settings.get(CONTACT_KEYS_VAR) or "").split(",") if k.strip()]
         lookup_key = settings.get(LOOKUP_KEY_VAR) or ""
         if settings.get(MODE_VAR) in DEVELOPMENT_MODES:

@@ -12,10 +12,10 @@ from datetime import UTC
 import eventlet
 import pytest
 from nameko.exceptions import RemoteError
-from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 
+from services.common.rpc import rpc
 from services.matching.service import MatchingService
 from tests.bus import Tap, publish
 from tests.samples import envelope

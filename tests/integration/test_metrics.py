@@ -7,13 +7,13 @@ import urllib.error
 import urllib.request
 
 import pytest
-from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.utils import find_free_port
 
 from services.common import contracts
 from services.common.delivery import handle_event
 from services.common.logs import JsonFormatter
+from services.common.rpc import rpc
 from services.common.store import MongoStore, Storage
 from tests.bus import publish
 from tests.samples import envelope

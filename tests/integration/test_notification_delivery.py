@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from nameko.rpc import rpc
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter, replace_dependencies
 from nameko.testing.utils import find_free_port
 
 from services.common.errors import NotFound
+from services.common.rpc import rpc
 from services.notification.service import NotificationService
 from tests.bus import Tap, dead_letters, publish
 from tests.fakes.notification import CONTACT_POINTS, at

@@ -78,7 +78,7 @@ PLACES = [
 def service_with(candidates, store=None):
     store = store or MemoryMatchingStore()
     service = worker_factory(
-        MatchingService, store=store, config={}, routes=TtlCache(30), pool_locks=KeyedLocks(), clock=clock.CURRENT
+        MatchingService, store=store, settings={}, routes=TtlCache(30), pool_locks=KeyedLocks(), clock=clock.CURRENT
     )
     service.directory.route.return_value = candidates
     service.directory.get_contact_point.return_value = {"contact_point_id": "link-bergen", "meeting_places": PLACES}

@@ -1,0 +1,15 @@
+"""Every setting the gateway reads (docs/configuration.md is generated from these)."""
+
+from services.common.settings import COMMON, Setting
+
+SETTINGS = (
+    *(setting for setting in COMMON if setting.name != "FLOKK_RPC_TIMEOUT"),
+    Setting("FLOKK_RPC_TIMEOUT", "10.0", "Seconds a page or API call waits for a service before it answers 503."),
+    Setting("WEB_SERVER_ADDRESS", "127.0.0.1:8000", "Where the gateway's HTTP server listens.", nameko=True),
+    Setting(
+        "FLOKK_COOKIE_SECURE",
+        None,
+        "Send the session cookie only over HTTPS (default: on outside test and demo).",
+    ),
+    Setting("FLOKK_RATE_LIMIT", "30/60", "Public form requests allowed per client address: COUNT/SECONDS."),
+)

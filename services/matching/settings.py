@@ -1,0 +1,14 @@
+"""Every setting matching reads (docs/configuration.md is generated from these)."""
+
+from services.common.settings import COMMON, Setting
+
+SETTINGS = (
+    *COMMON,
+    Setting(
+        "FLOKK_MATCHING_WIDENING_DAYS",
+        None,
+        'Days of waiting that earn each widening step, as JSON over the defaults (e.g. {"neighbouring": 21}).',
+    ),
+    Setting("FLOKK_MATCHING_EXACT_BUDGET", None, "Work budget of the exact solver per pool (default: the engine's)."),
+    Setting("FLOKK_MATCHING_SWEEP_SECONDS", "60", "How often the sweep widens and re-plans pools (read at import)."),
+)

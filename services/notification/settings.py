@@ -1,0 +1,15 @@
+"""Every setting notification reads (docs/configuration.md is generated from these)."""
+
+from services.common.settings import COMMON, Setting
+
+SETTINGS = (
+    *COMMON,
+    Setting("SMTP_HOST", "127.0.0.1", "The outgoing mail relay.", required_in_production=True),
+    Setting("SMTP_PORT", "8025", "Its port.", required_in_production=True),
+    Setting(
+        "SMS_URL",
+        "http://127.0.0.1:8026",
+        "Base URL of the SMS provider's API (the adapter adds /messages).",
+        required_in_production=True,
+    ),
+)

@@ -1,0 +1,24 @@
+"""Every setting registration reads (docs/configuration.md is generated from these)."""
+
+from services.common.settings import COMMON, Setting
+
+SETTINGS = (
+    *COMMON,
+    Setting(
+        "FLOKK_CONTACT_KEYS",
+        None,
+        "Fernet keys sealing contact details at rest, newest first, comma-separated (rotation: add a new "
+        "one in front). Development keys apply only in test and demo.",
+        required_in_production=True,
+        secret=True,
+    ),
+    Setting(
+        "FLOKK_LOOKUP_KEY",
+        None,
+        "HMAC key of the digests that find the same person and erased idempotency keys.",
+        required_in_production=True,
+        secret=True,
+    ),
+    Setting("FLOKK_RETENTION_DAYS", "365", "Days without activity after which a withdrawn person is erased."),
+    Setting("FLOKK_RETENTION_SWEEP_SECONDS", "3600", "How often the retention sweep runs (read at import)."),
+)
