@@ -1,46 +1,52 @@
-# One image recipe for every Flokk service; the service is chosen at build time:
+# One image for every Flokk service; the service is chosen at run time by FLOKK_SERVICE
+# (gateway, registration, matching, notification or directory; scripts/run_service.sh). Given a
+# command, the image runs that instead: the topology Job runs `python -m services.common.topology`.
 #
-#   docker build --build-arg SERVICE=registration -t flokk-registration:0.1.0 .
+#   make image    (scripts/image.sh: Debian's buildah, chroot isolation, vfs storage, no Docker engine)
 #
-# SERVICE is one of: gateway, registration, matching, notification, directory.
-# Not built on the project's machines (no Docker engine there): reviewed, not tested. See
-# docs/operations.md.
+# BASE is any Debian bookworm image with its python3 (3.11): `make image` builds one here with
+# debootstrap (localhost/flokk-base:bookworm), because no outside image can be fetched.
+ARG BASE=localhost/flokk-base:bookworm
 
 # --- build: the project and its pinned dependencies into a venv -------------------------------
-FROM python:3.11.7-slim-bookworm AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+FROM ${BASE} AS build
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null \
+ && rm -rf /var/lib/apt/lists/*
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 WORKDIR /src
-RUN python -m venv /opt/flokk
+RUN python3 -m venv /opt/flokk
 COPY pyproject.toml README.md ./
 COPY services ./services
-RUN /opt/flokk/bin/pip install . \
- && /opt/flokk/bin/python -c "import nameko, pymongo, marshmallow, services.common.observability"
+# pip and setuptools are not needed at run time: out of the venv once the project is in.
+RUN /opt/flokk/bin/pip install -q . \
+ && /opt/flokk/bin/pip uninstall -q -y pip setuptools \
+ && cd / && /opt/flokk/bin/python -c "import nameko, pymongo, marshmallow, ortools, services.common.observability"
 
-# --- runtime: the venv, the config, an unprivileged user; nothing else ------------------------
-FROM python:3.11.7-slim-bookworm AS runtime
-ARG SERVICE
-RUN case "${SERVICE}" in gateway|registration|matching|notification|directory) ;; \
-      *) echo "build with --build-arg SERVICE=<gateway|registration|matching|notification|directory>" >&2; exit 1 ;; \
-    esac \
- && groupadd --system --gid 10001 flokk \
+# --- runtime: the venv, the config, the entrypoint, an unprivileged user; nothing else ------------
+FROM ${BASE} AS runtime
+RUN groupadd --system --gid 10001 flokk \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin flokk
 COPY --from=build /opt/flokk /opt/flokk
 COPY services/config.yml /etc/flokk/config.yml
-ENV PATH=/opt/flokk/bin:${PATH} \
+COPY scripts/run_service.sh /usr/local/bin/flokk-service
+# No secret is baked in: the broker and store URIs, keys and passwords come from the environment.
+# HTTP (the gateway) and the metrics server listen on every interface of the pod by default.
+ENV PATH=/opt/flokk/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    FLOKK_SERVICE=${SERVICE} \
     METRICS_HOST=0.0.0.0 \
-    METRICS_PORT=9100
-LABEL org.opencontainers.image.title="flokk-${SERVICE}" \
-      org.opencontainers.image.source="Flokk" \
+    METRICS_PORT=9100 \
+    WEB_SERVER_ADDRESS=0.0.0.0:8000
+LABEL org.opencontainers.image.title="flokk" \
+      org.opencontainers.image.description="Flokk services; FLOKK_SERVICE chooses one" \
       org.opencontainers.image.licenses="MIT"
-# The root filesystem may be read-only (Kubernetes mounts /tmp): nothing is written at run time.
+# The root filesystem may be read-only: nothing is written at run time outside /tmp (the .pyc
+# files are compiled at build time, PYTHONDONTWRITEBYTECODE keeps it so).
 USER 10001:10001
 WORKDIR /opt/flokk
 EXPOSE 9100 8000
 # For a plain container runtime; Kubernetes uses its own probes on the same endpoints.
-HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/livez' % os.environ['METRICS_PORT'], timeout=3)"
-# exec: nameko is PID 1 and receives SIGTERM itself.
-CMD exec nameko run --config /etc/flokk/config.yml "services.${FLOKK_SERVICE}.service"
+HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/livez' % os.environ['METRICS_PORT'], timeout=3)"]
+ENTRYPOINT ["/usr/local/bin/flokk-service"]

@@ -1,4 +1,4 @@
-.PHONY: demo down test unit lint manifests bench faults asyncapi screenshots
+.PHONY: demo down test unit lint manifests bench faults asyncapi screenshots image image-smoke
 
 demo:  ## install, start everything, send a sample registration through all services
 	bash scripts/demo.sh
@@ -30,3 +30,9 @@ asyncapi:  ## regenerate docs/asyncapi.yaml from the contracts, then validate it
 
 screenshots:  ## screenshots of the main pages (headless Debian chromium) into docs/screenshots
 	FLOKK_ONLY=screenshots bash scripts/test.sh
+
+image:  ## the one image (localhost/flokk:<version>) with Debian's buildah on a debootstrap base: README, "Image"
+	bash scripts/image.sh build
+
+image-smoke:  ## every service from the image (test slot 9 unless FLOKK_TEST_SLOT), one registration to its receipt
+	bash scripts/image.sh smoke
