@@ -18,10 +18,11 @@ WORKDIR /src
 RUN python3 -m venv /opt/flokk
 COPY pyproject.toml README.md ./
 COPY services ./services
-# pip and setuptools are not needed at run time: out of the venv once the project is in.
+# pip is not needed at run time: out of the venv once the project is in. setuptools stays:
+# nameko's command line imports pkg_resources.
 RUN /opt/flokk/bin/pip install -q . \
- && /opt/flokk/bin/pip uninstall -q -y pip setuptools \
- && cd / && /opt/flokk/bin/python -c "import nameko, pymongo, marshmallow, ortools, services.common.observability"
+ && /opt/flokk/bin/pip uninstall -q -y pip \
+ && cd / && /opt/flokk/bin/python -c "import nameko.cli.main, pymongo, marshmallow, ortools, services.common.observability"
 
 # --- runtime: the venv, the config, the entrypoint, an unprivileged user; nothing else ------------
 FROM ${BASE} AS runtime

@@ -9,6 +9,7 @@
 #                                     one registration through to its receipt (`make image-smoke`;
 #                                     test slot FLOKK_TEST_SLOT, 9 unless set)
 #   scripts/image.sh size             the image's size
+#   scripts/image.sh clean            buildah's store and the base removed (.tools/image)
 #   scripts/image.sh buildah ARGS...  buildah on the project's store, e.g. `images` or `rmi --all`
 #
 # DEBIAN_MIRROR overrides debootstrap's default Debian mirror.
@@ -63,11 +64,20 @@ build() {
   # CA bundle is mounted over the base's while each RUN step runs, and is in no layer.
   local trust=() host_ca=/etc/ssl/certs/ca-certificates.crt
   [ -s "$host_ca" ] && trust=(--volume "$host_ca:$host_ca:ro")
-  # --layers: a rebuild reuses every step before the first changed file (the venv when only
-  # services/ changed is rebuilt, the base never). docker format: it keeps the HEALTHCHECK.
-  bah bud --layers --format docker "${trust[@]}" --build-arg "BASE=$BASE_IMAGE" --tag "$IMAGE" --file Dockerfile "$FLOKK_ROOT" \
+  # No --layers: with vfs every cached step is a full copy of the file system (8.6 GB for this
+  # Dockerfile), slower to write and delete than the install it saves. docker format: it keeps
+  # the HEALTHCHECK.
+  bah bud --format docker "${trust[@]}" --build-arg "BASE=$BASE_IMAGE" --tag "$IMAGE" --file Dockerfile "$FLOKK_ROOT" \
     >"$STATE/build.log" 2>&1 || { tail -40 "$STATE/build.log" >&2; die "the build failed (log: $STATE/build.log)"; }
+  bah rmi --prune >/dev/null  # the image this one replaced, untagged now
   say "built $IMAGE: $(size)"
+}
+
+clean() {  # the whole store, base included: the next build starts from nothing
+  [ -d "$STATE" ] || return 0
+  bah rm --all >/dev/null
+  bah rmi --all --force >/dev/null || true
+  as_root rm -rf "$STATE"
 }
 
 size() { bah images --format '{{.Size}}' "$IMAGE"; }
@@ -88,6 +98,7 @@ case "${1:-}" in
   build) build ;;
   smoke) smoke ;;
   size) size ;;
+  clean) clean ;;
   buildah) shift; bah "$@" ;;
-  *) echo "usage: $0 build | smoke | size | buildah ARGS..." >&2; exit 2 ;;
+  *) echo "usage: $0 build | smoke | size | clean | buildah ARGS..." >&2; exit 2 ;;
 esac

@@ -28,11 +28,16 @@ from tests.waiting import wait_until
 
 SERVICES = ("directory", "registration", "matching", "notification", "gateway")
 STARTUP_SECONDS = float(os.environ.get("FLOKK_READY_SECONDS", "120"))
-# Paths that buildah itself binds or creates in a container for each run: not the service's writes.
-RUNTIME_MOUNTS = ("proc", "sys", "dev", "tmp", "run", "etc/hosts", "etc/resolv.conf", "etc/hostname")
+# What buildah itself mounts, or writes for each run, in a working container: not the service's writes.
+RUNTIME_MOUNTS = ("proc", "sys", "dev", "tmp")
+RUNTIME_FILES = ("run", "run/.containerenv", "etc/hosts", "etc/resolv.conf", "etc/hostname")
 ENV = os.environ
 RUN_DIR = Path(ENV["FLOKK_RUN_DIR"]) / "image-smoke"
 PY = str(ROOT / ".venv" / "bin" / "python")
+
+
+def made_by_buildah(path):
+    return path in RUNTIME_FILES or any(path == mount or path.startswith(mount + "/") for mount in RUNTIME_MOUNTS)
 
 
 def say(text):
@@ -58,6 +63,7 @@ class Container:
         self.rootfs = Path(buildah_output("mount", name))
         self.process = None
         self.log = RUN_DIR / "logs" / f"{name}.log"
+        self.log.unlink(missing_ok=True)
 
     def run(self, env, *command, wait=False):
         args = ["run", "--network", "host", "--mount", "type=tmpfs,destination=/tmp"]
@@ -91,7 +97,7 @@ class Container:
             ["find", str(self.rootfs), "-xdev", "-newer", str(marker)], capture_output=True, text=True, check=True
         ).stdout.split()
         changed = [os.path.relpath(path, self.rootfs) for path in found]
-        return [path for path in changed if path != "." and not path.startswith(RUNTIME_MOUNTS)]
+        return [path for path in changed if path != "." and not made_by_buildah(path)]
 
     def remove(self):
         buildah("rm", self.name, capture_output=True)
@@ -134,9 +140,17 @@ def healthz_urls():
     return urls
 
 
-def check_healthy(timeout):
+def check_healthy(containers, timeout):
+    """Every /healthz answers 200 within `timeout`; a service whose process has ended fails at once."""
+
+    def healthy(url):
+        ended = [c.name for c in containers if c.process is not None and c.process.poll() is not None]
+        if ended:
+            raise AssertionError(f"stopped: {', '.join(ended)}")
+        return status(url) == 200
+
     for name, url in healthz_urls().items():
-        wait_until(lambda url=url: status(url) == 200, timeout=timeout, interval=0.5, what=f"{name}: 200 from {url}")
+        wait_until(lambda url=url: healthy(url), timeout=timeout, interval=0.5, what=f"{name}: 200 from {url}")
     say("every /healthz answers 200: " + ", ".join(healthz_urls()))
 
 
@@ -167,7 +181,7 @@ def smoke(image, containers, helpers):
     say("topology declared from the image")
     for index, (service, container) in enumerate(zip(SERVICES, containers[1:], strict=True)):
         container.run(service_env(index, service), "/usr/local/bin/flokk-service")
-    check_healthy(STARTUP_SECONDS)
+    check_healthy(containers, STARTUP_SECONDS)
     say(f"five services healthy {time.monotonic() - started:.0f}s after the first container was made")
 
     clients = {"cwd": ROOT, "capture_output": True, "text": True, "timeout": 120}
@@ -179,7 +193,7 @@ def smoke(image, containers, helpers):
     print(sent.stdout, flush=True)
     if sent.returncode != 0 or "notification_sent" not in sent.stdout:
         raise AssertionError(f"no receipt for the sample registration: {sent.stderr[-2000:]}")
-    check_healthy(10)
+    check_healthy(containers, 10)
 
     written = {c.name: c.written_since(marker) for c in containers if c.written_since(marker)}
     if written:
