@@ -4,12 +4,13 @@
 #
 #   make image    (scripts/image.sh: Debian's buildah, chroot isolation, vfs storage, no Docker engine)
 #
-# BASE is any Debian bookworm image with its python3 (3.11): `make image` builds one here with
-# debootstrap (localhost/flokk-base:bookworm), because no outside image can be fetched.
-ARG BASE=localhost/flokk-base:bookworm
+# The base, BASE_IMAGE:BASE_TAG, is any Debian bookworm image with its python3 (3.11): `make image`
+# builds one here with debootstrap (localhost/flokk-base:bookworm), as no outside image can be fetched.
+ARG BASE_IMAGE=localhost/flokk-base
+ARG BASE_TAG=bookworm
 
 # --- build: the project and its pinned dependencies into a venv -------------------------------
-FROM ${BASE} AS build
+FROM ${BASE_IMAGE}:${BASE_TAG} AS build
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null \
  && rm -rf /var/lib/apt/lists/*
@@ -25,7 +26,7 @@ RUN /opt/flokk/bin/pip install -q . \
  && cd / && /opt/flokk/bin/python -c "import nameko.cli.main, pymongo, marshmallow, ortools, services.common.observability"
 
 # --- runtime: the venv, the config, the entrypoint, an unprivileged user; nothing else ------------
-FROM ${BASE} AS runtime
+FROM ${BASE_IMAGE}:${BASE_TAG} AS runtime
 RUN groupadd --system --gid 10001 flokk \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin flokk

@@ -16,7 +16,9 @@
 set -euo pipefail
 FLOKK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="$FLOKK_ROOT/.tools/image"
-BASE_IMAGE=localhost/flokk-base:bookworm
+SUITE=bookworm  # Debian 12, whose python3 is 3.11
+BASE_NAME=localhost/flokk-base BASE_TAG="$SUITE"
+BASE_IMAGE="$BASE_NAME:$BASE_TAG"
 VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$FLOKK_ROOT/pyproject.toml")"
 IMAGE="localhost/flokk:$VERSION"
 export BUILDAH_ISOLATION=chroot
@@ -35,12 +37,12 @@ install_tools() {
 
 build_base() {
   bah inspect --type image "$BASE_IMAGE" >/dev/null 2>&1 && return
-  say "making the base $BASE_IMAGE: Debian bookworm (minbase), its python3 and CA certificates, by debootstrap"
+  say "making the base $BASE_IMAGE: Debian $SUITE (minbase), its python3 and CA certificates, by debootstrap"
   local rootfs="$STATE/rootfs" ctr
   mkdir -p "$STATE"
   as_root rm -rf "$rootfs"
   # shellcheck disable=SC2086  # an empty DEBIAN_MIRROR is no argument: debootstrap's default
-  as_root debootstrap --variant=minbase --include=python3,ca-certificates bookworm "$rootfs" ${DEBIAN_MIRROR:-} \
+  as_root debootstrap --variant=minbase --include=python3,ca-certificates "$SUITE" "$rootfs" ${DEBIAN_MIRROR:-} \
     >"$STATE/debootstrap.log" 2>&1 || { tail -20 "$STATE/debootstrap.log" >&2; die "debootstrap failed"; }
   # What no container needs: the downloaded packages, the package lists (a build stage that installs
   # fetches its own), documentation, translations, the install logs.
@@ -51,7 +53,7 @@ build_base() {
   as_root tar -C "$rootfs" -cf - . | as_root tar -C "$(bah mount "$ctr")" -xf -
   bah umount "$ctr" >/dev/null
   bah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env LANG=C.UTF-8 --cmd /bin/bash \
-    --label org.opencontainers.image.title=flokk-base --label org.opencontainers.image.version=bookworm "$ctr"
+    --label org.opencontainers.image.title=flokk-base --label "org.opencontainers.image.version=$BASE_TAG" "$ctr"
   bah commit --rm --quiet "$ctr" "$BASE_IMAGE" >/dev/null
   as_root rm -rf "$rootfs"
 }
@@ -67,7 +69,7 @@ build() {
   # No --layers: with vfs every cached step is a full copy of the file system (8.6 GB for this
   # Dockerfile), slower to write and delete than the install it saves. docker format: it keeps
   # the HEALTHCHECK.
-  bah bud --format docker "${trust[@]}" --build-arg "BASE=$BASE_IMAGE" --tag "$IMAGE" --file Dockerfile "$FLOKK_ROOT" \
+  bah bud --format docker "${trust[@]}" --build-arg "BASE_IMAGE=$BASE_NAME" --build-arg "BASE_TAG=$BASE_TAG" --tag "$IMAGE" --file Dockerfile "$FLOKK_ROOT" \
     >"$STATE/build.log" 2>&1 || { tail -40 "$STATE/build.log" >&2; die "the build failed (log: $STATE/build.log)"; }
   bah rmi --prune >/dev/null  # the image this one replaced, untagged now
   say "built $IMAGE: $(size)"
