@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +33,8 @@ STARTUP_SECONDS = float(os.environ.get("FLOKK_READY_SECONDS", "120"))
 RUNTIME_MOUNTS = ("proc", "sys", "dev", "tmp")
 RUNTIME_FILES = ("run", "run/.containerenv", "etc/hosts", "etc/resolv.conf", "etc/hostname")
 ENV = os.environ
+# Databases of this run only: a registration left waiting by an earlier run changes nothing here.
+DB_PREFIX = f"smoke{uuid.uuid4().hex[:8]}_"
 RUN_DIR = Path(ENV["FLOKK_RUN_DIR"]) / "image-smoke"
 PY = str(ROOT / ".venv" / "bin" / "python")
 
@@ -120,6 +123,7 @@ def service_env(index, service):
         "FLOKK_MODE": "test",  # the vault's development keys (services/registration/vault.py)
         "AMQP_URI": ENV["AMQP_URI"],
         "MONGODB_URI": ENV["MONGODB_URI"],
+        "FLOKK_DB_PREFIX": DB_PREFIX,
         "MAX_WORKERS": ENV.get("MAX_WORKERS", "5"),
         "METRICS_HOST": "127.0.0.1",
         "METRICS_PORT": str(metrics_port(index)),
@@ -201,6 +205,15 @@ def smoke(image, containers, helpers):
     say("nothing written to any container's root filesystem outside /tmp")
 
 
+def drop_databases():
+    from pymongo import MongoClient
+
+    with MongoClient(ENV["MONGODB_URI"]) as client:
+        for name in client.list_database_names():
+            if name.startswith(DB_PREFIX):
+                client.drop_database(name)
+
+
 def main():
     image = ENV["FLOKK_IMAGE"]
     (RUN_DIR / "logs").mkdir(parents=True, exist_ok=True)
@@ -222,6 +235,7 @@ def main():
             helper.wait(timeout=30)
         for container in containers:
             container.remove()
+        drop_databases()
     say("passed: five services from one image, healthy, one registration through to its receipt")
     return 0
 
