@@ -354,6 +354,17 @@ class NotificationFailed(NotificationSent):
     reason = fields.String(required=True, validate=validate.Length(1, 300))
 
 
+#: How a message that gave up failed: every channel refused it for good, or its retries ran out
+#: (24 hours after the first attempt).
+NOTIFICATION_FAILURES = ("permanent", "expired")
+
+
+class NotificationFailedV2(NotificationFailed):
+    """Version 2 adds `failure`; version 1 (without it) is still accepted."""
+
+    failure = fields.String(required=True, validate=_one_of(NOTIFICATION_FAILURES))
+
+
 # --- the registry ------------------------------------------------------------------------------
 
 EventKey = tuple[str, str]  # (source service, event type); the source is the exchange `<source>.events`
@@ -381,11 +392,12 @@ VERSIONS: dict[EventKey, dict[int, type[StrictSchema]]] = {
     ("matching", "group_member_left"): {1: GroupMemberLeft},
     ("matching", "group_closed"): {1: GroupClosed},
     ("notification", "notification_sent"): {1: NotificationSent},
-    ("notification", "notification_failed"): {1: NotificationFailed},
+    ("notification", "notification_failed"): {1: NotificationFailed, 2: NotificationFailedV2},
 }
 
-#: The version each emitter sends now, where it is not 1.
-EMITTED_VERSIONS: dict[EventKey, int] = {}
+#: The version each emitter sends now, where it is not 1. notification_failed v2: no service in
+#: the repository subscribes to it (SUBSCRIPTIONS), so no receiver here had to learn it first.
+EMITTED_VERSIONS: dict[EventKey, int] = {("notification", "notification_failed"): 2}
 
 
 def emitted_version(source: str, event_type: str) -> int:

@@ -61,7 +61,7 @@ def referrer(referrer_id: str) -> Recipient:
 @dataclass(frozen=True)
 class Message:
     """One message to send: ids and non-personal parameters only, enough to compose it again
-    (when a held SMS is released) without ever storing an address or a name."""
+    (when a held or retrying message is sent later) without ever storing an address or a name."""
 
     cause_event_id: str
     recipient: Recipient
@@ -153,9 +153,34 @@ def end_of_quiet_hours(now: datetime) -> datetime:
     return datetime.combine(day, QUIET_UNTIL, tzinfo=OSLO)
 
 
-def retry_after(now: datetime, attempts: int, base_seconds: int = 60, cap_seconds: int = 3600) -> datetime:
-    """Exponential backoff for a held message whose release failed transiently."""
-    return now + timedelta(seconds=min(cap_seconds, base_seconds * 2 ** max(0, attempts - 1)))
+# --- retries ------------------------------------------------------------------------------------
+
+#: When a message that failed for now is tried again, counted from its first attempt: 30 s, 1, 2,
+#: 5, 10, 20 and 30 minutes, then hourly until 24 hours after the first attempt (issue 16).
+RETRY_OFFSETS = (
+    timedelta(seconds=30),
+    *(timedelta(minutes=m) for m in (1, 2, 5, 10, 20, 30)),
+    *(timedelta(hours=h) for h in range(1, 25)),
+)
+#: How a message that gave up failed: every channel refused it, or its retries ran out.
+PERMANENT, EXPIRED = "permanent", "expired"
+
+
+def retry_time(attempts: int, first_attempt_at: datetime) -> datetime | None:
+    """When to try again after `attempts` attempts, the first at `first_attempt_at`; None once the
+    schedule is used up (the last retry is 24 hours after the first attempt)."""
+    if attempts < 1:
+        raise ValueError(f"attempts counts the attempts made, at least 1, not {attempts}")
+    return first_attempt_at + RETRY_OFFSETS[attempts - 1] if attempts <= len(RETRY_OFFSETS) else None
+
+
+def next_retry(attempts: int, first_attempt_at: datetime, now: datetime) -> datetime | None:
+    """The first time of the schedule after `now`, from the `attempts`-th retry on: a message that
+    waited through quiet hours (or a stopped service) skips the times it missed, instead of making
+    up for them in a burst. None when no time is left."""
+    while (due := retry_time(attempts, first_attempt_at)) is not None and due <= now:
+        attempts += 1
+    return due
 
 
 def reminder_due(first_meeting_at: datetime, confirmed_at: datetime, now: datetime) -> bool:

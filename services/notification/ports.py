@@ -49,8 +49,8 @@ class Ledger(Protocol):
 
 
 class DeliveryLog(Protocol):
-    """One record per message (masked addresses only): claimed while sending, held through quiet
-    hours, settled once as sent or failed."""
+    """One record per message (masked addresses only): claimed while sending, waiting for the timer
+    (held through quiet hours, or retrying after a failure for now), settled once as sent or failed."""
 
     def delivery(self, notification_id: str) -> Record | None: ...
 
@@ -62,13 +62,17 @@ class DeliveryLog(Protocol):
 
     def settle(self, uow: UnitOfWork, record: Record) -> bool: ...
 
-    def hold(self, record: Record) -> None: ...
+    def wait(self, record: Record) -> None:
+        """Store a message the timer sends later ('held' or 'retrying'), unless it is settled."""
+        ...
 
-    def held_due(self, now: datetime, limit: int = 100) -> list[Record]: ...
+    def due(self, now: datetime, limit: int = 100) -> list[Record]:
+        """Waiting messages whose time has come, and claims on them whose worker died mid-send."""
+        ...
 
-    def postpone(self, notification_id: str, release_at: datetime, attempts: int) -> None: ...
-
-    def drop_held(self, notification_id: str) -> None: ...
+    def drop_unsent(self, notification_id: str, now: datetime) -> None:
+        """Forget a waiting message (or a dead claim on one) that will never be sent."""
+        ...
 
     def deliveries_for(self, registration_id: str) -> list[Record]: ...
 

@@ -16,7 +16,8 @@ from .remote import RemoteDirectory, RemoteGateway, RemoteRegistration
 from .sms import Sms
 from .store import NotificationStorage
 
-RELEASE_SECONDS = 60
+#: How often the timer looks for due messages: more often than the shortest retry step (30 s).
+DUE_SECONDS = 10
 DAILY_CHECK_SECONDS = 300
 #: How long a contact point fetched from the directory is reused (receipts name it: one RPC per
 #: receipt otherwise). A TTL, not invalidation by contact_point_upserted: each replica keeps its
@@ -84,9 +85,9 @@ class NotificationService:
     def handle_registration_erased(self, event):
         handlers.on_erased(self._ports(), event)
 
-    @timer(interval=RELEASE_SECONDS)
-    def release_held_messages(self):
-        handlers.release_held(self._ports())
+    @timer(interval=DUE_SECONDS)
+    def send_due_messages(self):
+        handlers.send_due(self._ports())
 
     @timer(interval=DAILY_CHECK_SECONDS)
     def send_reminders(self):

@@ -1,5 +1,6 @@
-"""The delivery log (masked addresses only), held SMS, confirmed groups for reminders, and the
-pool arrivals for the staff digest. Everything about a person goes on `registration_erased`."""
+"""The delivery log (masked addresses only), messages waiting for the timer (SMS held through quiet
+hours, retries after a failure for now), confirmed groups for reminders, and the pool arrivals for
+the staff digest. Everything about a person goes on `registration_erased`."""
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
@@ -7,6 +8,8 @@ from pymongo.errors import DuplicateKeyError
 from services.common.store import LEDGER, Storage
 
 SETTLED = ("sent", "failed")
+#: Waiting for the timer, each until its own time: quiet hours end, or the next retry.
+WAITING = {"held": "release_at", "retrying": "retry_at"}
 
 
 class NotificationStorage(Storage):
@@ -14,6 +17,8 @@ class NotificationStorage(Storage):
     def ensure_indexes(cls, db):
         db.deliveries.create_index("registration_id")
         db.deliveries.create_index([("status", ASCENDING), ("release_at", ASCENDING)])
+        db.deliveries.create_index([("status", ASCENDING), ("retry_at", ASCENDING)])
+        db.deliveries.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
         db.deliveries.create_index([("status", ASCENDING), ("digested_on", ASCENDING)])
         db.arrivals.create_index("digested_on")
         db.groups.create_index("reminder_sent")
@@ -67,19 +72,23 @@ class NotificationStorage(Storage):
                 {"_id": notification_id, "status": "sending"}, {"$set": {"status": previous_status}}
             )
 
-    def hold(self, record):
+    def wait(self, record):
         self.db.deliveries.replace_one({"_id": record["_id"], "status": {"$nin": list(SETTLED)}}, record, upsert=True)
 
-    def held_due(self, now, limit=100):
-        return list(self.db.deliveries.find({"status": "held", "release_at": {"$lte": now}}).limit(limit))
+    def due(self, now, limit=100):
+        """One query per kind (no `$or`: see `claim`). A dead claim on a waiting message still has
+        the message and its `attempts`; a new message's claim has neither (its event comes again)."""
+        queries = [{"status": status, time_field: {"$lte": now}} for status, time_field in WAITING.items()]
+        queries.append({"status": "sending", "lease_until": {"$lt": now}, "attempts": {"$exists": True}})
+        found = []
+        for query in queries:
+            if len(found) < limit:  # (a limit of 0 would mean none)
+                found += self.db.deliveries.find(query).limit(limit - len(found))
+        return found
 
-    def postpone(self, notification_id, release_at, attempts):
-        self.db.deliveries.update_one(
-            {"_id": notification_id, "status": "held"}, {"$set": {"release_at": release_at, "attempts": attempts}}
-        )
-
-    def drop_held(self, notification_id):
-        self.db.deliveries.delete_one({"_id": notification_id, "status": "held"})
+    def drop_unsent(self, notification_id, now):
+        self.db.deliveries.delete_one({"_id": notification_id, "status": {"$in": list(WAITING)}})
+        self.db.deliveries.delete_one({"_id": notification_id, "status": "sending", "lease_until": {"$lt": now}})
 
     def deliveries_for(self, registration_id):
         return list(self.db.deliveries.find({"registration_id": registration_id}).sort("at", ASCENDING))

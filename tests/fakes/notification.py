@@ -1,12 +1,19 @@
 """The in-memory implementations of notification's own ports (services/notification/ports.py: the
-store and the two channels), and a directory answer of the shape directory.get_contact_point
-returns. The clock is services.common.clock.FixedClock; the other services are mocked proxies."""
+store and the two channels), a directory answer of the shape directory.get_contact_point returns,
+and `notification_world`: the service through worker_factory on these fakes. The clock is
+services.common.clock.FixedClock; the other services are mocked proxies."""
 
 from datetime import UTC, datetime
 
+from nameko.exceptions import RemoteError
+from nameko.testing.services import worker_factory
+
+from services.common.cache import TtlCache
+from services.common.clock import FixedClock
 from services.notification.ports import DeliveryFailure
-from services.notification.store import SETTLED
-from tests.fakes import FakeStorageBase
+from services.notification.service import CONTACT_POINT_CACHE_SECONDS, NotificationService
+from services.notification.store import SETTLED, WAITING
+from tests.fakes import FakeStorageBase, an_event
 
 BERGEN = {
     "contact_point_id": "link-bergen",
@@ -77,18 +84,22 @@ class FakeNotificationStorage(FakeStorageBase):
         else:
             self.deliveries[notification_id]["status"] = previous_status
 
-    def hold(self, record):
+    def wait(self, record):
         if self.deliveries.get(record["_id"], {}).get("status") not in SETTLED:
             self.deliveries[record["_id"]] = dict(record)
 
-    def held_due(self, now, limit=100):
-        return [dict(r) for r in self.deliveries.values() if r["status"] == "held" and r["release_at"] <= now]
+    def due(self, now, limit=100):
+        def is_due(record):
+            time_field = WAITING.get(record["status"])
+            if time_field is not None:
+                return record[time_field] <= now
+            return record["status"] == "sending" and record["lease_until"] < now and "attempts" in record
 
-    def postpone(self, notification_id, release_at, attempts):
-        self.deliveries[notification_id].update(release_at=release_at, attempts=attempts)
+        return [dict(r) for r in self.deliveries.values() if is_due(r)][:limit]
 
-    def drop_held(self, notification_id):
-        if self.deliveries.get(notification_id, {}).get("status") == "held":
+    def drop_unsent(self, notification_id, now):
+        record = self.deliveries.get(notification_id, {})
+        if record.get("status") in WAITING or (record.get("status") == "sending" and record["lease_until"] < now):
             del self.deliveries[notification_id]
 
     def deliveries_for(self, registration_id):
@@ -184,3 +195,97 @@ class FakeSms(FakeChannel):
     def send(self, to, text, reference):
         self._maybe_fail(to)
         self.sent.append({"to": to, "text": text, "reference": reference})
+
+
+# --- notification through worker_factory, for the unit tests ---------------------------------------
+
+PEOPLE = {
+    "r1": {
+        "registration_id": "r1",
+        "name": "Kari Nordmann",
+        "email": "kari@example.no",
+        "phone": "+4791234567",
+        "message_language": "nb",
+        "preferred_channel": "email",
+        "status": "waiting",
+    },
+    "r2": {
+        "registration_id": "r2",
+        "name": "Ola",
+        "email": "ola@example.no",
+        "phone": None,
+        "message_language": "nn",
+        "preferred_channel": "email",
+        "status": "waiting",
+    },
+    "r3": {
+        "registration_id": "r3",
+        "name": "Sam Smith",
+        "email": None,
+        "phone": "+4798765432",
+        "message_language": "en",
+        "preferred_channel": "sms",
+        "status": "waiting",
+    },
+}
+
+
+def contact_details(people):
+    def answer(registration_id):
+        if registration_id not in people:
+            raise RemoteError("NotFound", f"no registration {registration_id}")
+        return people[registration_id]
+
+    return answer
+
+
+def notification_world():
+    """(service, store, mailer, sms, clock): notification through worker_factory on the fakes, at
+    noon UTC on 28 November 2026; `service.people` are the contact details registration answers."""
+    store, mailer, sms, clock = FakeNotificationStorage(), FakeMailer(), FakeSms(), FixedClock(at(12))
+    service = worker_factory(
+        NotificationService,
+        store=store,
+        mailer=mailer,
+        sms=sms,
+        clock=clock,
+        contact_points=TtlCache(CONTACT_POINT_CACHE_SECONDS, clock=lambda: clock.moment.timestamp()),
+    )
+    people = {k: dict(v) for k, v in PEOPLE.items()}
+    service.registration.contact_details.side_effect = contact_details(people)
+    service.directory.get_contact_point.side_effect = lambda cp: CONTACT_POINTS[cp]
+    service.people = people
+    return service, store, mailer, sms, clock
+
+
+def waitlisted(registration_id="r1", event_id=None):
+    return an_event(
+        "matching",
+        "registration_waitlisted",
+        {
+            "registration_id": registration_id,
+            "contact_point_id": "link-bergen",
+            "route_kind": "contact_point",
+            "reason": "serves Bergen",
+        },
+        event_id=event_id,
+    )
+
+
+def confirmed(registration_ids=("r1", "r2", "r3"), first_meeting_at=None):
+    return an_event(
+        "matching",
+        "group_confirmed",
+        {
+            "group_id": "g1",
+            "contact_point_id": "link-bergen",
+            "registration_ids": list(registration_ids),
+            "meeting_place_id": "mp-1",
+            "first_meeting_at": first_meeting_at or at(17, day=1, month=12),
+            "starter_id": "st-1",
+        },
+    )
+
+
+def sent_events(store, event_type="notification_sent"):
+    return [e["data"] for e in store.events if e["event_type"] == event_type]

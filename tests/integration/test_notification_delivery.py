@@ -8,6 +8,7 @@ import json
 import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -89,40 +90,54 @@ def start_process(script, port, folder_flag, folder, *extra):
     return process
 
 
-@pytest.fixture
-def notification(container_factory, service_config, tmp_path):
-    """start(smtp_fail_first=0, sms_refuse="") -> (container, clock mock, mail dir, sms dir, amqp uri)."""
-    processes = []
+class NotificationStack:
+    """start(smtp_fail_first=0, sms_refuse="", smtp_down=False) -> (container, clock mock, mail dir,
+    sms dir, amqp uri); with `smtp_down` nothing listens on the SMTP port until `smtp_back()`."""
 
-    def start(smtp_fail_first=0, sms_refuse=""):
-        smtp_port, sms_port = find_free_port(), find_free_port()
-        mail, sms = tmp_path / "mail", tmp_path / "sms"
-        processes.append(
-            start_process("smtp_sink.py", smtp_port, "--maildir", mail, "--fail-first", str(smtp_fail_first))
-        )
-        processes.append(
+    def __init__(self, container_factory, service_config, tmp_path):
+        self.container_factory, self.service_config = container_factory, service_config
+        self.mail, self.sms = tmp_path / "mail", tmp_path / "sms"
+        self.processes = []
+
+    def __call__(self, smtp_fail_first=0, sms_refuse="", smtp_down=False):
+        self.smtp_port, sms_port = find_free_port(), find_free_port()
+        if not smtp_down:
+            self.smtp_back(smtp_fail_first)
+        self.processes.append(
             start_process(
-                "sms_provider.py", sms_port, "--outbox", sms, *(["--refuse", sms_refuse] if sms_refuse else [])
+                "sms_provider.py", sms_port, "--outbox", self.sms, *(["--refuse", sms_refuse] if sms_refuse else [])
             )
         )
         config = {
-            **service_config,
+            **self.service_config,
             "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": smtp_port,
+            "SMTP_PORT": self.smtp_port,
             "SMS_URL": f"http://127.0.0.1:{sms_port}",
         }
         for stub in (RegistrationStub, DirectoryStub):
-            container_factory(stub, config).start()
-        container = container_factory(NotificationService, config)
+            self.container_factory(stub, config).start()
+        container = self.container_factory(NotificationService, config)
         clock = replace_dependencies(container, "clock")
         clock.now.return_value = at(11)  # noon in Oslo: no quiet hours unless a test says so
         container.start()
-        return container, clock, mail, sms, config["AMQP_URI"]
+        return container, clock, self.mail, self.sms, config["AMQP_URI"]
 
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
+    def smtp_back(self, fail_first=0):
+        self.processes.append(
+            start_process("smtp_sink.py", self.smtp_port, "--maildir", self.mail, "--fail-first", str(fail_first))
+        )
+
+    def stop(self):
+        for process in self.processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def notification(container_factory, service_config, tmp_path):
+    stack = NotificationStack(container_factory, service_config, tmp_path)
+    yield stack
+    stack.stop()
 
 
 def mails(folder):
@@ -212,19 +227,76 @@ def test_a_duplicate_event_sends_once(notification):
     assert [m["To"] for m in mails(mail_dir)] == ["ola@example.no"]
 
 
-def test_an_smtp_server_failing_twice_then_recovering_gets_the_message_once(notification):
-    container, _, mail_dir, sms_dir, amqp_uri = notification(smtp_fail_first=2)
+def retry_at(clock, container, deliveries, nid, moment, attempts):
+    """Move the clock to `moment`, run the timer, and wait until the message has had `attempts`
+    attempts (the container's own timer may be the one that makes it)."""
+    clock.now.return_value = moment
+    with entrypoint_hook(container, "send_due_messages") as send_due:
+        send_due()
+    return wait_until(
+        lambda: (deliveries.find_one({"_id": nid}) or {}).get("attempts") == attempts,
+        what=f"attempt {attempts}",
+    )
+
+
+def receipt_of(mongo, db_prefix, registration_id):
+    deliveries = mongo[f"{db_prefix}notification"].deliveries
+    record = wait_until(lambda: deliveries.find_one({"registration_id": registration_id}), what="the delivery")
+    return deliveries, record["_id"]
+
+
+def test_an_smtp_server_failing_twice_then_recovering_gets_the_message_once(notification, mongo, db_prefix):
+    container, clock, mail_dir, sms_dir, amqp_uri = notification(smtp_fail_first=2)
     tap = Tap(amqp_uri, "notification")
     try:
-        with entrypoint_waiter(container, "handle_registration_waitlisted", callback=calls_counter(3), timeout=30):
+        with entrypoint_waiter(container, "handle_registration_waitlisted"):
             publish(amqp_uri, "matching.events", "registration_waitlisted", waitlisted("r-ola"))
-        [mail] = mails(mail_dir)
+        deliveries, nid = receipt_of(mongo, db_prefix, "r-ola")
+        assert deliveries.find_one({"_id": nid})["status"] == "retrying" and mails(mail_dir) == []
+        retry_at(clock, container, deliveries, nid, at(11) + timedelta(seconds=30), attempts=2)
+        clock.now.return_value = at(11) + timedelta(minutes=1)
+        with entrypoint_hook(container, "send_due_messages") as send_due:
+            send_due()
+        [mail] = wait_until(lambda: mails(mail_dir), what="the receipt")
         assert mail["To"] == "ola@example.no" and mail["Content-Language"] == "nn"
         assert len(tap.wait_for("notification_sent")) == 1 and texts(sms_dir) == []
-        # Only this event's own queue counts: the shared retry binding (x-match "all" on an x- header)
-        # currently copies each retry into every queue of the service, which dead-letter the stranger.
-        letters = dead_letters(amqp_uri, "notification")
-        assert [h for h, _ in letters if h["x-flokk-original-queue"].endswith("registration_waitlisted")] == []
+        assert dead_letters(amqp_uri, "notification") == []  # the handler never failed
+    finally:
+        tap.close()
+
+
+def test_a_receipt_arrives_by_email_once_the_smtp_server_is_back_after_several_retries(notification, mongo, db_prefix):
+    """Issue 16: with the mail server down across several retry steps, the receipt waits (the event
+    is acked, nothing is dead-lettered) and arrives by e-mail when the server is back; Kari chose
+    e-mail and has a phone, and gets no SMS."""
+    container, clock, mail_dir, sms_dir, amqp_uri = notification(smtp_down=True)
+    tap = Tap(amqp_uri, "notification")
+    try:
+        event = waitlisted("r-kari")
+        with entrypoint_waiter(container, "handle_registration_waitlisted"):
+            publish(amqp_uri, "matching.events", "registration_waitlisted", event)
+        deliveries, nid = receipt_of(mongo, db_prefix, "r-kari")
+        first = deliveries.find_one({"_id": nid})
+        assert first["status"] == "retrying" and first["channel"] == "email" and first["attempts"] == 1
+        assert "ConnectionRefusedError" in first["reason"] and "kari@example.no" not in str(first)
+        for attempts, offset in enumerate(
+            (timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5)), start=2
+        ):
+            retry_at(clock, container, deliveries, nid, at(11) + offset, attempts)
+        assert deliveries.find_one({"_id": nid})["retry_at"] == at(11) + timedelta(minutes=10)
+        assert mails(mail_dir) == [] and texts(sms_dir) == []
+
+        notification.smtp_back()
+        clock.now.return_value = at(11) + timedelta(minutes=10)
+        with entrypoint_hook(container, "send_due_messages") as send_due:
+            send_due()
+        [receipt] = wait_until(lambda: mails(mail_dir), what="the receipt")
+        assert receipt["To"] == "kari@example.no" and receipt["Message-ID"] == f"<{nid}@flokk.no>"
+        [sent] = tap.wait_for("notification_sent")
+        assert sent["data"]["channel"] == "email" and sent["data"]["cause_event_id"] == event["event_id"]
+        assert texts(sms_dir) == []
+        assert deliveries.find_one({"_id": nid})["status"] == "sent"
+        assert dead_letters(amqp_uri, "notification") == []
     finally:
         tap.close()
 
@@ -245,7 +317,7 @@ def test_sms_is_held_through_quiet_hours_and_sent_once_in_the_morning(notificati
     [held] = mongo[f"{db_prefix}notification"].deliveries.find({"status": "held"})
     assert held["address"] == "+47*****32" and "phone" not in held and "+4798765432" not in str(held)
 
-    with entrypoint_hook(container, "release_held_messages") as release:
+    with entrypoint_hook(container, "send_due_messages") as release:
         clock.now.return_value = at(6, 30, day=29)  # 07:30: still quiet
         release()
         assert texts(sms_dir) == []

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from services.common.contracts import THEMES
@@ -54,3 +56,30 @@ def test_receipts_render_in_every_language_and_name_no_theme(language, unroutabl
     for words in THEME_WORDS.values():
         for word in words:
             assert word not in text, (language, word)
+
+
+FIRST = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def test_the_retry_schedule_is_30_seconds_1_2_5_10_20_30_minutes_then_hourly_to_24_hours():
+    minutes = [0.5, 1, 2, 5, 10, 20, 30] + [60 * hour for hour in range(1, 25)]
+    times = [domain.retry_time(attempts, FIRST) for attempts in range(1, len(minutes) + 1)]
+    assert times == [FIRST + timedelta(minutes=m) for m in minutes]
+    assert times[-1] == FIRST + timedelta(hours=24)
+    assert domain.retry_time(len(minutes) + 1, FIRST) is None  # 32 attempts, then it gives up
+    with pytest.raises(ValueError, match="at least 1"):
+        domain.retry_time(0, FIRST)
+
+
+def test_a_retry_late_by_less_than_a_step_keeps_the_schedule():
+    late = FIRST + timedelta(seconds=40)  # the timer came 10 s after the 30 s retry
+    assert domain.next_retry(2, FIRST, late) == FIRST + timedelta(minutes=1)
+
+
+def test_a_retry_after_a_long_wait_skips_the_times_it_missed():
+    """After quiet hours (or a stopped service) the next retry is the next time on the schedule,
+    not each missed one in a burst."""
+    morning = FIRST + timedelta(hours=7, minutes=10)
+    assert domain.next_retry(3, FIRST, morning) == FIRST + timedelta(hours=8)
+    assert domain.next_retry(3, FIRST, FIRST + timedelta(hours=24)) is None
+    assert domain.next_retry(3, FIRST, FIRST + timedelta(hours=23, minutes=59)) == FIRST + timedelta(hours=24)

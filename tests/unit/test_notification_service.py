@@ -5,112 +5,25 @@ from datetime import timedelta
 
 import pytest
 from nameko.exceptions import RemoteError
-from nameko.testing.services import worker_factory
 
-from services.common.cache import TtlCache
-from services.common.clock import FixedClock
 from services.common.errors import NotFound
 from services.notification import domain
 from services.notification.handlers import DeliveryPostponed
-from services.notification.service import CONTACT_POINT_CACHE_SECONDS, NotificationService
+from services.notification.service import CONTACT_POINT_CACHE_SECONDS
 from tests.fakes import an_event
 from tests.fakes.notification import (
     CONTACT_POINTS,
-    FakeMailer,
-    FakeNotificationStorage,
-    FakeSms,
     at,
+    confirmed,
+    notification_world,
+    sent_events,
+    waitlisted,
 )
-
-PEOPLE = {
-    "r1": {
-        "registration_id": "r1",
-        "name": "Kari Nordmann",
-        "email": "kari@example.no",
-        "phone": "+4791234567",
-        "message_language": "nb",
-        "preferred_channel": "email",
-        "status": "waiting",
-    },
-    "r2": {
-        "registration_id": "r2",
-        "name": "Ola",
-        "email": "ola@example.no",
-        "phone": None,
-        "message_language": "nn",
-        "preferred_channel": "email",
-        "status": "waiting",
-    },
-    "r3": {
-        "registration_id": "r3",
-        "name": "Sam Smith",
-        "email": None,
-        "phone": "+4798765432",
-        "message_language": "en",
-        "preferred_channel": "sms",
-        "status": "waiting",
-    },
-}
-
-
-def contact_details(people):
-    def answer(registration_id):
-        if registration_id not in people:
-            raise RemoteError("NotFound", f"no registration {registration_id}")
-        return people[registration_id]
-
-    return answer
 
 
 @pytest.fixture
 def world():
-    store, mailer, sms, clock = FakeNotificationStorage(), FakeMailer(), FakeSms(), FixedClock(at(12))
-    service = worker_factory(
-        NotificationService,
-        store=store,
-        mailer=mailer,
-        sms=sms,
-        clock=clock,
-        contact_points=TtlCache(CONTACT_POINT_CACHE_SECONDS, clock=lambda: clock.moment.timestamp()),
-    )
-    people = {k: dict(v) for k, v in PEOPLE.items()}
-    service.registration.contact_details.side_effect = contact_details(people)
-    service.directory.get_contact_point.side_effect = lambda cp: CONTACT_POINTS[cp]
-    service.people = people
-    return service, store, mailer, sms, clock
-
-
-def waitlisted(registration_id="r1", event_id=None):
-    return an_event(
-        "matching",
-        "registration_waitlisted",
-        {
-            "registration_id": registration_id,
-            "contact_point_id": "link-bergen",
-            "route_kind": "contact_point",
-            "reason": "serves Bergen",
-        },
-        event_id=event_id,
-    )
-
-
-def confirmed(registration_ids=("r1", "r2", "r3"), first_meeting_at=None):
-    return an_event(
-        "matching",
-        "group_confirmed",
-        {
-            "group_id": "g1",
-            "contact_point_id": "link-bergen",
-            "registration_ids": list(registration_ids),
-            "meeting_place_id": "mp-1",
-            "first_meeting_at": first_meeting_at or at(17, day=1, month=12),
-            "starter_id": "st-1",
-        },
-    )
-
-
-def sent_events(store, event_type="notification_sent"):
-    return [e["data"] for e in store.events if e["event_type"] == event_type]
+    return notification_world()
 
 
 def test_a_waitlisted_person_gets_a_receipt_naming_their_contact_point(world):
@@ -278,13 +191,14 @@ def test_a_member_added_before_the_confirmation_arrived_is_retried(world):
 
 
 def test_a_transient_failure_for_one_member_retries_only_that_member(world):
-    service, store, mailer, sms, _ = world
+    service, store, mailer, sms, clock = world
     mailer.fail("ola@example.no", times=1)
     event = confirmed()
-    with pytest.raises(DeliveryPostponed):
-        service.handle_group_confirmed(event)
+    service.handle_group_confirmed(event)  # the handler does not fail: the message waits
     assert sorted(m["to"] for m in mailer.sent) == ["kari@example.no"] and len(sms.sent) == 1
-    service.handle_group_confirmed(event)  # the shared delivery's retry
+    assert event.event_id in store.applied
+    clock.advance(seconds=30)
+    service.send_due_messages()
     assert sorted(m["to"] for m in mailer.sent) == ["kari@example.no", "ola@example.no"] and len(sms.sent) == 1
     assert len(sent_events(store)) == 3
 
@@ -306,6 +220,8 @@ def test_a_message_no_channel_can_deliver_is_reported_once_and_lands_in_the_dige
     service.handle_registration_waitlisted(event)
     [failed] = sent_events(store, "notification_failed")
     assert failed["template"] == "receipt" and "email" in failed["reason"] and "ola" not in failed["reason"]
+    assert failed["failure"] == "permanent"
+    assert [e["schema_version"] for e in store.events if e["event_type"] == "notification_failed"] == [2]
     clock.moment = at(7, day=29)  # 08:00 in Oslo
     service.send_digests()
     [digest] = [m for m in mailer.sent if m["to"] == "post@link-bergen.example.no"]
@@ -321,11 +237,11 @@ def test_sms_waits_through_quiet_hours_and_goes_once_in_the_morning(world):
     [held] = [r for r in store.deliveries.values() if r["status"] == "held"]
     assert held["release_at"] == at(7, day=29) and held["address"] == "+47*****32"
     clock.moment = at(6, 59, day=29)
-    service.release_held_messages()
+    service.send_due_messages()
     assert sms.sent == []
     clock.moment = at(7, 0, day=29)
-    service.release_held_messages()
-    service.release_held_messages()
+    service.send_due_messages()
+    service.send_due_messages()
     assert len(sms.sent) == 1 and "Sam" in sms.sent[0]["text"]
     assert [e["channel"] for e in sent_events(store)] == ["sms"]
 
@@ -336,7 +252,7 @@ def test_a_held_sms_for_someone_erased_overnight_is_never_sent(world):
     service.handle_registration_waitlisted(waitlisted("r3"))
     del service.people["r3"]
     clock.moment = at(8, day=29)
-    service.release_held_messages()
+    service.send_due_messages()
     assert sms.sent == [] and store.deliveries == {}
 
 

@@ -3,7 +3,9 @@
 Exactly once: every message has a deterministic notification id. Before sending, the delivery
 log is checked; right after the channel accepted a message, 'sent' is recorded (with its
 `notification_sent` in the same transaction), so a handler that the shared delivery retries after
-a later failure never sends a message twice. The event's ledger entry comes last.
+a later failure never sends a message twice. The event's ledger entry comes last. A channel that
+fails only for now does not fail the handler: the message waits in the delivery log as
+'retrying', and the timer tries it again on its schedule (domain.retry_time).
 
 events.py maps each event to its messages, delivery.py sends one message once, composing.py
 says to whom and what, timers.py holds what the clock starts, views.py what staff read.
@@ -21,7 +23,7 @@ from .events import (
     on_waitlisted,
     on_withdrawn,
 )
-from .timers import release_held, send_digests, send_reminders
+from .timers import send_digests, send_due, send_reminders
 from .views import deliveries
 
 __all__ = [
@@ -37,7 +39,7 @@ __all__ = [
     "on_unroutable",
     "on_waitlisted",
     "on_withdrawn",
-    "release_held",
     "send_digests",
+    "send_due",
     "send_reminders",
 ]

@@ -1,7 +1,9 @@
 """Sending one message once: claim it, render it, try its channels in order, settle the outcome.
 
-A message is 'sent', 'held' (SMS in quiet hours), 'failed' (permanently, and reported), 'gone'
-(the person is erased), or whatever the delivery log already says. While one worker sends, the
+A message is 'sent', 'failed' (and reported), 'held' (SMS in quiet hours), 'retrying' (its channel
+failed for now: the timer tries the same channel again on the schedule of `domain.retry_time`),
+'gone' (the person is erased), or whatever the delivery log already says. The other channel is
+tried only after a permanent failure, or once the retries ran out. While one worker sends, the
 message is claimed ('sending' until a lease runs out), so no other worker sends it too.
 """
 
@@ -22,12 +24,14 @@ log = logging.getLogger(__name__)
 #: (0.5 + 2 + 8 + 30 s), so the retries of an event whose worker was killed mid-send outlive the
 #: dead worker's claim instead of dead-lettering the event.
 CLAIM_LEASE = timedelta(seconds=30)
+#: What the timer owns: a record in one of these states carries its `attempts`.
+WAITING = ("held", "retrying")
 
 Route = tuple[str, str]
 
 
 class DeliveryPostponed(Exception):
-    """Some message failed transiently: the shared delivery retries the handler with backoff."""
+    """Some message is being sent by another worker: the shared delivery retries the handler."""
 
 
 def _being_sent() -> DeliveryFailure:
@@ -35,7 +39,7 @@ def _being_sent() -> DeliveryFailure:
 
 
 def deliver_all(ports: Ports, messages: Iterable[Message]) -> None:
-    """Deliver each message; if any failed transiently, raise after trying all the others."""
+    """Deliver each message; if another worker was sending one of them, raise after the others."""
     postponed = []
     for message in messages:
         try:
@@ -46,22 +50,24 @@ def deliver_all(ports: Ports, messages: Iterable[Message]) -> None:
         raise DeliveryPostponed("; ".join(sorted({str(f) for f in postponed}))[:250])
 
 
-def deliver(ports: Ports, message: Message, releasing: bool = False) -> str:
-    """Send one message once and say what became of it. Raises DeliveryFailure when every channel
-    failed and at least one of them only for now. `releasing`: a held SMS, due now."""
+def deliver(ports: Ports, message: Message, due: bool = False) -> str:
+    """Send one message once and say what became of it. `due`: the timer found it waiting and due
+    (an event's handler leaves a waiting message to the timer). Raises DeliveryFailure only while
+    another worker is sending it."""
     nid = message.notification_id
+    now = ports.clock.now()
     existing = ports.store.delivery(nid)
-    if existing is not None and existing["status"] == "sending":
-        if existing["lease_until"] >= ports.clock.now():
+    if existing is not None:
+        if existing["status"] in ("sent", "failed") or (_waiting(existing) and not due):
+            return str(existing["status"])
+        if existing["status"] == "sending" and existing["lease_until"] >= now:
             raise _being_sent()
-        existing = None  # an attempt that crashed mid-send: take it over
-    if existing is not None and (existing["status"] in ("sent", "failed") or not releasing):
-        return str(existing["status"])
+    state = existing if existing is not None and _waiting(existing) else None  # else: a dead event claim
     addressee = addressee_of(ports, message)
     if addressee is None:
-        log.info("recipient gone, no message", extra={"template": message.template})
-        if releasing:
-            ports.store.drop_held(nid)
+        log.info("recipient gone, no message", extra={"notification_id": nid})
+        if state is not None:
+            ports.store.drop_unsent(nid, now)
         return "gone"
     routes = domain.channel_order(addressee)
     if not routes:
@@ -73,15 +79,27 @@ def deliver(ports: Ports, message: Message, releasing: bool = False) -> str:
         )
     except DeliveryFailure as failure:
         return settle(ports, message, "failed", routes[0][0], routes[0][1], reason=failure.reason)
-    now = ports.clock.now()
-    previous = existing["status"] if existing else None
-    if not ports.store.claim(nid, now, now + CLAIM_LEASE, claimable=("held",) if releasing else ()):
+    if not ports.store.claim(nid, now, now + CLAIM_LEASE, claimable=WAITING if due else ()):
         raise _being_sent()
     try:
-        return _send_first_that_works(ports, message, routes, rendered, now, existing)
+        return _send_first_that_works(ports, message, _continuing(routes, state), rendered, now, state)
     except BaseException:
-        ports.store.unclaim(nid, previous)
+        ports.store.unclaim(nid, state["status"] if state else None)
         raise
+
+
+def _waiting(record: Record) -> bool:
+    """Held or retrying, or a claim on such a message: the timer's, with its attempts so far."""
+    return "attempts" in record
+
+
+def _continuing(routes: list[Route], state: Record | None) -> list[Route]:
+    """A waiting message goes on with the channel it waits for: the ones before it failed for good
+    (or ran out of retries). From the start if that channel has no address any more."""
+    channels = [channel for channel, _ in routes]
+    if state is None or state.get("channel") not in channels:
+        return routes
+    return routes[channels.index(state["channel"]) :]
 
 
 def _send_first_that_works(
@@ -90,39 +108,78 @@ def _send_first_that_works(
     routes: list[Route],
     rendered: templates.Rendered,
     now: datetime,
-    existing: Record | None,
+    state: Record | None,
 ) -> str:
-    failures = []
+    """Try the routes in order: the next one only after a permanent failure, or once the retries
+    of a failure for now ran out (24 hours after the first attempt)."""
+    attempts = (state or {}).get("attempts", 0) + 1
+    first_attempt_at = (state or {}).get("first_attempt_at") or now
+    failures: list[DeliveryFailure] = []
     for channel, address in routes:
         if channel == "sms" and domain.in_quiet_hours(now):
-            _hold(ports, message, address, domain.end_of_quiet_hours(now), existing)
-            return "held"
+            tried = bool(failures)  # a hold is no attempt unless a channel failed before it
+            return _wait(
+                ports,
+                message,
+                "held",
+                channel,
+                address,
+                release_at=domain.end_of_quiet_hours(now),
+                attempts=attempts if tried else attempts - 1,
+                first_attempt_at=first_attempt_at if tried else (state or {}).get("first_attempt_at"),
+            )
         try:
             _send(ports, channel, address, rendered, message.notification_id)
         except DeliveryFailure as failure:
             log.warning(
                 "channel failed",
-                extra={
-                    "template": message.template,
-                    "channel": channel,
-                    "reason": failure.reason,
-                    "transient": failure.transient,
-                },
+                extra={"notification_id": message.notification_id, "reason": failure.reason, "attempt": attempts},
             )
             failures.append(failure)
+            retry_at = domain.next_retry(attempts, first_attempt_at, now) if failure.transient else None
+            if retry_at is not None:
+                return _wait(
+                    ports,
+                    message,
+                    "retrying",
+                    channel,
+                    address,
+                    retry_at=retry_at,
+                    attempts=attempts,
+                    first_attempt_at=first_attempt_at,
+                    reason=failure.reason,
+                )
             continue
         return settle(ports, message, "sent", channel, address)
-    transient = [f for f in failures if f.transient]
-    if transient:
-        raise transient[0]
+    expired = any(f.transient for f in failures)
     return settle(
         ports,
         message,
         "failed",
         failures[0].channel,
         routes[0][1],
-        reason="; ".join(f"{f.channel}: {f.reason}" for f in failures),
+        reason=("retried for 24 hours; " if expired else "") + "; ".join(f"{f.channel}: {f.reason}" for f in failures),
+        failure=domain.EXPIRED if expired else domain.PERMANENT,
     )
+
+
+def retry_after_error(ports: Ports, message: Message, record: Record, error: Exception) -> str:
+    """A due message whose attempt failed before any channel could say why (registration or the
+    directory did not answer, say): it waits for the next time of the schedule, like a channel's
+    failure for now, and gives up when none is left."""
+    now = ports.clock.now()
+    attempts = record.get("attempts", 0) + 1
+    first_attempt_at = record.get("first_attempt_at") or now
+    retry_at = domain.next_retry(attempts, first_attempt_at, now)
+    reason = f"{type(error).__name__} before sending"
+    channel = record.get("channel") or "email"
+    if retry_at is None:
+        return settle(
+            ports, message, "failed", channel, None, reason=f"retried for 24 hours; {reason}", failure=domain.EXPIRED
+        )
+    waiting = {**record, "status": "retrying", "retry_at": retry_at, "attempts": attempts, "reason": reason}
+    ports.store.wait({**waiting, "first_attempt_at": first_attempt_at, "at": now})
+    return "retrying"
 
 
 def _send(ports: Ports, channel: str, address: str, rendered: templates.Rendered, nid: str) -> None:
@@ -144,20 +201,31 @@ def _record(message: Message, status: str, channel: str, address: str | None, no
     }
 
 
-def _hold(ports: Ports, message: Message, address: str, release_at: datetime, existing: Record | None) -> None:
-    attempts = (existing or {}).get("attempts", 0)
-    ports.store.hold(
-        _record(message, "held", "sms", address, ports.clock.now(), release_at=release_at, attempts=attempts)
-    )
+def _wait(ports: Ports, message: Message, status: str, channel: str, address: str, **state: Any) -> str:
+    """Leave the message to the timer: the record of this attempt is also its schedule, one write."""
+    ports.store.wait(_record(message, status, channel, address, ports.clock.now(), **state))
+    return status
 
 
 def settle(
-    ports: Ports, message: Message, status: str, channel: str, address: str | None, reason: str | None = None
+    ports: Ports,
+    message: Message,
+    status: str,
+    channel: str,
+    address: str | None,
+    reason: str | None = None,
+    failure: str = domain.PERMANENT,
 ) -> str:
-    """Record the outcome (sent or failed) and emit its event in one transaction, once."""
+    """Record the outcome (sent or failed) and emit its event in one transaction, once. A failed
+    message stays in the log (and in the next staff digest); `failure` says whether every channel
+    refused it ("permanent") or its retries ran out ("expired")."""
     failed = status == "failed"
     extra = (
-        {"reason": reason, "digested_on": None if message.template != domain.STAFF_DIGEST else "never"}
+        {
+            "reason": reason,
+            "failure": failure,
+            "digested_on": None if message.template != domain.STAFF_DIGEST else "never",
+        }
         if failed
         else {}
     )
@@ -174,7 +242,7 @@ def settle(
     def change(uow: UnitOfWork) -> None:
         if ports.store.settle(uow, record):
             if failed:
-                uow.emit("notification_failed", {**data, "reason": (reason or "")[:300]})
+                uow.emit("notification_failed", {**data, "reason": (reason or "")[:300], "failure": failure})
             else:
                 uow.emit("notification_sent", data)
 

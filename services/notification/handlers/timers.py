@@ -1,30 +1,34 @@
-"""What the clock starts: held SMS released in the morning, reminders the day before a group's
-first meeting, and each contact point's daily digest."""
+"""What the clock starts: messages that wait for their time (SMS held through quiet hours,
+retries after a failure for now), reminders the day before a group's first meeting, and each
+contact point's daily digest."""
 
+import logging
 from datetime import date
 
 from .. import domain
 from ..ports import DeliveryFailure, Ports, Record
-from .delivery import deliver, deliver_all, settle
+from .delivery import deliver, deliver_all, retry_after_error
 
-MAX_RELEASE_ATTEMPTS = 6
+log = logging.getLogger(__name__)
+
+#: How many due messages one tick of the timer sends at most.
+DUE_BATCH = 200
 
 
-def release_held(ports: Ports) -> int:
-    """Send the SMS held through quiet hours; a transient failure waits with backoff."""
-    now = ports.clock.now()
-    released = 0
-    for record in ports.store.held_due(now):
+def send_due(ports: Ports) -> int:
+    """Send what waited and is due: a held SMS from 08:00, a retry at its time, and a message whose
+    sender died mid-send once its claim ran out. Returns how many went out."""
+    sent = 0
+    for record in ports.store.due(ports.clock.now(), DUE_BATCH):
         message = domain.Message.from_record(record)
         try:
-            released += deliver(ports, message, releasing=True) == "sent"
-        except DeliveryFailure as failure:
-            attempts = record.get("attempts", 0) + 1
-            if attempts >= MAX_RELEASE_ATTEMPTS:
-                settle(ports, message, "failed", failure.channel, None, reason=f"gave up: {failure.reason}")
-            else:
-                ports.store.postpone(record["_id"], domain.retry_after(now, attempts), attempts)
-    return released
+            sent += deliver(ports, message, due=True) == "sent"
+        except DeliveryFailure:
+            continue  # another worker is sending it
+        except Exception as error:
+            log.warning("due message not sent", extra={"notification_id": record["_id"], "error": type(error).__name__})
+            retry_after_error(ports, message, record, error)
+    return sent
 
 
 def send_reminders(ports: Ports) -> None:
