@@ -1,4 +1,5 @@
-"""Accounts and API tokens: the use cases, and a command line for operators, tests and the demo.
+"""The command line for accounts and API tokens, for operators, tests and the demo (the use cases
+are in handlers/accounts.py):
 
     python -m services.gateway.accounts create --email a@b.no --role contact_point_staff \
         --contact-point link-bergen --password '...'          (or FLOKK_PASSWORD in the environment)
@@ -10,77 +11,41 @@ The command line talks straight to the gateway's own database (MONGODB_URI, FLOK
 
 import argparse
 import sys
-import uuid
-
-from marshmallow import ValidationError
+from typing import Any
 
 from services.common import clock
 from services.common.errors import InvalidInput, NotFound
 from services.common.settings import tool_value
 
 from . import auth
-from .schemas import AccountInput
+from .handlers.accounts import issue_token, open_account
+from .ports import Ports
+from .ratelimit import Limiter
+from .remote import Unreachable
 
 
-def create_account(store, payload):
-    """Validate and store a new account; returns it without its password hash."""
-    try:
-        fields = AccountInput().load(payload)
-    except ValidationError as exc:
-        raise InvalidInput(exc.messages) from None
-    account = {
-        "_id": f"acc-{uuid.uuid4().hex[:16]}",
-        "email": fields["email"].strip().lower(),
-        "name": fields["name"],
-        "role": fields["role"],
-        "contact_point_ids": fields.get("contact_point_ids") or [],
-        "referrer_id": fields.get("referrer_id"),
-        "password_hash": auth.hash_password(fields["password"]),
-        "active": True,
-        "created_at": clock.now(),
-    }
-    if account["role"] == "referrer" and not account["referrer_id"]:
-        account["referrer_id"] = f"ref-{uuid.uuid4().hex[:12]}"
-    store.add_account(account)
-    return public_account(account)
+def command_line_ports() -> Ports:
+    """GatewayStorage over a plain client (no nameko container); no other service is reached."""
+    from pymongo import MongoClient
 
+    from services.common.config import db_prefix_from_env, mongodb_uri_from_env
 
-def referrer_contact(store, referrer_id):
-    """Where notification reaches a referrer (docs/rpc.md): the referrer account's e-mail and name."""
-    account = store.account_by_referrer_id(referrer_id) if isinstance(referrer_id, str) else None
-    if account is None:
-        raise NotFound(f"no referrer {referrer_id}")
-    return {"email": account["email"], "name": account["name"]}
+    from .store import GatewayStorage
 
-
-def issue_token(store, account_id, label):
-    """A new API token for the account: returned once, stored only as its digest."""
-    if store.account(account_id) is None:
-        raise NotFound(f"no account {account_id}")
-    token = auth.new_secret(auth.TOKEN_PREFIX)
-    store.add_token(auth.digest(token), account_id, label)
-    return token
-
-
-def public_account(account):
-    return {key: account.get(key) for key in ("_id", "email", "name", "role", "contact_point_ids", "referrer_id")}
-
-
-class _DirectStore:
-    """GatewayStorage over a plain client, for the command line (no nameko container)."""
-
-    def __new__(cls):
-        from pymongo import MongoClient
-
-        from services.common.config import db_prefix_from_env, mongodb_uri_from_env
-
-        from .store import GatewayStorage
-
-        client = MongoClient(mongodb_uri_from_env(), tz_aware=True)
-        db = client[db_prefix_from_env() + "gateway"]
-        GatewayStorage.ensure_indexes(db)
-        provider = type("Provider", (), {"db": db, "publisher": None})()
-        return GatewayStorage(provider)
+    client: MongoClient[dict[str, Any]] = MongoClient(mongodb_uri_from_env(), tz_aware=True)
+    db = client[db_prefix_from_env() + "gateway"]
+    GatewayStorage.ensure_indexes(db)
+    provider = type("Provider", (), {"db": db, "publisher": None})()
+    services = Unreachable()
+    return Ports(
+        store=GatewayStorage(provider),
+        registration=services,
+        matching=services,
+        directory=services,
+        notification=services,
+        clock=clock.CURRENT,
+        limiter=Limiter(1, 1),
+    )
 
 
 def main(argv=None):
@@ -101,7 +66,8 @@ def main(argv=None):
     token.add_argument("--email", required=True)
     token.add_argument("--label", default="api")
     args = parser.parse_args(argv)
-    store = _DirectStore()
+    ports = command_line_ports()
+    store = ports.store
     try:
         if args.command == "create":
             existing = store.account_by_email(args.email) if args.exists_ok else None
@@ -117,15 +83,15 @@ def main(argv=None):
             }
             if args.referrer_id:
                 payload["referrer_id"] = args.referrer_id
-            account = create_account(store, payload)
+            account = open_account(ports, payload)
             print(f"created {account['_id']} {account['email']} ({account['role']})")
             if args.token:
-                print(issue_token(store, account["_id"], "cli"))
+                print(issue_token(ports, account["_id"], "cli"))
         else:
             account = store.account_by_email(args.email)
             if account is None:
                 raise NotFound(f"no account for {args.email}")
-            print(issue_token(store, account["_id"], args.label))
+            print(issue_token(ports, account["_id"], args.label))
     except (InvalidInput, NotFound) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

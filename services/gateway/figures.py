@@ -9,6 +9,8 @@ The inputs are the real shapes (docs/rpc.md): `matching.figures()` →
 
 import csv
 import io
+from collections.abc import Mapping
+from typing import Any
 
 THRESHOLD = 5
 PEOPLE = ("waiting", "in_group")
@@ -20,9 +22,10 @@ GROUPS = {
 COLUMNS = ("area", "county_number", *PEOPLE, *GROUPS, "coverage_percent")
 #: Columns matching counts nationwide only: empty (not hidden) in a county's row.
 NATIONAL_ONLY = tuple(GROUPS)
+Row = dict[str, Any]
 
 
-def _coverage_percent(row):
+def _coverage_percent(row: Mapping[str, Any]) -> float | None:
     share = row.get("municipality_share")
     if isinstance(share, (int, float)):
         return round(100.0 * share, 1)
@@ -32,11 +35,11 @@ def _coverage_percent(row):
     return None
 
 
-def _people(value):
+def _people(value: Any) -> int | None:
     return value if isinstance(value, int) and value >= THRESHOLD else None
 
 
-def table(figures, coverage):
+def table(figures: Mapping[str, Any] | None, coverage: Mapping[str, Any] | None) -> list[Row]:
     """Rows per county (every county of the directory's coverage), then the nationwide row."""
     figures, coverage = figures or {}, coverage or {}
     counted = figures.get("counties") or {}
@@ -51,8 +54,8 @@ def table(figures, coverage):
     return rows + [row]
 
 
-def _row(counts, coverage, county_number):
-    row = {
+def _row(counts: Mapping[str, Any], coverage: Mapping[str, Any], county_number: str | None) -> Row:
+    row: Row = {
         "area": coverage.get("name") or county_number if county_number else "national",
         "county_number": county_number,
     }
@@ -62,7 +65,7 @@ def _row(counts, coverage, county_number):
     return row
 
 
-def _hide_complements(rows, national):
+def _hide_complements(rows: list[Row], national: Mapping[str, Any]) -> list[Row]:
     for column in PEOPLE:
         if _people(national.get(column, 0)) is None:
             continue
@@ -73,7 +76,7 @@ def _hide_complements(rows, national):
     return rows
 
 
-def to_csv(rows, header_labels=None):
+def to_csv(rows: list[Row], header_labels: Mapping[str, str] | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([(header_labels or {}).get(c, c) for c in COLUMNS])

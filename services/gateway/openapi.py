@@ -30,7 +30,7 @@ def _schema_name(schema):
 
 @lru_cache(maxsize=1)
 def spec():
-    from .app import routing
+    from .pipeline import routing
 
     routing()  # fills ROUTES
     doc = APISpec(

@@ -3,7 +3,9 @@ with the roles that may call it, whether it reads personal data (and so is audit
 rate limited, and its schemas. The dispatcher, /openapi.json and the authorisation-matrix tests all
 read this table, so they cannot drift apart."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .auth import PUBLIC, ROLES
 
@@ -19,7 +21,7 @@ class Route:
     name: str
     method: str
     path: str  # werkzeug rule: /api/contact-points/<contact_point_id>/pool
-    handler: object
+    handler: Callable[..., Any]  # handler(ports, ctx, **path values) -> Response
     roles: tuple
     kind: str = "api"  # api | page | meta (probes, documents) | asset (CSS)
     scope: str | None = None  # "contact_point": the path's contact_point_id must be the actor's

@@ -1,19 +1,24 @@
 """gateway service: entrypoints only (HTTP, and one RPC for notification). Every HTTP path goes
-through one pipeline (app.handle) that reads the route table, so authorisation, auditing, rate
-limits and metrics apply to all alike."""
+through one pipeline (pipeline.handle) that reads the route table, so authorisation, auditing,
+rate limits and metrics apply to all alike."""
 
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 
+from services.common.dependencies import ClockDependency
 from services.common.rpc import rpc
 from services.common.store import MongoStore
 
-from . import accounts, app
+from . import pipeline
+from .handlers import accounts
+from .ports import Ports
 from .ratelimit import RateLimiter
+from .remote import DEFAULT_RPC_TIMEOUT, RPC_TIMEOUT_KEY, Remote
 from .store import GatewayStorage
 
 METHODS = "GET,POST,PUT,DELETE,PATCH"
+SECURE_COOKIES_KEY = "FLOKK_COOKIE_SECURE"
 
 
 class GatewayService:
@@ -21,20 +26,34 @@ class GatewayService:
     store = MongoStore(GatewayStorage)
     limiter = RateLimiter()
     config = Config()
+    clock = ClockDependency()
     registration = RpcProxy("registration")
     matching = RpcProxy("matching")
     directory = RpcProxy("directory")
     notification = RpcProxy("notification")
 
+    def _ports(self) -> Ports:
+        seconds = float(self.config.get(RPC_TIMEOUT_KEY, DEFAULT_RPC_TIMEOUT))
+        return Ports(
+            store=self.store,
+            registration=Remote("registration", self.registration, seconds),
+            matching=Remote("matching", self.matching, seconds),
+            directory=Remote("directory", self.directory, seconds),
+            notification=Remote("notification", self.notification, seconds),
+            clock=self.clock,
+            limiter=self.limiter,
+            secure_cookies=str(self.config.get(SECURE_COOKIES_KEY, "")).lower() in ("1", "true", "yes"),
+        )
+
     @rpc
     def referrer_contact(self, referrer_id):
         """For notification only, at send time: a referrer's address never travels on the bus."""
-        return accounts.referrer_contact(self.store, referrer_id)
+        return accounts.referrer_contact(self._ports(), referrer_id)
 
     @http(METHODS, "/")
     def root(self, request):
-        return app.handle(self, request)
+        return pipeline.handle(self._ports(), request)
 
     @http(METHODS, "/<path:path>")
     def everything_else(self, request, path):
-        return app.handle(self, request)
+        return pipeline.handle(self._ports(), request)

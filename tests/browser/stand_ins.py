@@ -3,7 +3,7 @@ answer every documented RPC of docs/rpc.md with the documented shapes (the canne
 gateway's unit tests), so the staff and national pages can be shown before the real RPCs are merged."""
 
 from services.common.rpc import rpc
-from tests.unit.test_gateway_fakes import ANSWERS
+from tests.fakes.gateway import ANSWERS
 
 
 def stand_in(service_name, answers=None):

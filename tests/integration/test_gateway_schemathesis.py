@@ -16,8 +16,8 @@ from nameko.testing.utils import find_free_port
 
 from services.gateway.service import GatewayService
 from tests.browser.stand_ins import stand_in
+from tests.fakes.gateway import ANSWERS
 from tests.integration.test_gateway import accounts_cli
-from tests.unit.test_gateway_fakes import ANSWERS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")

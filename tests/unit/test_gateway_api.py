@@ -8,9 +8,9 @@ from nameko.exceptions import RemoteError
 
 from services.common.errors import NotFound
 from services.gateway import auth, figures
-from services.gateway.app import SESSION_COOKIE
+from services.gateway.context import SESSION_COOKIE
+from tests.fakes.gateway import PASSWORD, Caller, body, cookies_set, gateway, request
 from tests.samples import intake
-from tests.unit.test_gateway_fakes import PASSWORD, Caller, body, cookies_set, gateway, request
 
 
 def test_a_public_registration_passes_the_intake_payload_on_without_an_actor():

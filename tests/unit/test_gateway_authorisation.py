@@ -7,9 +7,9 @@ import re
 import pytest
 from nameko.exceptions import RemoteError
 
-from services.gateway.app import routing
+from services.gateway.pipeline import routing
 from services.gateway.routes import ROUTES
-from tests.unit.test_gateway_fakes import Caller, answer_like_the_services, body, gateway
+from tests.fakes.gateway import Caller, answer_like_the_services, body, gateway
 
 routing()  # fills ROUTES with every module's routes
 CALLERS = {

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from nameko.exceptions import RemoteError
 
-from services.gateway.app import ANON_CSRF_COOKIE, SESSION_COOKIE
-from tests.unit.test_gateway_fakes import PASSWORD, Caller, cookies_set, gateway, request
+from services.gateway.context import ANON_CSRF_COOKIE, SESSION_COOKIE
+from tests.fakes.gateway import PASSWORD, Caller, cookies_set, gateway, request
 
 GATEWAY = Path(__file__).resolve().parents[2] / "services" / "gateway"
 FORM = {

@@ -1,5 +1,6 @@
-"""Shared by the gateway tests: an in-memory fake of the gateway's own store, the gateway built
-with worker_factory (the other services' RpcProxies are mocks), and a request helper."""
+"""For the gateway's tests: the in-memory implementation of its store port, what the other services
+answer (their RpcProxies are mocks, the one thing mocked), the gateway built with worker_factory,
+and a client that signs in as each role."""
 
 import copy
 import json
@@ -11,9 +12,12 @@ from werkzeug.wrappers import Request
 
 from services.common import clock
 from services.common.errors import Conflict
-from services.gateway import accounts, app, auth
+from services.gateway import auth
+from services.gateway.context import ANON_CSRF_COOKIE, SESSION_COOKIE
+from services.gateway.handlers.accounts import issue_token, open_account
 from services.gateway.ratelimit import Limiter
 from services.gateway.service import GatewayService
+from services.gateway.store import SESSION_LIFETIME
 from tests.fakes import FakeStorageBase
 
 BERGEN_ROUTE = {
@@ -201,11 +205,12 @@ class FakeGatewayStorage(FakeStorageBase):
             "_id": session_digest,
             "account_id": account_id,
             "csrf": csrf_token,
-            "expires_at": clock.now(),
+            "expires_at": clock.now() + SESSION_LIFETIME,
         }
 
     def session(self, session_digest):
-        return self.sessions.get(session_digest)
+        found = self.sessions.get(session_digest)
+        return found if found and found["expires_at"] > clock.now() else None
 
     def drop_session(self, session_digest):
         self.sessions.pop(session_digest, None)
@@ -220,7 +225,11 @@ class FakeGatewayStorage(FakeStorageBase):
 def gateway(limit=(1000, 60), config=None):
     store = FakeGatewayStorage()
     service = worker_factory(
-        GatewayService, store=store, limiter=Limiter(*limit), config={"FLOKK_RPC_TIMEOUT": 5, **(config or {})}
+        GatewayService,
+        store=store,
+        limiter=Limiter(*limit),
+        clock=clock.CURRENT,
+        config={"FLOKK_RPC_TIMEOUT": 5, **(config or {})},
     )
     answer_like_the_services(service)
     return service, store
@@ -242,17 +251,18 @@ class Caller:
         self.service, self.store, self.role = service, store, role
         self.cookies, self.csrf, self.token, self.account = {}, None, None, None
         if role is None:
-            self.cookies[app.ANON_CSRF_COOKIE] = self.csrf = "anon-csrf-token"
+            self.cookies[ANON_CSRF_COOKIE] = self.csrf = "anon-csrf-token"
             return
         email = account_fields.pop("email", f"{role}.{len(store.accounts)}@example.no")
-        self.account = accounts.create_account(
-            store, {"email": email, "name": role, "role": role, "password": PASSWORD, **account_fields}
+        ports = service._ports()  # the Ports the gateway's entrypoints build, over the fake store
+        self.account = open_account(
+            ports, {"email": email, "name": role, "role": role, "password": PASSWORD, **account_fields}
         )
         if use_token:
-            self.token = accounts.issue_token(store, self.account["_id"], "test")
+            self.token = issue_token(ports, self.account["_id"], "test")
         else:
             self.session_id, self.csrf = auth.new_secret(), auth.new_secret()
-            self.cookies[app.SESSION_COOKIE] = self.session_id
+            self.cookies[SESSION_COOKIE] = self.session_id
 
     def sign_in_again(self):
         """(Re)create the session, so one caller can go on after a test signed it out."""

@@ -1,0 +1,60 @@
+"""What a use case knows of the HTTP request it answers: the request, the caller, the validated
+input, the page's language, and the cookies to set. The pipeline fills it; a use case returns a
+Response, or raises `Refused` to answer with another one."""
+
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from . import auth
+from .i18n import choose_language, translator
+from .routes import Route
+
+SESSION_COOKIE = "flokk_session"
+ANON_CSRF_COOKIE = "flokk_csrf"
+PURPOSE_HEADER = "X-Flokk-Purpose"
+
+
+class Refused(Exception):
+    """Stop the pipeline with this response (and, for audited routes, an audit entry)."""
+
+    def __init__(self, response: Response, outcome: str | None = None) -> None:
+        super().__init__(outcome)
+        self.response, self.outcome = response, outcome
+
+
+class Context:
+    def __init__(self, request: Request, route: Route) -> None:
+        self.request, self.route = request, route
+        self.account: dict[str, Any] | None = None
+        self.session: dict[str, Any] | None = None
+        self.via: str | None = None  # "token" or "session" once the caller is known
+        self.body: dict[str, Any] = {}
+        self.query: dict[str, Any] = {}
+        self.raw_body: Any = None
+        self.lang = choose_language(request)
+        self.t = translator(self.lang)
+        self.audit_subject: str | None = None
+        self.purpose: str | None = None  # a page may set the "why" the person chose
+        self.set_cookies: list[tuple[str, str, dict[str, Any]]] = []
+
+    @property
+    def actor(self) -> dict[str, Any]:
+        default = self.route.purpose or self.route.name.replace("_", " ")
+        purpose = self.request.headers.get(PURPOSE_HEADER) or self.purpose or default
+        return auth.actor_for(self.account, (purpose or "")[:200] or None)
+
+    @property
+    def role(self) -> str:
+        return self.account["role"] if self.account else auth.PUBLIC
+
+    def csrf_token(self) -> str:
+        """The token a form must send back: the session's, or the anonymous double-submit cookie's."""
+        if self.session:
+            return self.session["csrf"]
+        token = self.request.cookies.get(ANON_CSRF_COOKIE)
+        if not token:
+            token = auth.new_secret()
+            self.set_cookies.append((ANON_CSRF_COOKIE, token, {"httponly": True, "samesite": "Strict"}))
+            self.request.cookies = {**self.request.cookies, ANON_CSRF_COOKIE: token}  # type: ignore[assignment]
+        return token

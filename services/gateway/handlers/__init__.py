@@ -1,0 +1,16 @@
+"""The gateway's use cases: one module per topic, each handler `handler(ports, ctx, **path values)`
+declared in the route table with `@route`. Importing this package fills the table."""
+
+from . import (  # noqa: F401  (each module's @route adds its handlers to routes.ROUTES)
+    accounts,
+    directory,
+    groups,
+    meta,
+    national,
+    people,
+    public,
+    referrer,
+    registrations,
+    sessions,
+    staff,
+)

@@ -1,0 +1,143 @@
+"""The pages of contact point staff (and the national office): the waiting pool, proposals to
+confirm or reject, groups, and the contact point's directory entry."""
+
+from typing import Any
+
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Response
+
+from .. import domain
+from ..context import Context
+from ..pages import optional, render, send_form
+from ..ports import Ports
+from ..routes import STAFF, route
+
+CP_PAGES = "/staff/<contact_point_id>"
+# The pages that show a contact point's people: audited, for its own staff only.
+PEOPLE: dict[str, Any] = dict(roles=STAFF, kind="page", scope="contact_point", audit="contact_point")
+OWN: dict[str, Any] = dict(roles=STAFF, kind="page", scope="contact_point")
+
+
+def render_staff(
+    ports: Ports, ctx: Context, template: str, contact_point_id: str, section: str, status: int = 200, **values: Any
+) -> Response:
+    """A staff page with the contact point's directory entry: its meeting places and starters
+    fill the confirmation form, and the groups table names its places."""
+    cp = optional(ports.directory.get_contact_point, contact_point_id) or {"name": contact_point_id}
+    places = {m.get("meeting_place_id"): m.get("name") for m in cp.get("meeting_places") or []}
+    starters = [s for s in cp.get("staff") or [] if s.get("role") == "starter"]
+    return render(
+        ctx,
+        template,
+        status=status,
+        contact_point_id=contact_point_id,
+        contact_point=cp,
+        section=section,
+        places=places,
+        starters=starters,
+        reject_reasons=domain.REJECT_REASONS,
+        close_reasons=domain.CLOSE_REASONS,
+        **values,
+    )
+
+
+def _section(ports: Ports, ctx: Context, contact_point_id: str, section: str, items: list[Any]) -> Response:
+    template = f"staff_{section}.html"
+    return render_staff(ports, ctx, template, contact_point_id, section, items=items, errors={}, form={})
+
+
+@route("GET", f"{CP_PAGES}/pool", purpose="review pool", summary="the waiting pool", **PEOPLE)
+def staff_pool(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
+    return _section(ports, ctx, contact_point_id, "pool", ports.matching.pool(contact_point_id, ctx.actor))
+
+
+@route("GET", f"{CP_PAGES}/proposals", purpose="review proposals", summary="proposals to confirm or reject", **PEOPLE)
+def staff_proposals(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
+    return _section(ports, ctx, contact_point_id, "proposals", ports.matching.proposals(contact_point_id, ctx.actor))
+
+
+@route("GET", f"{CP_PAGES}/groups", purpose="review groups", summary="confirmed and running groups", **PEOPLE)
+def staff_groups(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
+    return _section(ports, ctx, contact_point_id, "groups", ports.matching.groups(contact_point_id, ctx.actor))
+
+
+def _proposals_again(
+    ports: Ports, ctx: Context, contact_point_id: str, group_id: str, errors: dict[str, str]
+) -> Response:
+    """The proposals page with the decision about `group_id` that could not be made, and why."""
+    return render_staff(
+        ports,
+        ctx,
+        "staff_proposals.html",
+        contact_point_id,
+        "proposals",
+        status=400,
+        items=ports.matching.proposals(contact_point_id, ctx.actor),
+        errors=errors,
+        form=ctx.request.form.to_dict(),
+        failed_group=group_id,
+    )
+
+
+@route("POST", f"{CP_PAGES}/groups/<group_id>/confirm", **OWN)
+def staff_confirm(ports: Ports, ctx: Context, contact_point_id: str, group_id: str) -> Response:
+    confirmation, errors = domain.confirmation_from_form(ctx.request.form)
+    _, errors = send_form(errors, lambda: ports.matching.confirm_group(group_id, confirmation, ctx.actor))
+    if errors:
+        return _proposals_again(ports, ctx, contact_point_id, group_id, errors)
+    return redirect(f"/staff/{contact_point_id}/groups?done=confirm", code=303)
+
+
+@route("POST", f"{CP_PAGES}/groups/<group_id>/reject", **OWN)
+def staff_reject(ports: Ports, ctx: Context, contact_point_id: str, group_id: str) -> Response:
+    reason, errors = domain.rejection_from_form(ctx.request.form)
+    _, errors = send_form(errors, lambda: ports.matching.reject_group(group_id, reason, ctx.actor))
+    if errors:
+        return _proposals_again(ports, ctx, contact_point_id, group_id, errors)
+    return redirect(f"/staff/{contact_point_id}/proposals?done=reject", code=303)
+
+
+@route("GET", "/staff", roles=STAFF, kind="page")
+def staff_home(ports: Ports, ctx: Context) -> Response:
+    ids = (ctx.account or {}).get("contact_point_ids") or []
+    if ctx.role == "contact_point_staff" and len(ids) == 1:
+        return redirect(f"/staff/{ids[0]}/pool", code=303)
+    listed = optional(ports.directory.list_contact_points, None, None, None) if ctx.role == "national_admin" else None
+    shown = ids if listed is None else [cp["contact_point_id"] for cp in listed]
+    return render(ctx, "staff_home.html", contact_point_ids=shown)
+
+
+@route("GET", f"{CP_PAGES}/directory", **OWN)
+def directory_form(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
+    cp = ports.directory.get_contact_point(contact_point_id)
+    return render(
+        ctx,
+        "staff_directory.html",
+        contact_point_id=contact_point_id,
+        contact_point=cp,
+        form=domain.contact_point_form(cp),
+        errors={},
+        section="directory",
+        saved=ctx.request.args.get("saved"),
+    )
+
+
+@route("POST", f"{CP_PAGES}/directory", **OWN)
+def directory_submit(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
+    """A partial change (`update_contact_point`): what the form does not show — meeting places,
+    starters, address, e-mail — stays as the directory has it."""
+    current = ports.directory.get_contact_point(contact_point_id)
+    changes, errors = domain.contact_point_changes(ctx.request.form)
+    _, errors = send_form(errors, lambda: ports.directory.update_contact_point(contact_point_id, changes, ctx.actor))
+    if not errors:
+        return redirect(f"/staff/{contact_point_id}/directory?saved=1", code=303)
+    return render(
+        ctx,
+        "staff_directory.html",
+        status=400,
+        contact_point_id=contact_point_id,
+        contact_point=current,
+        form=ctx.request.form.to_dict(),
+        errors=errors,
+        section="directory",
+    )
