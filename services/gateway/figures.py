@@ -1,6 +1,8 @@
-"""National figures without singling anyone out: no number of people is shown for fewer than 5
-people, and when only one county in a column is hidden, the next smallest is hidden too, so the
-nationwide total cannot give it away. Pure.
+"""The national figures as a table and as CSV. Pure.
+
+Matching owns every figure it serves and applies the small-number rule itself: a count of people it
+hides is None. The gateway adds no suppression of its own; it shows None (and a county matching
+does not count) as a blank, and formats.
 
 The inputs are the real shapes (docs/rpc.md): `matching.figures()` →
 `{"counties": {county_number: {"waiting", "in_group"}}, "national": {"waiting", "in_group",
@@ -12,6 +14,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+#: Matching's small-number rule, as the pages and the API tell their readers.
 THRESHOLD = 5
 PEOPLE = ("waiting", "in_group")
 GROUPS = {
@@ -35,10 +38,6 @@ def _coverage_percent(row: Mapping[str, Any]) -> float | None:
     return None
 
 
-def _people(value: Any) -> int | None:
-    return value if isinstance(value, int) and value >= THRESHOLD else None
-
-
 def table(figures: Mapping[str, Any] | None, coverage: Mapping[str, Any] | None) -> list[Row]:
     """Rows per county (every county of the directory's coverage), then the nationwide row."""
     figures, coverage = figures or {}, coverage or {}
@@ -46,7 +45,6 @@ def table(figures: Mapping[str, Any] | None, coverage: Mapping[str, Any] | None)
     covered = {row.get("county_number"): row for row in coverage.get("counties") or []}
     numbers = sorted(set(covered) | set(counted), key=str)
     rows = [_row(counted.get(number) or {}, covered.get(number) or {}, number) for number in numbers]
-    rows = _hide_complements(rows, figures.get("national") or {})
     national = figures.get("national") or {}
     row = _row(national, coverage.get("national") or {}, None)
     groups = national.get("groups") or {}
@@ -59,21 +57,10 @@ def _row(counts: Mapping[str, Any], coverage: Mapping[str, Any], county_number: 
         "area": coverage.get("name") or county_number if county_number else "national",
         "county_number": county_number,
     }
-    row.update({column: _people(counts.get(column, 0)) for column in PEOPLE})
+    row.update({column: counts.get(column) for column in PEOPLE})
     row.update({column: None for column in GROUPS})
     row["coverage_percent"] = _coverage_percent(coverage)
     return row
-
-
-def _hide_complements(rows: list[Row], national: Mapping[str, Any]) -> list[Row]:
-    for column in PEOPLE:
-        if _people(national.get(column, 0)) is None:
-            continue
-        hidden = [r for r in rows if r[column] is None]
-        shown = sorted((r for r in rows if r[column] is not None), key=lambda r: r[column])
-        if len(hidden) == 1 and shown:
-            shown[0][column] = None
-    return rows
 
 
 def to_csv(rows: list[Row], header_labels: Mapping[str, str] | None = None) -> str:

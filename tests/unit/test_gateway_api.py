@@ -268,13 +268,13 @@ def test_unknown_paths_and_methods():
 # --- national figures -------------------------------------------------------------------------------
 
 
-def test_no_figure_for_fewer_than_five_people_and_no_way_round_it_through_the_total():
+def test_figures_show_what_matching_hides_as_blank_and_format_the_rest():
     rows = figures.table(
         {
             "counties": {
-                "03": {"waiting": 3, "in_group": 5},
+                "03": {"waiting": None, "in_group": None},
                 "46": {"waiting": 40, "in_group": 16},
-                "50": {"waiting": 7},
+                "50": {"waiting": None},
             },
             "national": {"waiting": 50, "in_group": 21, "groups": {"confirmed": 1, "started": 2, "self_run": 1}},
         },
@@ -292,8 +292,8 @@ def test_no_figure_for_fewer_than_five_people_and_no_way_round_it_through_the_to
     )
     by = {r["county_number"]: r for r in rows}
     assert by["03"]["waiting"] is None and by["03"]["area"] == "Oslo"
-    assert by["50"]["waiting"] is None  # the complement: otherwise 50 - 40 - 7 gives Oslo away
-    assert by["50"]["in_group"] is None and by["03"]["in_group"] is None  # 0 is below 5; 5 its complement
+    assert by["50"]["waiting"] is None and by["50"]["area"] == "50"
+    assert by["50"]["in_group"] is None and by["03"]["in_group"] is None  # hidden, or not counted: blank
     assert by["46"]["waiting"] == 40 and by["46"]["groups_running"] is None  # groups: nationwide only
     assert by[None]["waiting"] == 50 and by[None]["groups_running"] == 3 and by[None]["groups_proposed"] == 0
     assert by["03"]["coverage_percent"] == 100.0
@@ -305,13 +305,19 @@ def test_no_figure_for_fewer_than_five_people_and_no_way_round_it_through_the_to
     assert lines[1] == "Oslo,03,,,,,,100.0" and lines[2] == "46,46,40,16,,,,"
 
 
+def test_the_gateway_hides_no_figure_of_its_own():
+    """The small-number rule is matching's: a count it shows is shown as it is."""
+    rows = figures.table({"counties": {"03": {"waiting": 3, "in_group": 0}}, "national": {"waiting": 3}}, None)
+    assert [(r["area"], r["waiting"], r["in_group"]) for r in rows] == [("03", 3, 0), ("national", 3, None)]
+
+
 def test_the_figures_csv_is_a_download():
     service, store = gateway()
     admin = Caller(service, store, "national_admin", use_token=True)
     response = admin("GET", "/api/figures.csv")
     assert response.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in response.headers["Content-Disposition"]
-    assert response.get_data(as_text=True).splitlines()[-1].startswith("national,,15,")
+    assert response.get_data(as_text=True).splitlines()[-1].startswith("national,,22,12,")
 
 
 def test_a_method_the_other_service_lacks_is_503_and_a_gateway_bug_is_a_bare_500():

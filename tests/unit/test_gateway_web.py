@@ -192,7 +192,7 @@ def test_staff_reject_with_a_reason():
     assert service.matching.reject_group.call_args.args[:2] == ("grp-1", "no_room")
 
 
-def test_the_national_page_hides_small_figures_and_offers_the_csv():
+def test_the_national_page_marks_the_figures_matching_hides_and_offers_the_csv():
     service, store = gateway()
     admin = Caller(service, store, "national_admin")
     page = html(admin("GET", "/national"))
