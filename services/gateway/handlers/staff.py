@@ -13,9 +13,10 @@ from ..ports import Ports
 from ..routes import STAFF, route
 
 CP_PAGES = "/staff/<contact_point_id>"
-# The pages that show a contact point's people: audited, for its own staff only.
-PEOPLE: dict[str, Any] = dict(roles=STAFF, kind="page", scope="contact_point", audit="contact_point")
+# Pages of one contact point, for its own staff (and the national office); those that show its
+# people are audited.
 OWN: dict[str, Any] = dict(roles=STAFF, kind="page", scope="contact_point")
+PEOPLE: dict[str, Any] = dict(OWN, audit="contact_point")
 
 
 def render_staff(
