@@ -31,13 +31,13 @@ WELL_FORMED_BUT_UNKNOWN = {
 def test_importing_the_gateway_loads_nothing_of_the_directory():
     probe = (
         "import json, sys\n"
-        "import services.gateway.service, services.gateway.api, services.gateway.openapi\n"
+        "import services.gateway.service, services.gateway.handlers.directory, services.gateway.openapi\n"
         "services.gateway.openapi.spec()\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith('services.'))))\n"
     )
     run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     loaded = json.loads(run.stdout.strip().splitlines()[-1])
-    assert "services.gateway.api" in loaded and "services.common.contact_point_input" in loaded
+    assert "services.gateway.handlers.directory" in loaded and "services.common.contact_point_input" in loaded
     assert [name for name in loaded if name.split(".")[1] not in ("gateway", "common")] == []
 
 
