@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 BROKER_GONE = (OSError, OperationalError, AMQPError)
 
 RPC_TIMEOUT_KEY = "FLOKK_RPC_TIMEOUT"
-DEFAULT_RPC_TIMEOUT = 30.0
 
 
 class RpcTimeout(Exception):

@@ -7,8 +7,9 @@ from collections import defaultdict, deque
 
 from nameko.extensions import DependencyProvider
 
+from services.common.settings import for_container
+
 RATE_LIMIT_KEY = "FLOKK_RATE_LIMIT"  # "<requests>/<seconds>"
-DEFAULT_RATE_LIMIT = "30/60"
 
 
 def parse_limit(text):
@@ -42,7 +43,7 @@ class RateLimiter(DependencyProvider):
     """One Limiter per container, shared by all workers."""
 
     def setup(self):
-        self.limiter = Limiter(*parse_limit(self.container.config.get(RATE_LIMIT_KEY, DEFAULT_RATE_LIMIT)))
+        self.limiter = Limiter(*parse_limit(for_container(self.container)[RATE_LIMIT_KEY]))
 
     def get_dependency(self, worker_ctx):
         return self.limiter

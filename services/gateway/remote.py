@@ -13,7 +13,6 @@ from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from .ports import ServiceFailed, ServiceUnavailable
 
 RPC_TIMEOUT_KEY = "FLOKK_RPC_TIMEOUT"
-DEFAULT_RPC_TIMEOUT = 10.0
 # What nameko raises locally for a service that is missing or lacks the method.
 MISSING = (UnknownService, MethodNotFound, IncorrectSignature)
 # Remote exception type -> the gateway's own; any other type is a ServiceFailed (no detail).

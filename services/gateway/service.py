@@ -2,30 +2,36 @@
 through one pipeline (pipeline.handle) that reads the route table, so authorisation, auditing,
 rate limits and metrics apply to all alike."""
 
-from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 
-from services.common.dependencies import ClockDependency
+from services.common.dependencies import ClockDependency, SettingsDependency
 from services.common.rpc import rpc
+from services.common.settings import Settings
 from services.common.store import MongoStore
 
 from . import pipeline
 from .handlers import accounts
 from .ports import Ports
 from .ratelimit import RateLimiter
-from .remote import DEFAULT_RPC_TIMEOUT, RPC_TIMEOUT_KEY, Remote
+from .remote import RPC_TIMEOUT_KEY, Remote
 from .store import GatewayStorage
 
 METHODS = "GET,POST,PUT,DELETE,PATCH"
 SECURE_COOKIES_KEY = "FLOKK_COOKIE_SECURE"
 
 
+def secure_cookies(settings: Settings) -> bool:
+    """As FLOKK_COOKIE_SECURE says; unset, on everywhere but in test and demo (plain HTTP there)."""
+    configured = settings.get_optional(SECURE_COOKIES_KEY)
+    return settings.production if configured in (None, "") else settings.as_flag(SECURE_COOKIES_KEY)
+
+
 class GatewayService:
     name = "gateway"
     store = MongoStore(GatewayStorage)
     limiter = RateLimiter()
-    config = Config()
+    settings = SettingsDependency()
     clock = ClockDependency()
     registration = RpcProxy("registration")
     matching = RpcProxy("matching")
@@ -33,7 +39,7 @@ class GatewayService:
     notification = RpcProxy("notification")
 
     def _ports(self) -> Ports:
-        seconds = float(self.config.get(RPC_TIMEOUT_KEY, DEFAULT_RPC_TIMEOUT))
+        seconds = self.settings.as_float(RPC_TIMEOUT_KEY)
         return Ports(
             store=self.store,
             registration=Remote("registration", self.registration, seconds),
@@ -42,7 +48,7 @@ class GatewayService:
             notification=Remote("notification", self.notification, seconds),
             clock=self.clock,
             limiter=self.limiter,
-            secure_cookies=str(self.config.get(SECURE_COOKIES_KEY, "")).lower() in ("1", "true", "yes"),
+            secure_cookies=secure_cookies(self.settings),
         )
 
     @rpc

@@ -12,11 +12,13 @@ from werkzeug.wrappers import Request
 
 from services.common import clock
 from services.common.errors import Conflict
+from services.common.settings import Settings
 from services.gateway import auth
 from services.gateway.context import ANON_CSRF_COOKIE, SESSION_COOKIE
 from services.gateway.handlers.accounts import issue_token, open_account
 from services.gateway.ratelimit import Limiter
 from services.gateway.service import GatewayService
+from services.gateway.settings import SETTINGS
 from services.gateway.store import SESSION_LIFETIME
 from tests.fakes import FakeStorageBase
 
@@ -235,7 +237,9 @@ def gateway(limit=(1000, 60), config=None):
         store=store,
         limiter=Limiter(*limit),
         clock=clock.CURRENT,
-        config={"FLOKK_RPC_TIMEOUT": 5, **(config or {})},
+        settings=Settings.load(
+            "gateway", SETTINGS, environ={"FLOKK_MODE": "test"}, config={"FLOKK_RPC_TIMEOUT": 5, **(config or {})}
+        ),
     )
     answer_like_the_services(service)
     return service, store

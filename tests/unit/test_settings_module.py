@@ -39,3 +39,14 @@ def test_the_documentation_has_a_row_per_setting():
     text = markdown({"notification": OWN})
     assert "| `FLOKK_KEY` |  | yes | yes | A key. |" in text
     assert text.count("| `AMQP_URI` |") == 1  # the common ones once, in their own section
+
+
+def test_the_session_cookie_is_secure_by_default_outside_test_and_demo():
+    from services.gateway.service import secure_cookies
+    from services.gateway.settings import SETTINGS as GATEWAY
+
+    production = {"AMQP_URI": "amqp://broker", "MONGODB_URI": "mongodb://db"}
+    assert secure_cookies(Settings.load("gateway", GATEWAY, environ=production)) is True
+    assert secure_cookies(Settings.load("gateway", GATEWAY, environ={"FLOKK_MODE": "demo"})) is False
+    plain_http = {**production, "FLOKK_COOKIE_SECURE": "false"}
+    assert secure_cookies(Settings.load("gateway", GATEWAY, environ=plain_http)) is False
