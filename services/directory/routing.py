@@ -1,4 +1,4 @@
-"""Routing a person to contact points (DESIGN §4.1). Pure: contact points come in as dicts.
+"""Routing a person to contact points (docs/design.md §4.1). Pure: contact points come in as dicts.
 
 Order: the contact points serving the person's municipality (unless they asked not to be placed
 there); the nearest in the same county by centroid distance; contact points running digital groups

@@ -31,7 +31,7 @@ class RuleBroken(Exception):
 
 
 def pool_key(contact_point_id: str, role: str, languages: Sequence[str], digital: bool = False) -> str:
-    """Pools are by contact point, role (self / relative) and first language (DESIGN §4.2);
+    """Pools are by contact point, role (self / relative) and first language (docs/design.md §4.2);
     a contact point's digital groups form pools of their own."""
     return f"{contact_point_id}|{role}|{languages[0]}" + (DIGITAL_SUFFIX if digital else "")
 
@@ -286,7 +286,7 @@ def erasure_tombstone(registration_id: str) -> str:
 
 # --- figures ---------------------------------------------------------------------------------------
 
-#: No count of people below this is shown to anyone (DESIGN: small numbers single people out).
+#: No count of people below this is shown to anyone (docs/design.md §5: small numbers single people out).
 SMALLEST_SHOWN = 5
 #: The counts of people matching keeps per county and nationwide.
 COUNTY_COUNTS = ("waiting", "in_group")

@@ -1,4 +1,4 @@
-"""The matching engine (DESIGN §4.2–4.7): forms groups from one pool. Pure and deterministic.
+"""The matching engine (docs/design.md §4.2–4.7): forms groups from one pool. Pure and deterministic.
 
 A pool is everyone waiting for one contact point, role and first language (plus people who came
 by widening). The engine works on *units*: a person, or a course cohort that asked to be kept

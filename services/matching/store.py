@@ -2,7 +2,7 @@
 (the store port of ports.MatchingStore; memory_store.py keeps the same in memory).
 
 Every hot path is a lookup by key or by one pool (a small result set): the store's cost grows with
-the documents a query matches (INFRA-NOTES). Placing a person is a *versioned claim*: the write
+the documents a query matches (docs/operations.md, "Platform facts"). Placing a person is a *versioned claim*: the write
 only succeeds if the person is unclaimed and still at the version the proposal was computed from,
 inside the transaction that writes the group, so two replicas never put one person in two groups.
 """
