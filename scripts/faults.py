@@ -11,7 +11,7 @@ rate, one after another with a pause between:
      breaks the envelope).
 Then stop the load, wait for the pipeline to drain, and check:
   - every registration sent has exactly one receipt (one Message-ID) at the SMTP server; a receipt
-    delivered twice under the same Message-ID after a crash is counted and shown (DESIGN §6: the
+    delivered twice under the same Message-ID after a crash is counted and shown (docs/design.md §6: the
     deterministic Message-ID lets the receiving side recognise the resend);
   - every poison message sits in its service's dead-letter queue with a reason;
   - no registration was dead-lettered.

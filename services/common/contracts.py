@@ -1,4 +1,4 @@
-"""The event contracts of Flokk (DESIGN §3): the envelope and one marshmallow schema per event type.
+"""The event contracts of Flokk (docs/design.md §3): the envelope and one marshmallow schema per event type.
 
 Every service validates `data` with these schemas on dispatch and on receipt, so a contract lives in
 exactly one place. Unknown fields are rejected everywhere (marshmallow's default RAISE). Only ids,
@@ -121,7 +121,7 @@ class Consent(StrictSchema):
 
 
 class RegistrationRequested(StrictSchema):
-    """The intake contract, fixed because other systems build on it (DESIGN §3)."""
+    """The intake contract, fixed because other systems build on it (docs/design.md §3)."""
 
     idempotency_key = fields.String(required=True, validate=validate.Length(1, 128))
     name = fields.String(required=True, validate=validate.Length(1, 100))

@@ -1,4 +1,4 @@
-"""Building and reading the one event envelope of DESIGN §3, validated on both sides."""
+"""Building and reading the one event envelope of docs/design.md §3, validated on both sides."""
 
 import json
 import uuid

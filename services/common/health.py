@@ -1,4 +1,4 @@
-"""The health report every service answers by RPC (DESIGN §6)."""
+"""The health report every service answers by RPC (docs/design.md §6)."""
 
 
 def health_report(service, store=None, publisher=None):

@@ -36,7 +36,7 @@ def notification_id(cause_event_id: str, recipient: Recipient, template: str) ->
 
 
 def message_id(notification_id_: str) -> str:
-    """The deterministic Message-ID of DESIGN §6, so a resend after a crash is recognisable."""
+    """The deterministic Message-ID of docs/design.md §6, so a resend after a crash is recognisable."""
     return f"<{notification_id_}@{MESSAGE_ID_DOMAIN}>"
 
 

@@ -59,7 +59,7 @@ class RegistrationService:
 
     @timer(interval=RETENTION_SWEEP_SECONDS)
     def erase_after_retention(self):
-        """Erase those without activity for longer than the retention period (DESIGN §5)."""
+        """Erase those without activity for longer than the retention period (docs/design.md §5)."""
         return handlers.erase_after_retention(self._ports())
 
     # --- RPC (docs/rpc.md) ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Erasure end to end (DESIGN §5, GDPR art. 17): the services as separate processes; after one
+"""Erasure end to end (docs/design.md §5, GDPR art. 17): the services as separate processes; after one
 erasure, no database of any service holds a document keyed by or mentioning the registration id,
 the person's e-mail, phone, name or free text (scanned as stored, every collection), and no
 log line holds them, not even from refused intakes."""

@@ -1,4 +1,4 @@
-"""The matching engine's rules (DESIGN §4), as properties over generated pools and as examples."""
+"""The matching engine's rules (docs/design.md §4), as properties over generated pools and as examples."""
 
 from datetime import UTC, datetime, timedelta
 

@@ -1,4 +1,4 @@
-"""Erasure (DESIGN §5): at a person's request or withdrawn consent, and by the retention sweep.
+"""Erasure (docs/design.md §5): at a person's request or withdrawn consent, and by the retention sweep.
 An erased registration is gone; only a digest of its key and anonymous counts remain."""
 
 from typing import Any
