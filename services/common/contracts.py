@@ -222,6 +222,74 @@ class RegistrationErased(StrictSchema):
     reason = fields.String(required=True, validate=_one_of(("request", "consent_withdrawn", "retention")))
 
 
+class RegistrationPaused(StrictSchema):
+    """The person asked for a break: matching holds them out of every pool until `paused_until`
+    (00:00 Europe/Oslo), or until registration_resumed comes first."""
+
+    registration_id = Id(required=True)
+    paused_until = Timestamp(required=True)
+
+
+#: Why a person waits again: their pause ran out, they cancelled it, or they came back after withdrawing.
+RESUME_REASONS = ("pause_ended", "pause_cancelled", "came_back")
+
+
+class RegistrationResumed(StrictSchema):
+    registration_id = Id(required=True)
+    reason = fields.String(required=True, validate=_one_of(RESUME_REASONS))
+
+
+#: Why two people must not share a group: one listed the other («folk jeg ikke vil møte»), or
+#: (issue 14) they may be the same person.
+PAIR_REASONS = ("avoid", "possible_duplicate")
+
+
+def _two_people(ids: list[str]) -> None:
+    if len(ids) != 2 or ids[0] == ids[1]:
+        raise ValidationError("Must be two different registration ids.")
+
+
+class RegistrationPair(StrictSchema):
+    """Two people never placed together; the ids are sorted, so the pair says nothing of who
+    listed whom."""
+
+    registration_ids = fields.List(Id(), required=True, validate=_two_people)
+    reason = fields.String(required=True, validate=_one_of(PAIR_REASONS))
+
+
+class RegistrationPairFlagged(RegistrationPair):
+    pass
+
+
+class RegistrationPairCleared(RegistrationPair):
+    pass
+
+
+class PersonalLinkRequested(StrictSchema):
+    """Someone asked for a new personal link for this registration: the address they typed
+    never leaves registration, only the id travels."""
+
+    registration_id = Id(required=True)
+
+
+CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+ClockTime = lambda **kw: fields.String(validate=validate.Regexp(CLOCK_TIME, error="Use HH:MM, 24-hour clock."), **kw)
+
+
+class CohortSlot(Slot):
+    """A course's weekly time: the weekday and part of day matching pools by, and the clock time."""
+
+    start_time = ClockTime(required=True)
+
+
+class CohortCreated(StrictSchema):
+    cohort_id = Id(required=True)
+    contact_point_id = Id(required=True)
+    expected_size = fields.Integer(required=True, strict=True, validate=validate.Range(4, 12))
+    slot = fields.Nested(CohortSlot, required=True)
+    deadline = Timestamp(required=True)
+
+
 # --- directory ---------------------------------------------------------------------------------
 
 CONTACT_POINT_KINDS = (
@@ -244,6 +312,14 @@ class MeetingPlaceSummary(StrictSchema):
     accessibility = fields.List(fields.String(validate=_one_of(ACCESSIBILITY_FEATURES)), required=True)
 
 
+#: A meeting place is a room, or a video meeting (whose link never travels on the bus).
+MEETING_PLACE_KINDS = ("physical", "digital")
+
+
+class MeetingPlaceSummaryV2(MeetingPlaceSummary):
+    kind = fields.String(required=True, validate=_one_of(MEETING_PLACE_KINDS))
+
+
 class ContactPointUpserted(StrictSchema):
     """A contact point as it now is. Consumers keep the highest `revision` and ignore older ones."""
 
@@ -259,6 +335,12 @@ class ContactPointUpserted(StrictSchema):
     max_size = fields.Integer(required=True, strict=True, validate=validate.Range(3, 12))
     active = Bool(required=True)
     meeting_places = fields.List(fields.Nested(MeetingPlaceSummary), load_default=list)
+
+
+class ContactPointUpsertedV2(ContactPointUpserted):
+    """Version 2: each meeting place says whether it is physical or digital."""
+
+    meeting_places = fields.List(fields.Nested(MeetingPlaceSummaryV2), load_default=list)
 
 
 class ContactPointDeactivated(StrictSchema):
@@ -320,8 +402,35 @@ class GroupConfirmed(GroupEvent):
     starter_id = Id(required=True)
 
 
+class GroupConfirmedV2(GroupConfirmed):
+    """Version 2: the day staff plan to hand the group over to itself, if they named one."""
+
+    handover_planned_on = fields.Date(required=True, allow_none=True)
+
+
+GROUP_STATES = ("proposed", "confirmed", "started", "self_run")
+MEETING_INTERVALS = ("week", "other_week")
+
+
+class Schedule(StrictSchema):
+    """When and where a group meets once it runs itself."""
+
+    weekday = fields.String(required=True, validate=_one_of(WEEKDAYS))
+    start_time = ClockTime(required=True)
+    every = fields.String(required=True, validate=_one_of(MEETING_INTERVALS))
+    meeting_place_id = Id(required=True)
+
+
 class GroupMemberAdded(GroupEvent):
     registration_id = Id(required=True)
+
+
+class GroupMemberAddedV2(GroupMemberAdded):
+    """Version 2: what a newcomer's invitation must say of the group as it is now."""
+
+    group_state = fields.String(required=True, validate=_one_of(GROUP_STATES))
+    schedule = fields.Nested(Schedule, required=True, allow_none=True)
+    next_meeting_at = Timestamp(required=True, allow_none=True)
 
 
 class GroupMemberLeft(GroupEvent):
@@ -331,6 +440,35 @@ class GroupMemberLeft(GroupEvent):
 
 class GroupClosed(GroupEvent):
     reason = fields.String(required=True, validate=_one_of(("completed", "dissolved", "staff")))
+
+
+class GroupStarted(GroupEvent):
+    started_at = Timestamp(required=True)
+
+
+class GroupSelfRun(GroupEvent):
+    """The starter handed the group over: it runs itself, up to two members answer check-ins."""
+
+    handover_at = Timestamp(required=True)
+    checkin_registration_ids = fields.List(Id(), required=True, validate=validate.Length(0, 2))
+    schedule = fields.Nested(Schedule, required=True, allow_none=True)
+
+
+class GroupCheckinDue(GroupEvent):
+    checkin_id = Id(required=True)
+    number = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
+    due_at = Timestamp(required=True)
+
+
+class GroupCheckinRecorded(GroupEvent):
+    """A check-in's answer; its free-text comment stays in matching (`has_comment` only)."""
+
+    checkin_id = Id(required=True)
+    still_meeting = Bool(required=True)
+    usual_attendance = fields.Integer(required=True, strict=True, validate=validate.Range(0, 20))
+    wants_new_members = Bool(required=True)
+    needs_help = Bool(required=True)
+    has_comment = Bool(required=True)
 
 
 # --- notification ------------------------------------------------------------------------------
@@ -381,16 +519,26 @@ VERSIONS: dict[EventKey, dict[int, type[StrictSchema]]] = {
     ("registration", "registration_updated"): {1: RegistrationUpdated},
     ("registration", "registration_withdrawn"): {1: RegistrationWithdrawn},
     ("registration", "registration_erased"): {1: RegistrationErased},
-    ("directory", "contact_point_upserted"): {1: ContactPointUpserted},
+    ("registration", "registration_paused"): {1: RegistrationPaused},
+    ("registration", "registration_resumed"): {1: RegistrationResumed},
+    ("registration", "registration_pair_flagged"): {1: RegistrationPairFlagged},
+    ("registration", "registration_pair_cleared"): {1: RegistrationPairCleared},
+    ("registration", "personal_link_requested"): {1: PersonalLinkRequested},
+    ("registration", "cohort_created"): {1: CohortCreated},
+    ("directory", "contact_point_upserted"): {1: ContactPointUpserted, 2: ContactPointUpsertedV2},
     ("directory", "contact_point_deactivated"): {1: ContactPointDeactivated},
     ("matching", "registration_waitlisted"): {1: RegistrationWaitlisted},
     ("matching", "registration_unroutable"): {1: RegistrationUnroutable},
     ("matching", "group_proposed"): {1: GroupProposed},
     ("matching", "group_rejected"): {1: GroupRejected},
-    ("matching", "group_confirmed"): {1: GroupConfirmed},
-    ("matching", "group_member_added"): {1: GroupMemberAdded},
+    ("matching", "group_confirmed"): {1: GroupConfirmed, 2: GroupConfirmedV2},
+    ("matching", "group_member_added"): {1: GroupMemberAdded, 2: GroupMemberAddedV2},
     ("matching", "group_member_left"): {1: GroupMemberLeft},
     ("matching", "group_closed"): {1: GroupClosed},
+    ("matching", "group_started"): {1: GroupStarted},
+    ("matching", "group_self_run"): {1: GroupSelfRun},
+    ("matching", "group_checkin_due"): {1: GroupCheckinDue},
+    ("matching", "group_checkin_recorded"): {1: GroupCheckinRecorded},
     ("notification", "notification_sent"): {1: NotificationSent},
     ("notification", "notification_failed"): {1: NotificationFailed, 2: NotificationFailedV2},
 }
@@ -428,6 +576,10 @@ SUBSCRIPTIONS = {
         ("registration", "registration_updated"),
         ("registration", "registration_withdrawn"),
         ("registration", "registration_erased"),
+        ("registration", "registration_paused"),
+        ("registration", "registration_resumed"),
+        ("registration", "registration_pair_flagged"),
+        ("registration", "registration_pair_cleared"),
         ("directory", "contact_point_upserted"),
         ("directory", "contact_point_deactivated"),
     ],
@@ -441,6 +593,7 @@ SUBSCRIPTIONS = {
         ("matching", "group_closed"),
         ("registration", "registration_withdrawn"),
         ("registration", "registration_erased"),
+        ("registration", "personal_link_requested"),
     ],
     "directory": [],
 }

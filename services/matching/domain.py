@@ -70,9 +70,11 @@ def waiting_entry(
     widening_days: WideningDays,
     previous: Doc | None = None,
 ) -> Doc:
-    """The stored shape of one waiting person. A re-route keeps the place in the queue."""
+    """The stored shape of one waiting person. A re-route keeps the place in the queue, the time
+    spent paused, and a hold (a pause) the person is in."""
     home = pool_key(route["contact_point_id"], profile["role"], profile["languages"], route["kind"] == "digital")
     queue_since = previous["queue_since"] if previous else profile["registered_at"]
+    kept = {field: (previous or {}).get(field) for field in HOLD_FIELDS}
     entry: Doc = {
         "_id": profile["registration_id"],
         "contact_point_id": route["contact_point_id"],
@@ -92,19 +94,95 @@ def waiting_entry(
         "version": (previous or {}).get("version", 0) + 1,
         "widening": [],
         "updated_at": now,
+        **kept,
+        "paused_seconds": kept["paused_seconds"] or 0,
     }
+    if entry["held"]:
+        entry["pools"] = []
     entry["next_widening_at"] = next_widening_at(entry, widening_days)
     return entry
 
 
+# --- holds: a person on a break (issue 13) -------------------------------------------------------
+
+#: What a waiting entry carries of a pause: held ("paused" or None), since when, until when, the
+#: seconds spent paused before (they count toward neither widening nor waiting), and when the last
+#: pause, resume or withdrawal the entry saw occurred (older ones, overtaken on the bus, are ignored).
+HOLD_FIELDS = ("held", "held_since", "paused_until", "paused_seconds", "status_at")
+
+
+def waiting_start(entry: Doc) -> datetime:
+    """When the person's wait counts from: the place in the queue, moved on by every day paused."""
+    start: datetime = entry["queue_since"] + timedelta(seconds=entry.get("paused_seconds") or 0)
+    return start
+
+
 def waited_days(entry: Doc, now: datetime) -> int:
-    return max(0, (now - entry["queue_since"]).days)
+    return max(0, (now - waiting_start(entry)).days)
 
 
 def next_widening_at(entry: Doc, widening_days: WideningDays) -> datetime | None:
+    if entry.get("held"):
+        return None
     done = {w["step"] for w in entry["widening"]}
     due = sorted(days for step, days in widening_days.items() if step not in done)
-    return entry["queue_since"] + timedelta(days=due[0]) if due else None
+    return waiting_start(entry) + timedelta(days=due[0]) if due else None
+
+
+def is_stale(entry: Doc | None, occurred_at: datetime) -> bool:
+    """A pause, resume or withdrawal older than the last one this entry saw: separate queues
+    may deliver them out of order, and the newer one already decided."""
+    seen = (entry or {}).get("status_at")
+    return seen is not None and occurred_at < seen
+
+
+def hold(entry: Doc, now: datetime, paused_until: datetime, occurred_at: datetime) -> Doc:
+    """Out of every pool while paused; the place in the queue is kept. A new pause while paused
+    moves its end."""
+    return {
+        **entry,
+        "held": "paused",
+        "held_since": entry.get("held_since") or now,
+        "paused_until": paused_until,
+        "pools": [],
+        "next_widening_at": None,
+        "status_at": occurred_at,
+        "version": entry["version"] + 1,
+        "updated_at": now,
+    }
+
+
+def withdrawn_record(kept: Doc, occurred_at: datetime) -> Doc:
+    """What matching keeps of a withdrawn person for their return: the profile and the place in
+    the queue (a waiting entry's, or an unroutable person's registration time)."""
+    profile = kept["profile"]
+    return {
+        "_id": profile["registration_id"],
+        "profile": profile,
+        "queue_since": kept.get("queue_since") or profile["registered_at"],
+        "paused_seconds": kept.get("paused_seconds") or 0,
+        "version": kept.get("version", 0),
+        "status_at": occurred_at,
+        "held": None,
+    }
+
+
+def release_hold(entry: Doc, now: datetime, widening_days: WideningDays, occurred_at: datetime) -> Doc:
+    """Back in the pools the person was in, the days paused added to `paused_seconds`."""
+    paused = (now - entry["held_since"]).total_seconds() if entry.get("held_since") else 0.0
+    released = {
+        **entry,
+        "held": None,
+        "held_since": None,
+        "paused_until": None,
+        "paused_seconds": (entry.get("paused_seconds") or 0) + max(0.0, paused),
+        "status_at": occurred_at,
+        "version": entry["version"] + 1,
+        "updated_at": now,
+    }
+    released["pools"] = pools_of(released) if released.get("group_id") is None else []
+    released["next_widening_at"] = next_widening_at(released, widening_days)
+    return released
 
 
 def widen(
@@ -167,7 +245,7 @@ def person(entry: Doc, pool: str, now: datetime, widening_days: WideningDays) ->
         themes=tuple(profile["themes"]),
         slots=frozenset(engine.slot_key(s) for s in profile["availability"]),
         open_to_mixed=profile["open_to_mixed"],
-        waiting_since=entry["queue_since"],
+        waiting_since=waiting_start(entry),
         birth_year=profile.get("birth_year"),
         municipality_number=profile.get("municipality_number"),
         not_in_own_municipality=profile["not_in_own_municipality"],
@@ -275,6 +353,11 @@ def refill_candidates(
     fitting = [u for u in units if u.index not in seed and label in u.labels]
     chosen = engine.fill_group(rules, fitting, settings.min_size, seed=seed)
     return [r for i in chosen if i not in seed for r in units[i].ids]
+
+
+def flagged_pair_key(a: str, b: str, reason: str) -> str:
+    """The key of a pair registration flagged: never the key of a pair staff recorded ("a|b")."""
+    return "|".join([*sorted((a, b)), reason])
 
 
 def erasure_tombstone(registration_id: str) -> str:

@@ -108,6 +108,7 @@ class MemoryMatchingStore:
     def __init__(self) -> None:
         self.waiting = Table("pools", "contact_point_id")
         self.unroutable = Table()
+        self.withdrawn = Table()
         self.erased = Table()
         self.groups = Table("contact_point_id")
         self.acquaintances = Table("pair")
@@ -241,11 +242,27 @@ class MemoryMatchingStore:
         self._write(uow, self.waiting, registration_id, released)
         return copy.deepcopy(entry)
 
-    def record_unroutable(self, uow: UnitOfWork, registration_id: str, reason: str, now: datetime) -> None:
-        self._write(uow, self.unroutable, registration_id, {"_id": registration_id, "reason": reason, "since": now})
+    def record_unroutable(
+        self, uow: UnitOfWork, registration_id: str, reason: str, now: datetime, profile: Doc | None = None
+    ) -> None:
+        doc = {"_id": registration_id, "reason": reason, "since": now, "profile": profile}
+        self._write(uow, self.unroutable, registration_id, doc)
+
+    def unroutable_entry(self, registration_id: str, uow: UnitOfWork | None = None) -> Doc | None:
+        return _copy(self.unroutable.get(registration_id))
+
+    def keep_withdrawn(self, uow: UnitOfWork, doc: Doc) -> None:
+        self._write(uow, self.withdrawn, doc["_id"], doc)
+
+    def withdrawn_entry(self, registration_id: str, uow: UnitOfWork | None = None) -> Doc | None:
+        return _copy(self.withdrawn.get(registration_id))
+
+    def drop_withdrawn(self, uow: UnitOfWork, registration_id: str) -> None:
+        if registration_id in self.withdrawn:
+            self._write(uow, self.withdrawn, registration_id, None)
 
     def forget(self, uow: UnitOfWork, registration_id: str) -> None:
-        for table in (self.waiting, self.unroutable):
+        for table in (self.waiting, self.unroutable, self.withdrawn):
             if registration_id in table:
                 self._write(uow, table, registration_id, None)
 
@@ -285,12 +302,21 @@ class MemoryMatchingStore:
     ) -> list[frozenset[str]]:
         ids = set(registration_ids)
         pairs = {doc["_id"]: doc["pair"] for rid in sorted(ids) for doc in self.acquaintances.where("pair", rid)}
-        return [frozenset(pair) for pair in pairs.values() if set(pair) <= ids]
+        return list(dict.fromkeys(frozenset(pair) for pair in pairs.values() if set(pair) <= ids))
 
     def add_acquaintances(self, uow: UnitOfWork, a: str, b: str, now: datetime) -> None:
         pair = sorted((a, b))
         key = "|".join(pair)
         self._write(uow, self.acquaintances, key, {"_id": key, "pair": pair, "at": now})
+
+    def add_flagged_pair(self, uow: UnitOfWork, a: str, b: str, reason: str, now: datetime) -> None:
+        key = domain.flagged_pair_key(a, b, reason)
+        self._write(uow, self.acquaintances, key, {"_id": key, "pair": sorted((a, b)), "reason": reason, "at": now})
+
+    def clear_flagged_pair(self, uow: UnitOfWork, a: str, b: str, reason: str) -> None:
+        key = domain.flagged_pair_key(a, b, reason)
+        if key in self.acquaintances:
+            self._write(uow, self.acquaintances, key, None)
 
     def forget_acquaintances(self, uow: UnitOfWork, registration_id: str) -> None:
         for doc in self.acquaintances.where("pair", registration_id):

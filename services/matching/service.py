@@ -64,6 +64,22 @@ class MatchingService:
     def handle_registration_erased(self, event):
         handlers.forget(self._ports(), event, "erased")
 
+    @handle_event("registration", "registration_paused")
+    def handle_registration_paused(self, event):
+        handlers.pause(self._ports(), event)
+
+    @handle_event("registration", "registration_resumed")
+    def handle_registration_resumed(self, event):
+        handlers.resume(self._ports(), event)
+
+    @handle_event("registration", "registration_pair_flagged")
+    def handle_registration_pair_flagged(self, event):
+        handlers.pair_flagged(self._ports(), event)
+
+    @handle_event("registration", "registration_pair_cleared")
+    def handle_registration_pair_cleared(self, event):
+        handlers.pair_cleared(self._ports(), event)
+
     @handle_event("directory", "contact_point_upserted")
     def handle_contact_point_upserted(self, event):
         handlers.contact_point_changed(self._ports(), event)

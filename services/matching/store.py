@@ -84,16 +84,28 @@ class MatchingStorage(Storage):
         )
         return entry
 
-    def record_unroutable(self, uow, registration_id, reason, now):
+    def record_unroutable(self, uow, registration_id, reason, now, profile=None):
         uow.db.unroutable.replace_one(
             {"_id": registration_id},
-            {"_id": registration_id, "reason": reason, "since": now},
+            {"_id": registration_id, "reason": reason, "since": now, "profile": profile},
             upsert=True,
             session=uow.session,
         )
 
+    def unroutable_entry(self, registration_id, uow=None):
+        return self._db(uow).unroutable.find_one({"_id": registration_id}, session=_session(uow))
+
+    def keep_withdrawn(self, uow, doc):
+        uow.db.withdrawn.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=uow.session)
+
+    def withdrawn_entry(self, registration_id, uow=None):
+        return self._db(uow).withdrawn.find_one({"_id": registration_id}, session=_session(uow))
+
+    def drop_withdrawn(self, uow, registration_id):
+        uow.db.withdrawn.delete_one({"_id": registration_id}, session=uow.session)
+
     def forget(self, uow, registration_id):
-        for name in ("waiting", "unroutable"):
+        for name in ("waiting", "unroutable", "withdrawn"):
             uow.db[name].delete_one({"_id": registration_id}, session=uow.session)
 
     def mark_erased(self, uow, tombstone):
@@ -125,15 +137,25 @@ class MatchingStorage(Storage):
     # --- acquaintances and rejected sets ---------------------------------------------------------
 
     def acquaintances_among(self, registration_ids, uow=None):
+        """Every pair among the ids, staff-recorded or flagged, each once."""
         ids = set(registration_ids)
         docs = self._db(uow).acquaintances.find({"pair": {"$in": sorted(ids)}}, session=_session(uow))
-        return [frozenset(doc["pair"]) for doc in docs if set(doc["pair"]) <= ids]
+        return list(dict.fromkeys(frozenset(doc["pair"]) for doc in docs if set(doc["pair"]) <= ids))
 
     def add_acquaintances(self, uow, a, b, now):
         pair = sorted((a, b))
         uow.db.acquaintances.replace_one(
             {"_id": "|".join(pair)}, {"_id": "|".join(pair), "pair": pair, "at": now}, upsert=True, session=uow.session
         )
+
+    def add_flagged_pair(self, uow, a, b, reason, now):
+        key, pair = domain.flagged_pair_key(a, b, reason), sorted((a, b))
+        uow.db.acquaintances.replace_one(
+            {"_id": key}, {"_id": key, "pair": pair, "reason": reason, "at": now}, upsert=True, session=uow.session
+        )
+
+    def clear_flagged_pair(self, uow, a, b, reason):
+        uow.db.acquaintances.delete_one({"_id": domain.flagged_pair_key(a, b, reason)}, session=uow.session)
 
     def forget_acquaintances(self, uow, registration_id):
         uow.db.acquaintances.delete_many({"pair": registration_id}, session=uow.session)
@@ -178,7 +200,8 @@ class MatchingStorage(Storage):
     # --- figures ------------------------------------------------------------------------------------
 
     def figure_rows(self):
-        """(county number or None, status) for everyone matching knows of: anonymous."""
+        """(county number or None, status) for everyone matching knows of: anonymous. A paused
+        person still waits (their break is their own business)."""
         for doc in self.db.waiting.find({}, {"profile.municipality_number": 1, "group_id": 1}):
             number = (doc.get("profile") or {}).get("municipality_number")
             yield (number[:2] if number else None, "in_group" if doc.get("group_id") else "waiting")

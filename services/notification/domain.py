@@ -21,7 +21,22 @@ REMINDER = "reminder"
 WITHDRAWAL = "withdrawal"
 REFERRAL_STATUS = "referral_status"
 STAFF_DIGEST = "staff_digest"
-TEMPLATES = (RECEIPT, UNROUTABLE_STAFF, PROPOSAL_READY, INVITATION, REMINDER, WITHDRAWAL, REFERRAL_STATUS, STAFF_DIGEST)
+NEW_LINK = "new_link"
+TEMPLATES = (
+    RECEIPT,
+    UNROUTABLE_STAFF,
+    PROPOSAL_READY,
+    INVITATION,
+    REMINDER,
+    WITHDRAWAL,
+    REFERRAL_STATUS,
+    STAFF_DIGEST,
+    NEW_LINK,
+)
+#: Messages to a participant that carry their personal link (`<FLOKK_PUBLIC_BASE_URL>/me?t=<token>`).
+WITH_PERSONAL_LINK = (RECEIPT, INVITATION, REMINDER, WITHDRAWAL, NEW_LINK)
+#: Messages a withdrawn person still gets: the confirmation, and the link to come back by.
+TO_THE_WITHDRAWN = (WITHDRAWAL, NEW_LINK)
 
 # What a referrer is told: a status word, never a theme, a place or a name.
 REFERRAL_STATUSES = ("waiting", "national_office", "in_group", "withdrawn")
@@ -308,6 +323,16 @@ def invitation_messages(
 
 def withdrawal_message(event_id: str, registration_id: str) -> Message:
     return Message(event_id, participant(registration_id), WITHDRAWAL, registration_id)
+
+
+def new_link_message(event_id: str, registration_id: str) -> Message:
+    """The person asked for a new link to their page; it goes to them by their preferred channel."""
+    return Message(event_id, participant(registration_id), NEW_LINK, registration_id)
+
+
+def personal_link(base_url: str, token: str | None) -> str:
+    """The person's own page, `<base>/me?t=<token>`; empty when registration gave no token."""
+    return f"{base_url.rstrip('/')}/me?t={token}" if token else ""
 
 
 def referral_status_message(event_id: str, registration_id: str, referrer_id: str, status: str) -> Message:

@@ -18,6 +18,8 @@ T = TypeVar("T")
 Record = dict[str, Any]
 
 NATIONAL_OFFICE_ID = "national-office"
+#: The gateway on a developer machine (the FLOKK_PUBLIC_BASE_URL default).
+LOCAL_GATEWAY = "http://127.0.0.1:8000"
 
 
 class DeliveryFailure(Exception):
@@ -129,7 +131,8 @@ class SmsChannel(Protocol):
 
 class Registration(Protocol):
     def contact_details(self, registration_id: str) -> Record | None:
-        """The person's contact details now, or None once they are erased."""
+        """The person's contact details now, with a fresh personal link (`link_token`), or None
+        once they are erased."""
         ...
 
 
@@ -155,3 +158,5 @@ class Ports:
     gateway: Gateway
     clock: Clock
     national_office_id: str = NATIONAL_OFFICE_ID
+    #: Where people reach the gateway: personal links are `<public_base_url>/me?t=<token>`.
+    public_base_url: str = LOCAL_GATEWAY

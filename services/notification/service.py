@@ -4,7 +4,7 @@ from nameko.timer import timer
 
 from services.common.cache import SharedCache
 from services.common.delivery import handle_event
-from services.common.dependencies import ClockDependency
+from services.common.dependencies import ClockDependency, SettingsDependency
 from services.common.health import health_report
 from services.common.rpc import TimedRpcProxy, rpc
 from services.common.store import MongoStore
@@ -32,6 +32,7 @@ class NotificationService:
     mailer = Mailer()
     sms = Sms()
     clock = ClockDependency()
+    settings = SettingsDependency()
     registration = TimedRpcProxy("registration")
     directory = TimedRpcProxy("directory")
     gateway = TimedRpcProxy("gateway")  # referrers' addresses live with their accounts
@@ -47,6 +48,7 @@ class NotificationService:
             directory=RemoteDirectory(self.directory, self.contact_points),
             gateway=RemoteGateway(self.gateway),
             clock=self.clock,
+            public_base_url=self.settings["FLOKK_PUBLIC_BASE_URL"],
         )
 
     @handle_event("matching", "registration_waitlisted")
@@ -84,6 +86,10 @@ class NotificationService:
     @handle_event("registration", "registration_erased")
     def handle_registration_erased(self, event):
         handlers.on_erased(self._ports(), event)
+
+    @handle_event("registration", "personal_link_requested")
+    def handle_personal_link_requested(self, event):
+        handlers.on_personal_link_requested(self._ports(), event)
 
     @timer(interval=DUE_SECONDS)
     def send_due_messages(self):

@@ -12,4 +12,10 @@ SETTINGS = (
         "Base URL of the SMS provider's API (the adapter adds /messages).",
         required_in_production=True,
     ),
+    Setting(
+        "FLOKK_PUBLIC_BASE_URL",
+        "http://127.0.0.1:8000",
+        "Where people reach the gateway: messages carry `<this>/me?t=<token>`, the person's own page.",
+        required_in_production=True,
+    ),
 )

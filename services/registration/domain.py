@@ -1,12 +1,14 @@
 """Registration rules. Pure: no nameko, no pymongo."""
 
+import math
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
-from services.common.access import may_see_contact_point
+from services.common.access import is_participant, may_see_contact_point
+from services.common.clock import OSLO
 from services.common.envelope import iso
-from services.common.errors import Forbidden, InvalidInput
+from services.common.errors import Conflict, Forbidden, InvalidInput
 
 #: A registration as stored (no contact details), a contact record, a place from the directory,
 #: an intake's validated data and the actor of an RPC (None for the public): plain dicts.
@@ -31,13 +33,40 @@ PROFILE_FIELDS = (
 )
 
 # Lifecycle: registered (stored, not yet routed) -> waiting (in a pool, as matching reports) ->
-# in_group; withdrawn from any of them (and back to registered on return). Erased is no status:
-# an erased registration is gone.
+# in_group; paused (a break the person asked for) from registered or waiting, and back when it ends;
+# withdrawn from any of them (and back to registered on return). Erased is no status: an erased
+# registration is gone.
 REGISTERED, WAITING, IN_GROUP, WITHDRAWN = "registered", "waiting", "in_group", "withdrawn"
-#: What a referrer may learn: the status only, in three words.
-REFERRER_STATUS = {REGISTERED: "waiting", WAITING: "waiting", IN_GROUP: "in_group", WITHDRAWN: "withdrawn"}
+PAUSED = "paused"
+#: What a referrer may learn: the status only, in three words (a break is the person's own business).
+REFERRER_STATUS = {
+    REGISTERED: "waiting",
+    WAITING: "waiting",
+    PAUSED: "waiting",
+    IN_GROUP: "in_group",
+    WITHDRAWN: "withdrawn",
+}
 #: Statuses in which time passes towards erasure; waiting in a pool or sitting in a group is activity.
 INACTIVE_STATUSES = (WITHDRAWN,)
+
+#: What a person may change on their page. The last two only say how to reach them: changing
+#: them emits nothing, since matching does not use them.
+PREFERENCE_FIELDS = (
+    "themes",
+    "languages",
+    "availability",
+    "digital_ok",
+    "accessibility_needs",
+    "not_in_own_municipality",
+    "open_to_mixed",
+    "message_language",
+    "preferred_channel",
+)
+MATCHING_PREFERENCES = PREFERENCE_FIELDS[:-2]
+#: A break lasts two to 26 weeks.
+PAUSE_WEEKS = (2, 26)
+#: At most this many people on a person's list of people they do not want to meet.
+MAX_AVOIDED = 20
 
 WITHDRAWAL_REASONS = ("person", "referrer", "staff")
 ERASURE_REASONS = ("request", "consent_withdrawn")  # "retention" is the timer's alone
@@ -179,13 +208,20 @@ def check_register_actor(actor: Actor, data: Intake) -> None:
         raise InvalidInput({"consent": {"channel": ["A referrer attests consent: use channel 'referrer'."]}})
 
 
+def require_person_or_staff(actor: Actor, registration: Registration) -> None:
+    """The person on their own page (a participant actor for this registration), staff of the
+    person's contact point, or national_admin."""
+    if not is_participant(actor, registration["_id"]):
+        require_staff_of(actor, registration)
+
+
 def require_may_act_for(actor: Actor, registration: Registration) -> None:
-    """Withdraw or erase: staff of the person's contact point, national_admin, or the referrer
-    who registered them (passing on the person's wish)."""
+    """Withdraw, come back or erase: the person, staff of the person's contact point,
+    national_admin, or the referrer who registered them (passing on the person's wish)."""
     if (actor or {}).get("role") == "referrer":
         require_own_referral(actor, registration)
     else:
-        require_staff_of(actor, registration)
+        require_person_or_staff(actor, registration)
 
 
 def withdrawal_reason(actor: Actor, reason: str, registration: Registration) -> str:
@@ -193,6 +229,8 @@ def withdrawal_reason(actor: Actor, reason: str, registration: Registration) -> 
     require_may_act_for(actor, registration)
     if (actor or {}).get("role") == "referrer":
         return "referrer"
+    if is_participant(actor):
+        return "person"
     if reason not in WITHDRAWAL_REASONS:
         raise InvalidInput({"reason": [f"Must be one of: {', '.join(WITHDRAWAL_REASONS)}."]})
     return reason
@@ -208,15 +246,19 @@ def check_erasure_reason(reason: str) -> str:
 
 
 def after_waitlisted(registration: Registration, contact_point_id: str) -> dict[str, Any]:
-    """The person's contact point (for staff checks) and, unless withdrawn meanwhile, waiting."""
-    status = registration["status"] if registration["status"] == WITHDRAWN else WAITING
+    """The person's contact point (for staff checks) and, unless withdrawn or paused meanwhile, waiting."""
+    status = registration["status"] if registration["status"] in (WITHDRAWN, PAUSED) else WAITING
     return {"contact_point_id": contact_point_id, "status": status}
 
 
-def after_joined(registration: Registration, group_id: str, contact_point_id: str) -> dict[str, Any]:
-    if registration["status"] == WITHDRAWN:
+def after_joined(
+    registration: Registration, group_id: str, contact_point_id: str, group_state: str | None = None
+) -> dict[str, Any]:
+    """In a group once it is confirmed (a proposal is not yet a place: the person is not told).
+    A pause that crossed the confirmation on the bus gives way to the group."""
+    if registration["status"] == WITHDRAWN or group_state == "proposed":
         return {}
-    return {"status": IN_GROUP, "group_id": group_id, "contact_point_id": contact_point_id}
+    return {"status": IN_GROUP, "group_id": group_id, "contact_point_id": contact_point_id, "paused_until": None}
 
 
 def after_left(registration: Registration, group_id: str) -> dict[str, Any]:
@@ -227,3 +269,83 @@ def after_left(registration: Registration, group_id: str) -> dict[str, Any]:
 
 def retention_cutoff(now: datetime, retention_days: float) -> datetime:
     return now - timedelta(days=retention_days)
+
+
+# --- the person's own page (issue 13) ----------------------------------------------------------
+
+
+def pause_weeks(weeks: object) -> int:
+    low, high = PAUSE_WEEKS
+    if isinstance(weeks, bool) or not isinstance(weeks, int) or not low <= weeks <= high:
+        raise InvalidInput({"weeks": [f"Must be a whole number of weeks from {low} to {high}."]})
+    return weeks
+
+
+def pause_end(now: datetime, weeks: int) -> datetime:
+    """00:00 Europe/Oslo of the day `weeks` weeks ahead (DST-safe: a date, then midnight there)."""
+    day = now.astimezone(OSLO).date() + timedelta(days=7 * weeks)
+    return datetime.combine(day, time(0), tzinfo=OSLO)
+
+
+def check_may_pause(registration: Registration) -> None:
+    """A person in a confirmed or running group leaves it instead; a withdrawn one comes back first."""
+    if registration["status"] == IN_GROUP:
+        raise Conflict("in_group")
+    if registration["status"] == WITHDRAWN:
+        raise Conflict("withdrawn")
+
+
+def status_after_pause(registration: Registration) -> str:
+    """Waiting again where matching last placed the person, or registered if it never did."""
+    return WAITING if registration.get("contact_point_id") else REGISTERED
+
+
+def check_channel(preferences: dict[str, Any], contact: Contact) -> None:
+    """A channel needs its address: a field error names the channel chosen."""
+    channel = preferences.get("preferred_channel")
+    if channel == "sms" and not contact.get("phone"):
+        raise InvalidInput({"preferred_channel": ["SMS was chosen, but no mobile number is on file."]})
+    if channel == "email" and not contact.get("email"):
+        raise InvalidInput({"preferred_channel": ["E-mail was chosen, but no e-mail address is on file."]})
+
+
+def changed_preferences(registration: Registration, wanted: dict[str, Any]) -> dict[str, Any]:
+    """The preferences in `wanted` that differ from the stored ones."""
+    return {field: value for field, value in wanted.items() if registration.get(field) != value}
+
+
+def personal_view(registration: Registration, contact: Contact) -> dict[str, Any]:
+    """What the person sees of themselves on their page: no digests, no other person, no free text."""
+    paused_until = registration.get("paused_until")
+    return {
+        "registration_id": registration["_id"],
+        "status": registration["status"],
+        "contact_point_id": registration.get("contact_point_id"),
+        "waiting_since": iso(registration["registered_at"]),
+        "paused_until": iso(paused_until) if paused_until else None,
+        "group_id": registration.get("group_id"),
+        "preferences": {
+            field: registration.get(field) if field != "accessibility_needs" else registration.get(field) or []
+            for field in PREFERENCE_FIELDS
+        },
+        "has_email": bool(contact.get("email")),
+        "has_phone": bool(contact.get("phone")),
+        "avoid_count": len(registration.get("avoid_digests") or []),
+        "first_name": first_name(contact.get("name")),
+    }
+
+
+def first_name(name: str | None) -> str:
+    words = (name or "").split()
+    return words[0] if words else ""
+
+
+def links_valid_from(now: datetime) -> datetime:
+    """The start of the next second: tokens carry whole seconds, and one issued in this very
+    second must count as revoked."""
+    return datetime.fromtimestamp(math.floor(now.timestamp()) + 1, tz=now.tzinfo)
+
+
+def sorted_pair(a: str, b: str) -> list[str]:
+    """A pair of registration ids on the bus: sorted, so it never says who listed whom."""
+    return sorted((a, b))

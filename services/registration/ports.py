@@ -50,11 +50,21 @@ class UnitOfWork(Protocol):
 
 
 class Digests(Protocol):
-    """Keyed digests of contact details and payloads (the vault): comparable, not reversible."""
+    """Keyed digests of contact details and payloads, and personal links (the vault)."""
 
     def fingerprint(self, data: dict[str, Any]) -> str: ...
 
     def same_person_lookups(self, contact: dict[str, Any]) -> list[str]: ...
+
+    def contact_lookup(self, kind: str, normalised: str) -> str:
+        """The same-person digest of one address ("email" or "phone", as vault.parse_contact gives it)."""
+        ...
+
+    def mint_link(self, registration_id: str, purpose: str, issued_at: datetime) -> str: ...
+
+    def read_link(self, token: object, purpose: str, now: datetime) -> tuple[str, int]:
+        """`(registration_id, issued_at)` of a good token, or links.BadLink."""
+        ...
 
 
 class RegistrationStore(Protocol):
@@ -94,6 +104,39 @@ class RegistrationStore(Protocol):
     def rotate_contacts(self) -> int: ...
 
     def counts(self) -> dict[str, int]: ...
+
+    # --- the person's own page (issue 13) ------------------------------------------------------
+
+    def by_ids(self, registration_ids: Iterable[str], uow: UnitOfWork | None = None) -> list[Registration]: ...
+
+    def with_lookups(self, digests: Iterable[str], uow: UnitOfWork | None = None) -> list[Registration]:
+        """Registrations whose same-person digests include one of `digests`."""
+        ...
+
+    def avoiding(self, digests: Iterable[str], uow: UnitOfWork | None = None) -> list[Registration]:
+        """Registrations whose list of people not to meet holds one of `digests`."""
+        ...
+
+    def add_avoid_flag(self, uow: UnitOfWork, registration_id: str, other_id: str) -> None:
+        """Note that the person's list matched `other_id` (no activity: `updated_at` stays)."""
+        ...
+
+    def due_pauses(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+        """Up to `limit` ids (`{"_id": ...}`) of paused registrations whose pause ended by `now`."""
+        ...
+
+    def audit(self, entry: dict[str, Any]) -> None:
+        """One entry of the participants' audit (at, registration_id, action, outcome), outside any
+        transaction: a refused action is recorded too."""
+        ...
+
+    def count_attempts(self, kind: str, key: str, since: datetime) -> int:
+        """Attempts of `kind` under `key` since then (the throttles: new links, cohort codes)."""
+        ...
+
+    def record_attempt(self, kind: str, key: str, at: datetime) -> None:
+        """Count one attempt; attempts older than a day are dropped on the way."""
+        ...
 
 
 @dataclass(frozen=True)

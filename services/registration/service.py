@@ -18,6 +18,8 @@ from .store import RegistrationStore
 
 #: How often the retention sweep runs (read at import: nameko's timer takes a fixed interval).
 RETENTION_SWEEP_SECONDS = float(read_at_import(SETTINGS, "FLOKK_RETENTION_SWEEP_SECONDS"))
+#: How often pauses that ran out are ended (read at import, likewise).
+PAUSE_SWEEP_SECONDS = float(read_at_import(SETTINGS, "FLOKK_PAUSE_SWEEP_SECONDS"))
 #: How long the directory's answers on places are kept (directory.py says why they may be).
 PLACE_CACHE_SECONDS = 3600
 
@@ -62,6 +64,11 @@ class RegistrationService:
         """Erase those without activity for longer than the retention period (docs/design.md §5)."""
         return handlers.erase_after_retention(self._ports())
 
+    @timer(interval=PAUSE_SWEEP_SECONDS)
+    def end_due_pauses(self):
+        """End the pauses that ran out (registration_resumed, pause_ended)."""
+        return handlers.end_due_pauses(self._ports())
+
     # --- RPC (docs/rpc.md) ----------------------------------------------------------------------
 
     @rpc
@@ -87,6 +94,40 @@ class RegistrationService:
     @rpc
     def erase(self, registration_id, actor, reason="request"):
         return handlers.erase(self._ports(), registration_id, actor, reason)
+
+    # --- the person's own page (docs/rpc.md, "Personal links") -------------------------------------
+
+    @rpc
+    def open_link(self, token):
+        return handlers.open_link(self._ports(), token)
+
+    @rpc
+    def revoke_links(self, registration_id, actor):
+        return handlers.revoke_links(self._ports(), registration_id, actor)
+
+    @rpc
+    def request_new_link(self, contact):
+        return handlers.request_new_link(self._ports(), contact)
+
+    @rpc
+    def personal_view(self, registration_id, actor):
+        return handlers.personal_view(self._ports(), registration_id, actor)
+
+    @rpc
+    def update_preferences(self, registration_id, changes, actor):
+        return handlers.update_preferences(self._ports(), registration_id, changes, actor)
+
+    @rpc
+    def pause(self, registration_id, weeks, actor):
+        return handlers.pause(self._ports(), registration_id, weeks, actor)
+
+    @rpc
+    def resume(self, registration_id, actor):
+        return handlers.resume(self._ports(), registration_id, actor)
+
+    @rpc
+    def set_avoid_list(self, registration_id, contacts, actor):
+        return handlers.set_avoid_list(self._ports(), registration_id, contacts, actor)
 
     @rpc
     def referral_statuses(self, actor):

@@ -19,6 +19,19 @@ SETTINGS = (
         required_in_production=True,
         secret=True,
     ),
+    Setting(
+        "FLOKK_LINK_KEY",
+        None,
+        "HMAC key of the personal links (`/me?t=…`); changing it makes every link sent so far fail. "
+        "A development key applies only in test and demo.",
+        required_in_production=True,
+        secret=True,
+    ),
     Setting("FLOKK_RETENTION_DAYS", "365", "Days without activity after which a withdrawn person is erased."),
     Setting("FLOKK_RETENTION_SWEEP_SECONDS", "3600", "How often the retention sweep runs (read at import)."),
+    Setting(
+        "FLOKK_PAUSE_SWEEP_SECONDS",
+        "300",
+        "How often pauses that ran out are ended (registration_resumed, pause_ended; read at import).",
+    ),
 )

@@ -2,6 +2,8 @@
 registration's own database. Contact details are sealed by the vault before they reach the driver."""
 
 import random
+import uuid
+from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
@@ -13,6 +15,8 @@ from .ports import KeyTaken
 from .vault import Vault
 
 COUNT_SHARDS = 32
+#: How long a throttle's attempts are kept (the longest window counted is 24 hours).
+ATTEMPTS_KEPT = timedelta(days=1)
 #: The name MongoDB gives the unique index on `idempotency_key`, as its duplicate-key errors cite it.
 IDEMPOTENCY_KEY_INDEX = "idempotency_key_1"
 
@@ -29,6 +33,11 @@ class RegistrationStorage(Storage):
         db.registrations.create_index("same_person_lookups")
         db.registrations.create_index("referral.referrer_id")
         db.registrations.create_index([("status", 1), ("updated_at", 1)])
+        db.registrations.create_index([("status", 1), ("paused_until", 1)])
+        db.registrations.create_index("avoid_digests")
+        db.registrations.create_index("cohort.cohort_id")
+        db.attempts.create_index([("kind", 1), ("key", 1), ("at", 1)])
+        db.audit.create_index("registration_id")
 
     def transaction(self, change, event_id=None):
         """The shared transaction; a registration whose idempotency key another took meanwhile
@@ -112,14 +121,16 @@ class RegistrationStorage(Storage):
 
     def erase(self, uow, registration, reason):
         """Delete the person here; keep a keyed digest of the idempotency key (so a resend does not
-        bring them back) and anonymous counts."""
+        bring them back), anonymous counts, and their audit entries without the id."""
         registration_id = registration["_id"]
         deleted = uow.db.registrations.delete_one({"_id": registration_id}, session=uow.session).deleted_count
         uow.db.contacts.delete_one({"_id": registration_id}, session=uow.session)
-        uow.db.registrations.update_many(
-            {"possible_duplicates": registration_id},
-            {"$pull": {"possible_duplicates": registration_id}},
-            session=uow.session,
+        for field in ("possible_duplicates", "avoid_flagged"):
+            uow.db.registrations.update_many(
+                {field: registration_id}, {"$pull": {field: registration_id}}, session=uow.session
+            )
+        uow.db.audit.update_many(
+            {"registration_id": registration_id}, {"$set": {"registration_id": None}}, session=uow.session
         )
         uow.db.erased_keys.replace_one(
             {"_id": self.vault.key_digest(registration["idempotency_key"])},
@@ -142,6 +153,41 @@ class RegistrationStorage(Storage):
                 {"status": {"$in": list(statuses)}, "updated_at": {"$lt": cutoff}}, {"_id": 1}
             ).limit(limit)
         )
+
+    def by_ids(self, registration_ids, uow=None):
+        return list(self.db.registrations.find({"_id": {"$in": list(registration_ids)}}, session=self._session(uow)))
+
+    def with_lookups(self, digests, uow=None):
+        digests = list(digests)
+        if not digests:
+            return []
+        return list(self.db.registrations.find({"same_person_lookups": {"$in": digests}}, session=self._session(uow)))
+
+    def avoiding(self, digests, uow=None):
+        digests = list(digests)
+        if not digests:
+            return []
+        return list(self.db.registrations.find({"avoid_digests": {"$in": digests}}, session=self._session(uow)))
+
+    def add_avoid_flag(self, uow, registration_id, other_id):
+        uow.db.registrations.update_one(
+            {"_id": registration_id}, {"$addToSet": {"avoid_flagged": other_id}}, session=uow.session
+        )
+
+    def due_pauses(self, now, limit=100):
+        return list(
+            self.db.registrations.find({"status": "paused", "paused_until": {"$lte": now}}, {"_id": 1}).limit(limit)
+        )
+
+    def audit(self, entry):
+        self.db.audit.insert_one({"_id": str(uuid.uuid4()), **entry})
+
+    def count_attempts(self, kind, key, since):
+        return self.db.attempts.count_documents({"kind": kind, "key": key, "at": {"$gte": since}})
+
+    def record_attempt(self, kind, key, at):
+        self.db.attempts.delete_many({"kind": kind, "key": key, "at": {"$lt": at - ATTEMPTS_KEPT}})
+        self.db.attempts.insert_one({"_id": str(uuid.uuid4()), "kind": kind, "key": key, "at": at})
 
     def counts(self):
         totals = {}

@@ -36,6 +36,7 @@ NATIONAL = {
     "staff": [],
 }
 CONTACT_POINTS = {"link-bergen": BERGEN, "national-office": NATIONAL}
+PUBLIC_BASE_URL = "https://flokk.test"
 
 
 def at(hour, minute=0, day=28, month=11):
@@ -231,12 +232,23 @@ PEOPLE = {
 
 
 def contact_details(people):
+    """registration's answer: the person's contact details, with a fresh personal link."""
+
     def answer(registration_id):
         if registration_id not in people:
             raise RemoteError("NotFound", f"no registration {registration_id}")
-        return people[registration_id]
+        return {**people[registration_id], "link_token": link_token(registration_id)}
 
     return answer
+
+
+def link_token(registration_id):
+    """What registration's contact_details carries as `link_token` in these tests."""
+    return f"v1.{registration_id}.me.token"
+
+
+def personal_link(registration_id):
+    return f"{PUBLIC_BASE_URL}/me?t={link_token(registration_id)}"
 
 
 def notification_world():
@@ -250,6 +262,7 @@ def notification_world():
         sms=sms,
         clock=clock,
         contact_points=TtlCache(CONTACT_POINT_CACHE_SECONDS, clock=lambda: clock.moment.timestamp()),
+        settings={"FLOKK_PUBLIC_BASE_URL": PUBLIC_BASE_URL},
     )
     people = {k: dict(v) for k, v in PEOPLE.items()}
     service.registration.contact_details.side_effect = contact_details(people)

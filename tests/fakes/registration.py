@@ -11,6 +11,7 @@ from services.registration.vault import Vault
 from tests.fakes import FakeStorageBase
 
 LOOKUP_KEY = "unit-test-lookup-key"
+LINK_KEY = "unit-test-link-key"
 BERGEN_PLACE = {"municipality_number": "4601", "name": "Bergen", "county_number": "46", "area": None}
 
 
@@ -19,9 +20,10 @@ class FakeRegistrationStorage(FakeStorageBase):
 
     def __init__(self):
         super().__init__()
-        self.vault = Vault([Fernet.generate_key()], LOOKUP_KEY)
+        self.vault = Vault([Fernet.generate_key()], LOOKUP_KEY, LINK_KEY)
         self.retention_days = 365
         self.registrations, self.contacts, self.erased_keys, self.tallies = {}, {}, set(), {}
+        self.audit_log, self.attempts = [], []
 
     def by_idempotency_key(self, key, uow=None):
         return next((copy.deepcopy(r) for r in self.registrations.values() if r["idempotency_key"] == key), None)
@@ -58,6 +60,10 @@ class FakeRegistrationStorage(FakeStorageBase):
         self.contacts.pop(rid)
         for other in self.registrations.values():
             other["possible_duplicates"] = [d for d in other["possible_duplicates"] if d != rid]
+            other["avoid_flagged"] = [d for d in other.get("avoid_flagged", []) if d != rid]
+        for entry in self.audit_log:
+            if entry["registration_id"] == rid:
+                entry["registration_id"] = None
         self.erased_keys.add(self.vault.key_digest(registration["idempotency_key"]))
         self._count(f"erased_{reason}")
         return 1
@@ -85,6 +91,38 @@ class FakeRegistrationStorage(FakeStorageBase):
 
     def counts(self):
         return dict(self.tallies)
+
+    def by_ids(self, registration_ids, uow=None):
+        return [copy.deepcopy(self.registrations[rid]) for rid in registration_ids if rid in self.registrations]
+
+    def with_lookups(self, digests, uow=None):
+        wanted = set(digests)
+        return [copy.deepcopy(r) for r in self.registrations.values() if wanted & set(r["same_person_lookups"])]
+
+    def avoiding(self, digests, uow=None):
+        wanted = set(digests)
+        return [copy.deepcopy(r) for r in self.registrations.values() if wanted & set(r.get("avoid_digests") or [])]
+
+    def add_avoid_flag(self, uow, registration_id, other_id):
+        flagged = self.registrations[registration_id].setdefault("avoid_flagged", [])
+        if other_id not in flagged:
+            flagged.append(other_id)
+
+    def due_pauses(self, now, limit=100):
+        return [
+            {"_id": rid}
+            for rid, r in self.registrations.items()
+            if r["status"] == "paused" and r["paused_until"] <= now
+        ][:limit]
+
+    def audit(self, entry):
+        self.audit_log.append(dict(entry))
+
+    def count_attempts(self, kind, key, since):
+        return sum(1 for k, c, at in self.attempts if (k, c) == (kind, key) and at >= since)
+
+    def record_attempt(self, kind, key, at):
+        self.attempts.append((kind, key, at))
 
     def _count(self, name):
         self.tallies[name] = self.tallies.get(name, 0) + 1

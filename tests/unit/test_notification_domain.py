@@ -48,10 +48,17 @@ def test_the_other_channel_is_used_when_the_preferred_has_no_address():
 @pytest.mark.parametrize("unroutable", [False, True])
 def test_receipts_render_in_every_language_and_name_no_theme(language, unroutable):
     subject, body = templates.render(
-        "receipt", language, {"first_name": "Kari", "unroutable": unroutable, "contact_point": "LINK Bergen og omegn"}
+        "receipt",
+        language,
+        {
+            "first_name": "Kari",
+            "unroutable": unroutable,
+            "contact_point": "LINK Bergen og omegn",
+            "personal_link": "https://flokk.test/me?t=v1.r1.me.token",
+        },
     )
     text = (subject + body).lower()
-    assert "kari" in text
+    assert "kari" in text and "https://flokk.test/me?t=v1.r1.me.token" in text
     assert set(THEME_WORDS) == set(THEMES)
     for words in THEME_WORDS.values():
         for word in words:

@@ -73,6 +73,7 @@ CONTEXT = {
     "contact_email": "post@link-bergen.example.no",
     "day": "2026-11-29",
     "new_people": 3,
+    "personal_link": "https://flokk.test/me?t=v1.r1.me.token",
 }
 
 

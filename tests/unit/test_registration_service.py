@@ -310,8 +310,8 @@ def test_withdrawal_keeps_the_record_emits_once_and_the_person_can_come_back():
     waitlisted(service, rid)  # a late waitlisting does not undo the withdrawal
     assert service.get_registration(rid, STAFF_BERGEN)["status"] == "withdrawn"
     assert service.come_back(rid, STAFF_BERGEN)["changed"]
-    assert store.events[-1]["event_type"] == "registration_updated"
-    assert store.events[-1]["data"]["registration_id"] == rid
+    assert store.events[-1]["event_type"] == "registration_resumed"  # no longer registration_updated (issue 13)
+    assert store.events[-1]["data"] == {"registration_id": rid, "reason": "came_back"}
 
 
 def test_erasure_deletes_the_person_keeps_anonymous_counts_and_the_key_cannot_bring_them_back():
@@ -357,7 +357,9 @@ def test_the_retention_sweep_erases_only_the_long_inactive_and_is_idempotent():
 def test_notification_gets_contact_details_by_rpc():
     service, _ = a_service()
     rid = registered(service, name="Kari Nordmann", email="kari.n@example.no", phone="+4791234567")
-    assert service.contact_details(rid) == {
+    details = service.contact_details(rid)
+    assert service.open_link(details.pop("link_token")) == {"registration_id": rid}  # a fresh personal link
+    assert details == {
         "registration_id": rid,
         "name": "Kari Nordmann",
         "email": "kari.n@example.no",

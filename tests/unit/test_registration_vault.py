@@ -30,7 +30,7 @@ def test_a_new_key_first_still_opens_old_records_and_rotation_moves_them_to_the_
 def test_keys_come_from_the_environment_and_development_keys_only_in_test_or_demo_mode():
     key = Fernet.generate_key().decode()
     assert (
-        Vault.from_settings({"FLOKK_CONTACT_KEYS": f"{key}, ", "FLOKK_LOOKUP_KEY": "k"}).open(
+        Vault.from_settings({"FLOKK_CONTACT_KEYS": f"{key}, ", "FLOKK_LOOKUP_KEY": "k", "FLOKK_LINK_KEY": "l"}).open(
             Vault([key], "k").seal(CONTACT)
         )
         == CONTACT
@@ -40,7 +40,8 @@ def test_keys_come_from_the_environment_and_development_keys_only_in_test_or_dem
         {},
         {"FLOKK_MODE": "production"},
         {"FLOKK_CONTACT_KEYS": key},
-        {"FLOKK_CONTACT_KEYS": "not-a-key", "FLOKK_LOOKUP_KEY": "k"},
+        {"FLOKK_CONTACT_KEYS": key, "FLOKK_LOOKUP_KEY": "k"},  # no link key
+        {"FLOKK_CONTACT_KEYS": "not-a-key", "FLOKK_LOOKUP_KEY": "k", "FLOKK_LINK_KEY": "l"},
     ):
         with pytest.raises(VaultMisconfigured):
             Vault.from_settings(settings)

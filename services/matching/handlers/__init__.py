@@ -1,17 +1,19 @@
 """matching's use cases: plain functions, each taking `ports: Ports` first (docs/architecture.md).
 
-arrivals       a registration created, updated, withdrawn or erased
+arrivals       a registration created, updated, withdrawn, back or erased
+holds          a person's break: paused, resumed
 routing        the directory's routes (cached) and contact point events
 proposals      planning a pool and claiming its people
 sweep          widening steps that fell due, and the pools that changed
 lifecycle      confirm, reject, advance, close a group (staff)
 membership     members leaving, groups refilled or dissolved
-acquaintances  pairs never proposed together
+acquaintances  pairs never proposed together (recorded by staff, flagged by registration)
 views          the pool, proposals, groups and figures for the gateway
 """
 
-from .acquaintances import record_acquaintances
+from .acquaintances import pair_cleared, pair_flagged, record_acquaintances
 from .arrivals import forget, waitlist
+from .holds import pause, resume
 from .lifecycle import advance_group, close_group, confirm_group, reject_group
 from .membership import leave_group
 from .proposals import propose_pool
@@ -28,11 +30,15 @@ __all__ = [
     "forget",
     "groups_view",
     "leave_group",
+    "pair_cleared",
+    "pair_flagged",
+    "pause",
     "pool_view",
     "propose_pool",
     "proposals_view",
     "record_acquaintances",
     "reject_group",
+    "resume",
     "sweep",
     "waitlist",
 ]

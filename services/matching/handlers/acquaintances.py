@@ -1,12 +1,15 @@
-"""Acquaintances (by staff): two people who know each other are never proposed together."""
+"""Acquaintances: two people who know each other are never proposed together. Staff record them;
+registration flags pairs too (a person's list of people not to meet), kept apart from the staff's,
+so clearing a flagged pair never removes a pair staff recorded."""
 
 from typing import Any
 
 from services.common.access import require_contact_point
+from services.common.envelope import Event
 from services.common.errors import InvalidInput, NotFound
 
-from .. import schemas
-from ..ports import Doc, Ports
+from .. import domain, schemas
+from ..ports import Doc, Ports, UnitOfWork
 
 
 def record_acquaintances(ports: Ports, registration_id_a: str, registration_id_b: str, actor: Any) -> Doc:
@@ -36,3 +39,22 @@ def _contact_point_of(ports: Ports, entry: Doc) -> str:
             return contact_point_id
     contact_point_id = entry["contact_point_id"]
     return contact_point_id
+
+
+def pair_flagged(ports: Ports, event: Event) -> None:
+    a, b = event.data["registration_ids"]
+    now = ports.clock.now()
+    ports.store.apply(event, lambda uow: ports.store.add_flagged_pair(uow, a, b, event.data["reason"], now))
+
+
+def pair_cleared(ports: Ports, event: Event) -> None:
+    """The pair may share a group again: the pools they wait in are planned again."""
+    a, b = event.data["registration_ids"]
+
+    def change(uow: UnitOfWork) -> None:
+        ports.store.clear_flagged_pair(uow, a, b, event.data["reason"])
+        for entry in ports.store.entries([a, b], uow):
+            for pool in domain.pools_of(entry) if entry["group_id"] is None and not entry.get("held") else []:
+                ports.store.mark_dirty(uow, pool)
+
+    ports.store.apply(event, change)

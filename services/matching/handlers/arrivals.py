@@ -1,4 +1,7 @@
-"""People arrive (registration created or updated) and leave (withdrawn or erased)."""
+"""People arrive (registration created or updated, or back after withdrawing) and leave (withdrawn
+or erased)."""
+
+import logging
 
 from services.common.envelope import Event
 
@@ -8,12 +11,19 @@ from .membership import after_member_left, remove_member
 from .proposals import propose_pool
 from .routing import cached_route
 
+log = logging.getLogger(__name__)
+
 
 def waitlist(ports: Ports, event: Event) -> str | None:
     """Put the person in the pool of the first contact point that can take them (keeping their
     place in the queue on an update), or mark them unroutable; then try to place them. Returns
     the pool they wait in, if any."""
-    profile = event.data
+    return arrive(ports, event, event.data)
+
+
+def arrive(ports: Ports, event: Event, profile: Doc, returning: Doc | None = None) -> str | None:
+    """Route `profile` and waitlist it. `returning`: what was kept of a person who withdrew
+    (their place in the queue), who is announced again (registration_waitlisted) wherever they wait."""
     candidates = cached_route(ports, profile)
     route = domain.choose_route(candidates)
     now = ports.clock.now()
@@ -23,22 +33,24 @@ def waitlist(ports: Ports, event: Event) -> str | None:
         rid = profile["registration_id"]
         if store.is_erased(domain.erasure_tombstone(rid), uow):
             return None  # erased before this event was handled: never back in a pool
-        previous = store.entry(rid, uow)
+        previous = returning or store.entry(rid, uow)
+        if returning is not None:
+            store.drop_withdrawn(uow, rid)
         if route is None:
             reason = domain.unroutable_reason(candidates)
-            store.record_unroutable(uow, rid, reason, now)
-            if previous is not None and previous["group_id"] is None:
+            store.record_unroutable(uow, rid, reason, now, profile)
+            if previous is not None and previous.get("group_id") is None:
                 store.remove_waiting(uow, rid)
             uow.emit("registration_unroutable", {"registration_id": rid, "reason": reason})
             return None
-        if previous is not None and previous["group_id"] is not None:
+        if previous is not None and previous.get("group_id") is not None:
             store.update_profile(uow, rid, profile)
             return None
         entry = domain.waiting_entry(profile, route, candidates, now, ports.settings.widening_days, previous)
         store.put_waiting(uow, entry)
-        if previous is None or previous["contact_point_id"] != entry["contact_point_id"]:
+        if returning is not None or previous is None or previous["contact_point_id"] != entry["contact_point_id"]:
             uow.emit("registration_waitlisted", domain.waitlisted_event(rid, route, route["reason"]))
-        home_pool: str = entry["home_pool"]
+        home_pool: str | None = None if entry["held"] else entry["home_pool"]
         return home_pool
 
     pool = store.apply(event, change)
@@ -48,7 +60,9 @@ def waitlist(ports: Ports, event: Event) -> str | None:
 
 
 def forget(ports: Ports, event: Event, reason: str) -> None:
-    """Withdrawn or erased: out of every pool and group; erasure also drops acquaintance pairs."""
+    """Withdrawn or erased: out of every pool and group; erasure also drops acquaintance pairs.
+    What a withdrawn person's return needs is kept apart (their profile and place in the queue);
+    a withdrawal overtaken on the bus by the person's return is ignored."""
     rid = event.data["registration_id"]
     now = ports.clock.now()
     store = ports.store
@@ -57,16 +71,41 @@ def forget(ports: Ports, event: Event, reason: str) -> None:
         """The group the person left, if they were in one that is still going."""
         left = None
         entry = store.entry(rid, uow)
+        if reason == "withdrawn" and domain.is_stale(entry, event.occurred_at):
+            return None
         if entry is not None and entry["group_id"]:
             group = store.group(entry["group_id"], uow)
             if group is not None and group["state"] not in ("closed", "rejected"):
                 left = remove_member(ports, uow, group, rid, reason, now)
+        kept = entry or store.unroutable_entry(rid, uow)
         store.forget(uow, rid)
         if reason == "erased":
             store.forget_acquaintances(uow, rid)
             store.mark_erased(uow, domain.erasure_tombstone(rid))
+        elif kept is not None and kept.get("profile"):
+            store.keep_withdrawn(uow, domain.withdrawn_record(kept, event.occurred_at))
         return left
 
     left = store.apply(event, change)
     if left:
         after_member_left(ports, left)
+
+
+def come_back(ports: Ports, event: Event) -> str | None:
+    """registration_resumed (came_back): waitlisted again from the profile kept at withdrawal,
+    their place in the queue kept. Came back before the withdrawal reached matching: nothing to
+    undo, but the entry notes it, so that withdrawal is ignored when it comes."""
+    rid = event.data["registration_id"]
+    kept = ports.store.withdrawn_entry(rid)
+    if kept is not None:
+        return arrive(ports, event, kept["profile"], returning={**kept, "status_at": event.occurred_at})
+
+    def note(uow: UnitOfWork) -> None:
+        entry = ports.store.entry(rid, uow)
+        if entry is None:
+            log.warning("came back, but matching kept no profile", extra={"registration_id": rid})
+        elif not domain.is_stale(entry, event.occurred_at):
+            ports.store.put_waiting(uow, {**entry, "status_at": event.occurred_at})
+
+    ports.store.apply(event, note)
+    return None

@@ -77,7 +77,7 @@ def reroute_if_closed(ports: Ports, contact_point_id: str) -> int:
             if route is None:
                 reason = domain.unroutable_reason(candidates)
                 store.remove_waiting(uow, rid)
-                store.record_unroutable(uow, rid, reason, now)
+                store.record_unroutable(uow, rid, reason, now, entry["profile"])
                 uow.emit("registration_unroutable", {"registration_id": rid, "reason": reason})
                 continue
             moved = domain.waiting_entry(entry["profile"], route, candidates, now, ports.settings.widening_days, entry)

@@ -34,7 +34,7 @@ def addressee_of(ports: Ports, message: Message) -> Record | None:
             and referrer.get("email")
             and {"email": referrer["email"], "preferred_channel": "email", "language": templates.DEFAULT_LANGUAGE}
         )
-    if contact.get("status") == "withdrawn" and message.template != domain.WITHDRAWAL:
+    if contact.get("status") == "withdrawn" and message.template not in domain.TO_THE_WITHDRAWN:
         return None
     return {
         "name": contact.get("name"),
@@ -42,13 +42,17 @@ def addressee_of(ports: Ports, message: Message) -> Record | None:
         "phone": contact.get("phone"),
         "preferred_channel": contact.get("preferred_channel"),
         "language": contact.get("message_language"),
+        "link_token": contact.get("link_token"),
     }
 
 
 def context_of(ports: Ports, message: Message, addressee: Record) -> dict[str, Any]:
     """What the template is rendered with; raises DeliveryFailure when the directory lacks a part
-    an invitation or a reminder must name."""
+    an invitation or a reminder must name. The personal link is made here, at send time, and never
+    stored (a message waiting for the timer is composed again, with a fresh link)."""
     context = {**message.params, "first_name": domain.first_name(addressee.get("name"))}
+    if message.template in domain.WITH_PERSONAL_LINK:
+        context["personal_link"] = domain.personal_link(ports.public_base_url, addressee.get("link_token"))
     if message.template not in NAMES_CONTACT_POINT or message.params.get("unroutable"):
         return context
     assert message.contact_point_id is not None, f"a {message.template} names its contact point"

@@ -98,6 +98,12 @@ def on_withdrawn(ports: Ports, event: Event) -> None:
     )
 
 
+def on_personal_link_requested(ports: Ports, event: Event) -> None:
+    """A new link to the person's page, asked for by address on the gateway's page (registration
+    found the person; the address itself never left it)."""
+    _handle(ports, event, [domain.new_link_message(event.event_id, event.data["registration_id"])])
+
+
 def on_erased(ports: Ports, event: Event) -> int | None:
     """Forget the person: their delivery log, held messages and pool arrivals."""
     return ports.store.apply(event, lambda uow: ports.store.forget(uow, event.data["registration_id"]))

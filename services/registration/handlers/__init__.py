@@ -4,6 +4,8 @@ module per topic. service.py calls them through this package."""
 from .erasure import erase, erase_after_retention
 from .intake import register, register_cohort, take_intake
 from .lifecycle import come_back, follow_matching, withdraw
+from .links import open_link, request_new_link, revoke_links
+from .personal import end_due_pauses, pause, personal_view, resume, set_avoid_list, update_preferences
 from .reading import (
     contact_details,
     counts,
@@ -17,15 +19,24 @@ __all__ = [
     "come_back",
     "contact_details",
     "counts",
+    "end_due_pauses",
     "erase",
     "erase_after_retention",
     "follow_matching",
     "get_registration",
+    "open_link",
+    "pause",
+    "personal_view",
     "referral_status",
     "referral_statuses",
     "register",
     "register_cohort",
+    "request_new_link",
+    "resume",
+    "revoke_links",
     "rotate_contact_keys",
+    "set_avoid_list",
     "take_intake",
+    "update_preferences",
     "withdraw",
 ]

@@ -6,15 +6,22 @@ from typing import Any
 from .. import domain
 from ..domain import Actor
 from ..ports import Ports, UnitOfWork
+from .audit import audited
 from .reading import existing
 
 
 def erase(ports: Ports, registration_id: str, actor: Actor, reason: str) -> dict[str, Any]:
-    domain.require_may_act_for(actor, existing(ports, registration_id))
-    return {
-        "registration_id": registration_id,
-        "erased": erase_now(ports, registration_id, domain.check_erasure_reason(reason)),
-    }
+    """At the request of the person (on their page), staff or the referrer. Every personal link
+    dies with the registration."""
+
+    def work() -> dict[str, Any]:
+        domain.require_may_act_for(actor, existing(ports, registration_id))
+        return {
+            "registration_id": registration_id,
+            "erased": erase_now(ports, registration_id, domain.check_erasure_reason(reason)),
+        }
+
+    return audited(ports, "erase", registration_id, actor, work)
 
 
 def erase_after_retention(ports: Ports, batch: int = 100) -> int:

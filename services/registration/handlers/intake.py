@@ -18,6 +18,7 @@ from .. import domain
 from ..domain import Actor, Intake, Place, Registration
 from ..ports import KeyTaken, Ports, UnitOfWork, UnknownMunicipality, UnknownPostalCode
 from ..schemas import CohortSubmission
+from .personal import flag_avoiders
 
 if TYPE_CHECKING:
     from services.common.delivery import InvalidEvent
@@ -160,6 +161,7 @@ def _store_new(ports: Ports, items: list[tuple[Intake, Place]], event: Event | N
                 "registration_created",
                 {**domain.matching_profile(registration), "idempotency_key": registration["idempotency_key"]},
             )
+            flag_avoiders(ports, uow, registration)
             results.append((registration["_id"], True))
         return results
 

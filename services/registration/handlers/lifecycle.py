@@ -1,5 +1,6 @@
-"""A registration's status: withdrawal and return at a person's wish, and the contact point, group
-and status that matching reports (for staff checks and referrers)."""
+"""A registration's status: withdrawal and return at a person's wish (the person on their page,
+staff, or the referrer), and the contact point, group and status that matching reports (for staff
+checks and referrers)."""
 
 from typing import Any
 
@@ -8,35 +9,51 @@ from services.common.envelope import Event
 from .. import domain
 from ..domain import Actor
 from ..ports import Ports, UnitOfWork
+from .audit import audited
 from .reading import existing
 
 
 def withdraw(ports: Ports, registration_id: str, actor: Actor, reason: str) -> dict[str, Any]:
-    """Out of pools and groups (matching acts on registration_withdrawn); the record is kept."""
-    who = domain.withdrawal_reason(actor, reason, existing(ports, registration_id))
+    """Out of pools and groups (matching acts on registration_withdrawn); the record is kept.
+    A pause ends with it."""
 
-    def change(uow: UnitOfWork) -> bool:
-        if existing(ports, registration_id, uow)["status"] == domain.WITHDRAWN:
-            return False
-        ports.store.update(uow, registration_id, {"status": domain.WITHDRAWN, "group_id": None, "withdrawn_by": who})
-        uow.emit("registration_withdrawn", {"registration_id": registration_id, "reason": who})
-        return True
+    def work() -> dict[str, Any]:
+        who = domain.withdrawal_reason(actor, reason, existing(ports, registration_id))
 
-    return {"registration_id": registration_id, "status": domain.WITHDRAWN, "changed": ports.store.transaction(change)}
+        def change(uow: UnitOfWork) -> bool:
+            if existing(ports, registration_id, uow)["status"] == domain.WITHDRAWN:
+                return False
+            ports.store.update(
+                uow,
+                registration_id,
+                {"status": domain.WITHDRAWN, "group_id": None, "withdrawn_by": who, "paused_until": None},
+            )
+            uow.emit("registration_withdrawn", {"registration_id": registration_id, "reason": who})
+            return True
+
+        changed = ports.store.transaction(change)
+        return {"registration_id": registration_id, "status": domain.WITHDRAWN, "changed": changed}
+
+    return audited(ports, "withdraw", registration_id, actor, work)
 
 
 def come_back(ports: Ports, registration_id: str, actor: Actor) -> dict[str, Any]:
-    """A withdrawn person returns: matching routes them again on registration_updated."""
-    domain.require_may_act_for(actor, existing(ports, registration_id))
+    """A withdrawn person returns: registration_resumed (came_back), and matching waitlists them
+    again with the profile it kept, their place in the queue kept."""
 
-    def change(uow: UnitOfWork) -> bool:
-        if existing(ports, registration_id, uow)["status"] != domain.WITHDRAWN:
-            return False
-        ports.store.update(uow, registration_id, {"status": domain.REGISTERED, "withdrawn_by": None})
-        uow.emit("registration_updated", domain.matching_profile(existing(ports, registration_id, uow)))
-        return True
+    def work() -> dict[str, Any]:
+        domain.require_may_act_for(actor, existing(ports, registration_id))
 
-    return {"registration_id": registration_id, "changed": ports.store.transaction(change)}
+        def change(uow: UnitOfWork) -> bool:
+            if existing(ports, registration_id, uow)["status"] != domain.WITHDRAWN:
+                return False
+            ports.store.update(uow, registration_id, {"status": domain.REGISTERED, "withdrawn_by": None})
+            uow.emit("registration_resumed", {"registration_id": registration_id, "reason": "came_back"})
+            return True
+
+        return {"registration_id": registration_id, "changed": ports.store.transaction(change)}
+
+    return audited(ports, "come_back", registration_id, actor, work)
 
 
 def follow_matching(ports: Ports, event: Event) -> None:
@@ -47,9 +64,10 @@ def follow_matching(ports: Ports, event: Event) -> None:
         ids, changes_for = [data["registration_id"]], lambda r: domain.after_waitlisted(r, data["contact_point_id"])
     elif event.event_type == "group_member_left":
         ids, changes_for = [data["registration_id"]], lambda r: domain.after_left(r, data["group_id"])
-    else:  # group_confirmed, group_member_added
+    else:  # group_confirmed, group_member_added (v2 says the group's state: a proposal is no place yet)
         ids = [data["registration_id"]] if "registration_id" in data else data["registration_ids"]
-        changes_for = lambda r: domain.after_joined(r, data["group_id"], data["contact_point_id"])
+        state = data.get("group_state")
+        changes_for = lambda r: domain.after_joined(r, data["group_id"], data["contact_point_id"], state)
 
     def change(uow: UnitOfWork) -> None:
         for registration_id in ids:

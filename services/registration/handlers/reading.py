@@ -9,7 +9,9 @@ from services.common.errors import InvalidInput, NotFound
 
 from .. import domain
 from ..domain import Actor, Registration
+from ..links import PERSONAL_PAGE
 from ..ports import Ports, UnitOfWork
+from .audit import audited
 
 
 def existing(ports: Ports, registration_id: str, uow: UnitOfWork | None = None) -> Registration:
@@ -21,17 +23,24 @@ def existing(ports: Ports, registration_id: str, uow: UnitOfWork | None = None) 
 
 
 def get_registration(ports: Ports, registration_id: str, actor: Actor) -> dict[str, Any]:
-    registration = existing(ports, registration_id)
-    domain.require_staff_of(actor, registration)
-    return domain.staff_view(registration, ports.store.contact(registration_id) or {})
+    """Staff of the person's contact point, national_admin, or the person on their own page."""
+
+    def work() -> dict[str, Any]:
+        registration = existing(ports, registration_id)
+        domain.require_person_or_staff(actor, registration)
+        return domain.staff_view(registration, ports.store.contact(registration_id) or {})
+
+    return audited(ports, "get_registration", registration_id, actor, work)
 
 
 def contact_details(ports: Ports, registration_id: str) -> dict[str, Any]:
-    """For notification only, at send time: contact details never travel on the bus."""
+    """For notification only, at send time: contact details never travel on the bus. With a
+    fresh personal link, so a message can carry `<FLOKK_PUBLIC_BASE_URL>/me?t=<link_token>`."""
     registration, contact = existing(ports, registration_id), ports.store.contact(registration_id)
     if contact is None:
         raise NotFound(f"no registration {registration_id}")
-    return domain.contact_for_notification(registration, contact)
+    token = ports.store.vault.mint_link(registration_id, PERSONAL_PAGE, ports.clock.now())
+    return {**domain.contact_for_notification(registration, contact), "link_token": token}
 
 
 def referral_statuses(ports: Ports, actor: Actor) -> list[dict[str, Any]]:
