@@ -545,7 +545,13 @@ VERSIONS: dict[EventKey, dict[int, type[StrictSchema]]] = {
 
 #: The version each emitter sends now, where it is not 1. notification_failed v2: no service in
 #: the repository subscribes to it (SUBSCRIPTIONS), so no receiver here had to learn it first.
-EMITTED_VERSIONS: dict[EventKey, int] = {("notification", "notification_failed"): 2}
+#: group_confirmed v2 and group_member_added v2 (issue 13): their receivers (registration,
+#: notification) read them, treating a field v1 lacks as absent.
+EMITTED_VERSIONS: dict[EventKey, int] = {
+    ("notification", "notification_failed"): 2,
+    ("matching", "group_confirmed"): 2,
+    ("matching", "group_member_added"): 2,
+}
 
 
 def emitted_version(source: str, event_type: str) -> int:
@@ -591,6 +597,9 @@ SUBSCRIPTIONS = {
         ("matching", "group_member_added"),
         ("matching", "group_member_left"),
         ("matching", "group_closed"),
+        ("matching", "group_started"),
+        ("matching", "group_self_run"),
+        ("matching", "group_checkin_due"),
         ("registration", "registration_withdrawn"),
         ("registration", "registration_erased"),
         ("registration", "personal_link_requested"),

@@ -118,7 +118,11 @@ def waiting_start(entry: Doc) -> datetime:
 
 
 def waited_days(entry: Doc, now: datetime) -> int:
-    return max(0, (now - waiting_start(entry)).days)
+    return days_between(waiting_start(entry), now)
+
+
+def days_between(start: datetime, end: datetime) -> int:
+    return max(0, (end - start).days)
 
 
 def next_widening_at(entry: Doc, widening_days: WideningDays) -> datetime | None:
@@ -220,7 +224,7 @@ def widen(
                 reason += f"; also considered for a digital group at {digital}"
             else:
                 reason += "; no digital group the person accepts"
-        changed["widening"].append({"step": step, "at": now, "reason": reason})
+        changed["widening"].append({"step": step, "at": now, "reason": reason, "after_days": days})
     if len(changed["widening"]) == len(entry["widening"]):
         return None
     changed["next_widening_at"] = next_widening_at(changed, widening_days)
@@ -330,6 +334,17 @@ def check_meeting_place(
     if missing:
         raise RuleBroken({"meeting_place_id": [f"Does not suit every member: it lacks {', '.join(missing)}."]})
     return place
+
+
+def place_suits(place: Doc, needs: Iterable[str]) -> bool:
+    """The place offers every accessibility need given."""
+    return set(needs) <= set(place.get("accessibility") or ())
+
+
+def room_left(place: Doc, seats_taken: int) -> int | None:
+    """How many more the place holds (None: its capacity is not known)."""
+    capacity = place.get("capacity")
+    return None if capacity is None else max(0, capacity - seats_taken)
 
 
 def refill_candidates(

@@ -111,6 +111,9 @@ class MemoryMatchingStore:
         self.withdrawn = Table()
         self.erased = Table()
         self.groups = Table("contact_point_id")
+        self.checkins = Table("group_id")
+        self.comments = Table("group_id", "author")
+        self.audit_log: list[Doc] = []
         self.acquaintances = Table("pair")
         self.pool_states = Table()
         self.contact_points = Table()
@@ -294,6 +297,44 @@ class MemoryMatchingStore:
         wanted = set(states)
         found = self.groups.where("contact_point_id", contact_point_id)
         return [copy.deepcopy(group) for group in found if group["state"] in wanted]
+
+    def groups_due_for_checkin(self, now: datetime, limit: int = 100) -> list[Doc]:
+        due = [g for g in self.groups if g.get("next_checkin_at") is not None and g["next_checkin_at"] <= now]
+        return [copy.deepcopy(group) for group in due[:limit]]
+
+    # --- check-ins and their comments --------------------------------------------------------------
+
+    def checkins_of(self, group_id: str, uow: UnitOfWork | None = None) -> list[Doc]:
+        found = sorted(self.checkins.where("group_id", group_id), key=lambda checkin: checkin["number"])
+        return [copy.deepcopy(checkin) for checkin in found]
+
+    def checkin(self, checkin_id: str, uow: UnitOfWork | None = None) -> Doc | None:
+        return _copy(self.checkins.get(checkin_id))
+
+    def put_checkin(self, uow: UnitOfWork, checkin: Doc) -> None:
+        self._write(uow, self.checkins, checkin["_id"], checkin)
+
+    def put_comment(self, uow: UnitOfWork, comment: Doc) -> None:
+        self._write(uow, self.comments, comment["_id"], comment)
+
+    def comment(self, checkin_id: str) -> Doc | None:
+        return _copy(self.comments.get(checkin_id))
+
+    def drop_comment(self, uow: UnitOfWork, checkin_id: str) -> None:
+        if checkin_id in self.comments:
+            self._write(uow, self.comments, checkin_id, None)
+
+    def drop_comments_of_group(self, uow: UnitOfWork, group_id: str) -> None:
+        for comment in self.comments.where("group_id", group_id):
+            self._write(uow, self.comments, comment["_id"], None)
+
+    def drop_comments_by(self, uow: UnitOfWork, registration_id: str) -> None:
+        for comment in self.comments.where("author", registration_id):
+            self._write(uow, self.comments, comment["_id"], None)
+
+    def audit(self, entry: Doc) -> None:
+        with self._lock:
+            self.audit_log.append(dict(entry))
 
     # --- acquaintances and pool state ------------------------------------------------------------
 

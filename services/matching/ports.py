@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar
 from services.common.clock import Clock
 from services.common.envelope import Event
 
-from . import engine
+from . import engine, life
 
 T = TypeVar("T")
 #: A stored document (a waiting entry, a group, a contact point, a pool's state): a plain dict.
@@ -24,6 +24,7 @@ Candidates = list[Doc]
 #: CP-SAT's work budget per pool).
 WIDENING_KEY = "FLOKK_MATCHING_WIDENING_DAYS"
 EXACT_BUDGET_KEY = "FLOKK_MATCHING_EXACT_BUDGET"
+CHECKIN_MONTHS_KEY = "FLOKK_CHECKIN_MONTHS"
 
 
 class ClaimLost(Exception):
@@ -97,6 +98,31 @@ class Groups(Protocol):
 
     def groups_of(self, contact_point_id: str, states: Iterable[str]) -> list[Doc]: ...
 
+    def groups_due_for_checkin(self, now: datetime, limit: int = 100) -> list[Doc]:
+        """Self-run groups whose next scheduled check-in (`next_checkin_at`) is due by `now`."""
+        ...
+
+
+class Checkins(Protocol):
+    """A self-run group's check-ins, and their comments: the one free text matching holds, kept
+    apart from the check-in (design §5), erased with the group's data or its author."""
+
+    def checkins_of(self, group_id: str, uow: UnitOfWork | None = None) -> list[Doc]:
+        """Oldest first."""
+        ...
+
+    def checkin(self, checkin_id: str, uow: UnitOfWork | None = None) -> Doc | None: ...
+    def put_checkin(self, uow: UnitOfWork, checkin: Doc) -> None: ...
+    def put_comment(self, uow: UnitOfWork, comment: Doc) -> None: ...
+    def comment(self, checkin_id: str) -> Doc | None: ...
+    def drop_comment(self, uow: UnitOfWork, checkin_id: str) -> None: ...
+    def drop_comments_of_group(self, uow: UnitOfWork, group_id: str) -> None: ...
+    def drop_comments_by(self, uow: UnitOfWork, registration_id: str) -> None: ...
+
+    def audit(self, entry: Doc) -> None:
+        """One read of a comment by staff (at, action, checkin_id, group_id, account_id)."""
+        ...
+
 
 class Pools(Protocol):
     def acquaintances_among(
@@ -132,7 +158,7 @@ class Figures(Protocol):
     def group_states(self) -> list[str]: ...
 
 
-class MatchingStore(Transactions, WaitingPeople, Groups, Pools, ContactPoints, Figures, Protocol):
+class MatchingStore(Transactions, WaitingPeople, Groups, Checkins, Pools, ContactPoints, Figures, Protocol):
     """matching's own database (services/matching/store.py, services/matching/memory_store.py)."""
 
 
@@ -173,11 +199,12 @@ def no_lock(pool: str) -> AbstractContextManager[None]:
 
 @dataclass(frozen=True)
 class Settings:
-    """What the deployment tunes: the days of waiting that earn each widening step, and the work
-    budget of the exact solver per pool."""
+    """What the deployment tunes: the days of waiting that earn each widening step, the work
+    budget of the exact solver per pool, and the months after a group's start its check-ins fall due."""
 
     widening_days: Mapping[str, int] = field(default_factory=lambda: dict(engine.DEFAULT_WIDENING_DAYS))
     exact_budget: float = engine.DEFAULT_EXACT_BUDGET
+    checkin_months: tuple[int, ...] = life.DEFAULT_CHECKIN_MONTHS
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Settings":
@@ -186,7 +213,11 @@ class Settings:
         configured = config.get(WIDENING_KEY)
         if configured:
             widening.update(json.loads(configured) if isinstance(configured, str) else configured)
-        return cls(widening, float(config.get(EXACT_BUDGET_KEY, engine.DEFAULT_EXACT_BUDGET)))
+        return cls(
+            widening,
+            float(config.get(EXACT_BUDGET_KEY) or engine.DEFAULT_EXACT_BUDGET),
+            life.checkin_months(config.get(CHECKIN_MONTHS_KEY)),
+        )
 
 
 @dataclass(frozen=True)

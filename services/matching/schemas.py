@@ -1,8 +1,11 @@
 """Payloads of matching's RPC methods (docs/rpc.md), validated before any use case runs."""
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate
 
-from services.common.contracts import GroupClosed, GroupRejected
+from services.common.clock import OSLO
+from services.common.contracts import Bool, GroupClosed, GroupRejected, Schedule
 from services.common.errors import InvalidInput
 
 
@@ -10,6 +13,31 @@ class Confirmation(Schema):
     meeting_place_id = fields.String(required=True, validate=validate.Length(1, 64))
     first_meeting_at = fields.AwareDateTime(required=True, format="iso")
     starter_id = fields.String(required=True, validate=validate.Length(1, 64))
+    #: The day staff plan to hand the group over to itself ("YYYY-MM-DD"), if they know it.
+    handover_planned_on = fields.Date(load_default=None, allow_none=True)
+    #: Why staff confirm at a place of the other kind (a digital group in a room, or the reverse).
+    override_reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 300))
+
+
+class Handover(Schema):
+    class Meta:
+        unknown = "raise"
+
+    checkin_registration_ids = fields.List(
+        fields.String(validate=validate.Length(1, 64)), required=True, validate=validate.Length(0, 2)
+    )
+    schedule = fields.Nested(Schedule, required=True)
+
+
+class CheckinAnswer(Schema):
+    class Meta:
+        unknown = "raise"
+
+    still_meeting = Bool(required=True)
+    usual_attendance = fields.Integer(required=True, strict=True, validate=validate.Range(0, 20))
+    wants_new_members = Bool(required=True)
+    needs_help = Bool(required=True)
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 def _choices(schema):
@@ -20,17 +48,43 @@ REJECT_REASONS = _choices(GroupRejected)
 CLOSE_REASONS = _choices(GroupClosed)
 
 
-def load_confirmation(payload, now):
-    """The confirmation, or InvalidInput naming each bad field; the first meeting must be ahead."""
+def _load(schema: Schema, payload: Any, name: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
-        raise InvalidInput({"confirmation": ["Must be an object."]})
+        raise InvalidInput({name: ["Must be an object."]})
     try:
-        confirmation = Confirmation().load(payload)
+        loaded: dict[str, Any] = schema.load(payload)
     except ValidationError as exc:
         raise InvalidInput(exc.messages) from None
+    return loaded
+
+
+def load_confirmation(payload, now):
+    """The confirmation, or InvalidInput naming each bad field; the first meeting must be ahead,
+    and a planned handover on or after its day."""
+    confirmation = _load(Confirmation(), payload, "confirmation")
     if confirmation["first_meeting_at"] <= now:
         raise InvalidInput({"first_meeting_at": ["Must be in the future."]})
+    planned = confirmation["handover_planned_on"]
+    if planned is not None and planned < confirmation["first_meeting_at"].astimezone(OSLO).date():
+        raise InvalidInput({"handover_planned_on": ["Must be on or after the day of the first meeting."]})
     return confirmation
+
+
+def load_handover(payload: Any, members: list[str]) -> dict[str, Any]:
+    """The handover: up to two check-in members, each a member, and the schedule."""
+    handover = _load(Handover(), payload, "handover")
+    named = handover["checkin_registration_ids"]
+    if len(set(named)) != len(named):
+        raise InvalidInput({"checkin_registration_ids": ["Name each member once."]})
+    strangers = [rid for rid in named if rid not in members]
+    if strangers:
+        raise InvalidInput({"checkin_registration_ids": ["Must be members of the group."]})
+    return handover
+
+
+def load_answer(payload: Any) -> dict[str, Any]:
+    answer = _load(CheckinAnswer(), payload, "answer")
+    return {**answer, "comment": (answer["comment"] or "").strip() or None}
 
 
 def check_reason(reason, allowed):

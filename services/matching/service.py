@@ -92,6 +92,11 @@ class MatchingService:
     def sweep(self):
         return handlers.sweep(self._ports())
 
+    @timer(interval=SWEEP_SECONDS)
+    def send_due_checkins(self):
+        """Self-run groups' check-ins that fell due (FLOKK_CHECKIN_MONTHS after their start)."""
+        return handlers.send_due_checkins(self._ports())
+
     # --- RPC for the gateway ---------------------------------------------------------------------
 
     @rpc
@@ -125,6 +130,30 @@ class MatchingService:
     @rpc
     def close_group(self, group_id, reason, actor):
         return handlers.close_group(self._ports(), group_id, reason, actor)
+
+    @rpc
+    def record_handover(self, group_id, handover, actor):
+        return handlers.record_handover(self._ports(), group_id, handover, actor)
+
+    @rpc
+    def send_checkin(self, group_id, actor):
+        return handlers.send_checkin(self._ports(), group_id, actor)
+
+    @rpc
+    def answer_checkin(self, checkin_id, answer, actor):
+        return handlers.answer_checkin(self._ports(), checkin_id, answer, actor)
+
+    @rpc
+    def checkin_comment(self, checkin_id, actor):
+        return handlers.checkin_comment(self._ports(), checkin_id, actor)
+
+    @rpc
+    def group_view(self, group_id, actor):
+        return handlers.group_detail(self._ports(), group_id, actor)
+
+    @rpc
+    def person_status(self, registration_id, actor):
+        return handlers.person_status(self._ports(), registration_id, actor)
 
     @rpc
     def record_acquaintances(self, registration_id_a, registration_id_b, actor):

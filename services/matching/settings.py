@@ -11,4 +11,9 @@ SETTINGS = (
     ),
     Setting("FLOKK_MATCHING_EXACT_BUDGET", None, "Work budget of the exact solver per pool (default: the engine's)."),
     Setting("FLOKK_MATCHING_SWEEP_SECONDS", "60", "How often the sweep widens and re-plans pools (read at import)."),
+    Setting(
+        "FLOKK_CHECKIN_MONTHS",
+        "1,3,6,12,24",
+        "Months after a group's start at which its check-in members are asked how it goes (1 to 5, rising).",
+    ),
 )

@@ -7,6 +7,8 @@ only succeeds if the person is unclaimed and still at the version the proposal w
 inside the transaction that writes the group, so two replicas never put one person in two groups.
 """
 
+import uuid
+
 from pymongo import ASCENDING
 
 from services.common.store import Storage
@@ -22,6 +24,10 @@ class MatchingStorage(Storage):
         db.waiting.create_index([("contact_point_id", ASCENDING)])
         db.waiting.create_index([("next_widening_at", ASCENDING)])
         db.groups.create_index([("contact_point_id", ASCENDING), ("state", ASCENDING)])
+        db.groups.create_index([("next_checkin_at", ASCENDING)])
+        db.checkins.create_index([("group_id", ASCENDING)])
+        db.checkin_comments.create_index([("group_id", ASCENDING)])
+        db.checkin_comments.create_index([("author", ASCENDING)])
         db.acquaintances.create_index([("pair", ASCENDING)])
         db.pool_state.create_index([("dirty", ASCENDING)])
 
@@ -133,6 +139,39 @@ class MatchingStorage(Storage):
 
     def groups_of(self, contact_point_id, states):
         return list(self.db.groups.find({"contact_point_id": contact_point_id, "state": {"$in": list(states)}}))
+
+    def groups_due_for_checkin(self, now, limit=100):
+        return list(self.db.groups.find({"next_checkin_at": {"$lte": now}}).limit(limit))
+
+    # --- check-ins and their comments -------------------------------------------------------------
+
+    def checkins_of(self, group_id, uow=None):
+        found = self._db(uow).checkins.find({"group_id": group_id}, session=_session(uow))
+        return sorted(found, key=lambda checkin: checkin["number"])
+
+    def checkin(self, checkin_id, uow=None):
+        return self._db(uow).checkins.find_one({"_id": checkin_id}, session=_session(uow))
+
+    def put_checkin(self, uow, checkin):
+        uow.db.checkins.replace_one({"_id": checkin["_id"]}, checkin, upsert=True, session=uow.session)
+
+    def put_comment(self, uow, comment):
+        uow.db.checkin_comments.replace_one({"_id": comment["_id"]}, comment, upsert=True, session=uow.session)
+
+    def comment(self, checkin_id):
+        return self.db.checkin_comments.find_one({"_id": checkin_id})
+
+    def drop_comment(self, uow, checkin_id):
+        uow.db.checkin_comments.delete_one({"_id": checkin_id}, session=uow.session)
+
+    def drop_comments_of_group(self, uow, group_id):
+        uow.db.checkin_comments.delete_many({"group_id": group_id}, session=uow.session)
+
+    def drop_comments_by(self, uow, registration_id):
+        uow.db.checkin_comments.delete_many({"author": registration_id}, session=uow.session)
+
+    def audit(self, entry):
+        self.db.audit.insert_one({"_id": str(uuid.uuid4()), **entry})
 
     # --- acquaintances and rejected sets ---------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Notification rules. Pure: no nameko, no pymongo, no SMTP."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -22,6 +23,8 @@ WITHDRAWAL = "withdrawal"
 REFERRAL_STATUS = "referral_status"
 STAFF_DIGEST = "staff_digest"
 NEW_LINK = "new_link"
+HANDOVER = "handover"
+CHECKIN = "checkin"
 TEMPLATES = (
     RECEIPT,
     UNROUTABLE_STAFF,
@@ -32,9 +35,13 @@ TEMPLATES = (
     REFERRAL_STATUS,
     STAFF_DIGEST,
     NEW_LINK,
+    HANDOVER,
+    CHECKIN,
 )
 #: Messages to a participant that carry their personal link (`<FLOKK_PUBLIC_BASE_URL>/me?t=<token>`).
-WITH_PERSONAL_LINK = (RECEIPT, INVITATION, REMINDER, WITHDRAWAL, NEW_LINK)
+WITH_PERSONAL_LINK = (RECEIPT, INVITATION, REMINDER, WITHDRAWAL, NEW_LINK, HANDOVER, CHECKIN)
+#: Staff are reminded of a handover not recorded this long after the day it was planned for.
+HANDOVER_OVERDUE_DAYS = 14
 #: Messages a withdrawn person still gets: the confirmation, and the link to come back by.
 TO_THE_WITHDRAWN = (WITHDRAWAL, NEW_LINK)
 
@@ -348,7 +355,14 @@ def referral_status_message(event_id: str, registration_id: str, referrer_id: st
     )
 
 
-def digest_message(contact_point_id: str, day: date, new_people: int, failures: list[dict[str, Any]]) -> Message:
+def digest_message(
+    contact_point_id: str,
+    day: date,
+    new_people: int,
+    failures: list[dict[str, Any]],
+    handovers: Sequence[dict[str, Any]] = (),
+) -> Message:
+    """The daily overview: new people, messages not delivered, handovers not recorded in time."""
     return Message(
         derived_cause("digest", contact_point_id, day.isoformat()),
         staff(contact_point_id),
@@ -362,8 +376,52 @@ def digest_message(contact_point_id: str, day: date, new_people: int, failures: 
                 {"reference": short_reference(f["registration_id"] or f["_id"]), "template": f["template"]}
                 for f in failures
             ],
+            "handovers": [
+                {"reference": short_reference(g["_id"]), "planned_on": g["handover_planned_on"]} for g in handovers
+            ],
         },
     )
+
+
+def handover_overdue_cutoff(day: date) -> str:
+    """On `day`, a handover planned on this day (ISO) or before and not recorded is overdue."""
+    return (day - timedelta(days=HANDOVER_OVERDUE_DAYS)).isoformat()
+
+
+def handover_messages(cause_id: str, data: dict[str, Any]) -> list[Message]:
+    """To every member when the group becomes self-run: it runs itself now, the contact point can
+    still be reached, and the schedule if one was recorded."""
+    schedule = data.get("schedule")
+    params = {"group_id": data["group_id"], "schedule": schedule}
+    return [
+        Message(cause_id, participant(rid), HANDOVER, rid, data["contact_point_id"], params)
+        for rid in data["registration_ids"]
+    ]
+
+
+def checkin_messages(cause_id: str, data: dict[str, Any], checkin_members: list[str]) -> list[Message]:
+    """To the check-in members: how is the group doing? They answer on their personal page."""
+    params = {"group_id": data["group_id"], "checkin_id": data["checkin_id"], "number": data["number"]}
+    return [
+        Message(cause_id, participant(rid), CHECKIN, rid, data["contact_point_id"], params)
+        for rid in checkin_members
+        if rid in data["registration_ids"]
+    ]
+
+
+SCHEDULE_WORDS = {
+    "nb": {"week": "hver {weekday} kl. {time}", "other_week": "annenhver {weekday} kl. {time}"},
+    "nn": {"week": "kvar {weekday} kl. {time}", "other_week": "annakvar {weekday} kl. {time}"},
+    "en": {"week": "every {weekday} at {time}", "other_week": "every other {weekday} at {time}"},
+}
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def schedule_text(schedule: dict[str, Any], language: str) -> str:
+    """'hver torsdag kl. 18.00' / 'annakvar torsdag kl. 18.00' / 'every other Thursday at 18:00'."""
+    weekday = WEEKDAYS[language][WEEKDAY_KEYS.index(schedule["weekday"])]
+    clock = schedule["start_time"] if language == "en" else schedule["start_time"].replace(":", ".")
+    return SCHEDULE_WORDS[language][schedule["every"]].format(weekday=weekday, time=clock)
 
 
 def short_reference(identifier: object) -> str:

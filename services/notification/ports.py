@@ -102,9 +102,20 @@ class Groups(Protocol):
 
     def drop_group(self, uow: UnitOfWork, group_id: str) -> None: ...
 
+    def update_group(self, uow: UnitOfWork, group_id: str, changes: Record) -> None:
+        """The group's state as matching announces it (started, self-run with its schedule)."""
+        ...
+
     def groups_awaiting_reminder(self) -> list[Record]: ...
 
     def mark_reminded(self, group_id: str) -> None: ...
+
+    def overdue_handovers(self, planned_on_or_before: str) -> list[Record]:
+        """Groups not yet self-run whose handover was planned on that day (ISO) or before, and
+        that no digest has named yet."""
+        ...
+
+    def mark_handovers_reminded(self, uow: UnitOfWork, group_ids: list[str]) -> None: ...
 
 
 class NotificationStore(Ledger, DeliveryLog, Arrivals, Groups, Protocol):

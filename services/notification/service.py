@@ -79,6 +79,18 @@ class NotificationService:
     def handle_group_closed(self, event):
         handlers.on_group_closed(self._ports(), event)
 
+    @handle_event("matching", "group_started")
+    def handle_group_started(self, event):
+        handlers.on_group_started(self._ports(), event)
+
+    @handle_event("matching", "group_self_run")
+    def handle_group_self_run(self, event):
+        handlers.on_group_self_run(self._ports(), event)
+
+    @handle_event("matching", "group_checkin_due")
+    def handle_group_checkin_due(self, event):
+        handlers.on_group_checkin_due(self._ports(), event)
+
     @handle_event("registration", "registration_withdrawn")
     def handle_registration_withdrawn(self, event):
         handlers.on_withdrawn(self._ports(), event)

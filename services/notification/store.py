@@ -22,6 +22,7 @@ class NotificationStorage(Storage):
         db.deliveries.create_index([("status", ASCENDING), ("digested_on", ASCENDING)])
         db.arrivals.create_index("digested_on")
         db.groups.create_index("reminder_sent")
+        db.groups.create_index([("handover_reminded", ASCENDING), ("handover_planned_on", ASCENDING)])
 
     def already_applied(self, event_id):
         return self.db[LEDGER].find_one({"_id": event_id}) is not None
@@ -142,6 +143,25 @@ class NotificationStorage(Storage):
 
     def drop_group(self, uow, group_id):
         uow.db.groups.delete_one({"_id": group_id}, session=uow.session)
+
+    def update_group(self, uow, group_id, changes):
+        uow.db.groups.update_one({"_id": group_id}, {"$set": changes}, session=uow.session)
+
+    def overdue_handovers(self, planned_on_or_before):
+        return list(
+            self.db.groups.find(
+                {
+                    "handover_reminded": False,
+                    "handover_planned_on": {"$lte": planned_on_or_before},
+                    "state": {"$ne": "self_run"},
+                }
+            )
+        )
+
+    def mark_handovers_reminded(self, uow, group_ids):
+        uow.db.groups.update_many(
+            {"_id": {"$in": group_ids}}, {"$set": {"handover_reminded": True}}, session=uow.session
+        )
 
     def groups_awaiting_reminder(self):
         return list(self.db.groups.find({"reminder_sent": False}))

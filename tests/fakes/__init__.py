@@ -59,3 +59,8 @@ def an_event(source, event_type, data, event_id=None, occurred_at=None, schema_v
         schema_version=schema_version,
         data=data,
     )
+
+
+def participant(registration_id):
+    """The actor of a person on their own page (the gateway sets it once their link opened)."""
+    return {"role": "participant", "registration_id": registration_id, "purpose": "personal_page"}

@@ -147,6 +147,24 @@ class FakeNotificationStorage(FakeStorageBase):
     def drop_group(self, uow, group_id):
         self.groups.pop(group_id, None)
 
+    def update_group(self, uow, group_id, changes):
+        if group_id in self.groups:
+            self.groups[group_id].update(changes)
+
+    def overdue_handovers(self, planned_on_or_before):
+        return [
+            dict(g)
+            for g in self.groups.values()
+            if g.get("handover_reminded") is False
+            and g.get("handover_planned_on") is not None
+            and g["handover_planned_on"] <= planned_on_or_before
+            and g.get("state") != "self_run"
+        ]
+
+    def mark_handovers_reminded(self, uow, group_ids):
+        for group_id in group_ids:
+            self.groups[group_id]["handover_reminded"] = True
+
     def groups_awaiting_reminder(self):
         return [g for g in self.groups.values() if not g["reminder_sent"]]
 

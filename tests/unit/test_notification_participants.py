@@ -4,6 +4,7 @@ own store and channels; the other services' proxies are mocks answering their do
 
 import pytest
 
+from services.notification.handlers import DeliveryPostponed
 from tests.fakes import an_event
 from tests.fakes.notification import at, confirmed, notification_world, personal_link, sent_events, waitlisted
 
@@ -70,3 +71,103 @@ def test_a_new_link_for_an_erased_person_goes_nowhere(world):
         an_event("registration", "personal_link_requested", {"registration_id": "gone"})
     )
     assert mailer.sent == [] and sent_events(store) == []
+
+
+# --- the group's life -------------------------------------------------------------------------------
+
+SCHEDULE = {"weekday": "thu", "start_time": "18:00", "every": "other_week", "meeting_place_id": "mp-1"}
+GROUP = {"group_id": "g1", "contact_point_id": "link-bergen", "registration_ids": ["r1", "r2", "r3"]}
+
+
+def group_event(event_type, **data):
+    return an_event("matching", event_type, {**GROUP, **data})
+
+
+def confirmed_v2(planned_on="2026-12-15"):
+    event = confirmed(["r1", "r2", "r3"])
+    return an_event("matching", "group_confirmed", {**event.data, "handover_planned_on": planned_on}, schema_version=2)
+
+
+def test_at_the_handover_every_member_hears_the_group_runs_itself_with_its_schedule(world):
+    service, store, mailer, sms, _ = world
+    service.handle_group_confirmed(confirmed_v2())
+    mailer.sent.clear()
+    sms.sent.clear()
+    service.handle_group_started(group_event("group_started", started_at=at(17, day=1, month=12)))
+    assert mailer.sent == [] and store.groups["g1"]["state"] == "started"  # nothing to send
+    event = group_event(
+        "group_self_run", handover_at=at(12, day=15, month=12), checkin_registration_ids=["r1"], schedule=SCHEDULE
+    )
+    service.handle_group_self_run(event)
+    service.handle_group_self_run(event)  # once
+    kari, ola = mailer.sent
+    assert kari["subject"] == "Nå går gruppen din på egen hånd"
+    assert "annenhver torsdag kl. 18.00, Bergen offentlige bibliotek, rom 3" in kari["text"]
+    assert "post@link-bergen.example.no" in kari["text"] and personal_link("r1") in kari["text"]
+    assert ola["subject"] == "No går gruppa di på eiga hand" and "annakvar torsdag" in ola["text"]
+    [text] = sms.sent
+    assert "every other Thursday at 18:00" in text["text"] and personal_link("r3") in text["text"]
+    assert store.groups["g1"]["state"] == "self_run" and store.groups["g1"]["checkin_registration_ids"] == ["r1"]
+
+
+def test_a_handover_without_a_schedule_says_so_plainly(world):
+    service, _, mailer, _, _ = world
+    service.handle_group_confirmed(confirmed_v2())
+    mailer.sent.clear()
+    service.handle_group_self_run(
+        group_event("group_self_run", handover_at=at(12), checkin_registration_ids=[], schedule=None)
+    )
+    assert "Dere møtes" not in mailer.sent[0]["text"] and "egen hånd." in mailer.sent[0]["text"]
+
+
+def test_a_check_in_goes_to_the_check_in_members_only_and_waits_for_the_handover_to_arrive(world):
+    service, store, mailer, _, _ = world
+    service.handle_group_confirmed(confirmed_v2())
+    mailer.sent.clear()
+    due = group_event("group_checkin_due", checkin_id="c1", number=1, due_at=at(12))
+    with pytest.raises(DeliveryPostponed):
+        service.handle_group_checkin_due(due)  # its group_self_run is still on its way
+    service.handle_group_self_run(
+        group_event("group_self_run", handover_at=at(11), checkin_registration_ids=["r2"], schedule=SCHEDULE)
+    )
+    mailer.sent.clear()
+    service.handle_group_checkin_due(due)
+    [mail] = mailer.sent
+    assert mail["to"] == "ola@example.no" and mail["subject"] == "Korleis går det i gruppa?"
+    assert personal_link("r2") in mail["text"]
+
+
+def test_the_digest_reminds_staff_once_of_a_handover_not_recorded_14_days_after_the_planned_day(world):
+    service, store, mailer, _, clock = world
+    service.handle_group_confirmed(confirmed_v2(planned_on="2026-12-15"))
+    mailer.sent.clear()
+    clock.moment = at(9, day=28, month=12)  # 13 days after
+    service.send_digests()
+    assert mailer.sent == []
+    clock.moment = at(9, day=29, month=12)  # 14 days after
+    service.send_digests()
+    [digest] = mailer.sent
+    assert "Overlevering er ikke registrert for 1 gruppe(r)" in digest["text"] and "g1"[:8] in digest["text"]
+    clock.moment = at(9, day=30, month=12)
+    service.send_digests()
+    assert len(mailer.sent) == 1
+
+
+def test_a_group_handed_over_in_time_or_confirmed_without_a_plan_is_no_reminder(world):
+    service, store, mailer, _, clock = world
+    service.handle_group_confirmed(confirmed())  # version 1: no planned day
+    assert store.groups["g1"]["handover_planned_on"] is None
+    service.handle_group_confirmed(
+        an_event("matching", "group_confirmed", {**confirmed_v2().data, "group_id": "g2"}, schema_version=2)
+    )
+    service.handle_group_self_run(
+        an_event(
+            "matching",
+            "group_self_run",
+            {**GROUP, "group_id": "g2", "handover_at": at(12), "checkin_registration_ids": [], "schedule": None},
+        )
+    )
+    mailer.sent.clear()
+    clock.moment = at(9, day=29, month=12)
+    service.send_digests()
+    assert mailer.sent == []

@@ -59,7 +59,15 @@ THEME_WORDS = {
 VARIANTS = {
     domain.RECEIPT: [{"unroutable": False}, {"unroutable": True}],
     domain.REFERRAL_STATUS: [{"status": s} for s in domain.REFERRAL_STATUSES],
-    domain.STAFF_DIGEST: [{"failures": []}, {"failures": [{"reference": "ab12cd34", "template": "invitation"}]}],
+    domain.STAFF_DIGEST: [
+        {"failures": []},
+        {"failures": [{"reference": "ab12cd34", "template": "invitation"}]},
+        {"failures": [], "handovers": [{"reference": "ab12cd34", "planned_on": "2026-11-01"}]},
+    ],
+    domain.HANDOVER: [
+        {"schedule_text": "", "place": "", "contact_email": ""},
+        {"schedule_text": "hver torsdag kl. 18.00", "place": "Biblioteket", "contact_email": "post@example.no"},
+    ],
 }
 CONTEXT = {
     "first_name": "Kari",

@@ -10,6 +10,7 @@ from services.common import clock
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.registration import links
 from tests.fakes import an_event
+from tests.fakes import participant as person
 from tests.fakes.registration import LINK_KEY
 from tests.samples import intake
 from tests.unit.test_registration_service import REFERRER, STAFF_BERGEN, STAFF_OSLO, a_service, referred, waitlisted
@@ -21,10 +22,6 @@ NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 def fixed_clock():
     with clock.use(clock.FixedClock(NOW)) as fixed:
         yield fixed
-
-
-def person(registration_id):
-    return {"role": "participant", "registration_id": registration_id, "purpose": "personal_page"}
 
 
 def registered(service, **changes):

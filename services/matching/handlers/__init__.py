@@ -6,39 +6,48 @@ routing        the directory's routes (cached) and contact point events
 proposals      planning a pool and claiming its people
 sweep          widening steps that fell due, and the pools that changed
 lifecycle      confirm, reject, advance, close a group (staff)
+group_life     the handover, check-ins sent and answered, check-in comments (audited)
 membership     members leaving, groups refilled or dissolved
 acquaintances  pairs never proposed together (recorded by staff, flagged by registration)
-views          the pool, proposals, groups and figures for the gateway
+views          the pool, proposals, groups, one group, a person's status and figures for the gateway
 """
 
 from .acquaintances import pair_cleared, pair_flagged, record_acquaintances
 from .arrivals import forget, waitlist
+from .group_life import answer_checkin, checkin_comment, record_handover, send_checkin, send_due_checkins
 from .holds import pause, resume
 from .lifecycle import advance_group, close_group, confirm_group, reject_group
 from .membership import leave_group
 from .proposals import propose_pool
 from .routing import contact_point_changed
 from .sweep import sweep
-from .views import figures, groups_view, pool_view, proposals_view
+from .views import figures, group_detail, groups_view, person_status, pool_view, proposals_view
 
 __all__ = [
     "advance_group",
+    "answer_checkin",
+    "checkin_comment",
     "close_group",
     "confirm_group",
     "contact_point_changed",
     "figures",
     "forget",
+    "group_detail",
     "groups_view",
     "leave_group",
     "pair_cleared",
     "pair_flagged",
     "pause",
+    "person_status",
     "pool_view",
     "propose_pool",
     "proposals_view",
     "record_acquaintances",
+    "record_handover",
     "reject_group",
     "resume",
+    "send_checkin",
+    "send_due_checkins",
     "sweep",
     "waitlist",
 ]

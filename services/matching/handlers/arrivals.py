@@ -81,6 +81,7 @@ def forget(ports: Ports, event: Event, reason: str) -> None:
         store.forget(uow, rid)
         if reason == "erased":
             store.forget_acquaintances(uow, rid)
+            store.drop_comments_by(uow, rid)  # what they wrote in check-ins goes with them
             store.mark_erased(uow, domain.erasure_tombstone(rid))
         elif kept is not None and kept.get("profile"):
             store.keep_withdrawn(uow, domain.withdrawn_record(kept, event.occurred_at))

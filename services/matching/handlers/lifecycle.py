@@ -1,5 +1,5 @@
-"""The group lifecycle by staff (RPC): confirm, reject, advance, close. A group changes by a
-versioned update; a lifecycle rule broken inside becomes InvalidInput or Conflict."""
+"""The group lifecycle by staff (RPC): confirm, reject, advance (started, self-run), close. A
+group changes by a versioned update; a lifecycle rule broken inside becomes InvalidInput or Conflict."""
 
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -8,7 +8,7 @@ from services.common.access import require_contact_point
 from services.common.envelope import iso
 from services.common.errors import Conflict, InvalidInput, NotFound
 
-from .. import domain, schemas
+from .. import domain, life, schemas
 from ..ports import Doc, Ports, UnitOfWork
 
 T = TypeVar("T")
@@ -44,7 +44,8 @@ def update_group(ports: Ports, uow: UnitOfWork, group: Doc, changes: Doc) -> Non
 
 
 def confirm_group(ports: Ports, group_id: str, confirmation: Any, actor: Any) -> Doc:
-    """The meeting place (asked of the directory) must suit everyone; group_confirmed goes out once."""
+    """The meeting place (asked of the directory) must suit everyone; group_confirmed goes out once,
+    with the day the handover is planned for, if staff named one."""
     fields = schemas.load_confirmation(confirmation, ports.clock.now())
     group = group_for(ports, schemas.check_id(group_id, "group_id"), actor)
     if group["state"] != "proposed":
@@ -60,12 +61,18 @@ def confirm_group(ports: Ports, group_id: str, confirmation: Any, actor: Any) ->
         raise InvalidInput(broken.field_errors) from None
     now = ports.clock.now()
 
+    planned = fields["handover_planned_on"].isoformat() if fields["handover_planned_on"] else None
+
     def change(uow: UnitOfWork) -> Doc:
         chosen = {key: fields[key] for key in ("meeting_place_id", "first_meeting_at", "starter_id")}
-        update_group(ports, uow, group, {**domain.transition(group, "confirmed", now), "confirmation": chosen})
+        stored = {**chosen, "handover_planned_on": planned, "override_reason": fields["override_reason"]}
+        update_group(ports, uow, group, {**domain.transition(group, "confirmed", now), "confirmation": stored})
         uow.emit(
             "group_confirmed",
-            domain.group_event(group, **{**chosen, "first_meeting_at": iso(chosen["first_meeting_at"])}),
+            domain.group_event(
+                group,
+                **{**chosen, "first_meeting_at": iso(chosen["first_meeting_at"]), "handover_planned_on": planned},
+            ),
         )
         return {"group_id": group_id, "state": "confirmed"}
 
@@ -93,16 +100,45 @@ def reject_group(ports: Ports, group_id: str, reason: str, actor: Any) -> Doc:
 
 
 def advance_group(ports: Ports, group_id: str, to_state: str, actor: Any) -> Doc:
-    """confirmed -> started (the starter holds the first meetings) -> self_run."""
+    """confirmed -> started (the starter holds the first meetings; group_started) -> self_run.
+    Self-run this way is a handover with no check-in members and no schedule (record_handover
+    names both)."""
     group_id = schemas.check_id(group_id, "group_id")
     if to_state not in ("started", "self_run"):
         raise InvalidInput({"state": ["Must be one of: started, self_run."]})
     group = group_for(ports, group_id, actor)
+    if to_state == "self_run":
+        return hand_over(ports, group, [], None)
     now = ports.clock.now()
 
     def change(uow: UnitOfWork) -> Doc:
-        update_group(ports, uow, group, domain.transition(group, to_state, now))
-        return {"group_id": group_id, "state": to_state}
+        update_group(ports, uow, group, {**domain.transition(group, "started", now), "started_at": now})
+        uow.emit("group_started", domain.group_event(group, started_at=iso(now)))
+        return {"group_id": group_id, "state": "started"}
+
+    return write_group(ports, change)
+
+
+def hand_over(ports: Ports, group: Doc, checkin_ids: list[str], schedule: Doc | None) -> Doc:
+    """started -> self_run: the starter leaves, the group runs itself (group_self_run)."""
+    now = ports.clock.now()
+
+    def change(uow: UnitOfWork) -> Doc:
+        handed = {
+            **group,
+            **domain.transition(group, "self_run", now),
+            "started_at": group.get("started_at") or now,
+            "handover": {"handover_at": now, "checkin_registration_ids": checkin_ids},
+            "schedule": schedule,
+        }
+        next_checkin = life.next_checkin_at(handed, [], ports.settings.checkin_months)
+        changes = {key: handed[key] for key in ("state", "history", "started_at", "handover", "schedule")}
+        update_group(ports, uow, group, {**changes, "next_checkin_at": next_checkin})
+        uow.emit(
+            "group_self_run",
+            domain.group_event(group, handover_at=iso(now), checkin_registration_ids=checkin_ids, schedule=schedule),
+        )
+        return {"group_id": group["_id"], "state": "self_run"}
 
     return write_group(ports, change)
 
@@ -119,7 +155,13 @@ def close(ports: Ports, group: Doc, reason: str) -> Doc:
     store = ports.store
 
     def change(uow: UnitOfWork) -> Doc:
-        update_group(ports, uow, group, {**domain.transition(group, "closed", now), "closed_reason": reason})
+        update_group(
+            ports,
+            uow,
+            group,
+            {**domain.transition(group, "closed", now), "closed_reason": reason, "next_checkin_at": None},
+        )
+        store.drop_comments_of_group(uow, group["_id"])  # the check-ins' free text goes with the group
         for rid in group["members"]:
             if group["state"] == "proposed":
                 store.release(uow, rid, ports.settings.widening_days)

@@ -9,7 +9,15 @@ from ..domain import Message
 from ..ports import DeliveryFailure, Ports, Record
 
 #: Templates that name the contact point (and so need it from the directory).
-NAMES_CONTACT_POINT = {domain.RECEIPT, domain.PROPOSAL_READY, domain.INVITATION, domain.REMINDER, domain.STAFF_DIGEST}
+NAMES_CONTACT_POINT = {
+    domain.RECEIPT,
+    domain.PROPOSAL_READY,
+    domain.INVITATION,
+    domain.REMINDER,
+    domain.STAFF_DIGEST,
+    domain.HANDOVER,
+    domain.CHECKIN,
+}
 
 
 def addressee_of(ports: Ports, message: Message) -> Record | None:
@@ -59,6 +67,9 @@ def context_of(ports: Ports, message: Message, addressee: Record) -> dict[str, A
     names_meeting = message.template in (domain.INVITATION, domain.REMINDER)
     contact_point = ports.directory.get_contact_point(message.contact_point_id, fresh=names_meeting)
     context["contact_point"] = contact_point["name"]
+    language = templates.language_or_default(addressee.get("language"))
+    if message.template == domain.HANDOVER:
+        context.update(_handover(contact_point, message.params, language))
     if names_meeting:
         context.update(
             _meeting(contact_point, message.params, templates.language_or_default(addressee.get("language")))
@@ -66,15 +77,26 @@ def context_of(ports: Ports, message: Message, addressee: Record) -> dict[str, A
     return context
 
 
-def _meeting(contact_point: Record, params: dict[str, Any], language: str) -> dict[str, str]:
-    place = next(
-        (
-            p
-            for p in contact_point.get("meeting_places") or ()
-            if p.get("meeting_place_id") == params["meeting_place_id"]
-        ),
+def _handover(contact_point: Record, params: dict[str, Any], language: str) -> dict[str, str]:
+    """The schedule in words and where, if one was recorded; how to reach the contact point."""
+    schedule = params.get("schedule")
+    place = _place(contact_point, schedule["meeting_place_id"]) if schedule else None
+    return {
+        "schedule_text": domain.schedule_text(schedule, language) if schedule else "",
+        "place": (place or {}).get("name") or "",
+        "contact_email": contact_point.get("email") or "",
+    }
+
+
+def _place(contact_point: Record, meeting_place_id: str | None) -> Record | None:
+    return next(
+        (p for p in contact_point.get("meeting_places") or () if p.get("meeting_place_id") == meeting_place_id),
         None,
     )
+
+
+def _meeting(contact_point: Record, params: dict[str, Any], language: str) -> dict[str, str]:
+    place = _place(contact_point, params["meeting_place_id"])
     starter = next((s for s in contact_point.get("staff") or () if s.get("staff_id") == params["starter_id"]), None)
     if place is None or starter is None or not contact_point.get("email"):
         missing = [

@@ -2,12 +2,13 @@
 store (pool arrivals for the digest, confirmed groups for late members and reminders)."""
 
 from collections.abc import Callable, Iterable
+from datetime import date
 
 from services.common.envelope import Event
 
 from .. import domain
 from ..domain import Message
-from ..ports import Ports, UnitOfWork
+from ..ports import Ports, Record, UnitOfWork
 from .delivery import DeliveryPostponed, deliver_all
 
 #: (registration id, referral status) of the people whose referrer hears of an event.
@@ -51,6 +52,9 @@ def on_group_confirmed(ports: Ports, event: Event) -> None:
         "starter_id": data["starter_id"],
         "confirmed_at": event.occurred_at,
         "reminder_sent": False,
+        "state": "confirmed",
+        "handover_planned_on": _iso_date(data.get("handover_planned_on")),  # v2; absent in v1
+        "handover_reminded": False,
     }
     _handle(
         ports,
@@ -85,6 +89,51 @@ def on_group_member_left(ports: Ports, event: Event) -> None:
 
 def on_group_closed(ports: Ports, event: Event) -> None:
     ports.store.apply(event, lambda uow: ports.store.drop_group(uow, event.data["group_id"]))
+
+
+def on_group_started(ports: Ports, event: Event) -> None:
+    """Nothing to send: the starter is with the group. The state is kept (no handover reminder
+    goes out for a group already handed over)."""
+    _known_group(ports, event)
+    ports.store.apply(event, lambda uow: ports.store.update_group(uow, event.data["group_id"], {"state": "started"}))
+
+
+def on_group_self_run(ports: Ports, event: Event) -> None:
+    """Every member hears the group now runs itself (with its schedule) and that the contact point
+    can still be reached; the check-in members are kept for the check-ins."""
+    data = event.data
+    changes = {
+        "state": "self_run",
+        "schedule": data["schedule"],
+        "checkin_registration_ids": list(data["checkin_registration_ids"]),
+        "registration_ids": list(data["registration_ids"]),
+    }
+    deliver_all(ports, domain.handover_messages(event.event_id, data))
+    _known_group(ports, event)
+    ports.store.apply(event, lambda uow: ports.store.update_group(uow, data["group_id"], changes))
+
+
+def on_group_checkin_due(ports: Ports, event: Event) -> None:
+    """The check-in members (named at the handover) are asked how the group is doing."""
+    group = _known_group(ports, event)
+    if group.get("checkin_registration_ids") is None:  # its group_self_run is still on its way
+        raise DeliveryPostponed("group_checkin_due before its group_self_run")
+    _handle(ports, event, domain.checkin_messages(event.event_id, event.data, group["checkin_registration_ids"]))
+
+
+def _known_group(ports: Ports, event: Event) -> Record:
+    """The group as notification keeps it; its group_confirmed may still be on its way (retry later)."""
+    group = ports.store.group(event.data["group_id"])
+    if group is None:
+        raise DeliveryPostponed(f"{event.event_type} before its group_confirmed")
+    return group
+
+
+def _iso_date(value: object) -> str | None:
+    """A date as the store keeps it: 'YYYY-MM-DD' (the contract's schema loads it as a date)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    return value if isinstance(value, str) else None
 
 
 def on_withdrawn(ports: Ports, event: Event) -> None:

@@ -6,7 +6,7 @@ import logging
 from datetime import date
 
 from .. import domain
-from ..ports import DeliveryFailure, Ports, Record
+from ..ports import DeliveryFailure, Ports, Record, UnitOfWork
 from .delivery import deliver, deliver_all, retry_after_error
 
 log = logging.getLogger(__name__)
@@ -44,38 +44,51 @@ def send_reminders(ports: Ports) -> None:
 
 
 def send_digests(ports: Ports) -> int:
-    """Once a day from 08:00 Oslo time: to each contact point, how many people joined its pool and
-    which messages could not be delivered (references only). Items after today's digest wait for
+    """Once a day from 08:00 Oslo time: to each contact point, how many people joined its pool,
+    which messages could not be delivered (references only), and which groups' handovers were not
+    recorded 14 days after the day planned (once each). Items after today's digest wait for
     tomorrow's."""
     day = domain.digest_day(ports.clock.now())
     if day is None:
         return 0
     sent = 0
-    for contact_point_id, (new, failed) in sorted(_undigested_by_contact_point(ports).items()):
-        message = domain.digest_message(contact_point_id, day, len(new), failed)
+    for contact_point_id, (new, failed, handovers) in sorted(_undigested_by_contact_point(ports, day).items()):
+        message = domain.digest_message(contact_point_id, day, len(new), failed, handovers)
         if ports.store.delivery(message.notification_id) is not None:
             continue  # today's digest is out: these wait for tomorrow's
         try:
             sent += deliver(ports, message) == "sent"
         except DeliveryFailure:
             continue  # tried again on the next tick
-        _mark_digested(ports, new, failed, day)
+        _mark_digested(ports, new, failed, handovers, day)
     return sent
 
 
-def _undigested_by_contact_point(ports: Ports) -> dict[str, tuple[list[Record], list[Record]]]:
-    """{contact point id: (arrivals, failed messages)} not yet in any digest; a failure that names
-    no contact point goes to the national office."""
+Undigested = tuple[list[Record], list[Record], list[Record]]
+
+
+def _undigested_by_contact_point(ports: Ports, day: date) -> dict[str, Undigested]:
+    """{contact point id: (arrivals, failed messages, overdue handovers)} not yet in any digest; a
+    failure that names no contact point goes to the national office."""
     arrivals, failures = ports.store.undigested()
-    by_contact_point: dict[str, tuple[list[Record], list[Record]]] = {}
+    by_contact_point: dict[str, Undigested] = {}
     for arrival in arrivals:
-        by_contact_point.setdefault(arrival["contact_point_id"], ([], []))[0].append(arrival)
+        by_contact_point.setdefault(arrival["contact_point_id"], ([], [], []))[0].append(arrival)
     for failure in failures:
         contact_point_id = failure.get("contact_point_id") or ports.national_office_id
-        by_contact_point.setdefault(contact_point_id, ([], []))[1].append(failure)
+        by_contact_point.setdefault(contact_point_id, ([], [], []))[1].append(failure)
+    for group in ports.store.overdue_handovers(domain.handover_overdue_cutoff(day)):
+        by_contact_point.setdefault(group["contact_point_id"], ([], [], []))[2].append(group)
     return by_contact_point
 
 
-def _mark_digested(ports: Ports, new: list[Record], failed: list[Record], day: date) -> None:
+def _mark_digested(ports: Ports, new: list[Record], failed: list[Record], handovers: list[Record], day: date) -> None:
     arrival_ids, failure_ids = [a["_id"] for a in new], [f["_id"] for f in failed]
-    ports.store.transaction(lambda uow: ports.store.mark_digested(uow, arrival_ids, failure_ids, day.isoformat()))
+    group_ids = [g["_id"] for g in handovers]
+
+    def change(uow: UnitOfWork) -> None:
+        ports.store.mark_digested(uow, arrival_ids, failure_ids, day.isoformat())
+        if group_ids:
+            ports.store.mark_handovers_reminded(uow, group_ids)
+
+    ports.store.transaction(change)
