@@ -25,6 +25,7 @@ STAFF_DIGEST = "staff_digest"
 NEW_LINK = "new_link"
 HANDOVER = "handover"
 CHECKIN = "checkin"
+NEWCOMER = "newcomer"
 TEMPLATES = (
     RECEIPT,
     UNROUTABLE_STAFF,
@@ -37,9 +38,10 @@ TEMPLATES = (
     NEW_LINK,
     HANDOVER,
     CHECKIN,
+    NEWCOMER,
 )
 #: Messages to a participant that carry their personal link (`<FLOKK_PUBLIC_BASE_URL>/me?t=<token>`).
-WITH_PERSONAL_LINK = (RECEIPT, INVITATION, REMINDER, WITHDRAWAL, NEW_LINK, HANDOVER, CHECKIN)
+WITH_PERSONAL_LINK = (RECEIPT, INVITATION, REMINDER, WITHDRAWAL, NEW_LINK, HANDOVER, CHECKIN, NEWCOMER)
 #: Staff are reminded of a handover not recorded this long after the day it was planned for.
 HANDOVER_OVERDUE_DAYS = 14
 #: Messages a withdrawn person still gets: the confirmation, and the link to come back by.
@@ -326,6 +328,42 @@ def invitation_messages(
         Message(cause_id, participant(rid), template, rid, group["contact_point_id"], group_params(group))
         for rid in registration_ids
     ]
+
+
+def newcomer_message(cause_id: str, group: dict[str, Any], data: dict[str, Any], now: datetime) -> Message | None:
+    """The invitation of someone added to a group later (group_member_added): to a confirmed group
+    whose first meeting is ahead, the invitation everyone got; to a group under way, its schedule
+    and next meeting (or that the contact point agrees one with them), naming the starter only
+    while the group is not yet self-run. Nobody is told of a mere proposal (version 2 says)."""
+    state, schedule, rid = data.get("group_state"), data.get("schedule"), data["registration_id"]
+    if state == "proposed":
+        return None
+    if state in (None, "confirmed") and not schedule and group["first_meeting_at"] > now:
+        return invitation_messages(cause_id, group, [rid])[0]
+    next_at = data.get("next_meeting_at")
+    params = {
+        "group_id": group["group_id"],
+        "meeting_place_id": (schedule or {}).get("meeting_place_id") or group["meeting_place_id"],
+        "starter_id": None if state == "self_run" else group["starter_id"],
+        "next_meeting_at": next_at.isoformat() if isinstance(next_at, datetime) else next_at,
+        "schedule": schedule,
+    }
+    return Message(cause_id, participant(rid), NEWCOMER, rid, group["contact_point_id"], params)
+
+
+def upcoming(next_at: datetime | None, schedule: dict[str, Any] | None, now: datetime) -> datetime | None:
+    """A meeting time to tell a person, never one gone by: a scheduled meeting that passed (the
+    message waited) moves on by the schedule's interval; a first meeting that passed is no time."""
+    if next_at is None or next_at >= now:
+        return next_at
+    if not schedule:
+        return None
+    step = timedelta(days=14 if schedule["every"] == "other_week" else 7)
+    here = local(next_at)
+    day, clock = here.date(), here.time()
+    while datetime.combine(day, clock, tzinfo=OSLO) < now:
+        day += step
+    return datetime.combine(day, clock, tzinfo=OSLO)
 
 
 def withdrawal_message(event_id: str, registration_id: str) -> Message:

@@ -171,3 +171,58 @@ def test_a_group_handed_over_in_time_or_confirmed_without_a_plan_is_no_reminder(
     clock.moment = at(9, day=29, month=12)
     service.send_digests()
     assert mailer.sent == []
+
+
+# --- newcomers ----------------------------------------------------------------------------------------
+
+
+def added(rid="r2", **v2):
+    data = {**GROUP, "registration_id": rid}
+    if not v2:
+        return an_event("matching", "group_member_added", data)
+    return an_event("matching", "group_member_added", {**data, **v2}, schema_version=2)
+
+
+def test_a_newcomer_to_a_confirmed_group_before_its_first_meeting_gets_the_invitation(world):
+    service, _, mailer, _, _ = world
+    service.handle_group_confirmed(confirmed(["r1", "r3"]))
+    mailer.sent.clear()
+    service.handle_group_member_added(
+        added(group_state="confirmed", schedule=None, next_meeting_at=at(17, day=1, month=12).isoformat())
+    )
+    [mail] = mailer.sent
+    assert mail["subject"] == "Velkomen til første møtet" and "Ingrid" in mail["text"]
+
+
+def test_a_newcomer_to_a_self_run_group_hears_its_schedule_and_next_meeting_and_no_starter(world):
+    service, _, mailer, _, clock = world
+    service.handle_group_confirmed(confirmed(["r1", "r3"]))
+    mailer.sent.clear()
+    clock.moment = at(12, day=20, month=12)
+    # Matching named Thursday 17 December; the message waited: the next one by the schedule is the 31st.
+    service.handle_group_member_added(
+        added("r1", group_state="self_run", schedule=SCHEDULE, next_meeting_at=at(17, day=17, month=12).isoformat())
+    )
+    [mail] = mailer.sent
+    assert mail["subject"] == "Velkommen i gruppen"
+    assert "Gruppen møtes annenhver torsdag kl. 18.00." in mail["text"]
+    assert "Neste møte er torsdag 31. desember kl. 18.00. Sted: Bergen offentlige bibliotek, rom 3" in mail["text"]
+    assert "Ingrid" not in mail["text"] and personal_link("r1") in mail["text"]
+
+
+def test_a_newcomer_to_a_started_group_without_a_time_hears_the_contact_point_will_agree_one(world):
+    service, _, mailer, _, clock = world
+    service.handle_group_confirmed(confirmed(["r1", "r3"]))
+    mailer.sent.clear()
+    clock.moment = at(12, day=5, month=12)  # the first meeting is past
+    service.handle_group_member_added(added("r1", group_state="started", schedule=None, next_meeting_at=None))
+    [mail] = mailer.sent
+    assert "LINK Bergen og omegn avtaler det første møtet med deg." in mail["text"]
+    assert "Ingrid fra LINK Bergen og omegn er med gruppen en stund til" in mail["text"]
+    assert "desember" not in mail["text"]  # no date at all, least of all a past one
+
+
+def test_nobody_is_told_of_a_place_in_a_mere_proposal(world):
+    service, store, mailer, _, _ = world
+    service.handle_group_member_added(added(group_state="proposed", schedule=None, next_meeting_at=None))
+    assert mailer.sent == [] and sent_events(store) == []  # and no waiting for a group_confirmed

@@ -64,6 +64,10 @@ VARIANTS = {
         {"failures": [{"reference": "ab12cd34", "template": "invitation"}]},
         {"failures": [], "handovers": [{"reference": "ab12cd34", "planned_on": "2026-11-01"}]},
     ],
+    domain.NEWCOMER: [
+        {"schedule_text": "", "when": "", "place": "", "address": "", "starter": ""},
+        {"schedule_text": "hver torsdag kl. 18.00", "when": "torsdag 3. desember kl. 18.00", "starter": "Ingrid"},
+    ],
     domain.HANDOVER: [
         {"schedule_text": "", "place": "", "contact_email": ""},
         {"schedule_text": "hver torsdag kl. 18.00", "place": "Biblioteket", "contact_email": "post@example.no"},

@@ -17,7 +17,10 @@ NAMES_CONTACT_POINT = {
     domain.STAFF_DIGEST,
     domain.HANDOVER,
     domain.CHECKIN,
+    domain.NEWCOMER,
 }
+#: Templates that name a meeting: the directory is asked afresh (staff may just have added a place).
+NAMES_MEETING = (domain.INVITATION, domain.REMINDER, domain.NEWCOMER)
 
 
 def addressee_of(ports: Ports, message: Message) -> Record | None:
@@ -64,13 +67,15 @@ def context_of(ports: Ports, message: Message, addressee: Record) -> dict[str, A
     if message.template not in NAMES_CONTACT_POINT or message.params.get("unroutable"):
         return context
     assert message.contact_point_id is not None, f"a {message.template} names its contact point"
-    names_meeting = message.template in (domain.INVITATION, domain.REMINDER)
+    names_meeting = message.template in NAMES_MEETING
     contact_point = ports.directory.get_contact_point(message.contact_point_id, fresh=names_meeting)
     context["contact_point"] = contact_point["name"]
     language = templates.language_or_default(addressee.get("language"))
     if message.template == domain.HANDOVER:
         context.update(_handover(contact_point, message.params, language))
-    if names_meeting:
+    elif message.template == domain.NEWCOMER:
+        context.update(_newcomer(contact_point, message.params, language, ports.clock.now()))
+    elif names_meeting:
         context.update(
             _meeting(contact_point, message.params, templates.language_or_default(addressee.get("language")))
         )
@@ -88,6 +93,28 @@ def _handover(contact_point: Record, params: dict[str, Any], language: str) -> d
     }
 
 
+def _newcomer(contact_point: Record, params: dict[str, Any], language: str, now: datetime) -> dict[str, str]:
+    """A group under way: its schedule, its next meeting (never one gone by) and where, the starter
+    while there is one; without a time, the contact point agrees the first meeting."""
+    schedule = params.get("schedule")
+    next_at = params.get("next_meeting_at")
+    when = domain.upcoming(datetime.fromisoformat(next_at) if next_at else None, schedule, now)
+    place = _place(contact_point, params.get("meeting_place_id")) or {}
+    starter = _starter(contact_point, params.get("starter_id")) or {}
+    return {
+        "schedule_text": domain.schedule_text(schedule, language) if schedule else "",
+        "when": domain.meeting_time(when, language) if when else "",
+        "place": place.get("name") or "",
+        "address": domain.address_text(place.get("address")),
+        "starter": starter.get("first_name") or "",
+        "contact_email": contact_point.get("email") or "",
+    }
+
+
+def _starter(contact_point: Record, starter_id: str | None) -> Record | None:
+    return next((s for s in contact_point.get("staff") or () if s.get("staff_id") == starter_id), None)
+
+
 def _place(contact_point: Record, meeting_place_id: str | None) -> Record | None:
     return next(
         (p for p in contact_point.get("meeting_places") or () if p.get("meeting_place_id") == meeting_place_id),
@@ -97,7 +124,7 @@ def _place(contact_point: Record, meeting_place_id: str | None) -> Record | None
 
 def _meeting(contact_point: Record, params: dict[str, Any], language: str) -> dict[str, str]:
     place = _place(contact_point, params["meeting_place_id"])
-    starter = next((s for s in contact_point.get("staff") or () if s.get("staff_id") == params["starter_id"]), None)
+    starter = _starter(contact_point, params["starter_id"])
     if place is None or starter is None or not contact_point.get("email"):
         missing = [
             name

@@ -66,16 +66,21 @@ def on_group_confirmed(ports: Ports, event: Event) -> None:
 
 
 def on_group_member_added(ports: Ports, event: Event) -> None:
+    """A newcomer's invitation (domain.newcomer_message); nothing for a proposal's new member."""
     data = event.data
+    if data.get("group_state") == "proposed":
+        ports.store.apply(event, _no_change)
+        return
     if ports.store.already_applied(event.event_id):
         return
     group = ports.store.group(data["group_id"])
     if group is None:  # its group_confirmed is still on its way: retry later
         raise DeliveryPostponed("group_member_added before its group_confirmed")
+    message = domain.newcomer_message(event.event_id, group, data, ports.clock.now())
     _handle(
         ports,
         event,
-        domain.invitation_messages(event.event_id, group, [data["registration_id"]]),
+        [message] if message else [],
         referrals=[(data["registration_id"], "in_group")],
         change=lambda uow: ports.store.set_members(uow, data["group_id"], list(data["registration_ids"])),
     )
