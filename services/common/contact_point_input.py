@@ -13,7 +13,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from .contracts import ACCESSIBILITY_FEATURES, CONTACT_POINT_KINDS, WEEKDAYS, Bool, Languages
+from .contracts import ACCESSIBILITY_FEATURES, CONTACT_POINT_KINDS, MEETING_PLACE_KINDS, WEEKDAYS, Bool, Languages
 
 STAFF_ROLES = ("starter", "coordinator", "contact_person", "manager")
 DEFAULT_MIN_SIZE, DEFAULT_MAX_SIZE = 5, 8
@@ -110,13 +110,39 @@ class OpeningHours(StrictSchema):
 OpeningHoursList = lambda **kw: fields.List(fields.Nested(OpeningHours), load_default=list, **kw)
 
 
+VIDEO_URL = re.compile(r"^https://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$")
+
+
 class MeetingPlace(StrictSchema):
+    """A room (`physical`, with an address) or a video meeting (`digital`, with a `video_url` and
+    no address). The video link is for the group's members only: the directory never shows it,
+    and keeps the one it has when a change leaves it out."""
+
     meeting_place_id = Slug(required=True)
+    kind = fields.String(load_default="physical", validate=one_of(MEETING_PLACE_KINDS))
     name = fields.String(required=True, validate=validate.Length(1, 200))
-    address = fields.Nested(Address, required=True)
+    address = fields.Nested(Address, load_default=None, allow_none=True)
+    video_url = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[
+            validate.Length(max=500),
+            validate.Regexp(VIDEO_URL, error="Must be an https:// address of the video meeting."),
+        ],
+    )
     capacity = fields.Integer(required=True, strict=True, validate=validate.Range(2, 500))
     accessibility = Accessibility(load_default=list)
     opening_hours = OpeningHoursList()
+
+    @validates_schema
+    def _address_or_video_link(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("kind", "physical") == "physical":
+            if data.get("address") is None:
+                raise ValidationError("A physical meeting place needs its address.", "address")
+            if data.get("video_url") is not None:
+                raise ValidationError("Only a digital meeting place has a video link.", "video_url")
+        elif data.get("address") is not None:
+            raise ValidationError("A digital meeting place has no address.", "address")
 
 
 class Staff(StrictSchema):

@@ -546,11 +546,13 @@ VERSIONS: dict[EventKey, dict[int, type[StrictSchema]]] = {
 #: The version each emitter sends now, where it is not 1. notification_failed v2: no service in
 #: the repository subscribes to it (SUBSCRIPTIONS), so no receiver here had to learn it first.
 #: group_confirmed v2 and group_member_added v2 (issue 13): their receivers (registration,
-#: notification) read them, treating a field v1 lacks as absent.
+#: notification) read them, treating a field v1 lacks as absent; contact_point_upserted v2 likewise
+#: (matching, whose confirmation reads a meeting place without `kind` as physical).
 EMITTED_VERSIONS: dict[EventKey, int] = {
     ("notification", "notification_failed"): 2,
     ("matching", "group_confirmed"): 2,
     ("matching", "group_member_added"): 2,
+    ("directory", "contact_point_upserted"): 2,
 }
 
 

@@ -42,6 +42,38 @@ def with_changes(current: ContactPoint, changes: dict[str, Any]) -> dict[str, An
     return {**input_of(current), **changes}
 
 
+def keeping_video_links(current: ContactPoint | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """A digital meeting place given without its video link keeps the one stored: nobody outside
+    the directory ever sees the link, so an edit cannot send it back."""
+    stored = {
+        place["meeting_place_id"]: place.get("video_url")
+        for place in (current or {}).get("meeting_places", [])
+        if place.get("kind") == "digital"
+    }
+    places = [
+        {**place, "video_url": stored.get(place["meeting_place_id"])}
+        if place.get("kind") == "digital" and place.get("video_url") is None
+        else place
+        for place in fields.get("meeting_places", [])
+    ]
+    return {**fields, "meeting_places": places}
+
+
+def meeting_place(contact_point: ContactPoint, meeting_place_id: str) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = next(
+        (p for p in contact_point["meeting_places"] if p["meeting_place_id"] == meeting_place_id), None
+    )
+    return found
+
+
+def video_link(place: dict[str, Any] | None) -> str | None:
+    """The place's video link, if it is a digital place that has one."""
+    if place is None or place.get("kind") != "digital":
+        return None
+    link: str | None = place.get("video_url")
+    return link
+
+
 def is_local(contact_point: ContactPoint) -> bool:
     """Serves people where they live (the national office only catches those nobody else can)."""
     return contact_point["kind"] != "national_office"
@@ -64,6 +96,7 @@ def upserted_event(doc: ContactPoint, reference: Reference) -> dict[str, Any]:
         "meeting_places": [
             {
                 "meeting_place_id": place["meeting_place_id"],
+                "kind": place.get("kind", "physical"),
                 "capacity": place["capacity"],
                 "accessibility": place["accessibility"],
             }
@@ -114,16 +147,23 @@ def public_view(doc: ContactPoint, reference: Reference) -> dict[str, Any]:
         "address": address_view(doc["address"], reference),
         "coordinates": coordinates_of(doc["address"], doc.get("coordinates"), reference, home.number),
     }
-    view["meeting_places"] = [
-        {
-            **place,
-            "contact_point_id": doc["contact_point_id"],
-            "address": address_view(place["address"], reference),
-            "coordinates": coordinates_of(place["address"], None, reference, home.number),
-        }
-        for place in doc["meeting_places"]
-    ]
+    view["meeting_places"] = [public_place(doc, place, reference, home.number) for place in doc["meeting_places"]]
     return view
+
+
+def public_place(doc: ContactPoint, place: dict[str, Any], reference: Reference, home: str) -> dict[str, Any]:
+    """A meeting place as anyone may see it: never its video link (`has_video_url` says whether
+    the directory holds one); a digital place has no address and no coordinates."""
+    kind = place.get("kind", "physical")
+    shown = {key: value for key, value in place.items() if key != "video_url"}
+    return {
+        **shown,
+        "kind": kind,
+        "contact_point_id": doc["contact_point_id"],
+        "address": address_view(place.get("address"), reference),
+        "coordinates": coordinates_of(place["address"], None, reference, home) if kind == "physical" else None,
+        "has_video_url": video_link(place) is not None,
+    }
 
 
 def matches(

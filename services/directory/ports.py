@@ -62,7 +62,14 @@ class Reference(Protocol):
     def distance_km(self, number_a: str, number_b: str) -> float: ...
 
 
+class Matching(Protocol):
+    """matching's RPC the directory asks: whether a participant's group meets at a place."""
+
+    def person_status(self, registration_id: str, actor: dict[str, Any]) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     store: DirectoryStore
     reference: Reference
+    matching: Matching | None = None

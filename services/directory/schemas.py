@@ -30,7 +30,7 @@ class Address(shape.Address):
 
 
 class MeetingPlace(shape.MeetingPlace):
-    address = fields.Nested(Address, required=True)
+    address = fields.Nested(Address, load_default=None, allow_none=True)
 
 
 class ContactPointInput(shape.ContactPointInput):

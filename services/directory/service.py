@@ -1,7 +1,7 @@
 """directory service: entrypoints only; each builds the ports and calls one use case (handlers/)."""
 
 from services.common.health import health_report
-from services.common.rpc import rpc
+from services.common.rpc import TimedRpcProxy, rpc
 from services.common.store import MongoStore
 
 from . import handlers
@@ -13,9 +13,10 @@ from .store import DirectoryStorage
 class DirectoryService:
     name = "directory"
     store = MongoStore(DirectoryStorage)
+    matching = TimedRpcProxy("matching")  # whether a participant's group meets at a place
 
     def _ports(self) -> Ports:
-        return Ports(store=self.store, reference=reference_data())
+        return Ports(store=self.store, reference=reference_data(), matching=self.matching)
 
     @rpc
     def municipality_for_postal_code(self, postal_code):
@@ -52,6 +53,10 @@ class DirectoryService:
     @rpc
     def list_contact_points(self, municipality_number=None, county_number=None, kind=None):
         return handlers.list_contact_points(self._ports(), municipality_number, county_number, kind)
+
+    @rpc
+    def meeting_link(self, meeting_place_id, actor, contact_point_id=None):
+        return handlers.meeting_link(self._ports(), meeting_place_id, actor, contact_point_id)
 
     @rpc
     def coverage(self):

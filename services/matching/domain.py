@@ -312,14 +312,31 @@ def transition(group: Doc, to_state: str, now: datetime) -> Doc:
     return {"state": to_state, "history": group["history"] + [{"state": to_state, "at": now}]}
 
 
+#: The stable code of the confirmation rule that a digital group meets at a digital place and a
+#: physical one at a physical place (staff may override it, giving a reason).
+PLACE_KIND_MISMATCH = "place_kind_mismatch"
+
+
+def is_digital(group: Doc) -> bool:
+    return str(group.get("pool") or "").endswith(DIGITAL_SUFFIX)
+
+
 def check_meeting_place(
-    group: Doc, place_id: str, places: Sequence[Doc], needs_by_member: Mapping[str, Iterable[str]]
+    group: Doc,
+    place_id: str,
+    places: Sequence[Doc],
+    needs_by_member: Mapping[str, Iterable[str]],
+    override_reason: str | None = None,
 ) -> Doc:
-    """The meeting place must exist at the contact point, hold the group, and suit every
-    member's accessibility needs. Returns the place or raises RuleBroken."""
+    """The meeting place must exist at the contact point, be of the group's kind (digital for a
+    digital pool, physical otherwise; `override_reason` lets staff choose otherwise), hold the
+    group, and (a room) suit every member's accessibility needs. Returns the place or RuleBroken."""
     place = next((p for p in places if p.get("meeting_place_id") == place_id), None)
     if place is None:
         raise RuleBroken({"meeting_place_id": [f"{place_id!r} is not a meeting place of {group['contact_point_id']}."]})
+    digital_place = place.get("kind", "physical") == "digital"
+    if digital_place != is_digital(group) and not override_reason:
+        raise RuleBroken({"meeting_place_id": [PLACE_KIND_MISMATCH]})
     capacity = place.get("capacity")
     if capacity is not None and capacity < len(group["members"]) + 1:
         raise RuleBroken(
@@ -329,16 +346,17 @@ def check_meeting_place(
                 ]
             }
         )
-    offered = set(place.get("accessibility") or ())
-    missing = sorted({need for needs in needs_by_member.values() for need in needs} - offered)
-    if missing:
+    missing = sorted(
+        {need for needs in needs_by_member.values() for need in needs} - set(place.get("accessibility") or ())
+    )
+    if missing and not digital_place:
         raise RuleBroken({"meeting_place_id": [f"Does not suit every member: it lacks {', '.join(missing)}."]})
     return place
 
 
 def place_suits(place: Doc, needs: Iterable[str]) -> bool:
-    """The place offers every accessibility need given."""
-    return set(needs) <= set(place.get("accessibility") or ())
+    """The place offers every accessibility need given (a video meeting needs no ramp)."""
+    return place.get("kind") == "digital" or set(needs) <= set(place.get("accessibility") or ())
 
 
 def room_left(place: Doc, seats_taken: int) -> int | None:

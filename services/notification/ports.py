@@ -152,6 +152,10 @@ class Directory(Protocol):
         """The contact point; a copy a little old will do unless `fresh`."""
         ...
 
+    def meeting_link(self, meeting_place_id: str, contact_point_id: str) -> str | None:
+        """A digital meeting place's video link (asked as notification itself), or None if it has none."""
+        ...
+
 
 class Gateway(Protocol):
     def referrer_contact(self, referrer_id: str) -> Record | None:

@@ -57,10 +57,25 @@ class RemoteGateway:
         return self._referrers(referrer_id)
 
 
+#: Who notification is when it asks for what only it may read (a group's video link).
+SERVICE_ACTOR = {"role": "service", "service": "notification"}
+
+
 class RemoteDirectory:
     def __init__(self, proxy: Any, cache: ContactPointCache) -> None:
         self._proxy, self._cache = proxy, cache
         self._contact_points: dict[str, Record] = {}
+        self._links = _Answers(self._ask_link)
+
+    def meeting_link(self, meeting_place_id: str, contact_point_id: str) -> str | None:
+        """Never cached beyond this call, never logged: the video link goes into the message only."""
+        answer = self._links(f"{contact_point_id}|{meeting_place_id}")
+        return answer["video_url"] if answer else None
+
+    def _ask_link(self, key: str) -> Record:
+        contact_point_id, meeting_place_id = key.split("|", 1)
+        found: Record = self._proxy.meeting_link(meeting_place_id, SERVICE_ACTOR, contact_point_id=contact_point_id)
+        return found
 
     def get_contact_point(self, contact_point_id: str, fresh: bool = False) -> Record:
         """From the shared cache unless `fresh` (invitations and reminders name meeting places and

@@ -28,6 +28,23 @@ BERGEN = {
     ],
     "staff": [{"staff_id": "st-1", "first_name": "Ingrid", "email": "ingrid@link-bergen.example.no"}],
 }
+#: A contact point whose groups meet by video (the directory never shows the link, only meeting_link).
+DIGITAL = {
+    "contact_point_id": "digital-cp",
+    "name": "Selvhjelp på nett",
+    "email": "post@digital.example.no",
+    "meeting_places": [
+        {
+            "meeting_place_id": "video-1",
+            "kind": "digital",
+            "name": "Videorommet",
+            "address": None,
+            "has_video_url": True,
+        }
+    ],
+    "staff": [{"staff_id": "st-2", "first_name": "Nora", "email": "nora@digital.example.no"}],
+}
+VIDEO_URL = "https://meet.example.no/flokk-video-1"
 NATIONAL = {
     "contact_point_id": "national-office",
     "name": "Nasjonalt kompetansesenter",
@@ -35,7 +52,7 @@ NATIONAL = {
     "meeting_places": [],
     "staff": [],
 }
-CONTACT_POINTS = {"link-bergen": BERGEN, "national-office": NATIONAL}
+CONTACT_POINTS = {"link-bergen": BERGEN, "national-office": NATIONAL, "digital-cp": DIGITAL}
 PUBLIC_BASE_URL = "https://flokk.test"
 
 
@@ -260,6 +277,13 @@ def contact_details(people):
     return answer
 
 
+def meeting_link(meeting_place_id, actor, contact_point_id=None):
+    """directory.meeting_link as it answers notification's own actor."""
+    if actor != {"role": "service", "service": "notification"} or meeting_place_id != "video-1":
+        raise RemoteError("NotFound", "no video link")
+    return {"meeting_place_id": meeting_place_id, "video_url": VIDEO_URL}
+
+
 def link_token(registration_id):
     """What registration's contact_details carries as `link_token` in these tests."""
     return f"v1.{registration_id}.me.token"
@@ -285,6 +309,7 @@ def notification_world():
     people = {k: dict(v) for k, v in PEOPLE.items()}
     service.registration.contact_details.side_effect = contact_details(people)
     service.directory.get_contact_point.side_effect = lambda cp: CONTACT_POINTS[cp]
+    service.directory.meeting_link.side_effect = meeting_link
     service.people = people
     return service, store, mailer, sms, clock
 

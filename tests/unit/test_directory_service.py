@@ -52,7 +52,12 @@ def test_a_change_gives_the_next_revision_and_an_event_without_contact_details(d
     for private in ("@example.org", "+4700000103", "Eksempelgata", "Kristin"):
         assert private not in text
     assert event["data"]["meeting_places"] == [
-        {"meeting_place_id": "group-room", "capacity": 10, "accessibility": ["step_free", "quiet_room"]}
+        {
+            "meeting_place_id": "group-room",
+            "kind": "physical",
+            "capacity": 10,
+            "accessibility": ["step_free", "quiet_room"],
+        }
     ]
 
 

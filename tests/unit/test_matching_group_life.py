@@ -391,3 +391,37 @@ def test_the_next_meeting_by_a_schedule_is_never_in_the_past():
     assert life.next_meeting(weekly, anchor, at_meeting + timedelta(minutes=1)) == datetime(2030, 2, 28, 17, tzinfo=UTC)
     summer = datetime(2030, 6, 1, tzinfo=UTC)
     assert life.next_meeting(SCHEDULE, anchor, summer) == datetime(2030, 6, 13, 16, tzinfo=UTC)  # 18:00 CEST
+
+
+# --- digital groups -----------------------------------------------------------------------------------
+
+ROOMS = [
+    {"meeting_place_id": "library", "kind": "physical", "capacity": 12, "accessibility": []},
+    {"meeting_place_id": "video", "kind": "digital", "capacity": 12, "accessibility": []},
+]
+
+
+def a_proposal(digital):
+    candidate = {**BERGEN, "kind": "digital"} if digital else BERGEN
+    service, store = service_with([candidate, NATIONAL])
+    service.directory.get_contact_point.return_value = {"contact_point_id": "link-bergen", "meeting_places": ROOMS}
+    for i in range(5):
+        arrive(service, f"r{i}", accessibility_needs=["step_free"] if i == 0 else [])
+    [group] = proposed(store)
+    return service, store, group["_id"]
+
+
+def test_a_digital_group_confirms_at_a_digital_place_and_a_physical_one_at_a_room_unless_staff_say_why():
+    service, store, digital = a_proposal(digital=True)
+    with pytest.raises(InvalidInput) as refused:
+        service.confirm_group(digital, confirmation(meeting_place_id="library"), STAFF)
+    assert refused.value.errors == {"meeting_place_id": ["place_kind_mismatch"]}
+    # A video meeting needs no ramp: r0's step_free need does not stand in the way.
+    assert service.confirm_group(digital, confirmation(meeting_place_id="video"), STAFF)["state"] == "confirmed"
+    service, store, physical = a_proposal(digital=False)
+    with pytest.raises(InvalidInput) as refused:
+        service.confirm_group(physical, confirmation(meeting_place_id="video"), STAFF)
+    assert refused.value.errors == {"meeting_place_id": ["place_kind_mismatch"]}
+    overridden = confirmation(meeting_place_id="video", override_reason="the room is being renovated")
+    assert service.confirm_group(physical, overridden, STAFF)["state"] == "confirmed"
+    assert store.group(physical)["confirmation"]["override_reason"] == "the room is being renovated"

@@ -3,10 +3,19 @@ the new link a person asked for, and the group's life after the start. Fakes of 
 own store and channels; the other services' proxies are mocks answering their documented shapes."""
 
 import pytest
+from nameko.exceptions import RemoteError
 
 from services.notification.handlers import DeliveryPostponed
 from tests.fakes import an_event
-from tests.fakes.notification import at, confirmed, notification_world, personal_link, sent_events, waitlisted
+from tests.fakes.notification import (
+    VIDEO_URL,
+    at,
+    confirmed,
+    notification_world,
+    personal_link,
+    sent_events,
+    waitlisted,
+)
 
 
 @pytest.fixture
@@ -226,3 +235,37 @@ def test_nobody_is_told_of_a_place_in_a_mere_proposal(world):
     service, store, mailer, _, _ = world
     service.handle_group_member_added(added(group_state="proposed", schedule=None, next_meeting_at=None))
     assert mailer.sent == [] and sent_events(store) == []  # and no waiting for a group_confirmed
+
+
+# --- digital groups -----------------------------------------------------------------------------------
+
+
+def digital_confirmed(registration_ids=("r1", "r3")):
+    event = confirmed(list(registration_ids))
+    data = {**event.data, "contact_point_id": "digital-cp", "meeting_place_id": "video-1", "starter_id": "st-2"}
+    return an_event("matching", "group_confirmed", {**data, "handover_planned_on": None}, schema_version=2)
+
+
+def test_an_invitation_to_a_digital_group_carries_its_video_link_and_a_reminder_only_the_personal_link(world):
+    service, store, mailer, sms, clock = world
+    service.handle_group_confirmed(digital_confirmed())
+    [mail], [text] = mailer.sent, sms.sent
+    assert VIDEO_URL in mail["text"] and "Møtet er digitalt (Videorommet)" in mail["text"]
+    assert "Nora fra Selvhjelp på nett møter deg i møtet" in mail["text"]
+    assert VIDEO_URL in text["text"] and "The meeting is online" in text["text"]
+    clock.moment = at(9, day=30)
+    service.send_reminders()
+    reminder_mail, reminder_text = mailer.sent[-1], sms.sent[-1]
+    for reminder, rid in ((reminder_mail, "r1"), (reminder_text, "r3")):
+        assert VIDEO_URL not in reminder["text"] and personal_link(rid) in reminder["text"]
+    assert "The link to the meeting is on your personal page." in reminder_text["text"]
+    assert VIDEO_URL not in repr(store.deliveries) + repr(store.events)
+
+
+def test_a_digital_place_the_directory_holds_no_link_for_fails_the_invitation_for_staff_to_see(world):
+    service, store, mailer, _, _ = world
+    service.directory.meeting_link.side_effect = RemoteError("NotFound", "no video link")
+    service.handle_group_confirmed(digital_confirmed(["r1"]))
+    assert mailer.sent == []
+    [failed] = sent_events(store, "notification_failed")
+    assert failed["template"] == "invitation" and "video link" in failed["reason"]

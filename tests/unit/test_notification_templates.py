@@ -64,6 +64,8 @@ VARIANTS = {
         {"failures": [{"reference": "ab12cd34", "template": "invitation"}]},
         {"failures": [], "handovers": [{"reference": "ab12cd34", "planned_on": "2026-11-01"}]},
     ],
+    domain.INVITATION: [{}, {"digital": True, "video_url": "https://meet.example.no/g1"}],
+    domain.REMINDER: [{}, {"digital": True}],
     domain.NEWCOMER: [
         {"schedule_text": "", "when": "", "place": "", "address": "", "starter": ""},
         {"schedule_text": "hver torsdag kl. 18.00", "when": "torsdag 3. desember kl. 18.00", "starter": "Ingrid"},
@@ -86,6 +88,8 @@ CONTEXT = {
     "day": "2026-11-29",
     "new_people": 3,
     "personal_link": "https://flokk.test/me?t=v1.r1.me.token",
+    "digital": False,
+    "video_url": "",
 }
 
 

@@ -9,6 +9,7 @@ from .contact_points import (
     update_contact_point,
     upsert_contact_point,
 )
+from .meeting_links import meeting_link
 from .places import municipality, municipality_for_postal_code, route
 from .reports import coverage, coverage_map_svg, hsds_export, hsds_export_csv
 
@@ -21,6 +22,7 @@ __all__ = [
     "hsds_export",
     "hsds_export_csv",
     "list_contact_points",
+    "meeting_link",
     "municipality",
     "municipality_for_postal_code",
     "route",

@@ -51,7 +51,11 @@ def _not_found(contact_point_id: str) -> NotFound:
 def upsert_contact_point(ports: Ports, payload: object, actor: Actor = None) -> dict[str, Any]:
     fields = load(ContactPointInput(), payload)
     authorise(actor, fields["contact_point_id"])
-    return _write(ports, fields["contact_point_id"], lambda current: domain.next_version(current, fields))
+    return _write(
+        ports,
+        fields["contact_point_id"],
+        lambda current: domain.next_version(current, domain.keeping_video_links(current, fields)),
+    )
 
 
 def create_contact_point(ports: Ports, payload: object, actor: Actor = None) -> dict[str, Any]:
@@ -77,7 +81,8 @@ def update_contact_point(ports: Ports, contact_point_id: str, changes: object, a
             raise _not_found(contact_point_id)
         if not isinstance(changes, dict):
             raise InvalidInput({"_schema": ["Expected a JSON object."]})
-        return domain.next_version(current, load(ContactPointInput(), domain.with_changes(current, changes)))
+        loaded = load(ContactPointInput(), domain.with_changes(current, changes))
+        return domain.next_version(current, domain.keeping_video_links(current, loaded))
 
     return _write(ports, contact_point_id, decide)
 

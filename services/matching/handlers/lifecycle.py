@@ -56,7 +56,7 @@ def confirm_group(ports: Ports, group_id: str, confirmation: Any, actor: Any) ->
     }
     places = ports.directory.get_contact_point(group["contact_point_id"]).get("meeting_places") or []
     try:
-        domain.check_meeting_place(group, fields["meeting_place_id"], places, needs)
+        domain.check_meeting_place(group, fields["meeting_place_id"], places, needs, fields["override_reason"])
     except domain.RuleBroken as broken:
         raise InvalidInput(broken.field_errors) from None
     now = ports.clock.now()

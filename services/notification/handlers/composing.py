@@ -76,10 +76,26 @@ def context_of(ports: Ports, message: Message, addressee: Record) -> dict[str, A
     elif message.template == domain.NEWCOMER:
         context.update(_newcomer(contact_point, message.params, language, ports.clock.now()))
     elif names_meeting:
-        context.update(
-            _meeting(contact_point, message.params, templates.language_or_default(addressee.get("language")))
-        )
+        context.update(_meeting(contact_point, message.params, language))
+    if names_meeting:
+        context.update(_video(ports, message, contact_point))
     return context
+
+
+def _video(ports: Ports, message: Message, contact_point: Record) -> dict[str, Any]:
+    """A group that meets by video: invitations carry its link (asked of the directory as
+    notification, at send time, never stored or logged); a reminder only says the meeting is
+    digital (the link is on the person's page: an SMS is easily passed on)."""
+    place = _place(contact_point, message.params.get("meeting_place_id")) or {}
+    if place.get("kind") != "digital":
+        return {"digital": False, "video_url": ""}
+    if message.template == domain.REMINDER:
+        return {"digital": True, "video_url": ""}
+    assert message.contact_point_id is not None
+    link = ports.directory.meeting_link(place["meeting_place_id"], message.contact_point_id)
+    if not link:
+        raise DeliveryFailure("email", "directory lacks the video link", transient=False)
+    return {"digital": True, "video_url": link, "address": ""}
 
 
 def _handover(contact_point: Record, params: dict[str, Any], language: str) -> dict[str, str]:
