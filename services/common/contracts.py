@@ -588,6 +588,7 @@ SUBSCRIPTIONS = {
         ("registration", "registration_resumed"),
         ("registration", "registration_pair_flagged"),
         ("registration", "registration_pair_cleared"),
+        ("registration", "cohort_created"),
         ("directory", "contact_point_upserted"),
         ("directory", "contact_point_deactivated"),
     ],

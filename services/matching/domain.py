@@ -388,6 +388,11 @@ def refill_candidates(
     return [r for i in chosen if i not in seed for r in units[i].ids]
 
 
+def moment(value: datetime | str) -> datetime:
+    """A timestamp of an event's data as a datetime (the contracts load it as one; tests may pass text)."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def flagged_pair_key(a: str, b: str, reason: str) -> str:
     """The key of a pair registration flagged: never the key of a pair staff recorded ("a|b")."""
     return "|".join([*sorted((a, b)), reason])

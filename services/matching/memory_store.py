@@ -117,6 +117,7 @@ class MemoryMatchingStore:
         self.acquaintances = Table("pair")
         self.pool_states = Table()
         self.contact_points = Table()
+        self.cohorts = Table()
         self.ledger = Table()
         #: Every event emitted by a committed transaction, oldest first (the envelopes).
         self.outbox: list[dict[str, Any]] = []
@@ -390,6 +391,24 @@ class MemoryMatchingStore:
         state = self.pool_states.get(pool)
         if state is not None and state.get("seq") == seq:
             self._write_now(self.pool_states, pool, {**state, "dirty": False})
+
+    # --- course cohorts ------------------------------------------------------------------------------
+
+    def cohort(self, cohort_id: str, uow: UnitOfWork | None = None) -> Doc | None:
+        return _copy(self.cohorts.get(cohort_id))
+
+    def save_cohort(self, uow: UnitOfWork, cohort: Doc) -> None:
+        self._write(uow, self.cohorts, cohort["_id"], cohort)
+
+    def cohorts_due(self, now: datetime, limit: int = 50) -> list[Doc]:
+        due = [c for c in self.cohorts if c.get("formed") is False and c["deadline"] <= now]
+        return [copy.deepcopy(cohort) for cohort in due[:limit]]
+
+    def entries_of_cohort(self, cohort_id: str, uow: UnitOfWork | None = None) -> list[Doc]:
+        found = [
+            e for e in self.waiting if ((e.get("profile") or {}).get("cohort") or {}).get("cohort_id") == cohort_id
+        ]
+        return [copy.deepcopy(entry) for entry in found]
 
     # --- contact points ----------------------------------------------------------------------------
 

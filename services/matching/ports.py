@@ -144,6 +144,21 @@ class Pools(Protocol):
     def clear_dirty(self, pool: str, seq: int) -> None: ...
 
 
+class Cohorts(Protocol):
+    """Course cohorts as registration announced them (cohort_created)."""
+
+    def cohort(self, cohort_id: str, uow: UnitOfWork | None = None) -> Doc | None: ...
+    def save_cohort(self, uow: UnitOfWork, cohort: Doc) -> None: ...
+
+    def cohorts_due(self, now: datetime, limit: int = 50) -> list[Doc]:
+        """Cohorts not yet formed whose deadline has come."""
+        ...
+
+    def entries_of_cohort(self, cohort_id: str, uow: UnitOfWork | None = None) -> list[Doc]:
+        """Waiting entries whose profile names the cohort."""
+        ...
+
+
 class ContactPoints(Protocol):
     def contact_point(self, contact_point_id: str, uow: UnitOfWork | None = None) -> Doc | None: ...
     def save_contact_point(self, uow: UnitOfWork, data: Doc) -> None: ...
@@ -158,7 +173,7 @@ class Figures(Protocol):
     def group_states(self) -> list[str]: ...
 
 
-class MatchingStore(Transactions, WaitingPeople, Groups, Checkins, Pools, ContactPoints, Figures, Protocol):
+class MatchingStore(Transactions, WaitingPeople, Groups, Checkins, Pools, Cohorts, ContactPoints, Figures, Protocol):
     """matching's own database (services/matching/store.py, services/matching/memory_store.py)."""
 
 

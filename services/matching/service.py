@@ -80,6 +80,10 @@ class MatchingService:
     def handle_registration_pair_cleared(self, event):
         handlers.pair_cleared(self._ports(), event)
 
+    @handle_event("registration", "cohort_created")
+    def handle_cohort_created(self, event):
+        handlers.cohort_created(self._ports(), event)
+
     @handle_event("directory", "contact_point_upserted")
     def handle_contact_point_upserted(self, event):
         handlers.contact_point_changed(self._ports(), event)
@@ -93,9 +97,11 @@ class MatchingService:
         return handlers.sweep(self._ports())
 
     @timer(interval=SWEEP_SECONDS)
-    def send_due_checkins(self):
-        """Self-run groups' check-ins that fell due (FLOKK_CHECKIN_MONTHS after their start)."""
-        return handlers.send_due_checkins(self._ports())
+    def group_life(self):
+        """Self-run groups' check-ins that fell due (FLOKK_CHECKIN_MONTHS after their start), and
+        course cohorts whose deadline came."""
+        ports = self._ports()
+        return {"checkins": handlers.send_due_checkins(ports), "cohorts": handlers.form_due_cohorts(ports)}
 
     # --- RPC for the gateway ---------------------------------------------------------------------
 

@@ -29,6 +29,8 @@ class MatchingStorage(Storage):
         db.checkin_comments.create_index([("group_id", ASCENDING)])
         db.checkin_comments.create_index([("author", ASCENDING)])
         db.acquaintances.create_index([("pair", ASCENDING)])
+        db.waiting.create_index([("profile.cohort.cohort_id", ASCENDING)])
+        db.cohorts.create_index([("formed", ASCENDING), ("deadline", ASCENDING)])
         db.pool_state.create_index([("dirty", ASCENDING)])
 
     # --- waiting people ---------------------------------------------------------------------------
@@ -219,6 +221,20 @@ class MatchingStorage(Storage):
     def clear_dirty(self, pool, seq):
         """Only if nothing marked it again meanwhile (no lost wake-up)."""
         self.db.pool_state.update_one({"_id": pool, "seq": seq}, {"$set": {"dirty": False}})
+
+    # --- course cohorts ----------------------------------------------------------------------------
+
+    def cohort(self, cohort_id, uow=None):
+        return self._db(uow).cohorts.find_one({"_id": cohort_id}, session=_session(uow))
+
+    def save_cohort(self, uow, cohort):
+        uow.db.cohorts.replace_one({"_id": cohort["_id"]}, cohort, upsert=True, session=uow.session)
+
+    def cohorts_due(self, now, limit=50):
+        return list(self.db.cohorts.find({"formed": False, "deadline": {"$lte": now}}).limit(limit))
+
+    def entries_of_cohort(self, cohort_id, uow=None):
+        return list(self._db(uow).waiting.find({"profile.cohort.cohort_id": cohort_id}, session=_session(uow)))
 
     # --- contact points ---------------------------------------------------------------------------
 

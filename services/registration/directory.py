@@ -10,7 +10,7 @@ from nameko.exceptions import RemoteError
 from services.common.cache import CachedCalls
 
 from .domain import Place
-from .ports import UnknownMunicipality, UnknownPostalCode
+from .ports import UnknownContactPoint, UnknownMunicipality, UnknownPostalCode
 
 PLACE_LOOKUPS = ("municipality_for_postal_code", "municipality")
 REFUSALS = {"UnknownPostalCode": UnknownPostalCode, "UnknownMunicipality": UnknownMunicipality}
@@ -18,7 +18,17 @@ REFUSALS = {"UnknownPostalCode": UnknownPostalCode, "UnknownMunicipality": Unkno
 
 class DirectoryPlaces:
     def __init__(self, proxy, cache):
+        self._proxy = proxy
         self._calls = CachedCalls(proxy, cache, PLACE_LOOKUPS)
+
+    def contact_point(self, contact_point_id):
+        """Asked afresh (a course leader names one when creating a cohort: rare)."""
+        try:
+            return self._proxy.get_contact_point(contact_point_id)
+        except RemoteError as exc:
+            if exc.exc_type != "NotFound":
+                raise
+            raise UnknownContactPoint(contact_point_id) from None
 
     def municipality_for_postal_code(self, postal_code: str) -> Place:
         return self._ask("municipality_for_postal_code", postal_code)

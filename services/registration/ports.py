@@ -27,6 +27,10 @@ class UnknownMunicipality(NotFound):
     """The directory knows no such municipality number."""
 
 
+class UnknownContactPoint(NotFound):
+    """The directory knows no such contact point."""
+
+
 class KeyTaken(Exception):
     """Another registration holds this idempotency key: a concurrent worker stored it first."""
 
@@ -40,6 +44,10 @@ class Directory(Protocol):
 
     def municipality(self, municipality_number: str) -> Place:
         """Raises UnknownMunicipality."""
+        ...
+
+    def contact_point(self, contact_point_id: str) -> dict[str, Any]:
+        """The contact point as the directory shows it; raises UnknownContactPoint."""
         ...
 
 
@@ -136,6 +144,20 @@ class RegistrationStore(Protocol):
 
     def record_attempt(self, kind: str, key: str, at: datetime) -> None:
         """Count one attempt; attempts older than a day are dropped on the way."""
+        ...
+
+    # --- course cohorts ---------------------------------------------------------------------------
+
+    def add_cohort(self, uow: UnitOfWork, cohort: dict[str, Any]) -> None: ...
+
+    def cohort(self, cohort_id: str) -> dict[str, Any] | None: ...
+
+    def cohort_with_code(self, code: str) -> dict[str, Any] | None: ...
+
+    def cohorts_of(self, referrer_id: str) -> list[dict[str, Any]]: ...
+
+    def registered_in_cohort(self, cohort_id: str) -> int:
+        """How many registrations name the cohort (a count only)."""
         ...
 
 

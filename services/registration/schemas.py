@@ -9,6 +9,7 @@ from services.common.contracts import (
     Availability,
     Bool,
     Cohort,
+    CohortSlot,
     Languages,
     RegistrationRequested,
     StrictSchema,
@@ -44,3 +45,24 @@ class PreferenceChanges(StrictSchema):
     open_to_mixed = Bool()
     message_language = fields.String(validate=validate.OneOf(MESSAGE_LANGUAGES, error="Must be one of: {choices}."))
     preferred_channel = fields.String(validate=validate.OneOf(CHANNELS, error="Must be one of: {choices}."))
+
+
+class NewCohort(StrictSchema):
+    """A course cohort a course leader (a referrer) creates: its members register themselves by code."""
+
+    contact_point_id = fields.String(required=True, validate=validate.Length(1, 64))
+    expected_size = fields.Integer(required=True, strict=True, validate=validate.Range(4, 12))
+    slot = fields.Nested(CohortSlot, required=True)
+    keep_together = Bool(required=True)
+
+    @validates("slot")
+    def _time_within_the_part_of_day(self, slot, **kwargs):
+        if "start_time" not in slot or "part_of_day" not in slot:
+            return  # the slot's own fields failed, and say why
+        low, high = PARTS_OF_DAY_HOURS[slot["part_of_day"]]
+        if not low <= slot["start_time"] < high:
+            raise ValidationError({"start_time": [f"A {slot['part_of_day']} starts from {low} and before {high}."]})
+
+
+#: The clock times each part of day covers, as "HH:MM" (compared as text).
+PARTS_OF_DAY_HOURS = {"morning": ("06:00", "12:00"), "afternoon": ("12:00", "17:00"), "evening": ("17:00", "23:00")}

@@ -129,6 +129,20 @@ class RegistrationService:
     def set_avoid_list(self, registration_id, contacts, actor):
         return handlers.set_avoid_list(self._ports(), registration_id, contacts, actor)
 
+    # --- course cohorts ------------------------------------------------------------------------------
+
+    @rpc
+    def create_cohort(self, payload, actor):
+        return handlers.create_cohort(self._ports(), payload, actor)
+
+    @rpc
+    def cohort_by_code(self, code):
+        return handlers.cohort_by_code(self._ports(), code)
+
+    @rpc
+    def cohorts(self, actor):
+        return handlers.cohorts_of(self._ports(), actor)
+
     @rpc
     def referral_statuses(self, actor):
         return handlers.referral_statuses(self._ports(), actor)

@@ -38,6 +38,8 @@ class RegistrationStorage(Storage):
         db.registrations.create_index("cohort.cohort_id")
         db.attempts.create_index([("kind", 1), ("key", 1), ("at", 1)])
         db.audit.create_index("registration_id")
+        db.cohorts.create_index("code", unique=True)
+        db.cohorts.create_index("created_by")
 
     def transaction(self, change, event_id=None):
         """The shared transaction; a registration whose idempotency key another took meanwhile
@@ -188,6 +190,21 @@ class RegistrationStorage(Storage):
     def record_attempt(self, kind, key, at):
         self.db.attempts.delete_many({"kind": kind, "key": key, "at": {"$lt": at - ATTEMPTS_KEPT}})
         self.db.attempts.insert_one({"_id": str(uuid.uuid4()), "kind": kind, "key": key, "at": at})
+
+    def add_cohort(self, uow, cohort):
+        uow.db.cohorts.insert_one(cohort, session=uow.session)
+
+    def cohort(self, cohort_id):
+        return self.db.cohorts.find_one({"_id": cohort_id})
+
+    def cohort_with_code(self, code):
+        return self.db.cohorts.find_one({"code": code})
+
+    def cohorts_of(self, referrer_id):
+        return list(self.db.cohorts.find({"created_by": referrer_id}).sort("created_at", 1))
+
+    def registered_in_cohort(self, cohort_id):
+        return self.db.registrations.count_documents({"cohort.cohort_id": cohort_id})
 
     def counts(self):
         totals = {}

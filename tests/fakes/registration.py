@@ -6,7 +6,7 @@ import copy
 from cryptography.fernet import Fernet
 
 from services.common import clock
-from services.registration.ports import KeyTaken, UnknownMunicipality, UnknownPostalCode
+from services.registration.ports import KeyTaken, UnknownContactPoint, UnknownMunicipality, UnknownPostalCode
 from services.registration.vault import Vault
 from tests.fakes import FakeStorageBase
 
@@ -23,7 +23,7 @@ class FakeRegistrationStorage(FakeStorageBase):
         self.vault = Vault([Fernet.generate_key()], LOOKUP_KEY, LINK_KEY)
         self.retention_days = 365
         self.registrations, self.contacts, self.erased_keys, self.tallies = {}, {}, set(), {}
-        self.audit_log, self.attempts = [], []
+        self.audit_log, self.attempts, self.cohorts = [], [], {}
 
     def by_idempotency_key(self, key, uow=None):
         return next((copy.deepcopy(r) for r in self.registrations.values() if r["idempotency_key"] == key), None)
@@ -124,15 +124,40 @@ class FakeRegistrationStorage(FakeStorageBase):
     def record_attempt(self, kind, key, at):
         self.attempts.append((kind, key, at))
 
+    def add_cohort(self, uow, cohort):
+        if any(c["code"] == cohort["code"] for c in self.cohorts.values()):
+            raise KeyError("code taken")  # the unique index on the code
+        self.cohorts[cohort["_id"]] = copy.deepcopy(cohort)
+
+    def cohort(self, cohort_id):
+        return copy.deepcopy(self.cohorts.get(cohort_id))
+
+    def cohort_with_code(self, code):
+        return next((copy.deepcopy(c) for c in self.cohorts.values() if c["code"] == code), None)
+
+    def cohorts_of(self, referrer_id):
+        return [copy.deepcopy(c) for c in self.cohorts.values() if c["created_by"] == referrer_id]
+
+    def registered_in_cohort(self, cohort_id):
+        return sum(1 for r in self.registrations.values() if (r.get("cohort") or {}).get("cohort_id") == cohort_id)
+
     def _count(self, name):
         self.tallies[name] = self.tallies.get(name, 0) + 1
 
 
 class FakeDirectory:
-    """The directory's places: postal code -> place, municipality number -> municipality."""
+    """The directory's places: postal code -> place, municipality number -> municipality; and
+    its contact points by id."""
 
-    def __init__(self, postal_codes=None):
+    def __init__(self, postal_codes=None, contact_points=None):
         self.postal_codes = {"5003": BERGEN_PLACE} if postal_codes is None else postal_codes
+        self.contact_points = {"link-bergen": {"contact_point_id": "link-bergen", "active": True}}
+        self.contact_points.update(contact_points or {})
+
+    def contact_point(self, contact_point_id):
+        if contact_point_id not in self.contact_points:
+            raise UnknownContactPoint(contact_point_id)
+        return copy.deepcopy(self.contact_points[contact_point_id])
 
     def municipality_for_postal_code(self, postal_code):
         if postal_code not in self.postal_codes:

@@ -140,10 +140,10 @@ def test_check_ins_fall_due_by_the_months_after_the_start_never_before_the_hando
     # Started 8 January: the one-month check-in (8 February) fell before the handover: skipped.
     assert store.group(gid)["next_checkin_at"] == datetime(2030, 4, 8, 18, tzinfo=UTC)
     fixed_clock.moment = datetime(2030, 4, 8, 17, 59, tzinfo=UTC)
-    assert service.send_due_checkins() == 0
+    assert service.group_life()["checkins"] == 0
     fixed_clock.moment = datetime(2030, 4, 8, 18, 1, tzinfo=UTC)
-    assert service.send_due_checkins() == 1
-    assert service.send_due_checkins() == 0
+    assert service.group_life()["checkins"] == 1
+    assert service.group_life()["checkins"] == 0
     [due] = emitted(store, "group_checkin_due")
     assert (due["number"], due["due_at"]) == (1, "2030-04-08T18:00:00Z")
     assert store.group(gid)["next_checkin_at"] == datetime(2030, 7, 8, 18, tzinfo=UTC)

@@ -7,6 +7,7 @@ proposals      planning a pool and claiming its people
 sweep          widening steps that fell due, and the pools that changed
 lifecycle      confirm, reject, advance, close a group (staff)
 group_life     the handover, check-ins sent and answered, check-in comments (audited)
+cohorts        course cohorts: gathered in a pool of their own, proposed whole
 membership     members leaving, groups refilled or dissolved
 acquaintances  pairs never proposed together (recorded by staff, flagged by registration)
 views          the pool, proposals, groups, one group, a person's status and figures for the gateway
@@ -14,6 +15,7 @@ views          the pool, proposals, groups, one group, a person's status and fig
 
 from .acquaintances import pair_cleared, pair_flagged, record_acquaintances
 from .arrivals import forget, waitlist
+from .cohorts import cohort_created, form_due_cohorts
 from .group_life import answer_checkin, checkin_comment, record_handover, send_checkin, send_due_checkins
 from .holds import pause, resume
 from .lifecycle import advance_group, close_group, confirm_group, reject_group
@@ -27,11 +29,13 @@ __all__ = [
     "advance_group",
     "answer_checkin",
     "checkin_comment",
+    "cohort_created",
     "close_group",
     "confirm_group",
     "contact_point_changed",
     "figures",
     "forget",
+    "form_due_cohorts",
     "group_detail",
     "groups_view",
     "leave_group",

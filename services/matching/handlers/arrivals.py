@@ -5,8 +5,9 @@ import logging
 
 from services.common.envelope import Event
 
-from .. import domain
+from .. import cohorts, domain
 from ..ports import Doc, Ports, UnitOfWork
+from .cohorts import form_if_complete, gathering
 from .membership import after_member_left, remove_member
 from .proposals import propose_pool
 from .routing import cached_route
@@ -23,8 +24,10 @@ def waitlist(ports: Ports, event: Event) -> str | None:
 
 def arrive(ports: Ports, event: Event, profile: Doc, returning: Doc | None = None) -> str | None:
     """Route `profile` and waitlist it. `returning`: what was kept of a person who withdrew
-    (their place in the queue), who is announced again (registration_waitlisted) wherever they wait."""
-    candidates = cached_route(ports, profile)
+    (their place in the queue), who is announced again (registration_waitlisted) wherever they wait.
+    A member of a course cohort still gathering waits in the cohort's pool, at its contact point."""
+    cohort = gathering(ports, profile)
+    candidates = [cohorts.route(cohort)] if cohort else cached_route(ports, profile)
     route = domain.choose_route(candidates)
     now = ports.clock.now()
     store = ports.store
@@ -47,6 +50,8 @@ def arrive(ports: Ports, event: Event, profile: Doc, returning: Doc | None = Non
             store.update_profile(uow, rid, profile)
             return None
         entry = domain.waiting_entry(profile, route, candidates, now, ports.settings.widening_days, previous)
+        if cohort is not None:
+            entry = cohorts.in_cohort_pool(entry, cohort)
         store.put_waiting(uow, entry)
         if returning is not None or previous is None or previous["contact_point_id"] != entry["contact_point_id"]:
             uow.emit("registration_waitlisted", domain.waitlisted_event(rid, route, route["reason"]))
@@ -54,7 +59,9 @@ def arrive(ports: Ports, event: Event, profile: Doc, returning: Doc | None = Non
         return home_pool
 
     pool = store.apply(event, change)
-    if pool is not None:
+    if cohort is not None:
+        form_if_complete(ports, cohort["_id"])
+    elif pool is not None:
         propose_pool(ports, pool, newcomer=profile["registration_id"])
     return pool
 

@@ -3,8 +3,6 @@ place in the queue; registration_resumed (the pause ended or was cancelled) puts
 days paused count toward neither widening nor waiting. Events overtaken on the bus by a newer
 pause, resume or withdrawal of the same person are ignored (`domain.is_stale`)."""
 
-from datetime import datetime
-
 from services.common.envelope import Event
 
 from .. import domain
@@ -19,7 +17,7 @@ def pause(ports: Ports, event: Event) -> None:
     dissolved); a confirmed group keeps them: registration refuses that pause, and one that
     crossed the confirmation on the bus gives way to the group."""
     rid = event.data["registration_id"]
-    paused_until = _moment(event.data["paused_until"])
+    paused_until = domain.moment(event.data["paused_until"])
     now = ports.clock.now()
     store = ports.store
 
@@ -71,7 +69,3 @@ def resume(ports: Ports, event: Event) -> str | None:
     if pool is not None:
         propose_pool(ports, pool, newcomer=rid)
     return pool
-
-
-def _moment(value: datetime | str) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -4,7 +4,7 @@ when another worker got there first)."""
 from datetime import datetime
 from functools import partial
 
-from .. import domain, engine
+from .. import cohorts, domain, engine
 from ..ports import ClaimLost, Doc, Ports, UnitOfWork
 
 CLAIM_ATTEMPTS = 3
@@ -12,6 +12,8 @@ CLAIM_ATTEMPTS = 3
 
 def propose_pool(ports: Ports, pool: str, newcomer: str | None = None) -> list[engine.Proposal]:
     """Propose what the pool allows now (only groups with `newcomer`, if given: incremental)."""
+    if cohorts.is_cohort_pool(pool):  # a course cohort is proposed whole (handlers/cohorts.py)
+        return []
     with ports.pool_lock(pool):
         for _ in range(CLAIM_ATTEMPTS):
             now = ports.clock.now()

@@ -1,6 +1,7 @@
 """registration's use cases: plain functions whose first argument is `ports` (ports.Ports), one
 module per topic. service.py calls them through this package."""
 
+from .cohorts import cohort_by_code, cohorts_of, create_cohort
 from .erasure import erase, erase_after_retention
 from .intake import register, register_cohort, take_intake
 from .lifecycle import come_back, follow_matching, withdraw
@@ -16,9 +17,12 @@ from .reading import (
 )
 
 __all__ = [
+    "cohort_by_code",
+    "cohorts_of",
     "come_back",
     "contact_details",
     "counts",
+    "create_cohort",
     "end_due_pauses",
     "erase",
     "erase_after_retention",

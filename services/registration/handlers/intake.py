@@ -18,6 +18,7 @@ from .. import domain
 from ..domain import Actor, Intake, Place, Registration
 from ..ports import KeyTaken, Ports, UnitOfWork, UnknownMunicipality, UnknownPostalCode
 from ..schemas import CohortSubmission
+from .cohorts import with_cohort_checked
 from .personal import flag_avoiders
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def register(ports: Ports, payload: Mapping[str, Any], actor: Actor = None) -> d
     """By RPC: one person. Raises InvalidInput per field, Conflict for a key misused."""
     data = _loaded(RegistrationRequested(), payload)
     domain.check_register_actor(actor, data)
-    registration_id, created = register_validated(ports, data)
+    registration_id, created = register_validated(ports, with_cohort_checked(ports, data))
     return {"registration_id": registration_id, "created": created}
 
 
