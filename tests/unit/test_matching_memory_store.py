@@ -199,6 +199,58 @@ class StoreContract:
         store.pool_entries(POOL)[0]["pools"].clear()
         assert store.entry("r1")["profile"]["themes"] == ["grief"] and store.entry("r1")["pools"] == [POOL]
 
+    # --- issue 13 ----------------------------------------------------------------------------------
+
+    def test_flagged_pairs_are_kept_apart_from_those_staff_recorded(self, store):
+        store.transaction(lambda uow: store.add_acquaintances(uow, "r1", "r2", T0))
+        store.transaction(lambda uow: store.add_flagged_pair(uow, "r2", "r1", "avoid", T0))
+        store.transaction(lambda uow: store.add_flagged_pair(uow, "r1", "r3", "avoid", T0))
+        assert sorted(map(sorted, store.acquaintances_among(["r1", "r2", "r3"]))) == [["r1", "r2"], ["r1", "r3"]]
+        store.transaction(lambda uow: store.clear_flagged_pair(uow, "r1", "r2", "avoid"))
+        store.transaction(lambda uow: store.clear_flagged_pair(uow, "r3", "r1", "avoid"))
+        assert store.acquaintances_among(["r1", "r2", "r3"]) == [frozenset({"r1", "r2"})]  # the staff's stays
+
+    def test_what_is_kept_of_the_withdrawn_and_the_unroutable_goes_with_forgetting(self, store):
+        profile = an_entry("r1")["profile"]
+        store.transaction(lambda uow: store.record_unroutable(uow, "r1", "no route", T0, profile))
+        assert store.unroutable_entry("r1")["profile"]["registration_id"] == "r1"
+        kept = domain.withdrawn_record(store.unroutable_entry("r1"), T0)
+        store.transaction(lambda uow: store.keep_withdrawn(uow, kept))
+        assert store.withdrawn_entry("r1")["queue_since"] == T0
+        assert list(store.figure_rows()) == [(None, "unroutable")]  # the withdrawn count nowhere
+        store.transaction(lambda uow: store.forget(uow, "r1"))
+        assert store.withdrawn_entry("r1") is None and store.unroutable_entry("r1") is None
+        store.transaction(lambda uow: store.keep_withdrawn(uow, kept))
+        store.transaction(lambda uow: store.drop_withdrawn(uow, "r1"))
+        assert store.withdrawn_entry("r1") is None
+
+    def test_check_ins_and_their_comments(self, store):
+        store.transaction(lambda uow: store.insert_group(uow, {**a_group("g-1"), "next_checkin_at": T0}))
+        store.transaction(lambda uow: store.insert_group(uow, {**a_group("g-2"), "next_checkin_at": None}))
+        assert [g["_id"] for g in store.groups_due_for_checkin(T0)] == ["g-1"]
+        assert store.groups_due_for_checkin(T0 - timedelta(seconds=1)) == []
+        for number in (2, 1):
+            checkin = {"_id": f"c{number}", "group_id": "g-1", "number": number, "due_at": T0, "answer": None}
+            store.transaction(lambda uow, checkin=checkin: store.put_checkin(uow, checkin))
+        assert [c["_id"] for c in store.checkins_of("g-1")] == ["c1", "c2"] and store.checkin("c2")["number"] == 2
+        for key, group, author in (("c1", "g-1", "r1"), ("c2", "g-1", "r2"), ("c3", "g-2", "r1")):
+            comment = {"_id": key, "group_id": group, "author": author, "comment": "tekst"}
+            store.transaction(lambda uow, comment=comment: store.put_comment(uow, comment))
+        store.transaction(lambda uow: store.drop_comments_by(uow, "r1"))
+        assert store.comment("c1") is None and store.comment("c3") is None and store.comment("c2")["comment"] == "tekst"
+        store.transaction(lambda uow: store.drop_comments_of_group(uow, "g-1"))
+        assert store.comment("c2") is None
+        store.audit({"at": T0, "action": "read_checkin_comment", "checkin_id": "c2"})
+
+    def test_cohorts_due_and_the_entries_naming_one(self, store):
+        cohort = {"_id": "coh-1", "contact_point_id": "link-bergen", "deadline": T0, "formed": False}
+        store.transaction(lambda uow: store.save_cohort(uow, cohort))
+        store.transaction(lambda uow: store.save_cohort(uow, {**cohort, "_id": "coh-2", "formed": True}))
+        assert [c["_id"] for c in store.cohorts_due(T0)] == ["coh-1"] and store.cohorts_due(T0 - timedelta(1)) == []
+        assert store.cohort("coh-1")["contact_point_id"] == "link-bergen" and store.cohort("coh-x") is None
+        put(store, an_entry("r1", cohort={"cohort_id": "coh-1", "keep_together": True}), an_entry("r2"))
+        assert [e["_id"] for e in store.entries_of_cohort("coh-1")] == ["r1"]
+
 
 class TestTheMemoryStore(StoreContract):
     @pytest.fixture
