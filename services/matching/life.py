@@ -7,7 +7,7 @@ Pure: no nameko, no pymongo. Groups and check-ins are plain dicts (the stored sh
   doing at FLOKK_CHECKIN_MONTHS after the start (default 1, 3, 6, 12 and 24 months), never before
   the handover; staff may send the next one early. A check-in not answered within 21 days is
   unanswered; two unanswered in a row make the group's status `unknown`.
-- **Growth** (design §4.8): who may join a group that fell below its minimum, by state (`may_grow`).
+- **Growth** (docs/design.md §4.8): who may join a group that fell below its minimum, by state (`may_grow`).
 """
 
 import calendar

@@ -105,7 +105,7 @@ class Groups(Protocol):
 
 class Checkins(Protocol):
     """A self-run group's check-ins, and their comments: the one free text matching holds, kept
-    apart from the check-in (design §5), erased with the group's data or its author."""
+    apart from the check-in (docs/design.md §5), erased with the group's data or its author."""
 
     def checkins_of(self, group_id: str, uow: UnitOfWork | None = None) -> list[Doc]:
         """Oldest first."""
