@@ -60,6 +60,8 @@ def test_a_paused_person_is_in_no_pool_and_comes_back_at_their_place_in_the_queu
     entry = store.entry("r1")
     assert entry["pools"] == [] and entry["held"] == "paused" and entry["next_widening_at"] is None
     assert store.pool_entries("link-bergen|self|nb") == []
+    staff = {"role": "contact_point_staff", "contact_point_ids": ["link-bergen"]}
+    assert service.pool("link-bergen", staff)[0]["paused_until"] == "2026-11-30T09:00:00Z"
     fixed_clock.advance(days=10)
     resumed(service, "r1")
     entry = store.entry("r1")

@@ -16,7 +16,8 @@ GROUP_STATES = (*domain.ACTIVE_STATES, "closed")
 
 
 def pool_view(ports: Ports, contact_point_id: str, actor: Any) -> list[Doc]:
-    """Who waits at the contact point, longest-waiting first, with how their wait was widened."""
+    """Who waits at the contact point, longest-waiting first, with how their wait was widened and
+    until when a person on a break is held (`paused_until`, else null)."""
     require_contact_point(actor, contact_point_id)
     entries = sorted(ports.store.entries_of_contact_point(contact_point_id), key=lambda e: (e["queue_since"], e["_id"]))
     return [
@@ -30,6 +31,7 @@ def pool_view(ports: Ports, contact_point_id: str, actor: Any) -> list[Doc]:
             "open_to_mixed": entry["profile"]["open_to_mixed"],
             "route_kind": entry["route_kind"],
             "widening": [{"step": w["step"], "at": iso(w["at"]), "reason": w["reason"]} for w in entry["widening"]],
+            "paused_until": iso(entry["paused_until"]) if entry.get("paused_until") else None,
         }
         for entry in entries
     ]
