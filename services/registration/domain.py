@@ -325,8 +325,8 @@ def personal_view(registration: Registration, contact: Contact) -> dict[str, Any
         "paused_until": iso(paused_until) if paused_until else None,
         "group_id": registration.get("group_id"),
         "preferences": {
-            field: registration.get(field) if field != "accessibility_needs" else registration.get(field) or []
-            for field in PREFERENCE_FIELDS
+            **{field: registration.get(field) for field in PREFERENCE_FIELDS},
+            "accessibility_needs": registration.get("accessibility_needs") or [],
         },
         "has_email": bool(contact.get("email")),
         "has_phone": bool(contact.get("phone")),

@@ -4,6 +4,7 @@ take a break and end it, and list people they do not want to meet. The actor is 
 is audited (audit.py)."""
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
@@ -118,7 +119,7 @@ def end_due_pauses(ports: Ports, batch: int = 100) -> int:
             return ended
 
 
-def end_pause(ports: Ports, registration_id: str, reason: str, due_by: Any = None) -> bool:
+def end_pause(ports: Ports, registration_id: str, reason: str, due_by: datetime | None = None) -> bool:
     """Back to waiting (or registered) and registration_resumed, once; False if not paused (or,
     for the timer, not yet due)."""
 
