@@ -29,25 +29,23 @@ def route(reference, contact_points, municipality_number, *, not_in_own_municipa
             seen.add(candidate["contact_point_id"])
             candidates.append(candidate)
 
+    def add_each(kind, cps, order, reason):
+        for cp in sorted(cps, key=order):
+            add(_candidate(kind, cp["contact_point_id"], cp["municipality_number"], distance_to(cp), reason))
+
     def distance_to(cp):
         if municipality_number is None:
             return None
         return reference.distance_km(municipality_number, cp["municipality_number"])
 
+    def nearest_first(cp):
+        return (distance_to(cp), cp["contact_point_id"])
+
     if municipality_number is not None:
         home = reference.municipality(municipality_number)
         serving_home = [cp for cp in local if municipality_number in cp["municipalities"]]
         if not not_in_own_municipality:
-            for cp in sorted(serving_home, key=lambda cp: (distance_to(cp), cp["contact_point_id"])):
-                add(
-                    _candidate(
-                        "contact_point",
-                        cp["contact_point_id"],
-                        cp["municipality_number"],
-                        distance_to(cp),
-                        f"serves {home.name}",
-                    )
-                )
+            add_each("contact_point", serving_home, nearest_first, f"serves {home.name}")
         excluded = {cp["contact_point_id"] for cp in serving_home} if not_in_own_municipality else set()
         in_county = [
             cp
@@ -59,16 +57,7 @@ def route(reference, contact_points, municipality_number, *, not_in_own_municipa
             if not_in_own_municipality
             else f"no contact point in {home.name}"
         )
-        for cp in sorted(in_county, key=lambda cp: (distance_to(cp), cp["contact_point_id"])):
-            add(
-                _candidate(
-                    "contact_point",
-                    cp["contact_point_id"],
-                    cp["municipality_number"],
-                    distance_to(cp),
-                    f"nearest in {home.county_name}: {why}",
-                )
-            )
+        add_each("contact_point", in_county, nearest_first, f"nearest in {home.county_name}: {why}")
     if digital_ok:
         digital = [
             cp
@@ -76,21 +65,8 @@ def route(reference, contact_points, municipality_number, *, not_in_own_municipa
             if cp.get("digital_groups")
             and not (not_in_own_municipality and municipality_number in cp["municipalities"])
         ]
-        order = (
-            (lambda cp: (distance_to(cp), cp["contact_point_id"]))
-            if municipality_number
-            else (lambda cp: cp["contact_point_id"])
-        )
-        for cp in sorted(digital, key=order):
-            add(
-                _candidate(
-                    "digital",
-                    cp["contact_point_id"],
-                    cp["municipality_number"],
-                    distance_to(cp),
-                    "runs digital groups, which the person accepts",
-                )
-            )
+        order = nearest_first if municipality_number else (lambda cp: cp["contact_point_id"])
+        add_each("digital", digital, order, "runs digital groups, which the person accepts")
     add(
         _candidate(
             "national_office",
