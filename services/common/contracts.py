@@ -290,6 +290,23 @@ class CohortCreated(StrictSchema):
     deadline = Timestamp(required=True)
 
 
+#: Why the national office contacted a person it holds in its queue: a fixed list, no free text.
+CONTACT_PURPOSES = (
+    "clarify_wishes",
+    "offer_digital_group",
+    "offer_other_contact_point",
+    "waiting_update",
+    "other_help",
+)
+
+
+class RegistrationContacted(StrictSchema):
+    """The national office contacted a person in its queue (activity, for retention)."""
+
+    registration_id = Id(required=True)
+    purpose = fields.String(required=True, validate=_one_of(CONTACT_PURPOSES))
+
+
 # --- directory ---------------------------------------------------------------------------------
 
 CONTACT_POINT_KINDS = (
@@ -365,6 +382,14 @@ class RegistrationWaitlisted(StrictSchema):
 class RegistrationUnroutable(StrictSchema):
     registration_id = Id(required=True)
     reason = fields.String(required=True, validate=validate.Length(1, 300))
+
+
+class RegistrationAssigned(StrictSchema):
+    """The national office assigned a person from its queue to a contact point; the person's
+    registration_waitlisted follows."""
+
+    registration_id = Id(required=True)
+    contact_point_id = Id(required=True)
 
 
 class Relaxation(StrictSchema):
@@ -525,10 +550,12 @@ VERSIONS: dict[EventKey, dict[int, type[StrictSchema]]] = {
     ("registration", "registration_pair_cleared"): {1: RegistrationPairCleared},
     ("registration", "personal_link_requested"): {1: PersonalLinkRequested},
     ("registration", "cohort_created"): {1: CohortCreated},
+    ("registration", "registration_contacted"): {1: RegistrationContacted},
     ("directory", "contact_point_upserted"): {1: ContactPointUpserted, 2: ContactPointUpsertedV2},
     ("directory", "contact_point_deactivated"): {1: ContactPointDeactivated},
     ("matching", "registration_waitlisted"): {1: RegistrationWaitlisted},
     ("matching", "registration_unroutable"): {1: RegistrationUnroutable},
+    ("matching", "registration_assigned"): {1: RegistrationAssigned},
     ("matching", "group_proposed"): {1: GroupProposed},
     ("matching", "group_rejected"): {1: GroupRejected},
     ("matching", "group_confirmed"): {1: GroupConfirmed, 2: GroupConfirmedV2},
@@ -575,6 +602,7 @@ SUBSCRIPTIONS = {
     "registration": [
         ("intake", "registration_requested"),
         ("matching", "registration_waitlisted"),
+        ("matching", "registration_assigned"),
         ("matching", "group_confirmed"),
         ("matching", "group_member_added"),
         ("matching", "group_member_left"),
@@ -589,6 +617,7 @@ SUBSCRIPTIONS = {
         ("registration", "registration_pair_flagged"),
         ("registration", "registration_pair_cleared"),
         ("registration", "cohort_created"),
+        ("registration", "registration_contacted"),
         ("directory", "contact_point_upserted"),
         ("directory", "contact_point_deactivated"),
     ],

@@ -405,55 +405,31 @@ def erasure_tombstone(registration_id: str) -> str:
     return hashlib.sha256(f"erased:{registration_id}".encode()).hexdigest()
 
 
-# --- figures ---------------------------------------------------------------------------------------
+# --- the national office's queue -------------------------------------------------------------------
 
-#: No count of people below this is shown to anyone (docs/design.md §5: small numbers single people out).
-SMALLEST_SHOWN = 5
-#: The counts of people matching keeps per county and nationwide.
-COUNTY_COUNTS = ("waiting", "in_group")
-NATIONAL_COUNTS = (*COUNTY_COUNTS, "unroutable")
+#: The reason a person assigned by the national office hears (registration_waitlisted).
+ASSIGNED_REASON = "tildelt av nasjonalt kontor"
 
 
-def tally_figures(rows: Iterable[tuple[str | None, str]], group_states: Iterable[str]) -> Doc:
-    """Raw counts from (county number or None, status) rows and the states of the groups:
-    `{"counties": {county: {status: n}}, "national": {status: n, "groups": {state: n}}}`."""
-    counties: dict[str, dict[str, int]] = {}
-    national: dict[str, int] = {}
-    for county, status in rows:
-        national[status] = national.get(status, 0) + 1
-        if county:
-            counted = counties.setdefault(county, {})
-            counted[status] = counted.get(status, 0) + 1
-    groups: dict[str, int] = {}
-    for state in group_states:
-        groups[state] = groups.get(state, 0) + 1
-    return {"counties": counties, "national": {**national, "groups": groups}}
+def unroutable_reason_code(profile: Doc) -> str:
+    """Why nobody could take the person, as a key the pages translate: Svalbard and Jan Mayen are
+    no municipality; a person may have asked not to be placed at home; or no contact point is near."""
+    if not profile.get("municipality_number"):
+        return "outside_municipalities"
+    if profile.get("not_in_own_municipality"):
+        return "avoids_own_municipality"
+    return "no_contact_point_nearby"
 
 
-def suppress_small_numbers(figures: Doc) -> Doc:
-    """The figures as anyone may see them: every count of people below SMALLEST_SHOWN (zero
-    included) is None. Where only one county is hidden in a column and the nationwide count is
-    shown, the next smallest county is hidden too, so the total less the shown counties cannot
-    give the hidden one away. Counts of groups are not counts of people and stay as they are."""
-    counties: dict[str, dict[str, int | None]] = {
-        county: {column: _shown(counts.get(column, 0)) for column in COUNTY_COUNTS}
-        for county, counts in figures["counties"].items()
-    }
-    raw_national = figures["national"]
-    national: Doc = {column: _shown(raw_national.get(column, 0)) for column in NATIONAL_COUNTS}
-    for column in COUNTY_COUNTS:
-        if national[column] is not None:
-            _hide_complement(counties, column)
-    national["groups"] = dict(raw_national.get("groups", {}))
-    return {"counties": counties, "national": national}
-
-
-def _shown(count: int) -> int | None:
-    return count if count >= SMALLEST_SHOWN else None
-
-
-def _hide_complement(counties: dict[str, dict[str, int | None]], column: str) -> None:
-    hidden = [county for county, counts in counties.items() if counts[column] is None]
-    shown = sorted((count, county) for county, counts in counties.items() if (count := counts[column]) is not None)
-    if len(hidden) == 1 and shown:
-        counties[shown[0][1]][column] = None
+def check_assignment(profile: Doc, contact_point: Doc | None) -> None:
+    """The national office may assign a queued person to an open contact point, but never to one
+    that serves the home municipality of a person who asked not to be placed there."""
+    if contact_point is None or not contact_point.get("active", True):
+        raise RuleBroken({"contact_point_id": ["No open contact point has this id."]})
+    if contact_point.get("kind") == "national_office":
+        raise RuleBroken({"contact_point_id": ["Choose a contact point: the national office holds the queue."]})
+    home = profile.get("municipality_number")
+    if profile.get("not_in_own_municipality") and home in (contact_point.get("municipalities") or ()):
+        raise RuleBroken(
+            {"contact_point_id": ["Serves the person's home municipality, where they asked not to be placed."]}
+        )

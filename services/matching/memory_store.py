@@ -118,6 +118,7 @@ class MemoryMatchingStore:
         self.pool_states = Table()
         self.contact_points = Table()
         self.cohorts = Table()
+        self.figure_records = Table()
         self.ledger = Table()
         #: Every event emitted by a committed transaction, oldest first (the envelopes).
         self.outbox: list[dict[str, Any]] = []
@@ -249,11 +250,8 @@ class MemoryMatchingStore:
     def record_unroutable(
         self, uow: UnitOfWork, registration_id: str, reason: str, now: datetime, profile: Doc | None = None
     ) -> None:
-        doc = {"_id": registration_id, "reason": reason, "since": now, "profile": profile}
-        self._write(uow, self.unroutable, registration_id, doc)
-
-    def unroutable_entry(self, registration_id: str, uow: UnitOfWork | None = None) -> Doc | None:
-        return _copy(self.unroutable.get(registration_id))
+        kept = self.unroutable.get(registration_id) or {"_id": registration_id}
+        self._write(uow, self.unroutable, registration_id, {**kept, "reason": reason, "since": now, "profile": profile})
 
     def keep_withdrawn(self, uow: UnitOfWork, doc: Doc) -> None:
         self._write(uow, self.withdrawn, doc["_id"], doc)
@@ -424,18 +422,54 @@ class MemoryMatchingStore:
             doc["_id"] for doc in self.contact_points if doc.get("digital_groups") is True and doc.get("active") is True
         }
 
+    # --- the national office's queue ------------------------------------------------------------
+
+    def unroutable_entry(self, registration_id: str, uow: UnitOfWork | None = None) -> Doc | None:
+        return _copy(self.unroutable.get(registration_id))
+
+    def unroutable_entries(self) -> list[Doc]:
+        return [copy.deepcopy(doc) for doc in self.unroutable]
+
+    def remove_unroutable(self, uow: UnitOfWork, registration_id: str) -> int:
+        if registration_id not in self.unroutable:
+            return 0
+        self._write(uow, self.unroutable, registration_id, None)
+        return 1
+
+    def note_contact(self, uow: UnitOfWork, registration_id: str, contact: Doc) -> None:
+        doc = self.unroutable.get(registration_id)
+        if doc is not None:
+            self._write(uow, self.unroutable, registration_id, {**doc, "contact": contact})
+
     # --- figures -------------------------------------------------------------------------------------
 
-    def figure_rows(self) -> Iterator[tuple[str | None, str]]:
-        """(county number or None, status) for everyone matching knows of: anonymous."""
-        for entry in self.waiting:
-            number = (entry.get("profile") or {}).get("municipality_number")
-            yield (number[:2] if number else None, "in_group" if entry.get("group_id") else "waiting")
-        for _ in self.unroutable:
-            yield (None, "unroutable")
+    def figure_person(self, key: str, uow: UnitOfWork | None = None) -> Doc | None:
+        return _copy(self.figure_records.get(key))
 
-    def group_states(self) -> list[str]:
-        return [group["state"] for group in self.groups]
+    def put_figure_person(self, uow: UnitOfWork, record: Doc) -> None:
+        self._write(uow, self.figure_records, record["_id"], record)
+
+    def figure_people(self) -> list[Doc]:
+        return [copy.deepcopy(record) for record in self.figure_records]
+
+    def group_histories(self) -> list[Doc]:
+        return [
+            {"_id": g["_id"], "contact_point_id": g["contact_point_id"], "history": copy.deepcopy(g["history"])}
+            for g in self.groups
+        ]
+
+    def checkin_answers(self) -> dict[str, list[Doc]]:
+        answers: dict[str, list[Doc]] = {}
+        for checkin in self.checkins:
+            if checkin.get("answered_at") is not None:
+                still = (checkin.get("answer") or {}).get("still_meeting")
+                answers.setdefault(checkin["group_id"], []).append(
+                    {"answered_at": checkin["answered_at"], "still_meeting": still}
+                )
+        return answers
+
+    def contact_point_counties(self) -> dict[str, str | None]:
+        return {doc["_id"]: doc.get("county_number") for doc in self.contact_points}
 
 
 def _copy(doc: Doc | None) -> Doc | None:

@@ -166,14 +166,36 @@ class ContactPoints(Protocol):
 
 
 class Figures(Protocol):
-    def figure_rows(self) -> Iterable[tuple[str | None, str]]:
-        """(county number or None, status) for everyone matching knows of: anonymous."""
+    """What the figures are counted from (figures.py): anonymous records, one per person, keyed
+    by a digest; the groups with their history; the answers to check-ins."""
+
+    def figure_person(self, key: str, uow: UnitOfWork | None = None) -> Doc | None: ...
+    def put_figure_person(self, uow: UnitOfWork, record: Doc) -> None: ...
+    def figure_people(self) -> Iterable[Doc]: ...
+
+    def group_histories(self) -> list[Doc]:
+        """Every group's `_id`, `contact_point_id` and `history`."""
         ...
 
-    def group_states(self) -> list[str]: ...
+    def checkin_answers(self) -> dict[str, list[Doc]]:
+        """group id -> its answered check-ins `{"answered_at", "still_meeting"}` (the `checkins`
+        collection, group_life.py)."""
+        ...
+
+    def contact_point_counties(self) -> dict[str, str | None]: ...
 
 
-class MatchingStore(Transactions, WaitingPeople, Groups, Checkins, Pools, Cohorts, ContactPoints, Figures, Protocol):
+class Queue(Protocol):
+    """The people only the national office can take (design §4.1): their profile, why, since when."""
+
+    def unroutable_entries(self) -> list[Doc]: ...
+    def remove_unroutable(self, uow: UnitOfWork, registration_id: str) -> int: ...
+    def note_contact(self, uow: UnitOfWork, registration_id: str, contact: Doc) -> None: ...
+
+
+class MatchingStore(
+    Transactions, WaitingPeople, Groups, Checkins, Pools, Cohorts, ContactPoints, Figures, Queue, Protocol
+):
     """matching's own database (services/matching/store.py, services/matching/memory_store.py)."""
 
 

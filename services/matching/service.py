@@ -84,6 +84,10 @@ class MatchingService:
     def handle_cohort_created(self, event):
         handlers.cohort_created(self._ports(), event)
 
+    @handle_event("registration", "registration_contacted")
+    def handle_registration_contacted(self, event):
+        handlers.note_contact(self._ports(), event)
+
     @handle_event("directory", "contact_point_upserted")
     def handle_contact_point_upserted(self, event):
         handlers.contact_point_changed(self._ports(), event)
@@ -166,8 +170,20 @@ class MatchingService:
         return handlers.record_acquaintances(self._ports(), registration_id_a, registration_id_b, actor)
 
     @rpc
-    def figures(self):
-        return handlers.figures(self._ports())
+    def figures(self, period=None):
+        return handlers.national_figures(self._ports(), period)
+
+    @rpc
+    def contact_point_figures(self, contact_point_id, year, actor):
+        return handlers.contact_point_figures(self._ports(), contact_point_id, year, actor)
+
+    @rpc
+    def national_queue(self, reference, actor):
+        return handlers.national_queue(self._ports(), reference, actor)
+
+    @rpc
+    def assign_from_queue(self, registration_id, contact_point_id, actor):
+        return handlers.assign_from_queue(self._ports(), registration_id, contact_point_id, actor)
 
     @rpc
     def health(self):

@@ -93,9 +93,11 @@ class MatchingStorage(Storage):
         return entry
 
     def record_unroutable(self, uow, registration_id, reason, now, profile=None):
-        uow.db.unroutable.replace_one(
+        """Only the national office can take the person: in its queue with their profile (to
+        assign them), why and since when; a contact already noted is kept."""
+        uow.db.unroutable.update_one(
             {"_id": registration_id},
-            {"_id": registration_id, "reason": reason, "since": now, "profile": profile},
+            {"$set": {"reason": reason, "since": now, "profile": profile}},
             upsert=True,
             session=uow.session,
         )
@@ -252,19 +254,42 @@ class MatchingStorage(Storage):
     def digital_contact_points(self):
         return {doc["_id"] for doc in self.db.contact_points.find({"digital_groups": True, "active": True}, {"_id": 1})}
 
+    # --- the national office's queue --------------------------------------------------------------
+
+    def unroutable_entries(self):
+        return list(self.db.unroutable.find({}))
+
+    def remove_unroutable(self, uow, registration_id):
+        return uow.db.unroutable.delete_one({"_id": registration_id}, session=uow.session).deleted_count
+
+    def note_contact(self, uow, registration_id, contact):
+        uow.db.unroutable.update_one({"_id": registration_id}, {"$set": {"contact": contact}}, session=uow.session)
+
     # --- figures ------------------------------------------------------------------------------------
 
-    def figure_rows(self):
-        """(county number or None, status) for everyone matching knows of: anonymous. A paused
-        person still waits (their break is their own business)."""
-        for doc in self.db.waiting.find({}, {"profile.municipality_number": 1, "group_id": 1}):
-            number = (doc.get("profile") or {}).get("municipality_number")
-            yield (number[:2] if number else None, "in_group" if doc.get("group_id") else "waiting")
-        for _ in self.db.unroutable.find({}, {"_id": 1}):
-            yield (None, "unroutable")
+    def figure_person(self, key, uow=None):
+        return self._db(uow).figure_people.find_one({"_id": key}, session=_session(uow))
 
-    def group_states(self):
-        return [doc["state"] for doc in self.db.groups.find({}, {"state": 1})]
+    def put_figure_person(self, uow, record):
+        uow.db.figure_people.replace_one({"_id": record["_id"]}, record, upsert=True, session=uow.session)
+
+    def figure_people(self):
+        return self.db.figure_people.find({})
+
+    def group_histories(self):
+        return list(self.db.groups.find({}, {"contact_point_id": 1, "history": 1}))
+
+    def checkin_answers(self):
+        answers = {}
+        for doc in self.db.checkins.find(
+            {"answered_at": {"$ne": None}}, {"group_id": 1, "answered_at": 1, "answer": 1}
+        ):
+            still = (doc.get("answer") or {}).get("still_meeting")
+            answers.setdefault(doc["group_id"], []).append({"answered_at": doc["answered_at"], "still_meeting": still})
+        return answers
+
+    def contact_point_counties(self):
+        return {doc["_id"]: doc.get("county_number") for doc in self.db.contact_points.find({}, {"county_number": 1})}
 
     def _db(self, uow):
         return uow.db if uow is not None else self.db

@@ -7,6 +7,7 @@ from typing import Any
 
 from services.common.access import is_participant, may_see_contact_point
 from services.common.clock import OSLO
+from services.common.contracts import CONTACT_PURPOSES
 from services.common.envelope import iso
 from services.common.errors import Conflict, Forbidden, InvalidInput
 
@@ -249,6 +250,19 @@ def after_waitlisted(registration: Registration, contact_point_id: str) -> dict[
     """The person's contact point (for staff checks) and, unless withdrawn or paused meanwhile, waiting."""
     status = registration["status"] if registration["status"] in (WITHDRAWN, PAUSED) else WAITING
     return {"contact_point_id": contact_point_id, "status": status}
+
+
+def after_assigned(registration: Registration, contact_point_id: str, at: datetime) -> dict[str, Any]:
+    """The national office assigned the person to a contact point (their registration_waitlisted
+    follows): activity, which the retention period counts from."""
+    return {"assigned_to": contact_point_id, "assigned_at": at}
+
+
+def check_contact_purpose(purpose: object) -> str:
+    """Why the national office contacted the person: one of a fixed list, never free text."""
+    if purpose not in CONTACT_PURPOSES:
+        raise InvalidInput({"purpose": [f"Must be one of: {', '.join(CONTACT_PURPOSES)}."]})
+    return str(purpose)
 
 
 def after_joined(

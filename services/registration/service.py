@@ -47,6 +47,10 @@ class RegistrationService:
     def handle_registration_waitlisted(self, event):
         handlers.follow_matching(self._ports(), event)
 
+    @handle_event("matching", "registration_assigned")
+    def handle_registration_assigned(self, event):
+        handlers.follow_matching(self._ports(), event)
+
     @handle_event("matching", "group_confirmed")
     def handle_group_confirmed(self, event):
         handlers.follow_matching(self._ports(), event)
@@ -86,6 +90,10 @@ class RegistrationService:
     @rpc
     def withdraw(self, registration_id, actor, reason="person"):
         return handlers.withdraw(self._ports(), registration_id, actor, reason)
+
+    @rpc
+    def record_contact(self, registration_id, purpose, actor):
+        return handlers.record_contact(self._ports(), registration_id, purpose, actor)
 
     @rpc
     def come_back(self, registration_id, actor):

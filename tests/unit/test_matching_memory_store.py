@@ -165,17 +165,36 @@ class StoreContract:
         store.transaction(lambda uow: store.forget_acquaintances(uow, "r1"))
         assert store.acquaintances_among(["r1", "r2", "r3"]) == []
 
-    def test_forgetting_erasing_and_the_anonymous_figure_rows(self, store):
-        put(store, an_entry("r1"), an_entry("r2", municipality_number="0301"), an_entry("r3"))
-        store.transaction(lambda uow: store.claim(uow, "r3", 1, "g-1"))
-        store.transaction(lambda uow: store.record_unroutable(uow, "r4", "no route", T0))
-        assert sorted(store.figure_rows(), key=str) == sorted(
-            [("46", "waiting"), ("03", "waiting"), ("46", "in_group"), (None, "unroutable")], key=str
-        )
+    def test_forgetting_erasing_and_the_national_office_queue(self, store):
+        put(store, an_entry("r1"), an_entry("r2", municipality_number="0301"))
+        profile = an_entry("r4", municipality_number=None)["profile"]
+        store.transaction(lambda uow: store.record_unroutable(uow, "r4", "no route", T0, profile))
+        store.transaction(lambda uow: store.note_contact(uow, "r4", {"at": T0, "purpose": "clarify_wishes"}))
+        store.transaction(lambda uow: store.record_unroutable(uow, "r4", "still no route", T0, profile))
+        [queued] = store.unroutable_entries()
+        assert (queued["reason"], queued["profile"]["registration_id"]) == ("still no route", "r4")
+        assert queued["contact"] == {"at": T0, "purpose": "clarify_wishes"}  # a new reason keeps the contact
+        assert store.unroutable_entry("r4")["since"] == T0 and store.unroutable_entry("r1") is None
         store.transaction(lambda uow: (store.forget(uow, "r1"), store.forget(uow, "r4")))
-        assert store.entry("r1") is None and (None, "unroutable") not in list(store.figure_rows())
+        assert store.entry("r1") is None and store.unroutable_entries() == []
+        assert store.transaction(lambda uow: store.remove_unroutable(uow, "r4")) == 0
         store.transaction(lambda uow: store.mark_erased(uow, domain.erasure_tombstone("r1")))
         assert store.is_erased(domain.erasure_tombstone("r1")) and not store.is_erased("r1")
+
+    def test_figure_records_are_kept_by_their_digest_and_groups_by_their_history(self, store):
+        record = {"_id": "digest-1", "county_number": "46", "registered_at": T0, "placed_at": None}
+        store.transaction(lambda uow: store.put_figure_person(uow, record))
+        store.transaction(lambda uow: store.put_figure_person(uow, {**record, "placed_at": T0}))
+        assert store.figure_person("digest-1")["placed_at"] == T0 and store.figure_person("digest-2") is None
+        assert [r["_id"] for r in store.figure_people()] == ["digest-1"]
+        history = [{"state": "proposed", "at": T0}]
+        store.transaction(lambda uow: store.insert_group(uow, {**a_group("g-1"), "history": history}))
+        [group] = store.group_histories()
+        assert (group["_id"], group["contact_point_id"], group["history"]) == ("g-1", "link-bergen", history)
+        assert store.checkin_answers() == {}
+        data = {"contact_point_id": "cp-a", "revision": 1, "county_number": "46"}
+        store.transaction(lambda uow: store.save_contact_point(uow, data))
+        assert store.contact_point_counties() == {"cp-a": "46"}
 
     def test_contact_points_and_those_running_digital_groups(self, store):
         for cp, digital, active in (("cp-a", True, True), ("cp-b", True, False), ("cp-c", False, True)):
@@ -184,13 +203,12 @@ class StoreContract:
         assert store.contact_point("cp-a")["revision"] == 1 and store.contact_point("cp-x") is None
         assert store.digital_contact_points() == {"cp-a"}
 
-    def test_groups_of_a_contact_point_by_state_and_all_group_states(self, store):
+    def test_groups_of_a_contact_point_by_state(self, store):
         store.transaction(lambda uow: store.insert_group(uow, a_group("g-1")))
         store.transaction(lambda uow: store.insert_group(uow, {**a_group("g-2"), "state": "confirmed"}))
         store.transaction(lambda uow: store.insert_group(uow, {**a_group("g-3"), "contact_point_id": "cp-x"}))
         assert [g["_id"] for g in store.groups_of("link-bergen", ("proposed",))] == ["g-1"]
         assert sorted(g["_id"] for g in store.groups_of("link-bergen", ("proposed", "confirmed"))) == ["g-1", "g-2"]
-        assert sorted(store.group_states()) == ["confirmed", "proposed", "proposed"]
 
     def test_what_a_read_hands_out_is_a_copy(self, store):
         put(store, an_entry("r1"))
@@ -217,7 +235,7 @@ class StoreContract:
         kept = domain.withdrawn_record(store.unroutable_entry("r1"), T0)
         store.transaction(lambda uow: store.keep_withdrawn(uow, kept))
         assert store.withdrawn_entry("r1")["queue_since"] == T0
-        assert list(store.figure_rows()) == [(None, "unroutable")]  # the withdrawn count nowhere
+        assert list(store.figure_people()) == []  # what is kept for a return counts in no figure
         store.transaction(lambda uow: store.forget(uow, "r1"))
         assert store.withdrawn_entry("r1") is None and store.unroutable_entry("r1") is None
         store.transaction(lambda uow: store.keep_withdrawn(uow, kept))
@@ -233,6 +251,10 @@ class StoreContract:
             checkin = {"_id": f"c{number}", "group_id": "g-1", "number": number, "due_at": T0, "answer": None}
             store.transaction(lambda uow, checkin=checkin: store.put_checkin(uow, checkin))
         assert [c["_id"] for c in store.checkins_of("g-1")] == ["c1", "c2"] and store.checkin("c2")["number"] == 2
+        assert store.checkin_answers() == {}  # none answered yet
+        answered = {**store.checkin("c1"), "answer": {"still_meeting": True}, "answered_at": T0}
+        store.transaction(lambda uow: store.put_checkin(uow, answered))
+        assert store.checkin_answers() == {"g-1": [{"answered_at": T0, "still_meeting": True}]}
         for key, group, author in (("c1", "g-1", "r1"), ("c2", "g-1", "r2"), ("c3", "g-2", "r1")):
             comment = {"_id": key, "group_id": group, "author": author, "comment": "tekst"}
             store.transaction(lambda uow, comment=comment: store.put_comment(uow, comment))

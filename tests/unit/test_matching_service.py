@@ -11,7 +11,7 @@ from nameko.testing.services import worker_factory
 from services.common import clock
 from services.common.cache import TtlCache
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
-from services.matching import domain, engine, handlers
+from services.matching import engine, handlers
 from services.matching.locks import KeyedLocks
 from services.matching.memory_store import MemoryMatchingStore
 from services.matching.ports import Ports
@@ -401,35 +401,24 @@ def test_views_for_the_gateway_carry_ids_and_no_names():
     assert proposal["group_id"] == group["_id"] and proposal["explanation"]["summary"]
     assert service.groups("link-bergen", STAFF) == []
     figures = service.figures()
-    assert figures["national"]["in_group"] == 5 and figures["counties"]["46"]["in_group"] == 5
-    assert figures["counties"]["46"]["waiting"] is None  # one person waits: fewer than five, not shown
-    assert figures["national"]["groups"] == {"proposed": 1}
+    assert figures["period"] == "2026" and set(figures["counties"]) == {"46"}
+    assert figures["national"]["waiting"] == 5 and figures["counties"]["46"]["waiting"] == 5  # six, rounded
+    assert figures["national"]["in_group"] is None  # a proposal places nobody yet
+    assert figures["national"]["groups_proposed"] is None  # one group: fewer than five, not shown
 
 
-def test_figures_show_no_count_of_fewer_than_five_and_hide_the_complement():
+def test_figures_show_no_count_of_fewer_than_five_and_round_the_rest_to_five():
     service, store = service_with([BERGEN, NATIONAL])
-    people = [("4601", 12), ("0301", 6), ("5001", 2)]
-    entries = [
-        domain.waiting_entry(
-            profile(f"{number}-{i}", municipality_number=number), BERGEN, [BERGEN], REGISTERED, WIDENING
-        )
-        for number, count in people
-        for i in range(count)
-    ]
-
-    def seed(uow):
-        for entry in entries:
-            store.put_waiting(uow, entry)
-
-    store.transaction(seed)
-    assert service.figures() == {
-        "counties": {
-            "46": {"waiting": 12, "in_group": None},
-            "03": {"waiting": None, "in_group": None},  # 6, hidden: otherwise 20 - 12 - 6 gives 50's 2 away
-            "50": {"waiting": None, "in_group": None},
-        },
-        "national": {"waiting": 20, "in_group": None, "unroutable": None, "groups": {}},
-    }
+    for number, count in (("4601", 12), ("0301", 6), ("5001", 2)):
+        for i in range(count):
+            arrive(service, f"{number}-{i}", municipality_number=number, themes=["anxiety"])
+    shown = service.figures("2026-11")
+    assert {county: row["registered"] for county, row in shown["counties"].items()} == {"46": 10, "03": 5, "50": None}
+    assert shown["national"]["registered"] == 20 and shown["national"]["share_theme_anxiety"] == 100.0
+    assert shown["outside_counties"]["registered"] is None
+    with pytest.raises(InvalidInput) as refused:
+        service.figures("2026-13")
+    assert list(refused.value.errors) == ["period"]
 
 
 # --- the use cases on their ports alone ------------------------------------------------------------------
@@ -451,4 +440,4 @@ def test_the_use_cases_run_on_ports_alone_with_no_broker_no_store_and_simulated_
     moment.advance(days=30)
     assert handlers.sweep(ports)["widened"] == 1
     assert [w["at"] for w in ports.store.entry("r5")["widening"]] == [moment.now(), moment.now()]
-    assert handlers.figures(ports)["national"]["in_group"] == 5
+    assert handlers.national_figures(ports)["national"]["waiting"] == 5  # six wait, one of them widened

@@ -11,6 +11,7 @@ from services.common.errors import Conflict, Forbidden, InvalidInput
 from services.registration import handlers
 from services.registration.ports import Ports
 from services.registration.vault import Vault
+from tests.fakes import an_event
 from tests.fakes.registration import LOOKUP_KEY, FakeDirectory, FakeRegistrationStorage
 from tests.samples import intake
 
@@ -95,3 +96,30 @@ def test_only_the_national_office_rotates_the_contact_keys_and_every_record_is_r
     assert handlers.rotate_contact_keys(ports, ADMIN) == {"rotated": 0}
     assert ports.store.vault.is_current(ports.store.contacts[rid])
     assert ports.store.contact(rid)["name"] == "Kari Nøkkel"
+
+
+def test_the_national_office_notes_a_contact_for_a_purpose_from_a_fixed_list():
+    ports = ports_with()
+    rid = handlers.register(ports, intake())["registration_id"]
+    before = ports.store.registrations[rid]["updated_at"]
+    with pytest.raises(Forbidden):
+        handlers.record_contact(ports, rid, "clarify_wishes", STAFF_BERGEN)
+    with pytest.raises(InvalidInput) as refused:
+        handlers.record_contact(ports, rid, "Ringte og snakket om angsten", ADMIN)  # no free text
+    assert list(refused.value.errors) == ["purpose"]
+    answer = handlers.record_contact(ports, rid, "offer_digital_group", ADMIN)
+    assert answer == {"registration_id": rid, "purpose": "offer_digital_group", "contacted_at": "2026-11-28T09:00:00Z"}
+    assert ports.store.events[-1]["event_type"] == "registration_contacted"
+    assert ports.store.events[-1]["data"] == {"registration_id": rid, "purpose": "offer_digital_group"}
+    registration = ports.store.registrations[rid]
+    assert registration["last_contact"]["purpose"] == "offer_digital_group"
+    assert registration["updated_at"] >= before  # activity: the retention period counts from here
+
+
+def test_an_assignment_by_the_national_office_is_noted_as_activity():
+    ports = ports_with()
+    rid = handlers.register(ports, intake())["registration_id"]
+    event = an_event("matching", "registration_assigned", {"registration_id": rid, "contact_point_id": "link-bergen"})
+    handlers.follow_matching(ports, event)
+    registration = ports.store.registrations[rid]
+    assert registration["assigned_to"] == "link-bergen" and registration["assigned_at"] == event.occurred_at

@@ -8,6 +8,7 @@ from services.common.envelope import Event
 from .. import cohorts, domain
 from ..ports import Doc, Ports, UnitOfWork
 from .cohorts import form_if_complete, gathering
+from .figures import note_left, note_registered
 from .membership import after_member_left, remove_member
 from .proposals import propose_pool
 from .routing import cached_route
@@ -39,20 +40,26 @@ def arrive(ports: Ports, event: Event, profile: Doc, returning: Doc | None = Non
         previous = returning or store.entry(rid, uow)
         if returning is not None:
             store.drop_withdrawn(uow, rid)
+        in_group = previous is not None and previous.get("group_id") is not None
+        group_contact_point = previous["contact_point_id"] if previous is not None and in_group else None
         if route is None:
             reason = domain.unroutable_reason(candidates)
             store.record_unroutable(uow, rid, reason, now, profile)
-            if previous is not None and previous.get("group_id") is None:
+            if previous is not None and not in_group:
                 store.remove_waiting(uow, rid)
+            note_registered(ports, uow, profile, group_contact_point)
             uow.emit("registration_unroutable", {"registration_id": rid, "reason": reason})
             return None
-        if previous is not None and previous.get("group_id") is not None:
+        if in_group:
             store.update_profile(uow, rid, profile)
+            note_registered(ports, uow, profile, group_contact_point)
             return None
         entry = domain.waiting_entry(profile, route, candidates, now, ports.settings.widening_days, previous)
         if cohort is not None:
             entry = cohorts.in_cohort_pool(entry, cohort)
         store.put_waiting(uow, entry)
+        store.remove_unroutable(uow, rid)
+        note_registered(ports, uow, profile, route["contact_point_id"])
         if returning is not None or previous is None or previous["contact_point_id"] != entry["contact_point_id"]:
             uow.emit("registration_waitlisted", domain.waitlisted_event(rid, route, route["reason"]))
         home_pool: str | None = None if entry["held"] else entry["home_pool"]
@@ -86,6 +93,7 @@ def forget(ports: Ports, event: Event, reason: str) -> None:
                 left = remove_member(ports, uow, group, rid, reason, now)
         kept = entry or store.unroutable_entry(rid, uow)
         store.forget(uow, rid)
+        note_left(ports, uow, rid, now)
         if reason == "erased":
             store.forget_acquaintances(uow, rid)
             store.drop_comments_by(uow, rid)  # what they wrote in check-ins goes with them

@@ -10,6 +10,7 @@ from services.common.errors import Conflict, InvalidInput, NotFound
 
 from .. import domain, life, schemas
 from ..ports import Doc, Ports, UnitOfWork
+from .figures import note_placed
 
 T = TypeVar("T")
 
@@ -50,10 +51,8 @@ def confirm_group(ports: Ports, group_id: str, confirmation: Any, actor: Any) ->
     group = group_for(ports, schemas.check_id(group_id, "group_id"), actor)
     if group["state"] != "proposed":
         raise Conflict(f"A {group['state']} group cannot be confirmed.")
-    needs = {
-        entry["_id"]: entry["profile"].get("accessibility_needs") or []
-        for entry in ports.store.entries(group["members"])
-    }
+    members = ports.store.entries(group["members"])
+    needs = {entry["_id"]: entry["profile"].get("accessibility_needs") or [] for entry in members}
     places = ports.directory.get_contact_point(group["contact_point_id"]).get("meeting_places") or []
     try:
         domain.check_meeting_place(group, fields["meeting_place_id"], places, needs, fields["override_reason"])
@@ -67,6 +66,7 @@ def confirm_group(ports: Ports, group_id: str, confirmation: Any, actor: Any) ->
         chosen = {key: fields[key] for key in ("meeting_place_id", "first_meeting_at", "starter_id")}
         stored = {**chosen, "handover_planned_on": planned, "override_reason": fields["override_reason"]}
         update_group(ports, uow, group, {**domain.transition(group, "confirmed", now), "confirmation": stored})
+        note_placed(ports, uow, members, group, now)
         uow.emit(
             "group_confirmed",
             domain.group_event(

@@ -14,6 +14,7 @@ from services.common.errors import Conflict, NotFound
 
 from .. import domain, life, schemas
 from ..ports import ClaimLost, Doc, Ports, UnitOfWork
+from .figures import note_left, note_placed
 from .lifecycle import close, group_for, stored_group, update_group, write_group
 from .proposals import CLAIM_ATTEMPTS
 
@@ -60,6 +61,7 @@ def remove_member(
     update_group(ports, uow, group, changes)
     if forget:
         ports.store.remove_waiting(uow, registration_id)
+        note_left(ports, uow, registration_id, now)
     uow.emit(
         "group_member_left",
         {
@@ -137,6 +139,8 @@ def _add_members(ports: Ports, uow: UnitOfWork, group: Doc, added: list[str], ve
     """Claim each newcomer; group_member_added says what their invitation must tell of the group now."""
     for rid in added:
         ports.store.claim(uow, rid, versions[rid], group["_id"])
+    if group["state"] != "proposed":  # a group that runs: the newcomers' wait ends now
+        note_placed(ports, uow, ports.store.entries(added, uow), group, ports.clock.now())
     members = group["members"] + added
     update_group(ports, uow, group, {"members": members})
     next_meeting = life.next_meeting_at(group, ports.clock.now())

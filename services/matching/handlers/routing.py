@@ -4,6 +4,7 @@ from services.common.envelope import Event
 
 from .. import domain
 from ..ports import Candidates, Doc, Ports, UnitOfWork
+from .figures import note_routed
 
 
 def route_preferences(profile: Doc) -> dict[str, bool]:
@@ -78,10 +79,12 @@ def reroute_if_closed(ports: Ports, contact_point_id: str) -> int:
                 reason = domain.unroutable_reason(candidates)
                 store.remove_waiting(uow, rid)
                 store.record_unroutable(uow, rid, reason, now, entry["profile"])
+                note_routed(ports, uow, rid, None)
                 uow.emit("registration_unroutable", {"registration_id": rid, "reason": reason})
                 continue
             moved = domain.waiting_entry(entry["profile"], route, candidates, now, ports.settings.widening_days, entry)
             store.put_waiting(uow, moved)
+            note_routed(ports, uow, rid, route["contact_point_id"])
             pools.add(moved["home_pool"])
             reason = f"re-routed: {contact_point_id} closed; {route['reason']}"[:300]
             uow.emit("registration_waitlisted", domain.waitlisted_event(rid, route, reason))

@@ -1,5 +1,5 @@
-"""Read views for the gateway: registration ids only, no names; figures with the small-number
-rule applied here, by the service that owns them; a person's own status for their page."""
+"""Read views for the gateway: registration ids only, no names; a person's own status for their
+page (the figures: figures.py)."""
 
 from typing import Any
 
@@ -45,12 +45,6 @@ def groups_view(ports: Ports, contact_point_id: str, actor: Any, states: tuple[s
     require_contact_point(actor, contact_point_id)
     groups = sorted(ports.store.groups_of(contact_point_id, states), key=lambda g: (g["proposed_at"], g["_id"]))
     return [group_view(group) for group in groups]
-
-
-def figures(ports: Ports) -> Doc:
-    """Anonymous counts per county and nationwide, no count of fewer than five people among them."""
-    raw = domain.tally_figures(ports.store.figure_rows(), ports.store.group_states())
-    return domain.suppress_small_numbers(raw)
 
 
 def group_view(group: Doc) -> Doc:

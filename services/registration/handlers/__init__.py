@@ -4,7 +4,7 @@ module per topic. service.py calls them through this package."""
 from .cohorts import cohort_by_code, cohorts_of, create_cohort
 from .erasure import erase, erase_after_retention
 from .intake import register, register_cohort, take_intake
-from .lifecycle import come_back, follow_matching, withdraw
+from .lifecycle import come_back, follow_matching, record_contact, withdraw
 from .links import open_link, request_new_link, revoke_links
 from .personal import end_due_pauses, pause, personal_view, resume, set_avoid_list, update_preferences
 from .reading import (
@@ -33,6 +33,7 @@ __all__ = [
     "personal_view",
     "referral_status",
     "referral_statuses",
+    "record_contact",
     "register",
     "register_cohort",
     "request_new_link",

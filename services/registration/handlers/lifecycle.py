@@ -4,7 +4,8 @@ checks and referrers)."""
 
 from typing import Any
 
-from services.common.envelope import Event
+from services.common.access import require_role
+from services.common.envelope import Event, iso
 
 from .. import domain
 from ..domain import Actor
@@ -56,12 +57,33 @@ def come_back(ports: Ports, registration_id: str, actor: Actor) -> dict[str, Any
     return audited(ports, "come_back", registration_id, actor, work)
 
 
+def record_contact(ports: Ports, registration_id: str, purpose: object, actor: Actor) -> dict[str, Any]:
+    """The national office contacted a person in its queue, for a purpose from a fixed list:
+    noted (activity, for retention) and announced as registration_contacted (matching's queue
+    shows it)."""
+    require_role(actor, "national_admin")
+    purpose = domain.check_contact_purpose(purpose)
+    existing(ports, registration_id)
+    now = ports.clock.now()
+
+    def change(uow: UnitOfWork) -> None:
+        ports.store.update(uow, registration_id, {"last_contact": {"at": now, "purpose": purpose}})
+        uow.emit("registration_contacted", {"registration_id": registration_id, "purpose": purpose})
+
+    ports.store.transaction(change)
+    return {"registration_id": registration_id, "purpose": purpose, "contacted_at": iso(now)}
+
+
 def follow_matching(ports: Ports, event: Event) -> None:
     """Keep each person's contact point and status as matching reports them (registration_waitlisted,
-    group_confirmed, group_member_added, group_member_left). Nothing is recorded for an erased id."""
+    registration_assigned, group_confirmed, group_member_added, group_member_left). Nothing is
+    recorded for an erased id."""
     data = event.data
     if event.event_type == "registration_waitlisted":
         ids, changes_for = [data["registration_id"]], lambda r: domain.after_waitlisted(r, data["contact_point_id"])
+    elif event.event_type == "registration_assigned":
+        ids = [data["registration_id"]]
+        changes_for = lambda r: domain.after_assigned(r, data["contact_point_id"], event.occurred_at)
     elif event.event_type == "group_member_left":
         ids, changes_for = [data["registration_id"]], lambda r: domain.after_left(r, data["group_id"])
     else:  # group_confirmed, group_member_added (v2 says the group's state: a proposal is no place yet)
