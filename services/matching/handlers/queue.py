@@ -1,4 +1,4 @@
-"""The national office's queue: the people no contact point can take (design §4.1), how long they
+"""The national office's queue: the people no contact point can take (docs/design.md §4.1), how long they
 have waited and why. The national office finds one by the short reference in its e-mail, assigns
 them to a contact point (registration_assigned, then registration_waitlisted, so the person gets a
 new receipt), and its contacts with them are noted here from registration_contacted."""
