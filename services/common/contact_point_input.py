@@ -186,11 +186,19 @@ class ContactPointInput(StrictSchema):
     staff = fields.List(fields.Nested(Staff), load_default=list, validate=unique("staff_id", "staff_id"))
     active = Bool(load_default=True)
     example = Bool(load_default=False)
+    #: The contact point this one belongs to, if the directory records one (a district office and
+    #: the national office, say); HSDS exports it as the organisation's parent.
+    parent_contact_point_id = Slug(load_default=None, allow_none=True)
 
     @validates_schema
     def _sizes_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("min_size", DEFAULT_MIN_SIZE) > data.get("max_size", DEFAULT_MAX_SIZE):
             raise ValidationError("Must not be smaller than min_size.", "max_size")
+
+    @validates_schema
+    def _not_its_own_parent(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("parent_contact_point_id") and data["parent_contact_point_id"] == data.get("contact_point_id"):
+            raise ValidationError("A contact point cannot be its own parent.", "parent_contact_point_id")
 
     @post_load
     def _organisation_defaults_to_name(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -5,7 +5,10 @@ Pure: contact points are plain dicts as validated by `schemas.ContactPointInput`
 no new revision and no event.
 """
 
+from datetime import datetime
 from typing import Any
+
+from services.common.envelope import iso
 
 from .ports import ContactPoint, Reference
 
@@ -15,7 +18,7 @@ ATTRIBUTION = {
     "postal_codes": "Posten (NLOD)",
     "postal_code_coordinates": "Postnummerdata frå Erik Bolstad (CC BY 3.0), http://www.erikbolstad.no/postnummer/",
 }
-STORED_ONLY = ("revision",)
+STORED_ONLY = ("revision", "updated_at")
 
 
 def input_of(doc: ContactPoint) -> dict[str, Any]:
@@ -23,18 +26,21 @@ def input_of(doc: ContactPoint) -> dict[str, Any]:
     return {key: value for key, value in doc.items() if key not in STORED_ONLY}
 
 
-def next_version(current: ContactPoint | None, fields: dict[str, Any]) -> tuple[ContactPoint, bool]:
-    """`(doc, changed)`: the contact point to store after an upsert of `fields`."""
+def next_version(
+    current: ContactPoint | None, fields: dict[str, Any], now: datetime | None = None
+) -> tuple[ContactPoint, bool]:
+    """`(doc, changed)`: the contact point to store after an upsert of `fields`, stamped with the
+    time of the change (`updated_at`, the «last updated» of the open directory)."""
     if current is not None and input_of(current) == fields:
         return current, False
-    return {**fields, "revision": (current or {}).get("revision", 0) + 1}, True
+    return {**fields, "revision": (current or {}).get("revision", 0) + 1, "updated_at": now}, True
 
 
-def deactivated(current: ContactPoint) -> tuple[ContactPoint, bool]:
+def deactivated(current: ContactPoint, now: datetime | None = None) -> tuple[ContactPoint, bool]:
     """`(doc, changed)`: the contact point after deactivation; deactivating twice changes nothing."""
     if not current["active"]:
         return current, False
-    return {**current, "active": False, "revision": current["revision"] + 1}, True
+    return {**current, "active": False, "revision": current["revision"] + 1, "updated_at": now}, True
 
 
 def with_changes(current: ContactPoint, changes: dict[str, Any]) -> dict[str, Any]:
@@ -137,12 +143,52 @@ def address_view(address: dict[str, Any] | None, reference: Reference) -> dict[s
     }
 
 
+#: What anyone may read of a contact point, signed in or not (the open directory): how to reach
+#: it and what it offers. Never its staff, the example flag or the group sizes.
+OPEN_FIELDS = (
+    "contact_point_id",
+    "name",
+    "kind",
+    "address",
+    "phone",
+    "email",
+    "opening_hours",
+    "languages",
+    "accessibility",
+    "digital_groups",
+    "free_of_charge",
+    "updated_at",
+    "meeting_places",
+)
+OPEN_MEETING_PLACE_FIELDS = ("name", "address", "accessibility")
+
+
+def open_view(doc: ContactPoint, reference: Reference) -> dict[str, Any]:
+    """A contact point as the open directory shows it: the allow-list OPEN_FIELDS, each meeting
+    place by OPEN_MEETING_PLACE_FIELDS. Taking part is always free."""
+    shown = {
+        **doc,
+        "address": address_view(doc.get("address"), reference),
+        "free_of_charge": True,
+        "updated_at": iso(doc["updated_at"]) if doc.get("updated_at") else None,
+        "meeting_places": [
+            {
+                **{key: place[key] for key in OPEN_MEETING_PLACE_FIELDS if key != "address"},
+                "address": address_view(place["address"], reference),
+            }
+            for place in doc.get("meeting_places") or []
+        ],
+    }
+    return {key: shown.get(key) for key in OPEN_FIELDS}
+
+
 def public_view(doc: ContactPoint, reference: Reference) -> dict[str, Any]:
-    """What `get_contact_point` answers: the stored contact point plus county, coordinates and
-    meeting places that name their owner."""
+    """What `get_contact_point` answers to the signed-in and to other services: the stored contact
+    point plus county, coordinates and meeting places that name their owner."""
     home = reference.municipality(doc["municipality_number"])
     view = {
         **doc,
+        "updated_at": iso(doc["updated_at"]) if doc.get("updated_at") else None,
         "county_number": home.county_number,
         "address": address_view(doc["address"], reference),
         "coordinates": coordinates_of(doc["address"], doc.get("coordinates"), reference, home.number),

@@ -5,23 +5,41 @@ as one CSV file per table (named as HSDS names them). Ids are UUIDs derived from
 own ids, so the same directory always exports the same ids.
 
 Each contact point is a *service* of its *organization*, offered at its own *location* and at
-each meeting place. Staff appear as *contacts* by role and organisational e-mail only: the open
-export carries no personal names.
+each meeting place, and, if it runs digital groups, at a *virtual* location. Taking part is free
+(a *cost option* «Gratis», 0 NOK). Schedules say how one attends: «Oppmøte» or «Digitalt (video)».
+An organisation whose contact point names a parent (`parent_contact_point_id`) has the parent's
+organisation as its `parent_organization_id`. The descriptions are in Norwegian (bokmål).
+
+Staff appear as *contacts* by role and organisational e-mail only, and only in the export for the
+signed-in: the open export (`open_only`, what anyone may read) has active contact points and no
+contacts at all. No export names a person, a video link, the example flag or the group sizes.
 """
 
 import csv
 import io
 import uuid
 
+from services.common.envelope import iso
+
 from .domain import ATTRIBUTION, address_view, coordinates_of
 
 NAMESPACE = uuid.UUID("6a0d3c1e-5b8f-4a59-9d8e-2f1c7b4e9a10")
 #: table -> (CSV file name, columns in HSDS order)
 TABLES = {
-    "organization": ("organizations.csv", ("id", "name", "description")),
+    "organization": ("organizations.csv", ("id", "name", "description", "parent_organization_id")),
     "service": (
         "services.csv",
-        ("id", "organization_id", "name", "alternate_name", "description", "email", "status", "minimum_age"),
+        (
+            "id",
+            "organization_id",
+            "name",
+            "alternate_name",
+            "description",
+            "email",
+            "status",
+            "minimum_age",
+            "last_modified",
+        ),
     ),
     "location": (
         "locations.csv",
@@ -35,37 +53,54 @@ TABLES = {
     "service_area": ("service_areas.csv", ("id", "service_id", "name", "description", "extent", "extent_type")),
     "contact": ("contacts.csv", ("id", "organization_id", "service_id", "title", "email")),
     "phone": ("phones.csv", ("id", "service_id", "number", "type")),
-    "schedule": ("schedules.csv", ("id", "location_id", "freq", "wkst", "byday", "opens_at", "closes_at", "notes")),
+    "schedule": (
+        "schedules.csv",
+        (
+            "id",
+            "service_id",
+            "location_id",
+            "freq",
+            "wkst",
+            "byday",
+            "opens_at",
+            "closes_at",
+            "description",
+            "attending_type",
+            "notes",
+        ),
+    ),
     "language": ("languages.csv", ("id", "service_id", "name", "code")),
     "accessibility": ("accessibility.csv", ("id", "location_id", "description", "details")),
+    "cost_option": ("cost_options.csv", ("id", "service_id", "option", "amount", "currency", "amount_description")),
 }
+IN_PERSON, DIGITAL = "Oppmøte", "Digitalt (video)"
 BYDAY = {"mon": "MO", "tue": "TU", "wed": "WE", "thu": "TH", "fri": "FR", "sat": "SA", "sun": "SU"}
 LANGUAGE_NAMES = {
-    "nb": "Norwegian Bokmål",
-    "nn": "Norwegian Nynorsk",
-    "no": "Norwegian",
-    "en": "English",
-    "se": "Northern Sami",
-    "sv": "Swedish",
-    "da": "Danish",
-    "de": "German",
-    "pl": "Polish",
-    "ar": "Arabic",
+    "nb": "Norsk bokmål",
+    "nn": "Norsk nynorsk",
+    "no": "Norsk",
+    "en": "Engelsk",
+    "se": "Nordsamisk",
+    "sv": "Svensk",
+    "da": "Dansk",
+    "de": "Tysk",
+    "pl": "Polsk",
+    "ar": "Arabisk",
     "so": "Somali",
-    "uk": "Ukrainian",
-    "ru": "Russian",
+    "uk": "Ukrainsk",
+    "ru": "Russisk",
     "ur": "Urdu",
 }
 ACCESSIBILITY_LABELS = {
-    "step_free": "Step-free access",
-    "hearing_loop": "Hearing loop",
-    "quiet_room": "Quiet room available",
+    "step_free": "Trinnfri adkomst",
+    "hearing_loop": "Teleslynge",
+    "quiet_room": "Stille rom",
 }
 STAFF_TITLES = {
-    "starter": "Group starter",
-    "coordinator": "Coordinator",
-    "contact_person": "Contact person",
-    "manager": "Manager",
+    "starter": "Igangsetter",
+    "coordinator": "Koordinator",
+    "contact_person": "Kontaktperson",
+    "manager": "Leder",
 }
 
 
@@ -73,41 +108,69 @@ def hsds_id(table, key):
     return str(uuid.uuid5(NAMESPACE, f"{table}:{key}"))
 
 
-def tables(reference, contact_points):
-    """`{table: [rows]}` for the given contact points (each as stored)."""
+def tables(reference, contact_points, open_only=False):
+    """`{table: [rows]}` for the given contact points (each as stored); `open_only`: the open
+    export, of active contact points and without contacts."""
+    shown = [cp for cp in contact_points if cp["active"] or not open_only]
+    by_id = {cp["contact_point_id"]: cp for cp in contact_points}
     out = {name: [] for name in TABLES}
-    organisations = sorted({cp["organisation"] for cp in contact_points})
-    out["organization"] = [
-        {
-            "id": hsds_id("organization", name),
-            "name": name,
-            "description": f"{name}: starts self-organised self-help groups.",
-        }
-        for name in organisations
-    ]
-    for cp in sorted(contact_points, key=lambda cp: cp["contact_point_id"]):
-        _add_contact_point(out, reference, cp)
+    out["organization"] = _organizations(shown, by_id)
+    for cp in sorted(shown, key=lambda cp: cp["contact_point_id"]):
+        _add_contact_point(out, reference, cp, open_only)
     return out
 
 
-def _add_contact_point(out, reference, cp):
+def _organizations(contact_points, by_id):
+    """One per organisation; its parent is the organisation of a parent its contact points name."""
+    parents = {}
+    for cp in sorted(contact_points, key=lambda cp: cp["contact_point_id"]):
+        parent = by_id.get(cp.get("parent_contact_point_id") or "")
+        if parent is not None and parent["organisation"] != cp["organisation"]:
+            parents.setdefault(cp["organisation"], parent["organisation"])
+    return [
+        {
+            "id": hsds_id("organization", name),
+            "name": name,
+            "description": f"{name} starter selvorganiserte selvhjelpsgrupper.",
+            **({"parent_organization_id": hsds_id("organization", parents[name])} if name in parents else {}),
+        }
+        for name in sorted({cp["organisation"] for cp in contact_points})
+    ]
+
+
+def _service_description(cp):
+    digital = " Kontaktpunktet har også digitale grupper over video." if cp["digital_groups"] else ""
+    return (
+        f"Selvorganiserte selvhjelpsgrupper for voksne som vil møte andre i samme situasjon, "
+        f"startet av {cp['name']}. Det er gratis å delta.{digital}"
+    )
+
+
+def _add_contact_point(out, reference, cp, open_only):
     cp_id = cp["contact_point_id"]
     organization_id = hsds_id("organization", cp["organisation"])
     service_id = hsds_id("service", cp_id)
-    digital = " Also runs digital groups." if cp["digital_groups"] else ""
     out["service"].append(
         {
             "id": service_id,
             "organization_id": organization_id,
-            "name": f"Self-help groups: {cp['name']}",
+            "name": f"Selvhjelpsgrupper: {cp['name']}",
             "alternate_name": cp["name"],
             **({"email": cp["email"]} if cp.get("email") else {}),
-            "description": (
-                f"Self-organised self-help groups of {cp['min_size']}-{cp['max_size']} adults, "
-                f"started by {cp['name']}.{digital}"
-            ),
+            "description": _service_description(cp),
             "status": "active" if cp["active"] else "inactive",
             "minimum_age": 18,
+            **({"last_modified": iso(cp["updated_at"])} if cp.get("updated_at") else {}),
+        }
+    )
+    out["cost_option"].append(
+        {
+            "id": hsds_id("cost_option", cp_id),
+            "service_id": service_id,
+            "option": "Gratis",
+            "amount": 0,
+            "currency": "NOK",
+            "amount_description": "Det er gratis å delta i en selvhjelpsgruppe.",
         }
     )
     if cp.get("phone"):
@@ -128,22 +191,23 @@ def _add_contact_point(out, reference, cp):
             "id": hsds_id("service_area", f"{cp_id}:{number}"),
             "service_id": service_id,
             "name": reference.municipality(number).name,
-            "description": f"Municipality {number}",
+            "description": f"Kommunenummer {number}",
             "extent": number,
             "extent_type": "text",
         }
         for number in cp["municipalities"]
     ]
-    out["contact"] += [
-        {
-            "id": hsds_id("contact", f"{cp_id}:{staff['staff_id']}"),
-            "organization_id": organization_id,
-            "service_id": service_id,
-            "title": STAFF_TITLES[staff["role"]],
-            "email": staff["email"],
-        }
-        for staff in cp["staff"]
-    ]
+    if not open_only:
+        out["contact"] += [
+            {
+                "id": hsds_id("contact", f"{cp_id}:{staff['staff_id']}"),
+                "organization_id": organization_id,
+                "service_id": service_id,
+                "title": STAFF_TITLES[staff["role"]],
+                "email": staff["email"],
+            }
+            for staff in cp["staff"]
+        ]
     own_place = {
         "key": cp_id,
         "name": cp["name"],
@@ -151,7 +215,7 @@ def _add_contact_point(out, reference, cp):
         "coordinates": cp.get("coordinates"),
         "accessibility": cp["accessibility"],
         "opening_hours": cp["opening_hours"],
-        "description": f"The premises of {cp['name']}.",
+        "description": f"Lokalene til {cp['name']}.",
     }
     places = [own_place] + [
         {
@@ -161,7 +225,7 @@ def _add_contact_point(out, reference, cp):
             "coordinates": None,
             "accessibility": place["accessibility"],
             "opening_hours": place["opening_hours"],
-            "description": f"Meeting place of {cp['name']}, room for {place['capacity']}.",
+            "description": f"Møtested for grupper fra {cp['name']}.",
         }
         for place in cp["meeting_places"]
     ]
@@ -169,6 +233,42 @@ def _add_contact_point(out, reference, cp):
         if place["address"] is None:  # a contact point with no premises given has no location
             continue
         _add_location(out, reference, cp, organization_id, service_id, place)
+    if cp["digital_groups"]:
+        _add_virtual_location(out, cp, organization_id, service_id)
+
+
+def _add_virtual_location(out, cp, organization_id, service_id):
+    """Digital groups meet over video: a virtual location, with no link (a group gets its own)."""
+    key = f"{cp['contact_point_id']}:digital"
+    location_id = hsds_id("location", key)
+    description = f"Digitale selvhjelpsgrupper over video fra {cp['name']}."
+    out["location"].append(
+        {
+            "id": location_id,
+            "location_type": "virtual",
+            "organization_id": organization_id,
+            "name": f"{cp['name']}: digitale grupper",
+            "description": description,
+        }
+    )
+    out["service_at_location"].append(
+        {
+            "id": hsds_id("service_at_location", key),
+            "service_id": service_id,
+            "location_id": location_id,
+            "description": description,
+        }
+    )
+    out["schedule"].append(
+        {
+            "id": hsds_id("schedule", key),
+            "service_id": service_id,
+            "location_id": location_id,
+            "description": "Gruppen avtaler selv når den møtes.",
+            "attending_type": DIGITAL,
+            "notes": "Lenken til møtet får bare gruppens deltakere.",
+        }
+    )
 
 
 def _add_location(out, reference, cp, organization_id, service_id, place):
@@ -225,7 +325,9 @@ def _add_location(out, reference, cp, organization_id, service_id, place):
             "byday": BYDAY[hours["weekday"]],
             "opens_at": hours["opens"],
             "closes_at": hours["closes"],
-            "notes": "Local time in Norway (Europe/Oslo).",
+            "description": "Åpningstid",
+            "attending_type": IN_PERSON,
+            "notes": "Norsk tid (Europe/Oslo).",
         }
         for i, hours in enumerate(place["opening_hours"])
     ]
@@ -237,8 +339,8 @@ def _county_of(reference, postal_code, fallback_municipality):
     return municipality.county_name
 
 
-def export(reference, contact_points):
-    """The JSON export: HSDS version, attribution and the tables."""
+def export(reference, contact_points, open_only=False):
+    """The JSON export: HSDS version, attribution and the tables (`open_only`: see `tables`)."""
     return {
         "hsds_version": "3.0",
         "profile": "tabular",
@@ -246,7 +348,7 @@ def export(reference, contact_points):
             "format": "Human Services Data Specification: an Open Referral resource (https://openreferral.org/)",
             **ATTRIBUTION,
         },
-        "tables": tables(reference, contact_points),
+        "tables": tables(reference, contact_points, open_only),
     }
 
 

@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from services.common.clock import CURRENT, Clock
+
 from .reference import Municipality, PostalCode
 
 T = TypeVar("T")
@@ -73,3 +75,4 @@ class Ports:
     store: DirectoryStore
     reference: Reference
     matching: Matching | None = None
+    clock: Clock = CURRENT

@@ -1,5 +1,6 @@
 """directory service: entrypoints only; each builds the ports and calls one use case (handlers/)."""
 
+from services.common.dependencies import ClockDependency
 from services.common.health import health_report
 from services.common.rpc import TimedRpcProxy, rpc
 from services.common.store import MongoStore
@@ -14,9 +15,10 @@ class DirectoryService:
     name = "directory"
     store = MongoStore(DirectoryStorage)
     matching = TimedRpcProxy("matching")  # whether a participant's group meets at a place
+    clock = ClockDependency()
 
     def _ports(self) -> Ports:
-        return Ports(store=self.store, reference=reference_data(), matching=self.matching)
+        return Ports(store=self.store, reference=reference_data(), matching=self.matching, clock=self.clock)
 
     @rpc
     def municipality_for_postal_code(self, postal_code):
@@ -59,6 +61,14 @@ class DirectoryService:
         return handlers.meeting_link(self._ports(), meeting_place_id, actor, contact_point_id)
 
     @rpc
+    def open_contact_point(self, contact_point_id):
+        return handlers.open_contact_point(self._ports(), contact_point_id)
+
+    @rpc
+    def open_contact_points(self, municipality_number=None, county_number=None, kind=None):
+        return handlers.open_contact_points(self._ports(), municipality_number, county_number, kind)
+
+    @rpc
     def coverage(self):
         return handlers.coverage(self._ports())
 
@@ -67,12 +77,12 @@ class DirectoryService:
         return handlers.coverage_map_svg(self._ports())
 
     @rpc
-    def hsds_export(self):
-        return handlers.hsds_export(self._ports())
+    def hsds_export(self, open_only=False):
+        return handlers.hsds_export(self._ports(), open_only)
 
     @rpc
-    def hsds_export_csv(self):
-        return handlers.hsds_export_csv(self._ports())
+    def hsds_export_csv(self, open_only=False):
+        return handlers.hsds_export_csv(self._ports(), open_only)
 
     @rpc
     def health(self):

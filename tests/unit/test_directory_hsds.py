@@ -109,3 +109,57 @@ def test_the_csv_files_have_hsds_names_and_columns_and_every_row(export):
         assert len(rows) == len(export["tables"][table])
     services = list(csv.DictReader(io.StringIO(files["services.csv"])))
     assert {row["alternate_name"] for row in services} >= {"LINK Oslo", "Stangehjelpa"}
+
+
+@pytest.fixture(scope="module")
+def open_export():
+    closed = {**example_contact_points()[0], "contact_point_id": "closed-cp", "active": False}
+    return hsds.export(reference_data(), [*example_contact_points(), closed], open_only=True)
+
+
+def test_taking_part_is_free_in_every_service(export):
+    options = {row["service_id"]: row for row in export["tables"]["cost_option"]}
+    assert set(options) == {row["id"] for row in export["tables"]["service"]}
+    assert {(row["option"], row["amount"], row["currency"]) for row in options.values()} == {("Gratis", 0, "NOK")}
+
+
+def test_schedules_say_how_one_attends_and_digital_groups_have_a_virtual_location(export):
+    tables = export["tables"]
+    assert {row["attending_type"] for row in tables["schedule"]} == {"Oppmøte", "Digitalt (video)"}
+    virtual = [row for row in tables["location"] if row["location_type"] == "virtual"]
+    assert sorted(row["name"] for row in virtual)[:1] == ["Distriktskontor Nord (Tromsø): digitale grupper"]
+    assert len(virtual) == 7  # the three LINK centres and the four district offices run digital groups
+    assert all("url" not in row for row in virtual)  # a group's video link is its own
+    digital = [row for row in tables["schedule"] if row["attending_type"] == "Digitalt (video)"]
+    assert {row["location_id"] for row in digital} == {row["id"] for row in virtual}
+
+
+def test_a_district_office_has_the_national_office_as_its_parent_organisation(export):
+    organisations = {row["name"]: row for row in export["tables"]["organization"]}
+    national = organisations["Nasjonalt kompetansesenter for selvorganisert selvhjelp (example)"]
+    assert organisations["Distriktskontor Vest (Stavanger)"]["parent_organization_id"] == national["id"]
+    assert "parent_organization_id" not in national and "parent_organization_id" not in organisations["Bergen kommune"]
+
+
+def test_the_descriptions_are_norwegian_and_name_no_group_size(export):
+    [bergen] = [row for row in export["tables"]["service"] if row["alternate_name"] == "LINK Bergen og omegn"]
+    assert bergen["name"] == "Selvhjelpsgrupper: LINK Bergen og omegn"
+    assert "Det er gratis å delta" in bergen["description"] and "digitale grupper" in bergen["description"]
+    described = " ".join(
+        row["description"] for rows in export["tables"].values() for row in rows if "description" in row
+    )
+    assert "5-8" not in described and "adults" not in described and "room for" not in described
+
+
+def test_the_open_export_validates_and_has_active_contact_points_and_no_staff(open_export, registry):
+    tables = open_export["tables"]
+    assert tables["contact"] == []
+    assert hsds.hsds_id("service", "closed-cp") not in {row["id"] for row in tables["service"]}
+    for table, rows in tables.items():
+        schema = validator(load(f"{table}.json"), registry)
+        for row in rows:
+            assert not [e.message for e in schema.iter_errors(row)], (table, row)
+    assert not list(validator(load("compiled/tabular.json"), registry).iter_errors(tables))
+    text = json.dumps(open_export, ensure_ascii=False)
+    for hidden in ("Kristin", "Igangsetter", '"example"', "staff_id"):
+        assert hidden not in text

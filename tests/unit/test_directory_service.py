@@ -2,12 +2,15 @@
 
 import copy
 import json
+from datetime import UTC, datetime
 
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.common.clock import FixedClock
 from services.common.envelope import parse
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.directory.domain import OPEN_FIELDS
 from services.directory.example import example_payloads
 from services.directory.reference import UnknownMunicipality
 from services.directory.service import DirectoryService
@@ -18,9 +21,12 @@ def example(contact_point_id):
     return copy.deepcopy(next(p for p in example_payloads() if p["contact_point_id"] == contact_point_id))
 
 
+T0 = datetime(2026, 11, 28, 9, tzinfo=UTC)
+
+
 @pytest.fixture
 def directory():
-    return worker_factory(DirectoryService, store=FakeDirectoryStorage())
+    return worker_factory(DirectoryService, store=FakeDirectoryStorage(), clock=FixedClock(T0))
 
 
 def errors_of(call, *args):
@@ -242,3 +248,52 @@ def test_coverage_map_and_export_come_from_the_stored_contact_points(directory):
     assert 'data-municipality="5001" class="covered"' in directory.coverage_map_svg()
     assert [s["alternate_name"] for s in directory.hsds_export()["tables"]["service"]] == ["LINK Trondheim"]
     assert directory.hsds_export_csv()["services.csv"].count("\n") == 2  # header and one row
+
+
+# --- the open directory ------------------------------------------------------------------------------
+
+
+def test_the_open_view_of_a_contact_point_is_its_allow_list_and_says_taking_part_is_free(directory):
+    directory.upsert_contact_point(example("link-bergen"))
+    shown = directory.open_contact_point("link-bergen")
+    assert list(shown) == list(OPEN_FIELDS)
+    assert shown["free_of_charge"] is True and shown["updated_at"] == "2026-11-28T09:00:00Z"
+    assert shown["address"]["city"] and shown["phone"] and shown["email"] and shown["opening_hours"]
+    assert all(set(place) == {"name", "address", "accessibility"} for place in shown["meeting_places"])
+    text = json.dumps(shown, ensure_ascii=False)
+    for hidden in ("Kristin", "staff", '"example"', "min_size", "capacity", "revision"):
+        assert hidden not in text
+    assert directory.get_contact_point("link-bergen")["staff"]  # the signed-in keep what they saw
+
+
+def test_the_open_directory_lists_only_active_contact_points(directory):
+    directory.upsert_contact_point(example("link-bergen"))
+    directory.upsert_contact_point(example("stangehjelpa"))
+    directory.deactivate_contact_point("stangehjelpa")
+    assert [cp["contact_point_id"] for cp in directory.open_contact_points()] == ["link-bergen"]
+    assert [cp["name"] for cp in directory.open_contact_points(county_number="46")] == ["LINK Bergen og omegn"]
+    with pytest.raises(NotFound):
+        directory.open_contact_point("stangehjelpa")
+
+
+def test_every_change_is_stamped_with_when_it_was_made(directory):
+    clock = directory.clock
+    directory.upsert_contact_point(example("link-bergen"))
+    clock.advance(days=2)
+    directory.upsert_contact_point(example("link-bergen"))  # no change: no new stamp
+    assert directory.get_contact_point("link-bergen")["updated_at"] == "2026-11-28T09:00:00Z"
+    directory.update_contact_point("link-bergen", {"digital_groups": False})
+    assert directory.open_contact_point("link-bergen")["updated_at"] == "2026-11-30T09:00:00Z"
+
+
+def test_a_parent_must_be_a_known_contact_point_other_than_itself(directory):
+    office = example("distriktskontor-vest")
+    assert errors_of(directory.upsert_contact_point, office) == {
+        "parent_contact_point_id": ["No contact point has this id."]
+    }
+    directory.upsert_contact_point(example("national-office"))
+    assert directory.upsert_contact_point(office)["parent_contact_point_id"] == "national-office"
+    own = {**office, "parent_contact_point_id": "distriktskontor-vest"}
+    assert errors_of(directory.upsert_contact_point, own) == {
+        "parent_contact_point_id": ["A contact point cannot be its own parent."]
+    }

@@ -6,6 +6,8 @@ from .contact_points import (
     deactivate_contact_point,
     get_contact_point,
     list_contact_points,
+    open_contact_point,
+    open_contact_points,
     update_contact_point,
     upsert_contact_point,
 )
@@ -25,6 +27,8 @@ __all__ = [
     "meeting_link",
     "municipality",
     "municipality_for_postal_code",
+    "open_contact_point",
+    "open_contact_points",
     "route",
     "update_contact_point",
     "upsert_contact_point",

@@ -1,4 +1,5 @@
-"""Contact points: create, change, deactivate, read and list them."""
+"""Contact points: create, change, deactivate, read and list them, and the open directory's view
+of them (what anyone may read, signed in or not)."""
 
 from collections.abc import Callable
 from typing import Any
@@ -48,24 +49,35 @@ def _not_found(contact_point_id: str) -> NotFound:
     return NotFound(f"no contact point {contact_point_id!r}")
 
 
-def upsert_contact_point(ports: Ports, payload: object, actor: Actor = None) -> dict[str, Any]:
+def checked(ports: Ports, payload: object) -> dict[str, Any]:
+    """The payload loaded, its parent (if it names one) a contact point the directory knows."""
     fields = load(ContactPointInput(), payload)
+    parent = fields.get("parent_contact_point_id")
+    if parent and ports.store.contact_point(parent) is None:
+        raise InvalidInput({"parent_contact_point_id": ["No contact point has this id."]})
+    return fields
+
+
+def upsert_contact_point(ports: Ports, payload: object, actor: Actor = None) -> dict[str, Any]:
+    fields = checked(ports, payload)
     authorise(actor, fields["contact_point_id"])
+    now = ports.clock.now()
     return _write(
         ports,
         fields["contact_point_id"],
-        lambda current: domain.next_version(current, domain.keeping_video_links(current, fields)),
+        lambda current: domain.next_version(current, domain.keeping_video_links(current, fields), now),
     )
 
 
 def create_contact_point(ports: Ports, payload: object, actor: Actor = None) -> dict[str, Any]:
-    fields = load(ContactPointInput(), payload)
+    fields = checked(ports, payload)
     authorise(actor, fields["contact_point_id"], creating=True)
+    now = ports.clock.now()
 
     def decide(current: ContactPoint | None) -> tuple[ContactPoint, bool]:
         if current is not None:
             raise Conflict(f"contact point {fields['contact_point_id']!r} exists already")
-        return domain.next_version(None, fields)
+        return domain.next_version(None, fields, now)
 
     return _write(ports, fields["contact_point_id"], decide)
 
@@ -75,14 +87,15 @@ def update_contact_point(ports: Ports, contact_point_id: str, changes: object, a
     authorise(actor, contact_point_id)
     if isinstance(changes, dict) and changes.get("contact_point_id", contact_point_id) != contact_point_id:
         raise InvalidInput({"contact_point_id": ["Cannot be changed."]})
+    now = ports.clock.now()
 
     def decide(current: ContactPoint | None) -> tuple[ContactPoint, bool]:
         if current is None:
             raise _not_found(contact_point_id)
         if not isinstance(changes, dict):
             raise InvalidInput({"_schema": ["Expected a JSON object."]})
-        loaded = load(ContactPointInput(), domain.with_changes(current, changes))
-        return domain.next_version(current, domain.keeping_video_links(current, loaded))
+        loaded = checked(ports, domain.with_changes(current, changes))
+        return domain.next_version(current, domain.keeping_video_links(current, loaded), now)
 
     return _write(ports, contact_point_id, decide)
 
@@ -93,7 +106,7 @@ def deactivate_contact_point(ports: Ports, contact_point_id: str, actor: Actor =
     def decide(current: ContactPoint | None) -> tuple[ContactPoint, bool]:
         if current is None:
             raise _not_found(contact_point_id)
-        return domain.deactivated(current)
+        return domain.deactivated(current, ports.clock.now())
 
     return _write(ports, contact_point_id, decide, deactivating=True)
 
@@ -105,15 +118,37 @@ def get_contact_point(ports: Ports, contact_point_id: str) -> dict[str, Any]:
     return domain.public_view(doc, ports.reference)
 
 
+def _matching(
+    ports: Ports, municipality_number: str | None, county_number: str | None, kind: str | None
+) -> list[ContactPoint]:
+    """The stored contact points that match every filter given, by id."""
+    query = load(
+        ContactPointQuery(), {"municipality_number": municipality_number, "county_number": county_number, "kind": kind}
+    )
+    found = [cp for cp in ports.store.contact_points() if domain.matches(cp, ports.reference, **query)]
+    return sorted(found, key=lambda cp: cp["contact_point_id"])
+
+
 def list_contact_points(
     ports: Ports, municipality_number: str | None = None, county_number: str | None = None, kind: str | None = None
 ) -> list[dict[str, Any]]:
     """The contact points that match every filter given, by id, as `get_contact_point` shows them."""
-    query = load(
-        ContactPointQuery(), {"municipality_number": municipality_number, "county_number": county_number, "kind": kind}
-    )
     return [
-        domain.public_view(cp, ports.reference)
-        for cp in sorted(ports.store.contact_points(), key=lambda cp: cp["contact_point_id"])
-        if domain.matches(cp, ports.reference, **query)
+        domain.public_view(cp, ports.reference) for cp in _matching(ports, municipality_number, county_number, kind)
     ]
+
+
+def open_contact_point(ports: Ports, contact_point_id: str) -> dict[str, Any]:
+    """What anyone may read of an active contact point (domain.OPEN_FIELDS); NotFound otherwise."""
+    doc = ports.store.contact_point(contact_point_id)
+    if doc is None or not doc["active"]:
+        raise _not_found(contact_point_id)
+    return domain.open_view(doc, ports.reference)
+
+
+def open_contact_points(
+    ports: Ports, municipality_number: str | None = None, county_number: str | None = None, kind: str | None = None
+) -> list[dict[str, Any]]:
+    """The active contact points that match every filter given, as the open directory shows them."""
+    found = _matching(ports, municipality_number, county_number, kind)
+    return [domain.open_view(cp, ports.reference) for cp in found if cp["active"]]

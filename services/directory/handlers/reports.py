@@ -18,10 +18,11 @@ def coverage_map_svg(ports: Ports) -> str:
     )
 
 
-def hsds_export(ports: Ports) -> dict[str, Any]:
-    return hsds.export(ports.reference, ports.store.contact_points())
+def hsds_export(ports: Ports, open_only: bool = False) -> dict[str, Any]:
+    """The HSDS export; `open_only`: what anyone may read (active contact points, no staff)."""
+    return hsds.export(ports.reference, ports.store.contact_points(), open_only)
 
 
-def hsds_export_csv(ports: Ports) -> dict[str, str]:
+def hsds_export_csv(ports: Ports, open_only: bool = False) -> dict[str, str]:
     """`{file name: CSV text}`, one file per HSDS table."""
-    return hsds.to_csv(hsds.tables(ports.reference, ports.store.contact_points()))
+    return hsds.to_csv(hsds.tables(ports.reference, ports.store.contact_points(), open_only))
