@@ -2,12 +2,14 @@
 JavaScript; forms carry a CSRF token; errors are listed at the top and tied to their fields."""
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Request, Response
 
+from services.common.clock import OSLO
 from services.common.errors import Conflict, InvalidInput
 
 from . import domain
@@ -28,7 +30,26 @@ def _number(value: Any, lang: str) -> Any:
     return value
 
 
+def _day(value: Any, lang: str) -> str:
+    """An RFC 3339 moment as the day it was in Norway: 28.11.2026 (English: 28 Nov 2026)."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(OSLO)
+    except ValueError:
+        return str(value)
+    return moment.strftime("%-d %b %Y") if lang == "en" else moment.strftime("%d.%m.%Y")
+
+
+def _phone(value: Any) -> str:
+    """+4712345678 as +47 12 34 56 78."""
+    text = str(value)
+    if len(text) == 11 and text.startswith("+47"):
+        return "+47 " + " ".join(text[i : i + 2] for i in range(3, 11, 2))
+    return text
+
+
 _env.filters["number"] = _number
+_env.filters["day"] = _day
+_env.filters["phone"] = _phone
 
 
 def render(ctx: Context, template: str, status: int = 200, **values: Any) -> Response:

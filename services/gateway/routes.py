@@ -13,7 +13,6 @@ EVERYONE = (PUBLIC, *ROLES)
 SIGNED_IN = ROLES
 STAFF = ("national_admin", "contact_point_staff")
 ADMIN = ("national_admin",)
-DIRECTORY_READERS = ("national_admin", "contact_point_staff", "referrer", "integration")
 
 
 @dataclass(frozen=True)

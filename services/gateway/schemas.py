@@ -4,6 +4,7 @@
 from marshmallow import Schema, fields, validate
 
 from services.common.contracts import (
+    CONTACT_PURPOSES,
     GroupClosed,
     GroupRejected,
     Id,
@@ -13,6 +14,7 @@ from services.common.contracts import (
     Timestamp,
 )
 
+from . import figures
 from .auth import ROLES
 
 
@@ -131,20 +133,78 @@ class AuditEntry(Schema):
     outcome = fields.String()
 
 
-class FigureRow(Schema):
-    area = fields.String()
-    county_number = fields.String(allow_none=True)
-    waiting = fields.Integer(allow_none=True)
-    in_group = fields.Integer(allow_none=True)
-    groups_proposed = fields.Integer(allow_none=True)
-    groups_confirmed = fields.Integer(allow_none=True)
-    groups_running = fields.Integer(allow_none=True)
-    coverage_percent = fields.Float(allow_none=True)
+#: Figures that are not whole counts: waiting days (a median may end in .5) and percentages.
+_DECIMALS = ("median_waiting_days", "waiting_now_median_days", "coverage_percent", "population_coverage_percent")
+
+
+def _figure_field(column: str) -> fields.Field:
+    if column in ("area", "county_number", "period", "contact_point_id"):
+        return fields.String(allow_none=True)
+    if column in _DECIMALS or column.startswith("share_"):
+        return fields.Float(allow_none=True)
+    return fields.Integer(allow_none=True)
+
+
+FigureRow = Schema.from_dict({c: _figure_field(c) for c in figures.COLUMNS}, name="FigureRow")
+ContactPointFigureRow = Schema.from_dict(
+    {c: _figure_field(c) for c in figures.CONTACT_POINT_COLUMNS}, name="ContactPointFigureRow"
+)
 
 
 class Figures(Schema):
+    period = fields.String()
     rows = fields.List(fields.Nested(FigureRow))
     suppressed_below = fields.Integer()
+    rounded_to = fields.Integer()
+
+
+class ContactPointFigures(Schema):
+    contact_point_id = fields.String()
+    year = fields.String()
+    rows = fields.List(fields.Nested(ContactPointFigureRow))
+    suppressed_below = fields.Integer()
+    rounded_to = fields.Integer()
+
+
+class PeriodQuery(StrictSchema):
+    period = fields.String(
+        validate=validate.Regexp(figures.PERIOD, error="Use a year (2026), a quarter (2026-Q4) or a month (2026-11).")
+    )
+
+
+class YearQuery(StrictSchema):
+    year = fields.String(validate=validate.Regexp(r"^\d{4}$", error="Use a year such as 2026."))
+
+
+class QueueQuery(StrictSchema):
+    reference = fields.String(
+        validate=validate.Regexp(r"^[0-9A-Fa-f-]{1,36}$", error="Give the reference from the e-mail (8 characters).")
+    )
+
+
+class QueuedPerson(Schema):
+    registration_id = fields.String()
+    reference = fields.String()
+    registered_at = fields.String()
+    waited_days = fields.Integer()
+    reason = fields.String()
+    reason_code = fields.String()
+    municipality_number = fields.String(allow_none=True)
+    county_number = fields.String(allow_none=True)
+    area = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    language = fields.String(allow_none=True)
+    digital_ok = fields.Boolean()
+    not_in_own_municipality = fields.Boolean()
+    last_contact = fields.Dict(allow_none=True)
+
+
+class AssignInput(StrictSchema):
+    contact_point_id = Id(required=True)
+
+
+class ContactInput(StrictSchema):
+    purpose = fields.String(required=True, validate=validate.OneOf(CONTACT_PURPOSES))
 
 
 class ErrorBody(Schema):

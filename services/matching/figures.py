@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from services.common import figure_columns as columns
 from services.common.clock import OSLO
-from services.common.contracts import THEMES
 
 from . import small_numbers
 
@@ -32,23 +32,12 @@ NATIONAL = "national"
 #: county for: a row of their own, so the national total less the counties hides nothing.
 OUTSIDE_COUNTIES = "outside_counties"
 
-#: Counts of what was so at the end of the period.
-STOCKS = ("waiting", "in_group", "groups_proposed", "groups_confirmed", "groups_running")
-#: Counts of what happened in the period.
-FLOWS = (
-    "registered",
-    "placed",
-    "groups_started",
-    "groups_self_run",
-    "groups_closed",
-    "groups_meeting_6m",
-    "groups_meeting_12m",
-    "groups_meeting_24m",
-)
+#: Counts of what happened in the period (what was so at its end: columns.STOCKS).
+FLOWS = (*columns.PEOPLE_FLOWS, *columns.GROUP_FLOWS)
 #: The numerators of the shares: counted and protected like the rest, shown only as shares.
-SHARE_COUNTS = ("relatives", "referred", *(f"theme_{theme}" for theme in THEMES))
-SHARES = {f"share_{count}": count for count in SHARE_COUNTS}
-COUNTS = (*STOCKS, *FLOWS)
+SHARES = {share: share.removeprefix("share_") for share in columns.SHARES}
+SHARE_COUNTS = tuple(SHARES.values())
+COUNTS = (*columns.STOCKS, *FLOWS)
 #: The stock a group in each state counts in (running: started or run by its members).
 GROUP_STOCKS = {
     "proposed": "groups_proposed",

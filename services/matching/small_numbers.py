@@ -19,8 +19,10 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-SMALLEST_SHOWN = 5
-ROUND_TO = 5
+from services.common import figure_columns as columns
+
+SMALLEST_SHOWN = columns.SMALLEST_SHOWN
+ROUND_TO = columns.ROUNDED_TO
 #: How often the relations are swept before the intervals are taken as settled (they settle
 #: after a handful of sweeps: a change must travel up and down a three-level hierarchy).
 MAX_SWEEPS = 25

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request
 from services.common import clock
 from services.common.errors import Conflict
 from services.common.settings import Settings
-from services.gateway import auth
+from services.gateway import auth, figures
 from services.gateway.context import ANON_CSRF_COOKIE, SESSION_COOKIE
 from services.gateway.handlers.accounts import issue_token, open_account
 from services.gateway.ratelimit import Limiter
@@ -73,21 +73,85 @@ GROUP = {
         "starter_id": "st-1",
     },
 }
-# matching.figures() and directory.coverage() as the services answer them (docs/rpc.md). Matching
-# hides small counts (None): Oslo's 3 waiting and 0 in a group, Trøndelag's 7 waiting (else the
-# total would give Oslo's away) and 2 in a group.
+
+
+def figure_row(**counts):
+    """One row of matching's figures, every column blank unless given."""
+    columns = (*figures.COLUMNS, "period", "area")
+    return {column: None for column in columns if column not in ("county_number", "coverage_percent")} | counts
+
+
+# matching.figures(period) and directory.coverage() as the services answer them (docs/rpc.md).
+# Matching has blanked the counts below 5 and rounded the rest to 5: Oslo's and Trøndelag's few.
 FIGURES = {
+    "period": "2026-Q4",
     "counties": {
-        "03": {"waiting": None, "in_group": None},
-        "46": {"waiting": 12, "in_group": 10},
-        "50": {"waiting": None, "in_group": None},
+        "03": figure_row(area="03", period="2026-Q4", registered=5),
+        "46": figure_row(
+            area="46",
+            period="2026-Q4",
+            waiting=10,
+            in_group=10,
+            registered=20,
+            placed=10,
+            median_waiting_days=31.5,
+            share_relatives=25.0,
+            groups_running=5,
+        ),
+        "50": figure_row(area="50", period="2026-Q4"),
     },
-    "national": {
-        "waiting": 22,
-        "in_group": 12,
-        "unroutable": 1,
-        "groups": {"proposed": 1, "confirmed": 2, "started": 3, "self_run": 1},
-    },
+    "outside_counties": figure_row(area="outside_counties", period="2026-Q4"),
+    "national": figure_row(
+        area="national",
+        period="2026-Q4",
+        waiting=20,
+        in_group=10,
+        registered=25,
+        placed=10,
+        median_waiting_days=31.5,
+        p90_waiting_days=62,
+        groups_proposed=None,
+        groups_running=5,
+    ),
+    "smallest_shown": 5,
+    "rounded_to": 5,
+}
+CONTACT_POINT_FIGURES = {
+    "contact_point_id": "link-bergen",
+    "year": "2026",
+    "rows": [figure_row(period=p, area="link-bergen", registered=10) for p in ("2026", "2026-Q1", "2026-Q2")]
+    + [figure_row(period=p, area="link-bergen") for p in ("2026-Q3", "2026-Q4")],
+}
+QUEUED = {
+    "registration_id": "3f2a9c10-7d1e-4b6a-9f00-2a1b3c4d5e6f",
+    "reference": "3f2a9c10",
+    "registered_at": "2026-11-20T10:00:00Z",
+    "waited_days": 8,
+    "reason": "no local or digital contact point can take the person",
+    "reason_code": "outside_municipalities",
+    "municipality_number": None,
+    "county_number": None,
+    "area": "svalbard",
+    "role": "self",
+    "language": "nb",
+    "digital_ok": False,
+    "not_in_own_municipality": False,
+    "last_contact": None,
+}
+OPEN_BERGEN = {
+    "contact_point_id": "link-bergen",
+    "name": "LINK Bergen og omegn",
+    "kind": "link_centre",
+    "address": {"street": "Eksempelgata 3", "postal_code": "5003", "city": "Bergen"},
+    "phone": "+4700000103",
+    "email": "link-bergen@example.org",
+    "opening_hours": [{"weekday": "mon", "opens": "09:00", "closes": "15:00"}],
+    "languages": ["nb", "en"],
+    "accessibility": ["step_free"],
+    "digital_groups": True,
+    "free_of_charge": True,
+    "updated_at": "2026-11-20T10:00:00Z",
+    "meeting_places": [{"name": "Grupperommet", "address": None, "accessibility": ["step_free"]}],
 }
 COVERAGE = {
     "counties": [
@@ -97,6 +161,7 @@ COVERAGE = {
             "municipalities": 1,
             "covered_municipalities": 1,
             "municipality_share": 1.0,
+            "population_share": 1.0,
         },
         {
             "county_number": "46",
@@ -104,9 +169,15 @@ COVERAGE = {
             "municipalities": 43,
             "covered_municipalities": 4,
             "municipality_share": 0.093,
+            "population_share": 0.602,
         },
     ],
-    "national": {"municipalities": 357, "covered_municipalities": 5, "municipality_share": 0.014},
+    "national": {
+        "municipalities": 357,
+        "covered_municipalities": 5,
+        "municipality_share": 0.014,
+        "population_share": 0.335,
+    },
 }
 
 # What each mocked RPC answers, in the shapes of docs/rpc.md.
@@ -118,6 +189,7 @@ ANSWERS = {
         "erase": {"registration_id": "reg-1", "status": "erased"},
         "referral_statuses": [{"registration_id": "reg-1", "status": "waiting", "updated_at": "2026-11-28T09:00:00Z"}],
         "referral_status": {"registration_id": "reg-1", "status": "waiting", "updated_at": "2026-11-28T09:00:00Z"},
+        "record_contact": {"registration_id": "reg-1", "purpose": "clarify_wishes"},
         "health": {"status": "ok"},
     },
     "matching": {
@@ -143,6 +215,9 @@ ANSWERS = {
         "close_group": {"group_id": "grp-1", "state": "closed"},
         "record_acquaintances": {"recorded": True},
         "figures": FIGURES,
+        "contact_point_figures": CONTACT_POINT_FIGURES,
+        "national_queue": [QUEUED],
+        "assign_from_queue": {"registration_id": QUEUED["registration_id"], "contact_point_id": "link-bergen"},
         "health": {"status": "ok"},
     },
     "directory": {
@@ -156,12 +231,15 @@ ANSWERS = {
         "route": [BERGEN_ROUTE],
         "list_contact_points": [BERGEN],
         "get_contact_point": BERGEN,
+        "open_contact_points": [OPEN_BERGEN],
+        "open_contact_point": OPEN_BERGEN,
         "upsert_contact_point": BERGEN,
         "update_contact_point": BERGEN,
         "deactivate_contact_point": {**BERGEN, "active": False},
         "coverage": COVERAGE,
         "coverage_map_svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
-        "hsds_export": {"organizations": []},
+        "hsds_export": {"hsds_version": "3.0", "tables": {"organization": []}},
+        "hsds_export_csv": {"organizations.csv": "id,name,description,parent_organization_id\n"},
         "health": {"status": "ok"},
     },
     "notification": {

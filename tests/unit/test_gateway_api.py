@@ -9,7 +9,7 @@ from nameko.exceptions import RemoteError
 from services.common.errors import NotFound
 from services.gateway import auth, figures
 from services.gateway.context import SESSION_COOKIE
-from tests.fakes.gateway import PASSWORD, Caller, body, cookies_set, gateway, request
+from tests.fakes.gateway import PASSWORD, Caller, body, cookies_set, figure_row, gateway, request
 from tests.samples import intake
 
 
@@ -271,12 +271,14 @@ def test_unknown_paths_and_methods():
 def test_figures_show_what_matching_hides_as_blank_and_format_the_rest():
     rows = figures.table(
         {
+            "period": "2026-Q4",
             "counties": {
-                "03": {"waiting": None, "in_group": None},
-                "46": {"waiting": 40, "in_group": 16},
-                "50": {"waiting": None},
+                "03": figure_row(waiting=None, in_group=None),
+                "46": figure_row(waiting=40, in_group=15, groups_running=5, median_waiting_days=31.5),
+                "50": figure_row(),
             },
-            "national": {"waiting": 50, "in_group": 21, "groups": {"confirmed": 1, "started": 2, "self_run": 1}},
+            "outside_counties": figure_row(),
+            "national": figure_row(waiting=50, in_group=20, groups_running=5, groups_proposed=None),
         },
         {
             "counties": [
@@ -286,38 +288,74 @@ def test_figures_show_what_matching_hides_as_blank_and_format_the_rest():
                     "municipalities": 1,
                     "covered_municipalities": 1,
                     "municipality_share": 1.0,
+                    "population_share": 1.0,
                 }
             ]
         },
     )
-    by = {r["county_number"]: r for r in rows}
-    assert by["03"]["waiting"] is None and by["03"]["area"] == "Oslo"
-    assert by["50"]["waiting"] is None and by["50"]["area"] == "50"
-    assert by["50"]["in_group"] is None and by["03"]["in_group"] is None  # hidden, or not counted: blank
-    assert by["46"]["waiting"] == 40 and by["46"]["groups_running"] is None  # groups: nationwide only
-    assert by[None]["waiting"] == 50 and by[None]["groups_running"] == 3 and by[None]["groups_proposed"] == 0
-    assert by["03"]["coverage_percent"] == 100.0
+    by = {r["area"]: r for r in rows}
+    assert [r["area"] for r in rows] == ["Oslo", "46", "50", "outside_counties", "national"]
+    assert by["Oslo"]["waiting"] is None and by["50"]["waiting"] is None and by["50"]["county_number"] == "50"
+    assert by["46"]["waiting"] == 40 and by["46"]["groups_running"] == 5  # groups per county now
+    assert by["national"]["waiting"] == 50 and by["national"]["groups_proposed"] is None
+    assert by["Oslo"]["coverage_percent"] == 100.0 and by["Oslo"]["population_coverage_percent"] == 100.0
+    assert {r["period"] for r in rows} == {"2026-Q4"}
     lines = figures.to_csv(rows).splitlines()
-    assert (
-        lines[0]
-        == "area,county_number,waiting,in_group,groups_proposed,groups_confirmed,groups_running,coverage_percent"
-    )
-    assert lines[1] == "Oslo,03,,,,,,100.0" and lines[2] == "46,46,40,16,,,,"
+    header = lines[0].split(",")
+    assert header[:8] == [
+        "area",
+        "county_number",
+        "waiting",
+        "in_group",
+        "groups_proposed",
+        "groups_confirmed",
+        "groups_running",
+        "coverage_percent",
+    ]  # today's columns first, as they were
+    assert header[8:12] == ["period", "registered", "placed", "median_waiting_days"]
+    assert {"share_theme_grief", "share_relatives", "groups_meeting_24m"} <= set(header)
+    assert header[-1] == "population_coverage_percent"
+    assert lines[2].startswith("46,46,40,15,,,5,,2026-Q4,,,31.5,")
 
 
 def test_the_gateway_hides_no_figure_of_its_own():
     """The small-number rule is matching's: a count it shows is shown as it is."""
-    rows = figures.table({"counties": {"03": {"waiting": 3, "in_group": 0}}, "national": {"waiting": 3}}, None)
-    assert [(r["area"], r["waiting"], r["in_group"]) for r in rows] == [("03", 3, 0), ("national", 3, None)]
+    rows = figures.table(
+        {"counties": {"03": figure_row(waiting=3, in_group=0)}, "national": figure_row(waiting=3)}, None
+    )
+    assert [(r["area"], r["waiting"], r["in_group"]) for r in rows] == [
+        ("03", 3, 0),
+        ("outside_counties", None, None),
+        ("national", 3, None),
+    ]
 
 
-def test_the_figures_csv_is_a_download():
+def test_the_figures_are_for_a_period_and_the_csv_is_a_download():
     service, store = gateway()
     admin = Caller(service, store, "national_admin", use_token=True)
-    response = admin("GET", "/api/figures.csv")
+    answer = body(admin("GET", "/api/figures", query={"period": "2026-Q4"}))
+    assert answer["period"] == "2026-Q4" and answer["suppressed_below"] == 5 and answer["rounded_to"] == 5
+    service.matching.figures.assert_called_with("2026-Q4")
+    response = admin("GET", "/api/figures.csv", query={"period": "2026-Q4"})
     assert response.headers["Content-Type"].startswith("text/csv")
-    assert "attachment" in response.headers["Content-Disposition"]
-    assert response.get_data(as_text=True).splitlines()[-1].startswith("national,,22,12,")
+    assert 'filename="flokk-figures-2026-Q4.csv"' in response.headers["Content-Disposition"]
+    assert response.get_data(as_text=True).splitlines()[-1].startswith("national,,20,10,,,5,1.4,2026-Q4,25,10,31.5,62,")
+    refused = admin("GET", "/api/figures", query={"period": "2026-Q5"})
+    assert refused.status_code == 400 and list(body(refused)["error"]["fields"]) == ["period"]
+
+
+def test_a_contact_points_figures_are_for_its_own_staff_only():
+    service, store = gateway()
+    staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
+    answer = body(staff("GET", "/api/contact-points/link-bergen/figures", query={"year": "2026"}))
+    assert [row["period"] for row in answer["rows"]] == ["2026", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    assert service.matching.contact_point_figures.call_args.args[:2] == ("link-bergen", "2026")
+    text = staff("GET", "/api/contact-points/link-bergen/figures.csv", query={"year": "2026"}).get_data(as_text=True)
+    assert text.splitlines()[0].startswith("period,contact_point_id,waiting,in_group")
+    assert text.splitlines()[1].startswith("2026,link-bergen,")
+    admin = Caller(service, store, "national_admin")
+    assert admin("GET", "/api/contact-points/link-bergen/figures.csv").status_code == 403  # counties, not these
+    assert staff("GET", "/api/contact-points/link-oslo/figures.csv").status_code == 403
 
 
 def test_a_method_the_other_service_lacks_is_503_and_a_gateway_bug_is_a_bare_500():

@@ -25,6 +25,7 @@ PATH_VALUES = {
     "group_id": "grp-1",
     "postal_code": "5003",
     "path": "x",
+    "file_name": "organizations.csv",
 }
 FORMS = {
     "register_submit": {
@@ -53,6 +54,8 @@ FORMS = {
     "login_submit": {"email": "nobody@example.no", "password": "wrong"},
     "staff_confirm": {"meeting_place_id": "mp-1", "first_meeting_at": "2026-12-01T18:00", "starter_id": "st-1"},
     "staff_reject": {"reason": "no_room"},
+    "queue_assign": {"contact_point_id": "link-bergen"},
+    "queue_contact": {"purpose": "clarify_wishes"},
     "directory_submit": {
         "name": "LINK Bergen",
         "municipalities": "4601",
@@ -70,9 +73,12 @@ ACTOR_FREE = {
     "route",
     "list_contact_points",
     "get_contact_point",
+    "open_contact_points",
+    "open_contact_point",
     "coverage",
     "coverage_map_svg",
     "hsds_export",
+    "hsds_export_csv",
 }
 
 

@@ -195,12 +195,33 @@ def test_staff_reject_with_a_reason():
 def test_the_national_page_marks_the_figures_matching_hides_and_offers_the_csv():
     service, store = gateway()
     admin = Caller(service, store, "national_admin")
-    page = html(admin("GET", "/national"))
-    assert 'href="/national/figures.csv"' in page and "<abbr" in page and "Hele landet" in page
+    page = html(admin("GET", "/national", query={"period": "2026-Q4"}))
+    assert 'href="/national/figures.csv?period=2026-Q4"' in page and "<abbr" in page and "Hele landet" in page
     assert ">9,3<" in page and ">1,4<" in page  # coverage in Vestland and nationwide, Norwegian style
-    assert ">4<" in page  # groups running nationwide: started and self-run
-    csv_text = admin("GET", "/national/figures.csv").get_data(as_text=True)
+    assert ">60,2<" in page  # Vestland's share of the inhabitants
+    assert "Svalbard og Jan Mayen" in page and 'value="2026-Q4" selected' in page
+    csv_text = admin("GET", "/national/figures.csv", query={"period": "2026-Q4"}).get_data(as_text=True)
     assert csv_text.splitlines()[0].startswith("Område,Fylkesnummer,Venter")
+    assert admin("GET", "/national", query={"period": "last year"}).status_code == 400
+
+
+def test_the_national_page_draws_waiting_time_per_county_without_a_script():
+    service, store = gateway()
+    page = html(Caller(service, store, "national_admin")("GET", "/national", query={"period": "2026-Q4", "lang": "en"}))
+    chart = page[page.index("<svg") : page.index("</svg>")]
+    assert 'role="img"' in chart and "<title" in chart and "Waiting time per county, 2026-Q4" in chart
+    assert chart.count("<rect") == 2  # Vestland and the nation have a median; Oslo and Trøndelag have none
+    assert ">31.5<" in chart and "<script" not in page
+
+
+def test_a_contact_points_staff_see_its_figures_for_a_year():
+    service, store = gateway()
+    staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
+    page = html(staff("GET", "/staff/link-bergen/figures", query={"year": "2026"}))
+    assert "Tall for 2026" in page and 'href="/api/contact-points/link-bergen/figures.csv?year=2026"' in page
+    assert 'href="/staff/link-bergen/figures" aria-current="page"' in page
+    admin = Caller(service, store, "national_admin")
+    assert "/figures" not in html(admin("GET", "/staff/link-bergen/pool")).split("<main")[1].split("</nav>")[0]
 
 
 def test_find_your_contact_point_page():

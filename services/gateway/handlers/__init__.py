@@ -4,11 +4,12 @@ declared in the route table with `@route`. Importing this package fills the tabl
 from . import (  # noqa: F401  (each module's @route adds its handlers to routes.ROUTES)
     accounts,
     directory,
+    figures,
     groups,
     meta,
-    national,
     people,
     public,
+    queue,
     referrer,
     registrations,
     sessions,

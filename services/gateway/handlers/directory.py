@@ -1,16 +1,18 @@
 """The JSON API of the directory: find a contact point by postal code, read and change contact
-points, coverage and its map, and the HSDS export."""
+points, coverage and its map, and the HSDS export. Anyone may read the directory: a caller who is
+not signed in gets the open directory (the directory's allow-list, and HSDS without staff); the
+signed-in get what they always got."""
 
 from werkzeug.wrappers import Response
 
 from services.common.contact_point_input import ContactPointInput
-from services.common.errors import InvalidInput
+from services.common.errors import InvalidInput, NotFound
 
 from .. import domain
 from ..context import Context
 from ..ports import Ports
 from ..responses import json_response
-from ..routes import ADMIN, DIRECTORY_READERS, EVERYONE, STAFF, route
+from ..routes import ADMIN, EVERYONE, STAFF, route
 from ..schemas import ContactPointQuery
 
 CP = {"contact_point_id": "link-bergen"}
@@ -33,31 +35,37 @@ def find_contact_point(ports: Ports, ctx: Context, postal_code: str) -> Response
     return json_response({"place": place, "candidates": candidates})
 
 
+def is_open(ctx: Context) -> bool:
+    """Nobody signed in: the open directory."""
+    return ctx.account is None
+
+
 @route(
     "GET",
     "/api/contact-points",
-    roles=DIRECTORY_READERS,
+    roles=EVERYONE,
     query=ContactPointQuery,
     tag="directory",
-    summary="The directory's contact points, optionally by municipality, county or kind.",
+    summary="The directory's contact points, optionally by municipality, county or kind "
+    "(without signing in: the active ones, each as the open directory shows it).",
 )
 def list_contact_points(ports: Ports, ctx: Context) -> Response:
     q = ctx.query
-    return json_response(
-        ports.directory.list_contact_points(q.get("municipality_number"), q.get("county_number"), q.get("kind"))
-    )
+    listing = ports.directory.open_contact_points if is_open(ctx) else ports.directory.list_contact_points
+    return json_response(listing(q.get("municipality_number"), q.get("county_number"), q.get("kind")))
 
 
 @route(
     "GET",
     "/api/contact-points/<contact_point_id>",
-    roles=DIRECTORY_READERS,
+    roles=EVERYONE,
     tag="directory",
     path_example=CP,
-    summary="One contact point.",
+    summary="One contact point (without signing in: how to reach it and what it offers, nothing more).",
 )
 def get_contact_point(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
-    return json_response(ports.directory.get_contact_point(contact_point_id))
+    read = ports.directory.open_contact_point if is_open(ctx) else ports.directory.get_contact_point
+    return json_response(read(contact_point_id))
 
 
 @route(
@@ -105,6 +113,27 @@ def coverage_map(ports: Ports, ctx: Context) -> Response:
     return Response(ports.directory.coverage_map_svg(), content_type="image/svg+xml")
 
 
-@route("GET", "/api/hsds", roles=DIRECTORY_READERS, tag="directory", summary="The directory as HSDS 3.0 JSON.")
+@route(
+    "GET",
+    "/api/hsds",
+    roles=EVERYONE,
+    tag="directory",
+    summary="The directory as HSDS 3.0 JSON (without signing in: active contact points, no staff).",
+)
 def hsds_export(ports: Ports, ctx: Context) -> Response:
-    return json_response(ports.directory.hsds_export())
+    return json_response(ports.directory.hsds_export(is_open(ctx)))
+
+
+@route(
+    "GET",
+    "/api/hsds/<file_name>",
+    roles=EVERYONE,
+    tag="directory",
+    path_example={"file_name": "services.csv"},
+    summary="One HSDS 3.0 table as CSV, by its HSDS file name (organizations.csv, services.csv, ...).",
+)
+def hsds_table(ports: Ports, ctx: Context, file_name: str) -> Response:
+    files = ports.directory.hsds_export_csv(is_open(ctx))
+    if file_name not in files:
+        raise NotFound(f"no HSDS table {file_name!r}; the tables are {', '.join(sorted(files))}")
+    return Response(files[file_name], content_type="text/csv; charset=utf-8")

@@ -1,7 +1,9 @@
 """The public's pages: the registration form (it works without JavaScript), "find your contact
-point", and coverage."""
+point" with how to reach each one, a page per contact point, and coverage. They show the open
+directory (what anyone may read of a contact point), whoever is signed in."""
 
 import uuid
+from typing import Any
 
 from werkzeug.wrappers import Response
 
@@ -59,15 +61,38 @@ def find(ports: Ports, ctx: Context) -> Response:
         try:
             place = ports.directory.municipality_for_postal_code(code)
             candidates = ports.directory.route(place.get("municipality_number"), {})
-            names = {}
-            for candidate in candidates:
-                cp_id = candidate.get("contact_point_id")
-                if candidate.get("kind") == "contact_point" and cp_id and cp_id not in names:
-                    names[cp_id] = ports.directory.get_contact_point(cp_id).get("name", cp_id)
-            result = {"place": place, "candidates": candidates, "names": names}
         except (NotFound, InvalidInput):  # an unknown postal code, however the directory words it
             error = "postal_code_unknown"
+        else:
+            result = {"place": place, "candidates": candidates, "contact_points": _reachable(ports, candidates)}
     return render(ctx, "find.html", status=400 if error else 200, postal_code=code, result=result, error=error)
+
+
+def _reachable(ports: Ports, candidates: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """How to reach each contact point among the candidates (the open directory); one that closed
+    since the route was given is left out."""
+    found: dict[str, dict[str, Any]] = {}
+    for candidate in candidates:
+        cp_id = candidate.get("contact_point_id")
+        if candidate.get("kind") in ("contact_point", "digital") and cp_id and cp_id not in found:
+            shown = optional_found(ports.directory.open_contact_point, cp_id)
+            if shown is not None:
+                found[cp_id] = shown
+    return found
+
+
+def optional_found(read: Any, *args: Any) -> dict[str, Any] | None:
+    """What another service answers, or None when it has no such thing or cannot answer now."""
+    try:
+        return optional(read, *args)
+    except NotFound:
+        return None
+
+
+@route("GET", "/contact-points/<contact_point_id>", roles=EVERYONE, kind="page")
+def contact_point_page(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
+    """A contact point's public page: how to reach it, where it meets, that taking part is free."""
+    return render(ctx, "contact_point.html", cp=ports.directory.open_contact_point(contact_point_id))
 
 
 @route("GET", "/coverage", roles=EVERYONE, kind="page")
