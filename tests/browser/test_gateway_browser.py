@@ -110,3 +110,36 @@ def test_staff_confirm_a_proposal_and_the_invitations_arrive(stack, page):
         what="an invitation to each of the five",
     )
     assert invited
+
+
+def test_the_national_office_assigns_a_queued_person_who_then_waits_in_the_contact_points_pool(stack, page):
+    # From Svalbard (9170), and no digital group: only the national office can take them. Their own
+    # theme and morning, so nobody of the other tests makes a group with them.
+    data = person(9, postal_code="9170", themes=["cancer"], availability=[{"weekday": "fri", "part_of_day": "morning"}])
+    status, created = stack.api("POST", "/api/registrations", data)
+    assert status == 201
+    reference = created["registration_id"][:8]  # what the national office's e-mail names
+    wait_until(
+        lambda: [m for m in stack.mails() if m["Subject"] == "En påmelding uten lokalt tilbud"],
+        timeout=60,
+        what="the national office told of the registration",
+    )
+    stack.account("national.queue@example.no", "national_admin")
+    sign_in(page, stack, "national.queue@example.no")
+    page.get_by_role("link", name="Nasjonal kø").first.click()
+    page.get_by_label("Referanse", exact=True).fill(reference)
+    page.get_by_role("button", name="Søk").click()
+    person_section = page.locator("section.queued")
+    assert person_section.count() == 1 and reference in person_section.inner_text()
+    assert "Bor på Svalbard eller Jan Mayen" in person_section.inner_text()
+    person_section.get_by_label("Gi til kontaktpunkt").select_option(label="LINK Bergen og omegn")
+    person_section.get_by_role("button", name="Gi til kontaktpunktet").click()
+    assert page.url.endswith("/national/queue?done=assigned")
+    assert "Personen venter nå hos kontaktpunktet" in page.get_by_role("status").inner_text()
+    assert reference not in page.locator("main").inner_text()
+
+    stack.account("bergen.pool@example.no", "contact_point_staff", "--contact-point", "link-bergen")
+    page.context.clear_cookies()
+    sign_in(page, stack, "bergen.pool@example.no")
+    assert page.url.endswith("/staff/link-bergen/pool")
+    assert page.get_by_role("link", name=reference).count() == 1

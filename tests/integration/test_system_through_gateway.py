@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from nameko.testing.utils import find_free_port
 
+from services.directory.domain import OPEN_FIELDS, OPEN_MEETING_PLACE_FIELDS
 from services.directory.example import example_payloads
 from services.directory.service import DirectoryService
 from services.gateway.service import GatewayService
@@ -20,6 +21,7 @@ from services.registration.service import RegistrationService
 from tests.integration.test_gateway import Http, accounts_cli
 from tests.integration.test_notification_delivery import start_process
 from tests.samples import intake
+from tests.unit.test_directory_hsds import assert_valid_hsds
 from tests.waiting import wait_until
 
 SERVICES = (DirectoryService, RegistrationService, MatchingService, NotificationService, GatewayService)
@@ -144,12 +146,16 @@ def test_staff_see_the_pool_confirm_the_proposal_and_the_five_are_invited(system
     assert "Sted: LINK Bergen og omegn, group room, Eksempelgata 3, 5003 Bergen" in text and "Kristin fra" in text
 
     status, figures = http.json("GET", "/api/figures", headers=system.admin)
-    rows = {row["county_number"]: row for row in figures["rows"]}
-    assert status == 200 and len(rows) == 16  # 15 counties and the nation
-    assert rows[None]["in_group"] == 5 and rows[None]["waiting"] is None
-    assert (rows[None]["groups_confirmed"], rows[None]["groups_running"]) == (0, 1)
-    assert rows["46"]["area"] == "Vestland" and rows["46"]["in_group"] == 5 and rows["46"]["coverage_percent"] == 9.3
-    assert rows["03"]["in_group"] is None  # nobody in Oslo: hidden, like any count below 5
+    rows = {row["area"]: row for row in figures["rows"]}
+    assert status == 200 and figures["period"] == "2026" and len(rows) == 17  # 15 counties, Svalbard, the nation
+    national = rows["national"]
+    assert (national["in_group"], national["placed"], national["registered"], national["waiting"]) == (5, 5, 5, None)
+    assert national["groups_running"] is None  # one group: a count below 5, like any other
+    assert national["median_waiting_days"] == 0.0 and national["share_theme_grief"] == 100.0
+    assert rows["Vestland"]["in_group"] == 5 and rows["Vestland"]["coverage_percent"] == 9.3
+    assert rows["Oslo"]["in_group"] is None  # nobody in Oslo: blank, like any count below 5
+    year = http.json("GET", "/api/contact-points/link-bergen/figures?year=2026", headers=staff)[1]
+    assert [(row["period"], row["placed"]) for row in year["rows"]][::4] == [("2026", 5), ("2026-Q4", 5)]
 
 
 def test_coverage_over_http_and_on_its_page(system):
@@ -227,3 +233,63 @@ def test_staff_edit_their_directory_entry_and_what_the_form_does_not_show_stays(
     assert entry["email"] == BERGEN["email"] and entry["staff"] == BERGEN["staff"]
     oslo = {**BERGEN, "contact_point_id": "link-oslo", "municipality_number": "0301", "municipalities": ["0301"]}
     assert http.json("PUT", "/api/contact-points/link-oslo", oslo, staff)[0] == 403  # not theirs
+
+
+def test_the_national_office_assigns_a_person_from_svalbard_who_then_waits_in_the_pool(system):
+    """The issue's finding: the office was mailed about a registration from Svalbard, but its list was empty."""
+    http = system.http
+    status, created = http.json("POST", "/api/registrations", intake(postal_code="9170", email="ola@example.no"))
+    rid = created["registration_id"]
+    queue = wait_until(
+        lambda: http.json("GET", f"/api/national-office/queue?reference={rid[:8]}", headers=system.admin)[1],
+        timeout=30,
+        what="the person in the national office's queue",
+    )
+    assert [(p["registration_id"], p["reason_code"], p["area"]) for p in queue] == [
+        (rid, "outside_municipalities", "svalbard")
+    ]
+    page = http("GET", "/national/queue", headers=system.admin)[2].decode()
+    assert f"<code>{rid[:8]}</code>" in page and "Bor på Svalbard eller Jan Mayen" in page
+    contacted = http.json(
+        "POST", f"/api/national-office/queue/{rid}/contacts", {"purpose": "offer_digital_group"}, system.admin
+    )
+    assert contacted[0] == 201
+    wait_until(
+        lambda: http.json("GET", "/api/national-office/queue", headers=system.admin)[1][0]["last_contact"],
+        timeout=30,
+        what="the contact noted in the queue",
+    )
+    assigned = http.json(
+        "POST", f"/api/national-office/queue/{rid}/assign", {"contact_point_id": "link-bergen"}, system.admin
+    )
+    assert assigned == (200, {"registration_id": rid, "contact_point_id": "link-bergen", "status": "waiting"})
+    assert http.json("GET", "/api/national-office/queue", headers=system.admin)[1] == []
+    staff = system.token("siri@example.no", "contact_point_staff", "--contact-point", "link-bergen")
+    [waiting] = http.json("GET", "/api/contact-points/link-bergen/pool", headers=staff)[1]
+    assert waiting["registration_id"] == rid
+    receipts = wait_until(
+        lambda: (lambda found: len(found) == 2 and found)(
+            [m for m in system.mails("ola@example.no") if m["Subject"] == "Vi har mottatt påmeldingen din"]
+        ),
+        timeout=30,
+        what="a new receipt after the assignment",
+    )
+    assert any("LINK Bergen og omegn tar kontakt" in text_of(mail) for mail in receipts)
+    registration = wait_until(
+        lambda: http.json("GET", f"/api/registrations/{rid}", headers=staff)[1].get("assigned_to"),
+        timeout=30,
+        what="registration noting the assignment",
+    )
+    assert registration == "link-bergen"
+
+
+def test_anyone_reads_the_open_directory_and_hsds_validates(system):
+    http = system.http
+    status, shown = http.json("GET", "/api/contact-points/link-bergen")
+    assert status == 200 and set(shown) == set(OPEN_FIELDS) and shown["free_of_charge"] is True
+    assert all(set(place) == set(OPEN_MEETING_PLACE_FIELDS) for place in shown["meeting_places"])
+    status, export = http.json("GET", "/api/hsds")
+    assert status == 200 and export["tables"]["contact"] == [] and export["tables"]["cost_option"]
+    assert_valid_hsds(export["tables"])
+    page = http("GET", "/contact-points/link-bergen")[2].decode()
+    assert "Det er gratis å delta." in page and "Eksempelgata 3, 5003 Bergen" in page
