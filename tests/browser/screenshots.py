@@ -20,6 +20,7 @@ PAGES = [  # file name, path, who is signed in, full page?
     ("home", "/", None, False),
     ("register", "/register", None, True),
     ("find", "/find?postal_code=5003", None, False),
+    ("contact-point", "/contact-points/link-bergen", None, True),
     ("coverage", "/coverage", None, False),
     ("login", "/login", None, False),
     ("staff-pool", "/staff/link-bergen/pool", "staff", False),
@@ -27,8 +28,10 @@ PAGES = [  # file name, path, who is signed in, full page?
     ("staff-groups", "/staff/link-bergen/groups", "staff", False),
     ("staff-person-why", "/staff/link-bergen/people/reg-1", "staff", False),
     ("staff-directory", "/staff/link-bergen/directory", "staff", False),
+    ("staff-figures", "/staff/link-bergen/figures", "staff", False),
     ("referrer", "/referrer", "referrer", False),
     ("national", "/national?lang=nn", "admin", True),
+    ("national-queue", "/national/queue", "admin", True),
     ("register-en", "/register?lang=en", None, False),  # last: the language choice is remembered
 ]
 ACCOUNTS = {
@@ -68,7 +71,8 @@ def main(out_dir):
 
 def populate(stack):
     """Real data through the system's own doors: five people who make a proposal, five more who
-    make a group that staff confirm, two still waiting, two referred by the referrer."""
+    make a group that staff confirm, two still waiting, two referred by the referrer, and one from
+    Svalbard whom only the national office can take."""
 
     def token(who):
         minted = stack.run([PY, "-m", "services.gateway.accounts", "token", "--email", ACCOUNTS[who][0]])
@@ -80,6 +84,7 @@ def populate(stack):
     people = [person(n) for n in range(5)]
     people += [person(n, themes=["loneliness"], availability=evening("wed")) for n in range(5, 10)]
     people += [person(n, themes=["anxiety"], availability=evening("thu")) for n in range(10, 12)]
+    people += [person(14, postal_code="9170", themes=["cancer"], availability=evening("fri"))]
     for data in people:
         stack.api("POST", "/api/registrations", data)
     referrer = token("referrer")
