@@ -162,9 +162,9 @@ def person_record(profile: Doc, contact_point_id: str | None, previous: Doc | No
 
 
 def paused_seconds(entry: Doc, now: datetime) -> float:
-    """The hook for pauses (issue 13): the seconds a waiting person has spent paused, which count
-    toward no waiting time. A waiting entry carries the seconds of past pauses (`paused_seconds`)
-    and, while paused, since when (`held_since`); without pauses both are absent and this is 0."""
+    """The seconds a waiting person has spent paused (issue 13's breaks), which count toward no
+    waiting time: a waiting entry carries the seconds of past pauses (`paused_seconds`) and, while
+    paused, since when (`held_since`); without pauses both are absent and this is 0."""
     seconds = float(entry.get("paused_seconds") or 0)
     if entry.get("held") and entry.get("held_since"):
         seconds += max(0.0, (now - entry["held_since"]).total_seconds())

@@ -68,6 +68,8 @@ def test_a_paused_person_is_in_no_pool_and_comes_back_at_their_place_in_the_queu
     assert entry["pools"] == ["link-bergen|self|nb"] and entry["held"] is None
     assert entry["queue_since"] == REGISTERED  # kept
     assert entry["paused_seconds"] == timedelta(days=10).total_seconds()
+    [record] = store.figure_people()  # and the figures count the ten days toward no waiting time
+    assert record["paused_seconds"] == timedelta(days=10).total_seconds()
     # The ten days paused count toward no widening: mixed themes after 14 days of waiting, not 4.
     assert entry["next_widening_at"] == REGISTERED + timedelta(days=24)
 

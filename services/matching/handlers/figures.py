@@ -33,6 +33,11 @@ def note_routed(ports: Ports, uow: UnitOfWork, registration_id: str, contact_poi
     _change(ports, uow, registration_id, contact_point_id=contact_point_id)
 
 
+def note_paused(ports: Ports, uow: UnitOfWork, registration_id: str, paused_seconds: float) -> None:
+    """A pause ended: the seconds paused so far count toward no waiting time (`waiting_now`)."""
+    _change(ports, uow, registration_id, paused_seconds=paused_seconds)
+
+
 def note_placed(ports: Ports, uow: UnitOfWork, entries: Iterable[Doc], group: Doc, now: datetime) -> None:
     """The people of a confirmed group (or added to one) are placed now; their wait ends here."""
     for entry in entries:

@@ -8,6 +8,7 @@ from services.common.envelope import Event
 from .. import domain
 from ..ports import Doc, Ports, UnitOfWork
 from .arrivals import come_back
+from .figures import note_paused
 from .membership import after_member_left, remove_member
 from .proposals import propose_pool
 
@@ -60,6 +61,7 @@ def resume(ports: Ports, event: Event) -> str | None:
             return None
         released = domain.release_hold(entry, now, ports.settings.widening_days, event.occurred_at)
         store.put_waiting(uow, released)
+        note_paused(ports, uow, rid, released["paused_seconds"])
         for pool in released["pools"]:
             store.mark_dirty(uow, pool)
         home_pool: str = released["home_pool"]
