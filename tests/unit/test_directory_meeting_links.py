@@ -52,6 +52,10 @@ def test_the_video_link_is_in_no_view_export_or_event(directory):
         directory.hsds_export(),
         directory.hsds_export_csv(),
         directory.store.events,
+        directory.open_contact_point("link-bergen"),  # the open directory (issue 15)
+        directory.open_contact_points(),
+        directory.hsds_export(open_only=True),
+        directory.hsds_export_csv(open_only=True),
     ]
     assert VIDEO_URL not in json.dumps(shown, default=str)
     room = next(p for p in shown[0]["meeting_places"] if p["meeting_place_id"] == "video")
@@ -61,6 +65,8 @@ def test_the_video_link_is_in_no_view_export_or_event(directory):
         "meeting_places"
     ]
     assert event["schema_version"] == 2
+    open_room = next(p for p in shown[5]["meeting_places"] if p["name"] == "Videorommet")
+    assert open_room == {"name": "Videorommet", "address": None, "accessibility": []}
 
 
 def test_an_edit_that_leaves_the_link_out_keeps_it_and_a_new_one_replaces_it(directory):
