@@ -1,18 +1,101 @@
-"""Confirmed, persistent publishing for the outbox, retries and dead letters.
+"""The broker: every node AMQP_URI names, and confirmed, persistent publishing.
+
+AMQP_URI names one RabbitMQ node, or several separated by `;` (a cluster reached without one
+load-balanced name). kombu takes such a list as failover alternates: a connection that cannot be
+made, or that breaks, moves on to the next node, round after round. nameko hands AMQP_URI to kombu
+as it is, so its consumers, its publishers (RPC requests and replies) and its RPC proxies fail over
+too; `FailoverQueueConsumer` only keeps the nodes' passwords out of the line logged on each attempt.
 
 Each publish waits for the broker's confirm, so a message we then delete from the outbox (or whose
 original we then ack) is known to be on the broker.
 """
 
+import logging
+from urllib.parse import unquote, urlsplit
+
 from kombu import Connection
 from kombu.pools import connections, producers
+from nameko.messaging import QueueConsumer
+
+log = logging.getLogger(__name__)
 
 PERSISTENT = 2
 RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
+NODE_SEPARATOR = ";"
+SCHEMES = {"amqp": 5672, "amqps": 5671}
+
+
+class BrokerUriError(ValueError):
+    """AMQP_URI cannot be used. The message names the node by its place and says why; it never
+    repeats the value, which holds a password."""
+
+
+def broker_nodes(amqp_uri):
+    """The URL of each node AMQP_URI names, in order; a BrokerUriError for the first that is wrong."""
+    nodes = amqp_uri.split(NODE_SEPARATOR)
+    vhosts = set()
+    for place, node in enumerate(nodes, 1):
+        where = f"AMQP_URI: node {place} of {len(nodes)}" if len(nodes) > 1 else "AMQP_URI"
+        if not node.strip():
+            raise BrokerUriError(f"{where} is empty: separate nodes with one ';' and end with none")
+        if node != node.strip():
+            raise BrokerUriError(f"{where} has spaces around it: separate nodes with ';' alone")
+        parts = urlsplit(node)
+        if parts.scheme not in SCHEMES:
+            raise BrokerUriError(f"{where} must start with amqp:// or amqps://")
+        try:
+            parts.port  # noqa: B018 (urlsplit checks the port only when it is read)
+        except ValueError:
+            raise BrokerUriError(f"{where} has a port that is not a number from 0 to 65535") from None
+        if not parts.hostname:
+            raise BrokerUriError(f"{where} names no host")
+        vhosts.add(unquote(parts.path[1:]) or "/")
+    if len(vhosts) > 1:
+        raise BrokerUriError("AMQP_URI: the nodes name different vhosts; the nodes of one cluster share theirs")
+    return nodes
+
+
+def node_addresses(amqp_uri):
+    """`host:port` of every node, for a log line (no user, no password)."""
+    addresses = []
+    for node in amqp_uri.split(NODE_SEPARATOR):
+        parts = urlsplit(node.strip())
+        addresses.append(f"{parts.hostname}:{parts.port or SCHEMES.get(parts.scheme, 5672)}")
+    return addresses
+
+
+def connect(amqp_uri, **options):
+    """A connection to the first node of AMQP_URI that answers. Every node is tried in turn, twice
+    round with kombu's 2 s pause between the rounds (one node: two tries, as kombu's own first
+    connect makes). A node that cannot be reached raises what the socket raised (an OSError)."""
+    nodes = broker_nodes(amqp_uri)
+    connection = Connection(amqp_uri, **options)
+    try:
+        connection.ensure_connection(max_retries=2 * len(nodes) - 1, reraise_as_library_errors=False)
+    except BaseException:
+        connection.release()
+        raise
+    return connection
+
+
+class FailoverQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, which reconnects through kombu node after node. nameko's own log
+    line for a failed attempt prints AMQP_URI with the password of every node but the first; this
+    one names the nodes' addresses only."""
+
+    def on_connection_error(self, exc, interval):
+        log.warning(
+            "broker node unreachable, trying the next",
+            extra={
+                "error": type(exc).__name__,
+                "reason": f"nodes {', '.join(node_addresses(self.amqp_uri))}; next try in {interval:g} s",
+            },
+        )
 
 
 class BrokerPublisher:
     def __init__(self, amqp_uri):
+        self.nodes = broker_nodes(amqp_uri)  # a wrong AMQP_URI stops the service's start, with why
         self.amqp_uri = amqp_uri
 
     def _connection(self):
@@ -29,7 +112,8 @@ class BrokerPublisher:
         content_encoding="utf-8",
         declare=(),
     ):
-        """Publish `body` (a JSON-ready object, or bytes sent as they are) and wait for the confirm."""
+        """Publish `body` (a JSON-ready object, or bytes sent as they are) and wait for the confirm.
+        A connection that breaks moves to the next node and publishes again (RETRY_POLICY)."""
         serializer = None if isinstance(body, (bytes, str)) else "json"
         with connections[self._connection()].acquire(block=True, timeout=10) as connection:
             with producers[connection].acquire(block=True, timeout=10) as producer:
@@ -48,6 +132,7 @@ class BrokerPublisher:
                 )
 
     def ping(self):
+        """The broker answers: on the node the pooled connection is on, or failing that the next."""
         with connections[self._connection()].acquire(block=True, timeout=5) as connection:
-            connection.ensure_connection(max_retries=1, timeout=3)
+            connection.ensure_connection(max_retries=len(self.nodes), timeout=3)
             return True

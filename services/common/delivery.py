@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from functools import partial
 
 import eventlet
-from nameko.messaging import Consumer, QueueConsumer
+from nameko.messaging import Consumer
 
-from .amqp import BrokerPublisher
+from .amqp import BrokerPublisher, FailoverQueueConsumer, connect
 from .config import AMQP_URI_KEY, MAX_ATTEMPTS_KEY
 from .contracts import SUBSCRIPTIONS
 from .envelope import ContractViolation, parse
@@ -48,14 +48,15 @@ class InvalidEvent:
     errors: dict
 
 
-class SafeQueueConsumer(QueueConsumer):
-    """nameko's QueueConsumer, except that an undecodable body is dead-lettered, not fatal."""
+class SafeQueueConsumer(FailoverQueueConsumer):
+    """nameko's QueueConsumer (failing over between nodes), except that an undecodable body is
+    dead-lettered, not fatal."""
 
     def start(self):
-        """Consume events only once nameko's own queue consumer (which holds the RPC reply
-        queue) is consuming: otherwise the first handler to make an RPC right after a restart can
-        have its reply published to a reply queue not yet bound, and wait for it forever."""
-        rpc_consumer = self.container.shared_extensions.get(QueueConsumer)
+        """Consume events only once the RPC queue consumer (which holds the RPC reply queue,
+        `services.common.rpc`) is consuming: otherwise the first handler to make an RPC right after
+        a restart can have its reply published to a reply queue not yet bound, and wait for it forever."""
+        rpc_consumer = self.container.shared_extensions.get(FailoverQueueConsumer)
         if rpc_consumer is not None and rpc_consumer is not self:
             with eventlet.Timeout(60, False):
                 rpc_consumer._consumers_ready.wait()
@@ -97,9 +98,7 @@ class EventSubscriber(Consumer):
         self.retry_queues = [retry_queue(service, delay) for delay in RETRY_DELAYS_MS]
         entities = service_entities(service)
         self.queue = next(e for e in entities if getattr(e, "name", None) == self.queue_name)
-        from kombu import Connection
-
-        with Connection(settings[AMQP_URI_KEY]) as connection:
+        with connect(settings[AMQP_URI_KEY]) as connection:
             declare(connection.default_channel, entities)
         super().setup()
 

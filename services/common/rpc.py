@@ -7,6 +7,14 @@
 - `rpc`: nameko's `@rpc`, except that a reply the broker cannot take (it is restarting) is logged
   and dropped (nameko 2.14 lets that error escape the worker, which kills the whole service), and
   that its request queue `rpc-<service>` is a quorum queue (`topology.rpc_queue`).
+- `RpcProxy`: nameko's RpcProxy, with a reply queue that a RabbitMQ cluster can lose a node under.
+  nameko declares the reply queue durable; a durable classic queue whose node is down can be
+  neither declared nor consumed ("home node ... is down") until that node is back, and the one
+  queue consumer that holds the reply queue also holds `rpc-<service>`: every process whose reply
+  queue lived on the lost node would answer no RPC and get no reply. A transient reply queue goes
+  with its node and is declared afresh on the node the consumer reconnects to. Every service uses
+  these (a unit test checks), so that `rpc-<service>` and the reply queue share one
+  `FailoverQueueConsumer`.
 """
 
 import logging
@@ -14,8 +22,10 @@ import logging
 import eventlet
 from amqp.exceptions import AMQPError  # type: ignore[import-untyped]
 from kombu.exceptions import OperationalError
-from nameko.rpc import Rpc, RpcConsumer, RpcProxy
+from nameko.rpc import ReplyListener, Rpc, RpcConsumer
+from nameko.rpc import RpcProxy as NamekoRpcProxy
 
+from .amqp import FailoverQueueConsumer
 from .settings import for_container
 from .topology import rpc_queue
 
@@ -62,6 +72,20 @@ class _TimedService:
         return _TimedMethod(getattr(self._proxy, method_name), self._seconds, f"{self._service_name}.{method_name}")
 
 
+class TransientReplyListener(ReplyListener):
+    """nameko's reply listener, with its reply queue transient (see the module doc)."""
+
+    queue_consumer = FailoverQueueConsumer()
+
+    def setup(self):
+        super().setup()
+        self.queue.durable = False  # read when the consumer (re)declares it, on every (re)connect
+
+
+class RpcProxy(NamekoRpcProxy):
+    rpc_reply_listener = TransientReplyListener()
+
+
 class TimedRpcProxy(RpcProxy):
     def setup(self):
         super().setup()
@@ -73,6 +97,8 @@ class TimedRpcProxy(RpcProxy):
 
 class QuorumRpcConsumer(RpcConsumer):
     """nameko's RPC consumer on a quorum request queue (nameko declares a classic one)."""
+
+    queue_consumer = FailoverQueueConsumer()
 
     def setup(self):
         if self.queue is None:

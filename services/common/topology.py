@@ -26,8 +26,9 @@ import sys
 import time
 
 from amqp.exceptions import NotFound, PreconditionFailed  # type: ignore[import-untyped]
-from kombu import Connection, Exchange, Queue
+from kombu import Exchange, Queue
 
+from .amqp import connect
 from .contracts import EVENTS, SERVICES, SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ def declare_migrating(connection, entities):
 
 
 def main(amqp_uri):
-    with Connection(amqp_uri) as connection:
+    with connect(amqp_uri) as connection:
         declare_migrating(connection, all_entities())
     print(f"topology declared: {len(all_entities())} exchanges and queues")
 
@@ -166,7 +167,7 @@ def main(amqp_uri):
 def missing(amqp_uri):
     """Names of the queues of the topology that do not exist yet (passive declares only)."""
     absent = []
-    with Connection(amqp_uri, connect_timeout=5) as connection:
+    with connect(amqp_uri, connect_timeout=5) as connection:
         for entity in all_entities():
             if not isinstance(entity, Queue):
                 continue

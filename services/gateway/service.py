@@ -2,11 +2,10 @@
 through one pipeline (pipeline.handle) that reads the route table, so authorisation, auditing,
 rate limits and metrics apply to all alike."""
 
-from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 
 from services.common.dependencies import ClockDependency, SettingsDependency
-from services.common.rpc import rpc
+from services.common.rpc import RpcProxy, rpc
 from services.common.settings import Settings
 from services.common.store import MongoStore
 
