@@ -9,6 +9,7 @@ from nameko.messaging import QueueConsumer
 from nameko.rpc import ReplyListener, RpcProxy, rpc
 
 from services.common import contracts, topology
+from services.common.amqp import FailoverQueueConsumer
 from services.common.delivery import handle_event
 from services.common.rpc import TimedRpcProxy
 from services.common.store import MongoStore, Storage
@@ -69,20 +70,21 @@ class TimedCallerService(CallerService):
 
 
 def test_event_consumers_wait_for_a_slow_reply_queue(container_factory, service_config, monkeypatch, mongo, db_prefix):
-    """The race above made certain: nameko's own queue consumer (the one that declares the RPC
-    reply queue) takes two seconds to set up its consumers. Events waiting in the queue must not
-    be taken before it is ready, or their handlers' replies are dropped, unroutable (before the
-    RPC deadline that was a hang; with it, a 20 s timeout and a retry, too late for this test)."""
+    """The race above made certain: the RPC queue consumer (the one that declares the RPC reply
+    queue, `FailoverQueueConsumer` in services.common.rpc) takes two seconds to set up its
+    consumers. Events waiting in the queue must not be taken before it is ready, or their handlers'
+    replies are dropped, unroutable (before the RPC deadline that was a hang; with it, a 20 s
+    timeout and a retry, too late for this test)."""
     monkeypatch.setitem(contracts.SUBSCRIPTIONS, "timedcaller", [("matching", "registration_unroutable")])
     queue_eight_events_and_start_echo(container_factory, service_config, "timedcaller")
     original = QueueConsumer.get_consumers
 
-    def slow_for_nameko_own(consumer, consumer_cls, channel):
-        if type(consumer) is QueueConsumer:  # not the event consumer (a subclass)
+    def slow_for_the_rpc_one(consumer, consumer_cls, channel):
+        if type(consumer) is FailoverQueueConsumer:  # not the event consumer (a subclass)
             eventlet.sleep(2)
         return original(consumer, consumer_cls, channel)
 
-    monkeypatch.setattr(QueueConsumer, "get_consumers", slow_for_nameko_own)
+    monkeypatch.setattr(QueueConsumer, "get_consumers", slow_for_the_rpc_one)
     started = time.monotonic()
     container_factory(TimedCallerService, {**service_config, "FLOKK_RPC_TIMEOUT": 20}).start()
     effects = mongo[f"{db_prefix}timedcaller"].effects

@@ -80,3 +80,34 @@ def test_demo_refuses_a_mail_server_off_this_machine_without_a_recipient_of_the_
     assert done.returncode == 2
     assert "smtp.example.net:587 is not on this machine" in done.stderr
     assert "FLOKK_DEMO_RECIPIENT" in done.stderr
+
+
+def amqp_uri(**env):
+    return bash("-c", '. scripts/env.sh && printf "%s" "$AMQP_URI"', **env)
+
+
+def test_one_broker_node_unless_a_cluster_is_asked_for():
+    assert amqp_uri().stdout == "amqp://guest:guest@127.0.0.1:5672/"
+    assert amqp_uri(FLOKK_MODE="test", FLOKK_TEST_SLOT="8").stdout == "amqp://guest:guest@127.0.0.1:30801/"
+
+
+def test_a_cluster_lists_every_node_on_ports_of_its_own():
+    assert amqp_uri(FLOKK_MODE="test", FLOKK_TEST_SLOT="8", FLOKK_RABBIT_NODES="3").stdout == (
+        "amqp://guest:guest@127.0.0.1:30801/;amqp://guest:guest@127.0.0.1:30821/;amqp://guest:guest@127.0.0.1:30841/"
+    )
+    assert (
+        amqp_uri(FLOKK_RABBIT_NODES="2").stdout
+        == "amqp://guest:guest@127.0.0.1:5672/;amqp://guest:guest@127.0.0.1:5673/"
+    )
+
+
+def test_a_broker_of_the_callers_is_left_as_it_is():
+    mine = "amqp://u:p@rabbit-1:5672/v;amqp://u:p@rabbit-2:5672/v"
+    assert amqp_uri(AMQP_URI=mine, FLOKK_RABBIT_NODES="3").stdout == mine
+
+
+@pytest.mark.parametrize("nodes", ["0", "5", "three"])
+def test_a_node_count_out_of_range_is_refused_with_the_reason(nodes):
+    done = bash("-c", ". scripts/env.sh && echo started", FLOKK_RABBIT_NODES=nodes, FLOKK_MODE="test")
+    assert done.returncode == 2 and "started" not in done.stdout
+    assert f"FLOKK_RABBIT_NODES must be a number of RabbitMQ nodes from 1 to 4, not '{nodes}'" in done.stderr
