@@ -63,8 +63,9 @@ def say(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def slot_environment(slot, db_prefix):
-    """The environment scripts/env.sh gives FLOKK_MODE=test in `slot`, with its own databases."""
+def slot_environment(slot, db_prefix, rabbit_nodes=1):
+    """The environment scripts/env.sh gives FLOKK_MODE=test in `slot`, with its own databases and
+    `rabbit_nodes` RabbitMQ nodes (more than one: a cluster, AMQP_URI listing every node)."""
     base = {
         k: v
         for k, v in os.environ.items()
@@ -82,9 +83,10 @@ def slot_environment(slot, db_prefix):
             "FLOKK_METRICS_BASE",
             "SMS_PORT",
             "RABBIT_MGMT_URI",
+            "FLOKK_RABBIT_PORT_STEP",
         )
     }
-    base.update(FLOKK_MODE="test", FLOKK_TEST_SLOT=str(slot))
+    base.update(FLOKK_MODE="test", FLOKK_TEST_SLOT=str(slot), FLOKK_RABBIT_NODES=str(rabbit_nodes))
     dump = subprocess.run(
         ["bash", "-c", ". scripts/env.sh && env -0"], cwd=ROOT, env=base, check=True, capture_output=True
     ).stdout
@@ -94,9 +96,10 @@ def slot_environment(slot, db_prefix):
 
 
 class Stack:
-    def __init__(self, slot, name):
+    def __init__(self, slot, name, rabbit_nodes=1):
         self.db_prefix = f"{name}{time.strftime('%H%M%S')}_"
-        self.env = slot_environment(slot, self.db_prefix)
+        self.rabbit_nodes = rabbit_nodes
+        self.env = slot_environment(slot, self.db_prefix, rabbit_nodes)
         self.run_dir = Path(self.env["FLOKK_RUN_DIR"])
         self.maildir = self.run_dir / "mail"
         self.amqp_uri = self.env["AMQP_URI"]
@@ -117,9 +120,11 @@ class Stack:
         state in this private slot, so nothing an earlier run left in a queue or a database
         (durable messages, dead letters, a large store) can touch this run."""
         if fresh:
-            if self.infra_pid("rabbitmq") or self.infra_pid("store"):
+            if any(alive(pid) for pid in (*self.rabbit_pids(), self.infra_pid("store")) if pid):
                 self.stop_infra()
             shutil.rmtree(self.run_dir / "rabbitmq" / "mnesia", ignore_errors=True)
+            for node_dir in self.run_dir.glob("rabbitmq-[0-9]*"):  # the other nodes of a cluster
+                shutil.rmtree(node_dir, ignore_errors=True)
             shutil.rmtree(self.run_dir / "store" / "data", ignore_errors=True)
         self.script("scripts/infra.sh", "start")
 
@@ -191,6 +196,42 @@ class Stack:
     def infra_pid(self, what):
         path = self.run_dir / ("rabbitmq/rabbitmq.pid" if what == "rabbitmq" else "store/store.pid")
         return int(path.read_text()) if path.exists() else None
+
+    # --- the RabbitMQ nodes (node 1 is the only one, unless rabbit_nodes says a cluster) -----
+
+    def rabbit_node_dir(self, node):
+        return self.run_dir / ("rabbitmq" if node == 1 else f"rabbitmq-{node}")
+
+    def rabbit_pid(self, node):
+        path = self.rabbit_node_dir(node) / "rabbitmq.pid"
+        try:
+            return int(path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def rabbit_pids(self):
+        """The PID of every node that has a directory here, running or not (None without a PID file)."""
+        nodes = [1] + sorted(int(d.name.rsplit("-", 1)[1]) for d in self.run_dir.glob("rabbitmq-[0-9]*"))
+        return [self.rabbit_pid(node) for node in nodes]
+
+    def rabbit_port(self, port, node):
+        """Node `node`'s port of the kind whose first node's port is `port` (scripts/env.sh)."""
+        return port + int(self.env["FLOKK_RABBIT_PORT_STEP"]) * (node - 1)
+
+    def kill_rabbit_node(self, node):
+        """SIGKILL one RabbitMQ node, as a crash would; gone when this returns. `start_infra`
+        starts it again, and it rejoins its cluster."""
+        pid = self.rabbit_pid(node)
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not alive(pid), 30, f"rabbitmq node {node} to die")
+
+    def management_uri(self):
+        """The management API of the first RabbitMQ node that runs (each shows the whole cluster)."""
+        port = int(self.env["FLOKK_MGMT_PORT"])
+        for node in range(1, self.rabbit_nodes + 1):
+            if alive(self.rabbit_pid(node)):
+                return f"http://guest:guest@127.0.0.1:{self.rabbit_port(port, node)}"
+        return self.env["RABBIT_MGMT_URI"]
 
     def stop_infra_part(self, what, sig=signal.SIGTERM, timeout=60):
         """Stop the broker or the store alone (scripts/infra.sh stops both); `start_infra` brings

@@ -9,14 +9,21 @@ rate, one after another with a pause between:
   4. stop the SMTP server for 5 s (receipts fail, are retried with backoff, and get through);
   5. send a poison message to every event queue (half of them undecodable bytes, half JSON that
      breaks the envelope).
+With --cluster, the broker is a cluster of three RabbitMQ nodes on loopback (scripts/infra.sh,
+FLOKK_RABBIT_NODES=3; AMQP_URI lists the three) and the faults are instead: SIGKILL node 1 (the
+one every service is connected to, first in AMQP_URI), leave it down, start it again (it rejoins);
+the same for node 2 (where the services moved); then the poison messages. For each node lost the
+report says how long the flow of receipts stopped and how many receipts came while it was down (no
+receipt while it was down fails the run). The report goes to docs/bench/faults-cluster.json.
 Then stop the load, wait for the pipeline to drain, and check:
   - every registration sent has exactly one receipt (one Message-ID) at the SMTP server; a receipt
     delivered twice under the same Message-ID after a crash is counted and shown (docs/design.md §6: the
     deterministic Message-ID lets the receiving side recognise the resend);
   - every poison message sits in its service's dead-letter queue with a reason;
   - no registration was dead-lettered.
-    python scripts/faults.py [--quick] [--keep-on-failure] [--kill SERVICE:TIMES] [--pause S] [--rate R]
+    python scripts/faults.py [--quick] [--cluster] [--keep-on-failure] [--kill SERVICE:TIMES] [--pause S] [--rate R]
         --quick: shorter pauses, for CI;
+        --cluster: the three-node cluster and its node losses (above) instead of the fault sequence;
         --keep-on-failure: leave the stack running when a check fails, to inspect it;
         --kill matching:20: SIGKILL that one service 20 times instead (chasing a rare race).
 On a failure the run first writes a diagnosis to <run dir>/faults-diagnosis/end/: the broker's
@@ -31,6 +38,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -105,18 +113,19 @@ READY_SECONDS = 150
 SLOW_RECOVERY_SECONDS = 20
 
 
-def timed(stack, log, what, action, pause):
+def timed(stack, log, what, action, pause, slow_after=SLOW_RECOVERY_SECONDS):
     """Inflict one fault, give the system `pause` seconds, then restart whatever died of it (as
-    Kubernetes restarts a crashed container) and note the deaths."""
+    Kubernetes restarts a crashed container) and note the deaths. An action that takes over
+    `slow_after` seconds gets a diagnosis while it lasts."""
     say(what)
     started = time.monotonic()
     done = threading.Event()
     snapshot = {}
 
     def watch():  # a recovery this slow is looked at while it lasts, not after
-        if not done.wait(SLOW_RECOVERY_SECONDS):
+        if not done.wait(slow_after):
             snapshot["at"] = str(diagnose(stack, f"slow-{len(log) + 1}"))
-            say(f"   still not recovered after {SLOW_RECOVERY_SECONDS}s: diagnosis in {snapshot['at']}")
+            say(f"   still not recovered after {slow_after:g}s: diagnosis in {snapshot['at']}")
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -144,6 +153,53 @@ def smtp_outage(stack, seconds):
     stack.services.stop("smtp")
     time.sleep(seconds)
     stack.services.start("smtp")
+
+
+#: The cluster scenario: its nodes, the nodes it kills in turn, and how long each stays down.
+CLUSTER_NODES = 3
+NODES_KILLED = (1, 2)
+NODE_DOWN_SECONDS = 30
+NODE_DOWN_SECONDS_QUICK = 15
+#: A node started again has booted and rejoined within this (about 15 s on the 2-core machine).
+NODE_RESTART_SECONDS = 60
+
+
+def node_outage(stack, node, seconds, outages):
+    """SIGKILL RabbitMQ node `node`, leave it down `seconds`, start it again (it rejoins); the
+    moments go to `outages` for `interruption`."""
+    killed_at = time.time()
+    stack.kill_rabbit_node(node)
+    time.sleep(seconds)
+    restarted_at = time.time()
+    stack.start_infra()  # only what is not running: that node
+    outages.append({"node": node, "killed_at": killed_at, "restarted_at": restarted_at, "rejoined_at": time.time()})
+
+
+def interruption(outage, accepted, sent_at):
+    """How the registrations fared around one node's outage, from wall-clock moments: `accepted`
+    maps each registration to when its receipt was accepted, `sent_at` to when it was sent.
+    - receipts_while_down: receipts accepted between the kill and the restart (processing went on);
+    - longest_receipt_gap_s: the longest time without any receipt, among the gaps that overlap the
+      outage (kill to rejoined): the interruption of service as a whole;
+    - latency_s: from sending to receipt, of the registrations sent from 5 s before the kill until
+      the restart (those in flight at the kill included): how long the unluckiest waited."""
+    killed, restarted, rejoined = outage["killed_at"], outage["restarted_at"], outage["rejoined_at"]
+    times = sorted(accepted.values())
+    pairs = zip(times, times[1:], strict=False)
+    gaps = [later - earlier for earlier, later in pairs if later >= killed and earlier <= rejoined]
+    latencies = [accepted[i] - sent for i, sent in sent_at.items() if i in accepted and killed - 5 <= sent <= restarted]
+    return {
+        "node": outage["node"],
+        "down_s": round(restarted - killed, 1),
+        "rejoined_after_s": round(rejoined - killed, 1),
+        "receipts_while_down": sum(1 for t in times if killed < t < restarted),
+        "longest_receipt_gap_s": round(max(gaps, default=rejoined - killed), 2),
+        "latency_s": {
+            "registrations": len(latencies),
+            "p50": round(statistics.median(latencies), 2) if latencies else None,
+            "max": round(max(latencies), 2) if latencies else None,
+        },
+    }
 
 
 def poison_everything(amqp_uri, run_id):
@@ -246,7 +302,7 @@ def diagnose(stack, name="end"):
     try:
         lines = [
             f"{n:60} ready={r} unacked={u} consumers={c}"
-            for n, r, u, c in queue_counts(stack.env["RABBIT_MGMT_URI"])
+            for n, r, u, c in queue_counts(stack.management_uri())
             if r or u
         ]
     except Exception as exc:
@@ -295,6 +351,14 @@ def greenthread_stacks(stack, name, pid):
     return text[begin:] if begin >= 0 else "no dump within 10 s (a blocked hub?)\n"
 
 
+def report_path(args):
+    """Where a run's report goes: the full runs' into docs/bench, the others' into .run."""
+    if args.kill:
+        return ".run/faults-kill.json"
+    name = "faults-cluster" if args.cluster else "faults"
+    return f".run/{name}-quick.json" if args.quick else f"docs/bench/{name}.json"
+
+
 def kill_spec(text):
     name, _, times = text.partition(":")
     if name not in SERVICES or not times.isdigit():
@@ -305,6 +369,11 @@ def kill_spec(text):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="short pauses, for CI")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help=f"a {CLUSTER_NODES}-node RabbitMQ cluster: SIGKILL nodes {NODES_KILLED} in turn, instead of the faults",
+    )
     parser.add_argument(
         "--keep-on-failure", action="store_true", help="leave the stack running when a check fails, to inspect it"
     )
@@ -321,7 +390,7 @@ def main():
     pause = args.pause or (3 if args.quick else 10)
     rate = args.rate or (5 if args.quick else 10)
     began = time.monotonic()
-    stack = Stack(args.slot, "faults")
+    stack = Stack(args.slot, "faults", rabbit_nodes=CLUSTER_NODES if args.cluster else 1)
     # A service SIGKILLed in the middle of store transactions leaves them open in the store until
     # their lifetime (60 s) runs out; the restarted service's workers wait on the keys they hold,
     # and its health RPC waits for a free worker. Ready within the lifetime and some, not 60 s.
@@ -336,13 +405,25 @@ def main():
     intake = Intake(stack.amqp_uri, run_id)
     load = SteadyLoad(intake, rate)
     failures = []
+    outages = []
     keep = False
     try:
         load.start()
         say(f"steady load: {rate:g} registrations/s")
         time.sleep(pause)
         kill = lambda name: (stack.kill_service(name), stack.services.start())
-        if args.kill:
+        if args.cluster:
+            down = NODE_DOWN_SECONDS_QUICK if args.quick else NODE_DOWN_SECONDS
+            for node in NODES_KILLED:
+                timed(
+                    stack,
+                    log,
+                    f"SIGKILL RabbitMQ node {node}, {down} s down, start it again",
+                    lambda node=node: node_outage(stack, node, down, outages),
+                    pause,
+                    slow_after=down + NODE_RESTART_SECONDS,
+                )
+        elif args.kill:
             for _ in range(args.kill[1]):
                 timed(stack, log, f"SIGKILL {args.kill[0]}, start it again", lambda: kill(args.kill[0]), pause)
         else:
@@ -436,6 +517,11 @@ def main():
             )
         if lost_events:
             failures.append(f"{len(lost_events)} events dead-lettered by their own handlers: {lost_events[:3]}")
+        accepted = {i: min(t for t, _ in receipts[intake.address(i)]) for i in sent if intake.address(i) in receipts}
+        cluster = [interruption(outage, accepted, intake.sent_at) for outage in outages]
+        for outage in cluster:
+            if not outage["receipts_while_down"]:
+                failures.append(f"no receipt at all while RabbitMQ node {outage['node']} was down")
         summary = {
             "registrations_sent": len(sent),
             "with_exactly_one_receipt": len(sent) - len(missing) - len(several),
@@ -453,19 +539,14 @@ def main():
             "reasons": sorted({h.get(REASON_HEADER, "")[:60] for m, (_, h) in by_marker.items() if m}),
             "handler_retries": retries_logged(stack, logs_at),
             "faults": log,
+            **({"rabbitmq_node_outages": cluster} if args.cluster else {}),
             "total_seconds": round(time.monotonic() - began, 1),
         }
         print(json.dumps(summary, indent=2))
         if failures:
             say(f"diagnosis in {diagnose(stack)}")
             keep = args.keep_on_failure
-        report = ROOT / (
-            ".run/faults-kill.json"
-            if args.kill
-            else ".run/faults-quick.json"
-            if args.quick
-            else "docs/bench/faults.json"
-        )
+        report = ROOT / report_path(args)
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(
             json.dumps(

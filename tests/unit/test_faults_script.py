@@ -72,3 +72,46 @@ def test_a_kill_spec_names_a_service_and_a_count(text):
     with pytest.raises(argparse.ArgumentTypeError):
         faults.kill_spec(text)
     assert faults.kill_spec("matching:12") == ("matching", 12)
+
+
+OUTAGE = {"node": 1, "killed_at": 100.0, "restarted_at": 130.0, "rejoined_at": 145.0}
+
+
+def test_a_node_outage_is_measured_by_the_receipts_around_it():
+    sent = {i: 90.0 + i for i in range(60)}  # one a second, from 90 to 149
+    accepted = {i: t + 0.2 for i, t in sent.items()}
+    accepted.update({10: 103.0, 11: 103.1})  # sent at 100 and 101, in flight at the kill: 3 s and 2.1 s
+    for i in range(12, 14):
+        accepted[i] = 103.2
+    report = faults.interruption(OUTAGE, accepted, sent)
+    assert report["node"] == 1 and report["down_s"] == 30.0 and report["rejoined_after_s"] == 45.0
+    assert report["longest_receipt_gap_s"] == 3.8  # 99.2, the last before the kill, to 103.0
+    assert report["receipts_while_down"] == 30  # from 103.0 to 129.2
+    assert report["latency_s"] == {"registrations": 36, "p50": 0.2, "max": 3.0}  # sent from 95 to 130
+
+
+def test_an_outage_with_no_receipt_until_the_node_came_back_shows_as_such():
+    sent = {i: 90.0 + i for i in range(60)}
+    accepted = {i: max(t + 0.2, 146.0) if t >= 99 else t + 0.2 for i, t in sent.items()}
+    report = faults.interruption(OUTAGE, accepted, sent)
+    assert report["receipts_while_down"] == 0
+    assert report["longest_receipt_gap_s"] == 47.8  # 98.2 to 146.0
+    assert report["latency_s"]["max"] == 47.0  # sent at 99
+
+
+@pytest.mark.parametrize(
+    ("options", "path"),
+    [
+        ([], "docs/bench/faults.json"),
+        (["--quick"], ".run/faults-quick.json"),
+        (["--cluster"], "docs/bench/faults-cluster.json"),
+        (["--cluster", "--quick"], ".run/faults-cluster-quick.json"),
+        (["--kill", "matching:3"], ".run/faults-kill.json"),
+    ],
+)
+def test_each_kind_of_run_reports_to_its_own_file(options, path):
+    parser = argparse.ArgumentParser()
+    for flag in ("--quick", "--cluster"):
+        parser.add_argument(flag, action="store_true")
+    parser.add_argument("--kill", type=faults.kill_spec)
+    assert faults.report_path(parser.parse_args(options)) == path
