@@ -11,8 +11,10 @@ original we then ack) is known to be on the broker.
 """
 
 import logging
+import time
 from urllib.parse import unquote, urlsplit
 
+from amqp.exceptions import MessageNacked  # type: ignore[import-untyped]
 from kombu import Connection
 from kombu.pools import connections, producers
 from nameko.messaging import QueueConsumer
@@ -23,6 +25,9 @@ PERSISTENT = 2
 RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
 NODE_SEPARATOR = ";"
 SCHEMES = {"amqp": 5672, "amqps": 5671}
+#: How long a publish the broker refuses (nacks) is tried again: a quorum queue whose leader was
+#: on a node just lost refuses messages until its other members have elected one (about a second).
+NACK_PATIENCE_SECONDS = 15.0
 
 
 class BrokerUriError(ValueError):
@@ -78,6 +83,27 @@ def connect(amqp_uri, **options):
     return connection
 
 
+def refused_by_the_broker(exc):
+    """The broker nacked the message (kombu raises that as an OperationalError from MessageNacked)."""
+    return isinstance(exc, MessageNacked) or isinstance(getattr(exc, "__cause__", None), MessageNacked)
+
+
+def until_taken(publish, patience=NACK_PATIENCE_SECONDS):
+    """`publish()`, again after a pause each time the broker nacks it, for up to `patience`
+    seconds; then, or on any other failure, it raises. kombu's own retry takes a nack for a lost
+    connection and publishes again at once, on the next node: a quorum queue between leaders
+    refuses all four tries within a fraction of a second (seen in the cluster fault run)."""
+    give_up, pause = time.monotonic() + patience, 0.2
+    while True:
+        try:
+            return publish()
+        except Exception as exc:
+            if not refused_by_the_broker(exc) or time.monotonic() + pause > give_up:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
+
+
 class FailoverQueueConsumer(QueueConsumer):
     """nameko's queue consumer, which reconnects through kombu node after node. nameko's own log
     line for a failed attempt prints AMQP_URI with the password of every node but the first; this
@@ -113,23 +139,28 @@ class BrokerPublisher:
         declare=(),
     ):
         """Publish `body` (a JSON-ready object, or bytes sent as they are) and wait for the confirm.
-        A connection that breaks moves to the next node and publishes again (RETRY_POLICY)."""
+        A connection that breaks moves to the next node and publishes again (RETRY_POLICY); a
+        message the broker refuses for a moment is published again after a pause (`until_taken`)."""
         serializer = None if isinstance(body, (bytes, str)) else "json"
-        with connections[self._connection()].acquire(block=True, timeout=10) as connection:
-            with producers[connection].acquire(block=True, timeout=10) as producer:
-                producer.publish(
-                    body,
-                    exchange=exchange,
-                    routing_key=routing_key,
-                    headers=headers or {},
-                    serializer=serializer,
-                    content_type=None if serializer else content_type,
-                    content_encoding=None if serializer else content_encoding,
-                    delivery_mode=PERSISTENT,
-                    declare=list(declare),
-                    retry=True,
-                    retry_policy=RETRY_POLICY,
-                )
+
+        def publish_once():
+            with connections[self._connection()].acquire(block=True, timeout=10) as connection:
+                with producers[connection].acquire(block=True, timeout=10) as producer:
+                    producer.publish(
+                        body,
+                        exchange=exchange,
+                        routing_key=routing_key,
+                        headers=headers or {},
+                        serializer=serializer,
+                        content_type=None if serializer else content_type,
+                        content_encoding=None if serializer else content_encoding,
+                        delivery_mode=PERSISTENT,
+                        declare=list(declare),
+                        retry=True,
+                        retry_policy=RETRY_POLICY,
+                    )
+
+        until_taken(publish_once)
 
     def ping(self):
         """The broker answers: on the node the pooled connection is on, or failing that the next."""

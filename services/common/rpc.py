@@ -7,14 +7,18 @@
 - `rpc`: nameko's `@rpc`, except that a reply the broker cannot take (it is restarting) is logged
   and dropped (nameko 2.14 lets that error escape the worker, which kills the whole service), and
   that its request queue `rpc-<service>` is a quorum queue (`topology.rpc_queue`).
-- `RpcProxy`: nameko's RpcProxy, with a reply queue that a RabbitMQ cluster can lose a node under.
-  nameko declares the reply queue durable; a durable classic queue whose node is down can be
-  neither declared nor consumed ("home node ... is down") until that node is back, and the one
-  queue consumer that holds the reply queue also holds `rpc-<service>`: every process whose reply
-  queue lived on the lost node would answer no RPC and get no reply. A transient reply queue goes
-  with its node and is declared afresh on the node the consumer reconnects to. Every service uses
-  these (a unit test checks), so that `rpc-<service>` and the reply queue share one
-  `FailoverQueueConsumer`.
+- `RpcProxy`: nameko's RpcProxy, with a reply queue that a RabbitMQ cluster can lose a node under:
+  a quorum queue, like every other long-lived queue (`topology`), expiring 5 minutes after its
+  process has gone, as nameko's does. nameko declares a durable classic one: when its node is
+  down it can be neither declared nor consumed ("home node ... is down") until that node is back,
+  and the one queue consumer that holds it also holds `rpc-<service>`, so every process whose reply
+  queue lived there answered no RPC and got no reply (the cluster fault run: no receipt for 30 s).
+  A classic queue that goes with its node (exclusive, or transient) is declared again at once,
+  but a reply sent in between is lost, and each lost reply holds a worker for the RPC deadline
+  (the fault run again: notification's five workers, 30 s). A quorum reply queue keeps them: the
+  consumer reconnects to another node and finds the same queue with whatever came meanwhile.
+  Every service uses these (a unit test checks), so that `rpc-<service>` and the reply queue share
+  one `FailoverQueueConsumer`.
 """
 
 import logging
@@ -25,9 +29,9 @@ from kombu.exceptions import OperationalError
 from nameko.rpc import ReplyListener, Rpc, RpcConsumer
 from nameko.rpc import RpcProxy as NamekoRpcProxy
 
-from .amqp import FailoverQueueConsumer
+from .amqp import FailoverQueueConsumer, until_taken
 from .settings import for_container
-from .topology import rpc_queue
+from .topology import QUORUM, rpc_queue
 
 log = logging.getLogger(__name__)
 
@@ -72,18 +76,18 @@ class _TimedService:
         return _TimedMethod(getattr(self._proxy, method_name), self._seconds, f"{self._service_name}.{method_name}")
 
 
-class TransientReplyListener(ReplyListener):
-    """nameko's reply listener, with its reply queue transient (see the module doc)."""
+class QuorumReplyListener(ReplyListener):
+    """nameko's reply listener, its reply queue a quorum queue (see the module doc)."""
 
     queue_consumer = FailoverQueueConsumer()
 
     def setup(self):
         super().setup()
-        self.queue.durable = False  # read when the consumer (re)declares it, on every (re)connect
+        self.queue.queue_arguments = {**self.queue.queue_arguments, **QUORUM}  # and x-expires, nameko's
 
 
 class RpcProxy(NamekoRpcProxy):
-    rpc_reply_listener = TransientReplyListener()
+    rpc_reply_listener = QuorumReplyListener()
 
 
 class TimedRpcProxy(RpcProxy):
@@ -111,10 +115,13 @@ class ReplySafeRpc(Rpc):
     rpc_consumer = QuorumRpcConsumer()
 
     def handle_result(self, message, worker_ctx, result, exc_info):
-        """The work is done; only the reply (or the ack) failed. The caller's deadline covers the
-        lost reply, and the request, never acked, is delivered again once the broker is back."""
+        """The work is done; only the reply (or the ack) failed. A reply the broker refuses for a
+        moment (its reply queue between leaders) is sent again after a pause (`until_taken`);
+        otherwise the caller's deadline covers the lost reply, and the request, never acked, is
+        delivered again once the broker is back."""
+        reply = super().handle_result
         try:
-            return super().handle_result(message, worker_ctx, result, exc_info)
+            return until_taken(lambda: reply(message, worker_ctx, result, exc_info))
         except BROKER_GONE as exc:
             log.warning(
                 "rpc reply lost: the broker is unreachable",

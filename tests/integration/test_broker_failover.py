@@ -183,7 +183,7 @@ def test_every_connection_of_a_service_moves_to_the_next_node_when_its_node_goes
     reply_queues = [
         q for q in rabbit_manager.get_queues(service_config["vhost"]) if q["name"].startswith("rpc.reply-matching")
     ]
-    assert reply_queues and not any(q["durable"] for q in reply_queues)  # they go with a lost node
+    assert reply_queues and all(q["type"] == "quorum" for q in reply_queues)  # they outlive a lost node
 
 
 def test_the_outbox_publisher_moves_to_the_next_node(relays, service_config):

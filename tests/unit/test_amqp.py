@@ -1,5 +1,6 @@
-"""AMQP_URI names one broker node or several (`;`): each is checked with a reason that names the
-node by its place and never repeats the password, and the reconnect log shows addresses only."""
+"""services/common/amqp.py: AMQP_URI names one broker node or several (`;`), each checked with a
+reason that names the node by its place and never repeats the password; the reconnect log shows
+addresses only; a publish the broker nacks for a moment is made again after a pause."""
 
 import ast
 import json
@@ -7,7 +8,10 @@ import logging
 from pathlib import Path
 
 import pytest
+from amqp.exceptions import MessageNacked
+from kombu.exceptions import OperationalError
 
+from services.common import amqp
 from services.common.amqp import BrokerPublisher, BrokerUriError, FailoverQueueConsumer, broker_nodes, node_addresses
 from services.common.logs import JsonFormatter
 
@@ -98,3 +102,69 @@ def nameko_imports_a_service_should_not_make():
 
 def test_services_use_the_rpc_and_consumers_that_fail_over():
     assert list(nameko_imports_a_service_should_not_make()) == []
+
+
+class StandInTime:
+    """`time` for `until_taken`: its pauses pass at once, and are noted."""
+
+    def __init__(self):
+        self.now, self.pauses = 0.0, []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.pauses.append(seconds)
+        self.now += seconds
+
+
+def nacked():
+    """What kombu raises when the broker nacks a confirmed publish."""
+    try:
+        raise MessageNacked()
+    except MessageNacked as nack:
+        try:
+            raise OperationalError("") from nack
+        except OperationalError as refused:
+            return refused
+
+
+def publisher_refused(times, then=None):
+    calls = []
+
+    def publish():
+        calls.append(len(calls))
+        if len(calls) <= times:
+            raise nacked()
+        if then is not None:
+            raise then
+        return "taken"
+
+    return publish, calls
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    stand_in = StandInTime()
+    monkeypatch.setattr(amqp, "time", stand_in)
+    return stand_in
+
+
+def test_a_publish_the_broker_refuses_for_a_moment_is_made_again_after_growing_pauses(clock):
+    publish, calls = publisher_refused(times=5)
+    assert amqp.until_taken(publish) == "taken"
+    assert len(calls) == 6 and clock.pauses == [0.2, 0.4, 0.8, 1.6, 2.0]
+
+
+def test_a_broker_that_keeps_refusing_is_given_up_on_after_the_patience(clock):
+    publish, calls = publisher_refused(times=1000)
+    with pytest.raises(OperationalError):
+        amqp.until_taken(publish, patience=10)
+    assert sum(clock.pauses) <= 10 and len(calls) == len(clock.pauses) + 1
+
+
+def test_any_other_failure_is_not_tried_again(clock):
+    publish, calls = publisher_refused(times=0, then=OperationalError("connection refused on every node"))
+    with pytest.raises(OperationalError, match="every node"):
+        amqp.until_taken(publish)
+    assert len(calls) == 1 and clock.pauses == []
