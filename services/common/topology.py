@@ -15,10 +15,11 @@ declares its own again on start, which is idempotent.
   `services.common.rpc.rpc` declares it with.
 
 Every long-lived queue is a **quorum queue** (replicated on a RabbitMQ cluster, so a node lost takes
-no queue with it); the delay queues dead-letter at least once. Only nameko's RPC reply queues
-(`rpc.reply-…`) stay classic: they belong to one process and expire on their own. RabbitMQ refuses to
-re-declare a queue with other arguments, so `main` first migrates a classic queue left by an older
-version (its messages are moved, not dropped).
+no queue with it); the delay queues dead-letter at least once. The services' RPC reply queues
+(`rpc.reply-<service>-…`, one per process, expiring 5 minutes after it) are quorum queues too
+(`services.common.rpc`); only the reply queues of nameko's standalone proxy, which the scripts use
+for a few seconds, stay classic. RabbitMQ refuses to re-declare a queue with other arguments, so
+`main` first migrates a classic queue left by an older version (its messages are moved, not dropped).
 """
 
 import logging

@@ -1,5 +1,6 @@
-"""Every long-lived queue is a quorum queue (replicated on a cluster); only nameko's RPC reply
-queues stay classic. A classic queue left by an older version is migrated with its messages."""
+"""Every long-lived queue is a quorum queue (replicated on a cluster); only the reply queues of
+nameko's standalone RPC proxy stay classic (the services' own are quorum queues:
+test_broker_failover.py). A classic queue left by an older version is migrated with its messages."""
 
 from kombu import Connection, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
