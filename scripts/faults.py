@@ -202,6 +202,17 @@ def interruption(outage, accepted, sent_at):
     }
 
 
+def outage_failures(outage):
+    """Processing must go on while a node is down: some receipts while it is, and no stop of the
+    flow as long as half the outage."""
+    node, down = outage["node"], outage["down_s"]
+    if not outage["receipts_while_down"]:
+        return [f"no receipt at all while RabbitMQ node {node} was down"]
+    if outage["longest_receipt_gap_s"] >= down / 2:
+        return [f"no receipt for {outage['longest_receipt_gap_s']:g} s around the loss of RabbitMQ node {node}"]
+    return []
+
+
 def poison_everything(amqp_uri, run_id):
     """One poison message straight into every event queue; returns {marker: (service, queue)}."""
     sent = {}
@@ -519,9 +530,12 @@ def main():
             failures.append(f"{len(lost_events)} events dead-lettered by their own handlers: {lost_events[:3]}")
         accepted = {i: min(t for t, _ in receipts[intake.address(i)]) for i in sent if intake.address(i) in receipts}
         cluster = [interruption(outage, accepted, intake.sent_at) for outage in outages]
-        for outage in cluster:
-            if not outage["receipts_while_down"]:
-                failures.append(f"no receipt at all while RabbitMQ node {outage['node']} was down")
+        failures += [failure for outage in cluster for failure in outage_failures(outage)]
+        failures += [
+            f"{', '.join(fault['crashed_and_restarted'])} died of '{fault['fault']}'"
+            for fault in log
+            if args.cluster and fault["crashed_and_restarted"]
+        ]
         summary = {
             "registrations_sent": len(sent),
             "with_exactly_one_receipt": len(sent) - len(missing) - len(several),

@@ -14,8 +14,9 @@ import logging
 import time
 from urllib.parse import unquote, urlsplit
 
-from amqp.exceptions import MessageNacked  # type: ignore[import-untyped]
+from amqp.exceptions import AMQPError, MessageNacked  # type: ignore[import-untyped]
 from kombu import Connection
+from kombu.exceptions import OperationalError
 from kombu.pools import connections, producers
 from nameko.messaging import QueueConsumer
 
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 PERSISTENT = 2
 RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
+#: What a publish or an ack raises when the broker is gone or the channel died with it.
+BROKER_GONE = (OSError, OperationalError, AMQPError)
 NODE_SEPARATOR = ";"
 SCHEMES = {"amqp": 5672, "amqps": 5671}
 #: How long a publish the broker refuses (nacks) is tried again: a quorum queue whose leader was
@@ -105,9 +108,27 @@ def until_taken(publish, patience=NACK_PATIENCE_SECONDS):
 
 
 class FailoverQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, which reconnects through kombu node after node. nameko's own log
-    line for a failed attempt prints AMQP_URI with the password of every node but the first; this
-    one names the nodes' addresses only."""
+    """nameko's queue consumer, which reconnects through kombu node after node, with two changes:
+    - nameko's log line for a failed attempt prints AMQP_URI with the password of every node but
+      the first; this one names the nodes' addresses only;
+    - an ack (or requeue) on a connection that broke a moment ago, before the consumer noticed,
+      is dropped with a warning: the broker hands the message out again, which the handlers'
+      ledgers make harmless. nameko catches only the AMQP-level error there, so the socket's
+      ConnectionResetError escaped the worker and killed the whole service (notification, in the
+      cluster fault run, when its node was SIGKILLed)."""
+
+    def ack_message(self, message):
+        self._unless_broker_gone(super().ack_message, message)
+
+    def requeue_message(self, message):
+        self._unless_broker_gone(super().requeue_message, message)
+
+    @staticmethod
+    def _unless_broker_gone(settle, message):
+        try:
+            settle(message)
+        except BROKER_GONE as exc:
+            log.warning("ack lost with the broker connection: redelivered later", extra={"error": type(exc).__name__})
 
     def on_connection_error(self, exc, interval):
         log.warning(

@@ -24,19 +24,15 @@
 import logging
 
 import eventlet
-from amqp.exceptions import AMQPError  # type: ignore[import-untyped]
-from kombu.exceptions import OperationalError
 from nameko.rpc import ReplyListener, Rpc, RpcConsumer
 from nameko.rpc import RpcProxy as NamekoRpcProxy
 
-from .amqp import FailoverQueueConsumer, until_taken
+from .amqp import BROKER_GONE, FailoverQueueConsumer, until_taken
 from .settings import for_container
 from .topology import QUORUM, rpc_queue
 
 log = logging.getLogger(__name__)
 
-#: What a publish or an ack raises when the broker is gone or the channel died with it.
-BROKER_GONE = (OSError, OperationalError, AMQPError)
 
 RPC_TIMEOUT_KEY = "FLOKK_RPC_TIMEOUT"
 

@@ -168,3 +168,26 @@ def test_any_other_failure_is_not_tried_again(clock):
     with pytest.raises(OperationalError, match="every node"):
         amqp.until_taken(publish)
     assert len(calls) == 1 and clock.pauses == []
+
+
+class BrokenChannel:
+    connection = "still looks open"  # the consumer has not noticed yet
+
+
+class MessageOnABrokenConnection:
+    channel = BrokenChannel()
+
+    def ack(self):
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    requeue = ack
+
+
+def test_an_ack_on_a_connection_that_just_broke_is_dropped_not_fatal(caplog):
+    container = Container(NODE.format(n=1))
+    consumer = FailoverQueueConsumer().bind(container)  # holds its container weakly
+    with caplog.at_level(logging.WARNING, logger="services.common.amqp"):
+        consumer.ack_message(MessageOnABrokenConnection())
+        consumer.requeue_message(MessageOnABrokenConnection())
+    assert [r.getMessage() for r in caplog.records] == ["ack lost with the broker connection: redelivered later"] * 2
+    assert caplog.records[0].error == "ConnectionResetError"

@@ -115,3 +115,18 @@ def test_each_kind_of_run_reports_to_its_own_file(options, path):
         parser.add_argument(flag, action="store_true")
     parser.add_argument("--kill", type=faults.kill_spec)
     assert faults.report_path(parser.parse_args(options)) == path
+
+
+@pytest.mark.parametrize(
+    ("receipts_while_down", "gap", "failed"),
+    [
+        (75, 1.1, None),
+        (0, 31.0, "no receipt at all"),
+        (1, 105.0, "no receipt for 105 s"),
+        (40, 15.0, "no receipt for 15 s"),
+    ],
+)
+def test_a_node_outage_fails_the_run_when_processing_stopped(receipts_while_down, gap, failed):
+    outage = {"node": 2, "down_s": 30.0, "receipts_while_down": receipts_while_down, "longest_receipt_gap_s": gap}
+    found = faults.outage_failures(outage)
+    assert (found == []) if failed is None else (len(found) == 1 and failed in found[0])
