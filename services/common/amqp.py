@@ -4,7 +4,10 @@ AMQP_URI names one RabbitMQ node, or several separated by `;` (a cluster reached
 load-balanced name). kombu takes such a list as failover alternates: a connection that cannot be
 made, or that breaks, moves on to the next node, round after round. nameko hands AMQP_URI to kombu
 as it is, so its consumers, its publishers (RPC requests and replies) and its RPC proxies fail over
-too; `FailoverQueueConsumer` only keeps the nodes' passwords out of the line logged on each attempt.
+too. What a cluster needs beyond that (docs/operations.md, "A RabbitMQ cluster"): `until_taken`
+publishes again, after a pause, what the broker refuses while a quorum queue elects a new leader;
+`FailoverQueueConsumer` survives an ack on a connection that just broke, and keeps the nodes'
+passwords out of the line logged on each connection attempt.
 
 Each publish waits for the broker's confirm, so a message we then delete from the outbox (or whose
 original we then ack) is known to be on the broker.
