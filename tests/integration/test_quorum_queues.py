@@ -6,7 +6,7 @@ from kombu import Connection, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.common import topology
-from services.common.rpc import rpc
+from services.common.rpc import RpcProxy, rpc
 
 
 class Directory:
@@ -17,18 +17,29 @@ class Directory:
         return {"service": "directory", "status": "ok"}
 
 
-def test_the_topology_and_a_running_service_declare_only_quorum_queues_but_reply_queues(
+class Matching:
+    name = "matching"
+    directory = RpcProxy("directory")
+
+    @rpc
+    def directory_health(self):
+        return self.directory.health()
+
+
+def test_the_topology_and_running_services_declare_only_quorum_queues_but_the_standalone_proxys_reply_queue(
     rabbit_config, rabbit_manager, container_factory
 ):
     topology.main(rabbit_config["AMQP_URI"])
-    container = container_factory(Directory, rabbit_config)
-    container.start()
+    for service in (Directory, Matching):
+        container_factory(service, rabbit_config).start()
     with ClusterRpcProxy(rabbit_config) as proxy:
-        assert proxy.directory.health()["status"] == "ok"
+        assert proxy.matching.directory_health()["status"] == "ok"
     queues = {q["name"]: q for q in rabbit_manager.get_queues(rabbit_config["vhost"])}
     assert "rpc-directory" in queues and "matching.registration.registration_created" in queues
+    services_reply_queues = [q for name, q in queues.items() if name.startswith("rpc.reply-matching-")]
+    assert services_reply_queues and all(q["type"] == "quorum" for q in services_reply_queues)
     classic = sorted(name for name, q in queues.items() if q.get("type") != "quorum")
-    assert classic and all(name.startswith("rpc.reply-") for name in classic), classic
+    assert classic and all(name.startswith("rpc.reply-standalone_rpc_proxy-") for name in classic), classic
     retry = queues["matching.retry.500"]["arguments"]
     assert retry["x-dead-letter-strategy"] == "at-least-once" and retry["x-overflow"] == "reject-publish"
 
