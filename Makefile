@@ -21,8 +21,8 @@ manifests:  ## render the kustomize overlays, validate them (incl. CRDs in deplo
 bench:  ## start a private stack (test slot 7) and measure throughput, latency, memory: docs/operations.md
 	bash scripts/bootstrap.sh && .venv/bin/python scripts/bench.py
 
-faults:  ## restart broker, store and every service under load, then lose RabbitMQ nodes of a cluster; nothing lost (docs/operations.md)
-	bash scripts/bootstrap.sh && .venv/bin/python scripts/faults.py && .venv/bin/python scripts/faults.py --cluster
+faults:  ## restart broker, store and every service under load, the SMTP server down 10 min, then lose RabbitMQ nodes of a cluster; nothing lost (docs/operations.md)
+	bash scripts/bootstrap.sh && .venv/bin/python scripts/faults.py --smtp-outage 600 && .venv/bin/python scripts/faults.py --cluster
 
 asyncapi:  ## regenerate docs/asyncapi.yaml from the contracts, then validate it with the reference parser
 	.venv/bin/python -m services.common.asyncapi > docs/asyncapi.yaml

@@ -102,6 +102,7 @@ class Stack:
         self.env = slot_environment(slot, self.db_prefix, rabbit_nodes)
         self.run_dir = Path(self.env["FLOKK_RUN_DIR"])
         self.maildir = self.run_dir / "mail"
+        self.sms_outbox = self.run_dir / "sms"  # scripts/services.sh's SMS provider keeps each there
         self.amqp_uri = self.env["AMQP_URI"]
         self.services = Services(self.env)
 
@@ -130,6 +131,7 @@ class Stack:
 
     def start_services(self, seed=True):
         shutil.rmtree(self.maildir, ignore_errors=True)
+        shutil.rmtree(self.sms_outbox, ignore_errors=True)
         self.services.start()
         if seed:
             subprocess.run(
@@ -281,9 +283,10 @@ class Intake:
     and retried until confirmed (a broker restart must not lose what we say we sent; a resend is
     the same registration, by its idempotency key)."""
 
-    def __init__(self, amqp_uri, run_id):
+    def __init__(self, amqp_uri, run_id, phone=False):
         self.amqp_uri = amqp_uri
         self.run_id = run_id
+        self.phone = phone  # each also gives a mobile number, and chooses e-mail
         self.sent_at = {}  # index -> time of the first publish attempt
         self.lock = threading.Lock()
         self.connection = None
@@ -298,6 +301,7 @@ class Intake:
             "email": self.address(index),
             "postal_code": POSTAL_CODES[index % len(POSTAL_CODES)],
             "role": ROLES[index // len(POSTAL_CODES) % len(ROLES)],
+            **({"phone": f"+479{index % 10**7:07d}", "preferred_channel": "email"} if self.phone else {}),
         }
         return {
             "event_id": str(uuid.uuid4()),

@@ -6,7 +6,9 @@ rate, one after another with a pause between:
   2. SIGKILL each service in turn, then start it again;
   3. restart the store (SIGTERM, then start again; SIGKILL of the development store can lose
      its last acknowledged write, which a journaled MongoDB does not: docs/operations.md);
-  4. stop the SMTP server for 5 s (receipts fail, are retried with backoff, and get through);
+  4. stop the SMTP server for 5 s, or --smtp-outage SECONDS (`make faults`: 10 minutes); the
+     messages that fail meanwhile wait for notification's retry schedule (30 s, 1, 2, 5, 10, 20 min,
+     ...), on the same channel, and go out after it is back;
   5. send a poison message to every event queue (half of them undecodable bytes, half JSON that
      breaks the envelope).
 With --cluster, the broker is a cluster of three RabbitMQ nodes on loopback (scripts/infra.sh,
@@ -20,9 +22,15 @@ Then stop the load, wait for the pipeline to drain, and check:
     delivered twice under the same Message-ID after a crash is counted and shown (docs/design.md §6: the
     deterministic Message-ID lets the receiving side recognise the resend);
   - every poison message sits in its service's dead-letter queue with a reason;
-  - no registration was dead-lettered.
-    python scripts/faults.py [--quick] [--cluster] [--keep-on-failure] [--kill SERVICE:TIMES] [--pause S] [--rate R]
+  - no registration was dead-lettered;
+  - every message notification made (receipts and staff mail) was sent, by e-mail: each
+    registration gives a mobile number too but chooses e-mail, and no SMS may go out;
+  - the receipts of the registrations sent before the SMTP server was back arrived within the
+    retry schedule's wait after it was back (the report says when the last one came).
+    python scripts/faults.py [--quick] [--cluster] [--smtp-outage S] [--keep-on-failure]
+                             [--kill SERVICE:TIMES] [--pause S] [--rate R]
         --quick: shorter pauses, for CI;
+        --smtp-outage 600: the SMTP server down for 10 minutes instead of 5 s;
         --cluster: the three-node cluster and its node losses (above) instead of the fault sequence;
         --keep-on-failure: leave the stack running when a check fails, to inspect it;
         --kill matching:20: SIGKILL that one service 20 times instead (chasing a rare race).
@@ -51,10 +59,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kombu import Connection, Queue
+from pymongo import MongoClient
 
 from bench.stack import ROOT, SERVICES, Intake, Stack, say
 from services.common.contracts import SUBSCRIPTIONS
 from services.common.topology import DEAD_LETTER_TTL_MS, queue_name
+from services.notification.domain import RETRY_OFFSETS
+from services.notification.service import DUE_SECONDS
 
 REASON_HEADER = "x-flokk-reason"
 
@@ -90,19 +101,35 @@ class SteadyLoad(threading.Thread):
 STALL_SECONDS = 90
 
 
-def wait_for_receipts(stack, wanted, limit=600):
-    """Wait until every wanted address has a receipt, as long as receipts keep coming."""
-    got, last_progress, give_up = 0, time.monotonic(), time.monotonic() + limit
+def wait_for_receipts(stack, wanted, limit=600, stall=STALL_SECONDS, unsent=lambda: 0):
+    """Wait until every wanted address has a receipt and `unsent()` (notification's messages still
+    to send: staff mail too) is 0, as long as either keeps changing."""
+    progress, last_progress, give_up = None, time.monotonic(), time.monotonic() + limit
     while time.monotonic() < give_up:
-        have = len(wanted & set(stack.receipts()))
-        if have == len(wanted):
+        have, left = len(wanted & set(stack.receipts())), unsent()
+        if have == len(wanted) and not left:
             return True
-        if have > got:
-            got, last_progress = have, time.monotonic()
-        elif time.monotonic() - last_progress > STALL_SECONDS:
+        if (have, left) != progress:
+            progress, last_progress = (have, left), time.monotonic()
+        elif time.monotonic() - last_progress > stall:
             return False
         time.sleep(1)
     return False
+
+
+#: What a receipt may take beyond its retry's time after an SMTP outage (the backlog, a slow machine).
+LATE_MAIL_SLACK_SECONDS = 60
+
+
+def wait_after_recovery(outage_seconds):
+    """How long after the SMTP server is back a message that failed at the start of an outage of
+    `outage_seconds` waits for its next retry (notification's schedule skips the times missed), plus
+    the retry timer's interval."""
+    return (
+        min(o.total_seconds() for o in RETRY_OFFSETS if o.total_seconds() > outage_seconds)
+        - outage_seconds
+        + DUE_SECONDS
+    )
 
 
 #: How long `scripts/services.sh start` waits for every service's health after a restart.
@@ -149,10 +176,59 @@ def timed(stack, log, what, action, pause, slow_after=SLOW_RECOVERY_SECONDS):
     )
 
 
-def smtp_outage(stack, seconds):
+def smtp_outage(stack, seconds, moments):
+    """Stop the SMTP server for `seconds`; when it went down and came back go to `moments`."""
+    moments["down_at"] = time.time()
     stack.services.stop("smtp")
     time.sleep(seconds)
     stack.services.start("smtp")
+    moments["back_at"] = time.time()
+
+
+def mail_after_outage(moments, accepted, sent_at):
+    """How the receipts of the registrations sent before the SMTP server was back fared: how many,
+    and when the last arrived after it was back (None without an outage)."""
+    if "back_at" not in moments:
+        return None
+    waited = [accepted[i] for i, sent in sent_at.items() if i in accepted and sent <= moments["back_at"]]
+    after = [t for t in waited if t >= moments["back_at"]]
+    return {
+        "down_s": round(moments["back_at"] - moments["down_at"], 1),
+        "receipts_of_registrations_sent_before_it_was_back": len(waited),
+        "of_them_arrived_after_it_was_back": len(after),
+        "last_arrived_after_it_was_back_s": round(max(after) - moments["back_at"], 1) if after else 0,
+    }
+
+
+def notification_deliveries(stack):
+    """{"<recipient kind> <channel> <status>": count} of every message notification kept in this
+    run (its delivery log, in its own database)."""
+    counts = {}
+    with MongoClient(stack.env["MONGODB_URI"], serverSelectionTimeoutMS=10_000) as client:
+        deliveries = client[f"{stack.db_prefix}notification"].deliveries
+        for record in deliveries.find({}, {"status": 1, "channel": 1, "recipient.kind": 1}):
+            key = f"{(record.get('recipient') or {}).get('kind', '?')} {record.get('channel')} {record['status']}"
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def unsent_messages(stack):
+    """How many of notification's messages are not sent (nor failed) yet: waiting for a retry or
+    being sent."""
+    with MongoClient(stack.env["MONGODB_URI"], serverSelectionTimeoutMS=10_000) as client:
+        deliveries = client[f"{stack.db_prefix}notification"].deliveries
+        return deliveries.count_documents({"status": {"$nin": ["sent", "failed"]}})
+
+
+def delivery_failures(deliveries, sms_sent):
+    """Every message must have gone out by e-mail: each registration chose it."""
+    failures = []
+    not_by_mail = {key: n for key, n in deliveries.items() if not key.endswith(" email sent")}
+    if not_by_mail:
+        failures.append(f"messages not sent by e-mail: {not_by_mail}")
+    if sms_sent:
+        failures.append(f"{sms_sent} SMS sent, though every registration chose e-mail")
+    return failures
 
 
 #: The cluster scenario: its nodes, the nodes it kills in turn, and how long each stays down.
@@ -395,6 +471,13 @@ def main():
         help="instead of the fault sequence, SIGKILL one service TIMES times (to chase a rare race)",
     )
     parser.add_argument("--pause", type=float, default=None, help="seconds between faults (default 10, quick 3)")
+    parser.add_argument(
+        "--smtp-outage",
+        type=float,
+        default=5,
+        metavar="SECONDS",
+        help="how long the SMTP server stays down (default 5; make faults: 600)",
+    )
     parser.add_argument("--slot", type=int, default=8)
     parser.add_argument("--rate", type=float, default=None, help="registrations per second (default 10, quick 5)")
     args = parser.parse_args()
@@ -413,10 +496,11 @@ def main():
     shutil.rmtree(stack.run_dir / "faults-diagnosis", ignore_errors=True)  # an earlier run's
     logs_at = log_sizes(stack)
     stack.start_services()
-    intake = Intake(stack.amqp_uri, run_id)
+    intake = Intake(stack.amqp_uri, run_id, phone=True)
     load = SteadyLoad(intake, rate)
     failures = []
     outages = []
+    smtp_down = {}
     keep = False
     try:
         load.start()
@@ -457,9 +541,10 @@ def main():
             timed(
                 stack,
                 log,
-                "the SMTP server down for 5 s (receipts fail and are retried)",
-                lambda: smtp_outage(stack, 5),
+                f"the SMTP server down for {args.smtp_outage:g} s (messages wait for their retry)",
+                lambda: smtp_outage(stack, args.smtp_outage, smtp_down),
                 pause,
+                slow_after=args.smtp_outage + SLOW_RECOVERY_SECONDS,
             )
         poisons = {}
         timed(
@@ -475,9 +560,16 @@ def main():
         sent = list(load.sent)
         say(f"load stopped after {len(sent)} registrations; waiting for every receipt")
         # Count only the registrations' own addresses: staff get mail too (a proposal is ready).
-        drained = wait_for_receipts(stack, {intake.address(i) for i in sent})
+        waits = wait_after_recovery(args.smtp_outage) if smtp_down else 0
+        drained = wait_for_receipts(
+            stack,
+            {intake.address(i) for i in sent},
+            limit=600 + waits,
+            stall=STALL_SECONDS + waits,
+            unsent=lambda: unsent_messages(stack),
+        )
         if not drained:
-            say(f"no new receipt for {STALL_SECONDS}s: giving up the wait")
+            say(f"no new receipt for {STALL_SECONDS + waits:g}s: giving up the wait")
         time.sleep(3)  # let late duplicates, if any, arrive before counting
         late = stack.restart_dead_services()
         if late:
@@ -531,6 +623,15 @@ def main():
         accepted = {i: min(t for t, _ in receipts[intake.address(i)]) for i in sent if intake.address(i) in receipts}
         cluster = [interruption(outage, accepted, intake.sent_at) for outage in outages]
         failures += [failure for outage in cluster for failure in outage_failures(outage)]
+        deliveries = notification_deliveries(stack)
+        sms_sent = len(list(stack.sms_outbox.glob("*.json")))
+        failures += delivery_failures(deliveries, sms_sent)
+        smtp = mail_after_outage(smtp_down, accepted, intake.sent_at)
+        if smtp and smtp["last_arrived_after_it_was_back_s"] > waits + LATE_MAIL_SLACK_SECONDS:
+            failures.append(
+                f"a receipt arrived {smtp['last_arrived_after_it_was_back_s']:g} s after the SMTP server was back "
+                f"(the retry schedule waits {waits:g} s at most)"
+            )
         failures += [
             f"{', '.join(fault['crashed_and_restarted'])} died of '{fault['fault']}'"
             for fault in log
@@ -552,6 +653,9 @@ def main():
             ),
             "reasons": sorted({h.get(REASON_HEADER, "")[:60] for m, (_, h) in by_marker.items() if m}),
             "handler_retries": retries_logged(stack, logs_at),
+            "notification_deliveries": deliveries,
+            "sms_sent": sms_sent,
+            **({"smtp_outage": smtp} if smtp else {}),
             "faults": log,
             **({"rabbitmq_node_outages": cluster} if args.cluster else {}),
             "total_seconds": round(time.monotonic() - began, 1),

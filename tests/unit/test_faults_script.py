@@ -130,3 +130,46 @@ def test_a_node_outage_fails_the_run_when_processing_stopped(receipts_while_down
     outage = {"node": 2, "down_s": 30.0, "receipts_while_down": receipts_while_down, "longest_receipt_gap_s": gap}
     found = faults.outage_failures(outage)
     assert (found == []) if failed is None else (len(found) == 1 and failed in found[0])
+
+
+def test_the_drain_wait_also_waits_for_messages_still_to_send(monkeypatch, tmp_path):
+    clock = [0.0]
+    monkeypatch.setattr(faults.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(faults.time, "sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+    left = iter([3, 3, 2, 1])  # then 0: staff mail going out after every receipt is there
+    stack = FakeStack(tmp_path, receipts=[{"a": 1}])
+    assert faults.wait_for_receipts(stack, {"a"}, unsent=lambda: next(left, 0)) is True
+    assert clock[0] == 4
+    stuck = FakeStack(tmp_path, receipts=[{"a": 1}])
+    assert faults.wait_for_receipts(stuck, {"a"}, limit=1300, stall=700, unsent=lambda: 1) is False
+    assert 700 < clock[0] - 4 < 705  # a long outage's drain waits out the retry schedule's step
+
+
+@pytest.mark.parametrize(("outage", "waits"), [(5, 25 + 10), (600, 600 + 10), (601, 599 + 10)])
+def test_after_an_smtp_outage_the_schedules_next_retry_is_waited_for(outage, waits):
+    # a message that failed at the outage's start is next tried at the first step past its length
+    assert faults.wait_after_recovery(outage) == waits
+
+
+def test_the_receipts_held_up_by_an_smtp_outage_are_measured_from_its_end():
+    moments = {"down_at": 100.0, "back_at": 700.0}
+    sent = {0: 90.0, 1: 150.0, 2: 650.0, 3: 710.0}
+    accepted = {0: 90.5, 1: 1250.0, 2: 731.0, 3: 711.0}
+    assert faults.mail_after_outage(moments, accepted, sent) == {
+        "down_s": 600.0,
+        "receipts_of_registrations_sent_before_it_was_back": 3,
+        "of_them_arrived_after_it_was_back": 2,
+        "last_arrived_after_it_was_back_s": 550.0,
+    }
+    assert faults.mail_after_outage({}, accepted, sent) is None
+
+
+def test_every_message_must_have_gone_by_email():
+    assert faults.delivery_failures({"participant email sent": 50, "staff email sent": 4}, 0) == []
+    found = faults.delivery_failures(
+        {"participant email sent": 48, "participant sms sent": 1, "staff email retrying": 1}, 1
+    )
+    assert found == [
+        "messages not sent by e-mail: {'participant sms sent': 1, 'staff email retrying': 1}",
+        "1 SMS sent, though every registration chose e-mail",
+    ]
