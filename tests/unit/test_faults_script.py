@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -151,17 +152,37 @@ def test_after_an_smtp_outage_the_schedules_next_retry_is_waited_for(outage, wai
     assert faults.wait_after_recovery(outage) == waits
 
 
-def test_the_receipts_held_up_by_an_smtp_outage_are_measured_from_its_end():
-    moments = {"down_at": 100.0, "back_at": 700.0}
-    sent = {0: 90.0, 1: 150.0, 2: 650.0, 3: 710.0}
-    accepted = {0: 90.5, 1: 1250.0, 2: 731.0, 3: 711.0}
-    assert faults.mail_after_outage(moments, accepted, sent) == {
+def test_the_mail_held_up_by_an_smtp_outage_is_measured_from_its_end():
+    back = datetime(2026, 12, 2, 11, 40, tzinfo=UTC)
+    moments = {"down_at": back.timestamp() - 600, "back_at": back.timestamp(), "held": ["m1", "m2", "m3"]}
+    held = [
+        {"_id": "m1", "status": "sent", "channel": "email", "at": datetime(2026, 12, 2, 11, 41)},  # naive UTC
+        {"_id": "m2", "status": "sent", "channel": "email", "at": datetime(2026, 12, 2, 11, 49, 30)},
+        {"_id": "m3", "status": "retrying", "channel": "email", "at": datetime(2026, 12, 2, 11, 35)},
+    ]
+    t = back.timestamp()
+    sent = {0: t - 700, 1: t - 550, 2: t - 50, 3: t + 10}
+    accepted = {0: t - 699.5, 1: t + 550, 2: t + 31, 3: t + 11}
+    report = faults.mail_after_outage(moments, accepted, sent, held)
+    assert report == {
         "down_s": 600.0,
+        "held_messages": 3,
+        "held_messages_sent_by_email": 2,
+        "last_held_message_sent_after_it_was_back_s": 570.0,
         "receipts_of_registrations_sent_before_it_was_back": 3,
         "of_them_arrived_after_it_was_back": 2,
         "last_arrived_after_it_was_back_s": 550.0,
     }
-    assert faults.mail_after_outage({}, accepted, sent) is None
+    assert faults.held_mail_failures(report, waits=610) == [
+        "1 of the 3 messages held up by the SMTP outage were not sent by e-mail"
+    ]
+    late = faults.held_mail_failures({**report, "held_messages_sent_by_email": 3}, waits=35)
+    assert late == [
+        "the last message held up by the SMTP outage went out 570 s after the server was back "
+        "(the retry schedule's next step: 35 s)"
+    ]
+    assert faults.mail_after_outage({}, accepted, sent, []) is None
+    assert faults.held_mail_failures(None, waits=0) == []
 
 
 def test_every_message_must_have_gone_by_email():
