@@ -194,3 +194,14 @@ def test_every_message_must_have_gone_by_email():
         "messages not sent by e-mail: {'participant sms sent': 1, 'staff email retrying': 1}",
         "1 SMS sent, though every registration chose e-mail",
     ]
+
+
+def test_the_fault_runs_registrations_give_a_mobile_number_and_choose_email():
+    from bench.stack import Intake
+    from services.common.contracts import RegistrationRequested
+
+    for index in (0, 7, 12345):
+        data = Intake("amqp://unused", "run1", phone=True).envelope(index)["data"]
+        assert RegistrationRequested().validate(data) == {}
+        assert data["preferred_channel"] == "email" and data["phone"].startswith("+479")
+    assert "phone" not in Intake("amqp://unused", "run1").envelope(0)["data"]  # the benchmark's, as before
