@@ -25,8 +25,9 @@ Then stop the load, wait for the pipeline to drain, and check:
   - no registration was dead-lettered;
   - every message notification made (receipts and staff mail) was sent, by e-mail: each
     registration gives a mobile number too but chooses e-mail, and no SMS may go out;
-  - the receipts of the registrations sent before the SMTP server was back arrived within the
-    retry schedule's wait after it was back (the report says when the last one came).
+  - the messages waiting for a retry when the SMTP server came back all went out by e-mail, the
+    last within the retry schedule's next step past the outage and a minute (the report also says
+    when the last receipt of a registration sent before it was back came).
     python scripts/faults.py [--quick] [--cluster] [--smtp-outage S] [--keep-on-failure]
                              [--kill SERVICE:TIMES] [--pause S] [--rate R]
         --quick: shorter pauses, for CI;
