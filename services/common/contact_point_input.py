@@ -17,6 +17,9 @@ from .contracts import ACCESSIBILITY_FEATURES, CONTACT_POINT_KINDS, MEETING_PLAC
 
 STAFF_ROLES = ("starter", "coordinator", "contact_person", "manager")
 DEFAULT_MIN_SIZE, DEFAULT_MAX_SIZE = 5, 8
+#: What messages to participants show as their sender unless the contact point names another:
+#: a name that reveals no theme, whatever the contact point is (a Nok. centre, a user organisation).
+DEFAULT_SENDER_NAME = "Flokk – selvhjelpsgrupper"
 NORWAY_BOUNDS = {"lat": (57.5, 71.5), "lon": (4.0, 31.5)}  # mainland Norway with a margin
 PHONE = re.compile(r"^\+47\d{8}$")
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -168,6 +171,8 @@ class ContactPointInput(StrictSchema):
     kind = fields.String(required=True, validate=one_of(CONTACT_POINT_KINDS))
     name = fields.String(required=True, validate=validate.Length(1, 200))
     organisation = fields.String(load_default=None, validate=validate.Length(1, 200))
+    #: The sender of messages to participants (e-mail display name, SMS text): never a theme.
+    sender_name = fields.String(load_default=DEFAULT_SENDER_NAME, validate=validate.Length(1, 60))
     municipality_number = MunicipalityNumber(required=True)
     municipalities = Municipalities()
     address = fields.Nested(Address, load_default=None)

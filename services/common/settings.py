@@ -74,6 +74,12 @@ COMMON: tuple[Setting, ...] = (
     Setting("FLOKK_RPC_TIMEOUT", "30.0", "Seconds an RPC waits for its reply before it fails."),
 )
 
+#: Read by registration (its retention sweep) and by the gateway (the consent text says it): one
+#: declaration, so the two cannot be documented apart.
+RETENTION_DAYS = Setting(
+    "FLOKK_RETENTION_DAYS", "365", "Days without activity after which a withdrawn person is erased."
+)
+
 
 class Settings(Mapping[str, str]):
     """The values of one service's declared settings, read once. `settings["X"]` for a name the

@@ -16,8 +16,19 @@ BOUNDARIES = DATA_DIR / "municipality_boundaries_simplified.geojson"
 CENTRAL_MERIDIAN = math.radians(15.0)
 WIDTH, MARGIN = 640, 16
 COLOURS = {"covered": "#2f7d4f", "uncovered": "#dcdfe3"}
-LEGEND = (("covered", "Has a contact point"), ("uncovered", "No contact point"))
 ATTRIBUTION = "© Kartverket"
+#: The map's words; a caller (the gateway, in the page's language) may give its own. `headline`
+#: takes {covered}, {total} and {share} (per cent of the population, one decimal).
+LABELS = {
+    "title": "Flokk coverage map",
+    "heading": "Self-help contact points",
+    "headline": "{covered} of {total} municipalities, {share} % of the population (2024)",
+    "covered": "Has a contact point",
+    "uncovered": "No contact point",
+    "nobody": "no contact point",
+    "sources": "population: Kilde: Statistisk sentralbyrå",
+    "decimal_comma": False,
+}
 
 
 @lru_cache(maxsize=1)
@@ -68,39 +79,43 @@ def _ring_path(points):
     return f"M{head[0]:.1f},{head[1]:.1f}" + "".join(f"L{x:.1f},{y:.1f}" for x, y in rest) + "Z"
 
 
-def render(coverage_report, contact_point_names):
-    """The SVG text. `coverage_report` is `coverage.coverage(...)`; names label the tooltips."""
+def render(coverage_report, contact_point_names, labels=None):
+    """The SVG text. `coverage_report` is `coverage.coverage(...)`; names label the tooltips;
+    `labels` words it (LABELS by default)."""
+    words = {**LABELS, **(labels or {})}
     paths, height = _projected()
     shapes = []
     for row in coverage_report["municipalities"]:
         state = "covered" if row["covered"] else "uncovered"
-        who = ", ".join(contact_point_names.get(cp, cp) for cp in row["contact_point_ids"]) or "no contact point"
+        who = ", ".join(contact_point_names.get(cp, cp) for cp in row["contact_point_ids"]) or words["nobody"]
         title = escape(f"{row['name']} ({row['municipality_number']}): {who}")
         shapes.append(
             f'<path data-municipality="{row["municipality_number"]}" class="{state}" '
             f'fill="{COLOURS[state]}" d="{paths[row["municipality_number"]]}"><title>{title}</title></path>'
         )
     national = coverage_report["national"]
-    headline = (
-        f"{national['covered_municipalities']} of {national['municipalities']} municipalities, "
-        f"{national['population_share']:.1%} of the population (2024)"
+    share = f"{100 * national['population_share']:.1f}"
+    headline = words["headline"].format(
+        covered=national["covered_municipalities"],
+        total=national["municipalities"],
+        share=share.replace(".", ",") if words["decimal_comma"] else share,
     )
     legend = "".join(
         f'<rect x="{MARGIN}" y="{70 + 22 * i}" width="16" height="16" fill="{COLOURS[key]}" stroke="#888"/>'
-        f'<text x="{MARGIN + 24}" y="{83 + 22 * i}">{escape(label)}</text>'
-        for i, (key, label) in enumerate(LEGEND)
+        f'<text x="{MARGIN + 24}" y="{83 + 22 * i}">{escape(words[key])}</text>'
+        for i, key in enumerate(("covered", "uncovered"))
     )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="13">'
-        f"<title>Flokk coverage map</title>"
+        f"<title>{escape(words['title'])}</title>"
         f'<rect width="100%" height="100%" fill="#ffffff"/>'
         f'<g stroke="#ffffff" stroke-width="0.3" fill-rule="evenodd">{"".join(shapes)}</g>'
-        f'<text x="{MARGIN}" y="{MARGIN + 14}" font-size="18" font-weight="bold">Self-help contact points</text>'
+        f'<text x="{MARGIN}" y="{MARGIN + 14}" font-size="18" font-weight="bold">{escape(words["heading"])}</text>'
         f'<text x="{MARGIN}" y="{MARGIN + 36}">{escape(headline)}</text>'
         f'<g class="legend">{legend}</g>'
         f'<text x="{WIDTH - MARGIN}" y="{height - MARGIN}" text-anchor="end" font-size="11" '
-        f'class="attribution">{escape(ATTRIBUTION)} · population: Kilde: Statistisk sentralbyrå</text>'
+        f'class="attribution">{escape(ATTRIBUTION)} · {escape(words["sources"])}</text>'
         f"</svg>"
     )
 

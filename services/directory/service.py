@@ -73,8 +73,8 @@ class DirectoryService:
         return handlers.coverage(self._ports())
 
     @rpc
-    def coverage_map_svg(self):
-        return handlers.coverage_map_svg(self._ports())
+    def coverage_map_svg(self, labels=None):
+        return handlers.coverage_map_svg(self._ports(), labels)
 
     @rpc
     def hsds_export(self, open_only=False):

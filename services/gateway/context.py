@@ -35,6 +35,7 @@ class Context:
         self.lang = choose_language(request)
         self.t = translator(self.lang)
         self.audit_subject: str | None = None
+        self.named: list[str] = []  # registrations whose first name the page shows: one audit entry each
         self.purpose: str | None = None  # a page may set the "why" the person chose
         self.set_cookies: list[tuple[str, str, dict[str, Any]]] = []
 

@@ -2,7 +2,8 @@
 form, a group's confirmation, a contact point's changes), how their errors are shown, and where a
 person lands after signing in. Plain values in, plain values out; the time is passed in."""
 
-from collections.abc import Collection, Mapping
+import re
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -21,7 +22,14 @@ from services.common.contracts import (
 from services.common.envelope import iso
 from services.common.errors import field_errors
 
-CONSENT_VERSION = "2026-01"
+from .content import CURRENT_CONSENT
+
+CONSENT_VERSION = CURRENT_CONSENT
+ADULT_AGE = 18
+#: A stable error code as the services raise it (docs/gateway.md, "Errors").
+CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+#: Codes that say only that a field is wrong: the field's own message says better what to do.
+GENERIC_CODES = frozenset({"required", "invalid", "not_one_of", "length", "range", "unknown_field", "null"})
 FORM_LANGUAGES = ("nb", "nn", "en", "se", "pl", "uk", "ar", "so", "ti", "fa")
 REJECT_REASONS: tuple[str, ...] = tuple(GroupRejected._declared_fields["reason"].validate.choices)  # type: ignore[union-attr]
 CLOSE_REASONS: tuple[str, ...] = tuple(GroupClosed._declared_fields["reason"].validate.choices)  # type: ignore[union-attr]
@@ -115,16 +123,30 @@ def intake_from_form(
         try:
             payload["birth_year"] = int(form.get("birth_year"))
         except ValueError:
-            errors["birth_year"] = ["Must be a year, such as 1980."]
+            errors["birth_year"] = ["err_birth_year"]
+        else:
+            if is_under_age(payload["birth_year"], now):
+                errors["birth_year"] = ["under_18"]
     if referral:
         payload["referral"] = dict(referral)
+        if not referral.get("organisation"):
+            errors["organisation"] = ["err_organisation"]
     elif form.get("consent") != "yes":
         errors["consent"] = ["consent_required"]
     try:
         RegistrationRequested().load(payload)
     except ValidationError as exc:
-        errors = {**field_errors(exc.messages), **errors}
+        found = field_errors(exc.messages)
+        if "organisation" in errors:  # the referral's one field of the form is its organisation
+            found.pop("referral", None)
+        errors = {**found, **errors}
     return payload, errors
+
+
+def is_under_age(birth_year: int, now: datetime) -> bool:
+    """Younger than 18 in the current year, Norwegian time (the intake contract's rule): the form
+    points them to help for young people rather than calling the year wrong."""
+    return 1900 <= birth_year and now.astimezone(LOCAL_TIME).year - birth_year < ADULT_AGE
 
 
 def e164(phone: str) -> str:
@@ -142,24 +164,49 @@ def chosen(form: Form) -> dict[str, list[Any]]:
     return {key: form.getlist(key) for key in ("themes", "availability", "accessibility_needs")}
 
 
+def first_message(value: Any) -> str:
+    """The first message of a field's errors (a list, or a dict of nested fields' lists)."""
+    if isinstance(value, dict):
+        return next((first_message(v) for v in value.values()), "")
+    if isinstance(value, (list, tuple)):
+        return first_message(value[0]) if value else ""
+    return str(value)
+
+
+def text_key(field: str, message: str, known: Collection[str]) -> str:
+    """The key of the text a page shows for one field's error (the texts are in `known`):
+    - a key of the page's own (`consent_required`, `under_18`, `err_<field>`) as it is;
+    - a service's error code that the page words (`code_<code>`), unless the code only says the
+      field is wrong and the field has a message of its own (`err_<field>`) saying what to do;
+    - else the field's own message, or `err_unknown` (the caller logs the code)."""
+    if message in known:
+        return message
+    if (
+        CODE.match(message)
+        and f"code_{message}" in known
+        and not (message in GENERIC_CODES and f"err_{field}" in known)
+    ):
+        return f"code_{message}"
+    return f"err_{field}" if f"err_{field}" in known else "err_unknown"
+
+
 def flat_errors(errors: Errors | None, known: Collection[str]) -> dict[str, str]:
-    """{field: message} in the order of the form. A field with a message of its own in the page's
-    language (`err_<field>` among the `known` texts) gets that, saying what to do; else the
-    service's words are shown."""
-
-    def words(value: Any) -> str:
-        if isinstance(value, dict):
-            return "; ".join(words(v) for v in value.values())
-        if isinstance(value, (list, tuple)):
-            return "; ".join(words(v) for v in value)
-        return str(value)
-
+    """{field: the key of its message} in the order of the form (see `text_key`)."""
     rank = {name: i for i, name in enumerate(FORM_ORDER)}
-    flat = {}
-    for key in sorted(errors or {}, key=lambda k: (rank.get(k, len(rank)), k)):
-        message = words((errors or {})[key])
-        flat[key] = f"err_{key}" if f"err_{key}" in known and message not in known else message
-    return flat
+    return {
+        key: text_key(key, first_message((errors or {})[key]), known)
+        for key in sorted(errors or {}, key=lambda k: (rank.get(k, len(rank)), k))
+    }
+
+
+def unworded(errors: Errors | None, known: Collection[str]) -> dict[str, str]:
+    """{field: code} of the service's error codes the page has no words for (to be logged)."""
+    found = {}
+    for key, value in (errors or {}).items():
+        message = first_message(value)
+        if message not in known and f"code_{message}" not in known:
+            found[key] = message if CODE.match(message) else "uncoded"
+    return found
 
 
 def confirmation_from_form(form: Form) -> tuple[dict[str, str], dict[str, str]]:
@@ -199,6 +246,7 @@ def contact_point_changes(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     """The partial change the directory form makes; (changes, errors)."""
     changes: dict[str, Any] = {
         "name": form.get("name", "").strip(),
+        "sender_name": form.get("sender_name", "").strip(),
         "municipalities": form.get("municipalities", "").split(),
         "languages": form.get("languages", "").split(),
         "digital_groups": form.get("digital_groups") == "yes",
@@ -223,3 +271,21 @@ def landing(account: Mapping[str, Any]) -> str:
     if role == "contact_point_staff" and account.get("contact_point_ids"):
         return f"/staff/{account['contact_point_ids'][0]}/pool"
     return {"national_admin": "/national", "referrer": "/referrer"}.get(role, "/")
+
+
+def subpools(pool: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The waiting list as matching splits it: by role (self / relative) and first language, each
+    longest-waiting first as matching lists them. [{"role", "language", "people"}]."""
+    split: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for person in pool:
+        split.setdefault((str(person.get("role") or ""), str(person.get("language") or "")), []).append(person)
+    return [
+        {"role": role, "language": language, "people": people}
+        for (role, language), people in sorted(split.items(), key=lambda item: (-len(item[1]), item[0]))
+    ]
+
+
+def matches_reference(identifier: Any, reference: str) -> bool:
+    """Whether an id starts with the short reference staff typed (any case, spaces ignored)."""
+    typed = "".join(reference.split()).lower()
+    return bool(typed) and str(identifier or "").lower().startswith(typed)

@@ -22,11 +22,13 @@ def choose_language(request):
     return DEFAULT_LANGUAGE
 
 
-def translator(lang):
+def translator(lang, variant=None):
+    """t(key, **values): the text in `lang` (bokmål where it has none). With a `variant`, the text
+    `<variant>_<key>` wins where there is one: the same question worded for another reader."""
     table, fallback = texts(lang), texts(DEFAULT_LANGUAGE)
 
     def t(key, **values):
-        text = table.get(key) or fallback.get(key) or key
+        text = (variant and table.get(f"{variant}_{key}")) or table.get(key) or fallback.get(key) or key
         return text.format(**values) if values else text
 
     return t

@@ -1,6 +1,7 @@
 """Server-rendered pages (Jinja2): what every page handler shares. Every page works without
 JavaScript; forms carry a CSRF token; errors are listed at the top and tied to their fields."""
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,9 +17,11 @@ from . import domain
 from .context import Context
 from .i18n import DEFAULT_LANGUAGE, LANGUAGES, choose_language, texts, translator
 from .ports import ServiceFailed, ServiceUnavailable
+from .wording import Words
 
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 
 
@@ -52,10 +55,14 @@ _env.filters["day"] = _day
 _env.filters["phone"] = _phone
 
 
-def render(ctx: Context, template: str, status: int = 200, **values: Any) -> Response:
+def render(ctx: Context, template: str, status: int = 200, variant: str | None = None, **values: Any) -> Response:
+    """A page in the reader's language. `variant` words the same questions for another reader
+    (`ref`: a referrer answering for the person they refer)."""
+    t = translator(ctx.lang, variant) if variant else ctx.t
     response = Response(
         _env.get_template(template).render(
-            t=ctx.t,
+            t=t,
+            words=Words(t, ctx.lang),
             lang=ctx.lang,
             languages=LANGUAGES,
             account=ctx.account,
@@ -73,9 +80,11 @@ def render(ctx: Context, template: str, status: int = 200, **values: Any) -> Res
 
 def render_error(request: Request, status: int, reason: str | None = None, ctx: Context | None = None) -> Response:
     lang = choose_language(request)
+    t = translator(lang)
     return Response(
         _env.get_template("error.html").render(
-            t=translator(lang),
+            t=t,
+            words=Words(t, lang),
             lang=lang,
             languages=LANGUAGES,
             account=getattr(ctx, "account", None),
@@ -92,6 +101,14 @@ def render_error(request: Request, status: int, reason: str | None = None, ctx: 
 def field_messages(errors: dict[str, Any]) -> dict[str, str]:
     """The errors as the page shows them: in the form's order, in the page's words where it has them."""
     return domain.flat_errors(errors, texts(DEFAULT_LANGUAGE))
+
+
+def service_messages(errors: dict[str, Any]) -> dict[str, str]:
+    """A service's field errors (stable codes) as the page shows them; a code the page has no
+    words for gets a generic message, and a log line names it (the code only, never a value)."""
+    for field, code in domain.unworded(errors, texts(DEFAULT_LANGUAGE)).items():
+        log.warning("error code without words", extra={"error": code, "reason": f"field {field}"[:64]})
+    return field_messages(errors)
 
 
 def optional(read: Callable[..., T], *args: Any) -> T | None:
@@ -111,4 +128,4 @@ def send_form(errors: dict[str, Any], send: Callable[[], T]) -> tuple[T | None, 
     try:
         return send(), {}
     except InvalidInput as exc:
-        return None, field_messages(exc.errors)
+        return None, service_messages(exc.errors)

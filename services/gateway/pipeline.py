@@ -215,25 +215,28 @@ def _validate(ctx: Context) -> None:
 
 
 def _audit(ports: Ports, ctx: Context, values: dict[str, Any], outcome: str) -> None:
-    """One entry per read of personal data (and per refusal on such a route): who, whom, when, why."""
+    """One entry per read of personal data (and per refusal on such a route): who, whom, when, why;
+    and one more for each person the page names (ctx.named), with that person as its subject."""
     route = ctx.route
     if not route.audit:
         return
     actor = ctx.actor
     subject = ctx.audit_subject or values.get(f"{route.audit}_id") or (actor.get("referrer_id") or "-")
-    ports.store.audit(
-        {
-            "at": ports.clock.now(),
-            "account_id": actor["account_id"],
-            "role": actor["role"],
-            "action": route.name,
-            "subject_kind": route.audit,
-            "subject_id": str(subject)[:64],
-            "purpose": actor["purpose"],
-            "outcome": outcome,
-            "contact_point_ids": actor["contact_point_ids"],
-        }
-    )
+    subjects = [(route.audit, subject), *(("registration", named) for named in ctx.named if outcome == "allowed")]
+    for kind, who in subjects:
+        ports.store.audit(
+            {
+                "at": ports.clock.now(),
+                "account_id": actor["account_id"],
+                "role": actor["role"],
+                "action": route.name if kind == route.audit else f"{route.name}: first name",
+                "subject_kind": kind,
+                "subject_id": str(who)[:64],
+                "purpose": actor["purpose"],
+                "outcome": outcome,
+                "contact_point_ids": actor["contact_point_ids"],
+            }
+        )
 
 
 def _unauthorised(ctx: Context) -> Response:

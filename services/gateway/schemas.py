@@ -108,6 +108,10 @@ class ContactPointQuery(StrictSchema):
     kind = fields.String(validate=validate.Length(1, 64))
 
 
+class MapQuery(StrictSchema):
+    lang = fields.String(validate=validate.OneOf(("nb", "nn", "en")))
+
+
 class AuditQuery(StrictSchema):
     subject_id = fields.String(validate=validate.Length(1, 64))
 

@@ -11,7 +11,7 @@ from services.common.store import MongoStore
 
 from . import pipeline
 from .handlers import accounts
-from .ports import Ports
+from .ports import ConsentTerms, Ports
 from .ratelimit import RateLimiter
 from .remote import RPC_TIMEOUT_KEY, Remote
 from .store import GatewayStorage
@@ -48,6 +48,7 @@ class GatewayService:
             clock=self.clock,
             limiter=self.limiter,
             secure_cookies=secure_cookies(self.settings),
+            consent=ConsentTerms(self.settings["FLOKK_DATA_CONTROLLER"], self.settings["FLOKK_RETENTION_DAYS"]),
         )
 
     @rpc

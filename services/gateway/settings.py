@@ -1,6 +1,6 @@
 """Every setting the gateway reads (docs/configuration.md is generated from these)."""
 
-from services.common.settings import COMMON, Setting
+from services.common.settings import COMMON, RETENTION_DAYS, Setting
 
 SETTINGS = (
     *(setting for setting in COMMON if setting.name != "FLOKK_RPC_TIMEOUT"),
@@ -12,4 +12,11 @@ SETTINGS = (
         "Send the session cookie only over HTTPS (default: on outside test and demo).",
     ),
     Setting("FLOKK_RATE_LIMIT", "30/60", "Public form requests allowed per client address: COUNT/SECONDS."),
+    Setting(
+        "FLOKK_DATA_CONTROLLER",
+        "Nasjonalt kompetansesenter for selvorganisert selvhjelp",
+        "The data controller the consent text names (the legal entity responsible for the personal data).",
+        required_in_production=True,
+    ),
+    RETENTION_DAYS,
 )

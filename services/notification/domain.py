@@ -5,11 +5,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from services.common import dates
 
 NAMESPACE = uuid.UUID("5b0c8a57-3f7e-4d0e-9a51-0f1c0c6b7a11")
 MESSAGE_ID_DOMAIN = "flokk.no"
-OSLO = ZoneInfo("Europe/Oslo")
+OSLO = dates.OSLO
 QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)
 DIGEST_FROM = time(8, 0)
 
@@ -220,51 +221,10 @@ def digest_day(now: datetime) -> date | None:
     return here.date() if here.time() >= DIGEST_FROM else None
 
 
-WEEKDAYS = {
-    "nb": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
-    "nn": ("måndag", "tysdag", "onsdag", "torsdag", "fredag", "laurdag", "søndag"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-MONTHS = {
-    "nb": (
-        "januar",
-        "februar",
-        "mars",
-        "april",
-        "mai",
-        "juni",
-        "juli",
-        "august",
-        "september",
-        "oktober",
-        "november",
-        "desember",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
-MONTHS["nn"] = MONTHS["nb"]
-
-
 def meeting_time(moment: datetime, language: str) -> str:
-    """'tirsdag 1. desember kl. 18.00' / 'Tuesday 1 December at 18:00', in Oslo time."""
-    here = local(moment)
-    weekday, month = WEEKDAYS[language][here.weekday()], MONTHS[language][here.month - 1]
-    if language == "en":
-        return f"{weekday} {here.day} {month} at {here:%H:%M}"
-    return f"{weekday} {here.day}. {month} kl. {here:%H.%M}"
+    """'tirsdag 1. desember kl. 18.00' / 'Tuesday 1 December at 18:00', in Oslo time, as the
+    gateway shows staff the same meeting (services.common.dates)."""
+    return dates.time_words(moment, language, year=False)
 
 
 # --- who hears what ----------------------------------------------------------------------------

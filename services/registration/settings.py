@@ -1,6 +1,6 @@
 """Every setting registration reads (docs/configuration.md is generated from these)."""
 
-from services.common.settings import COMMON, Setting
+from services.common.settings import COMMON, RETENTION_DAYS, Setting
 
 SETTINGS = (
     *COMMON,
@@ -27,7 +27,7 @@ SETTINGS = (
         required_in_production=True,
         secret=True,
     ),
-    Setting("FLOKK_RETENTION_DAYS", "365", "Days without activity after which a withdrawn person is erased."),
+    RETENTION_DAYS,
     Setting("FLOKK_RETENTION_SWEEP_SECONDS", "3600", "How often the retention sweep runs (read at import)."),
     Setting(
         "FLOKK_PAUSE_SWEEP_SECONDS",

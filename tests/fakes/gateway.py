@@ -62,6 +62,7 @@ PROPOSAL = {
         "theme": "grief",
         "mixed": False,
         "relaxed": [],
+        "longest_wait_days": 34,
     },
 }
 GROUP = {
@@ -190,6 +191,9 @@ ANSWERS = {
         "referral_statuses": [{"registration_id": "reg-1", "status": "waiting", "updated_at": "2026-11-28T09:00:00Z"}],
         "referral_status": {"registration_id": "reg-1", "status": "waiting", "updated_at": "2026-11-28T09:00:00Z"},
         "record_contact": {"registration_id": "reg-1", "purpose": "clarify_wishes"},
+        "first_names": {"reg-1": "Kari", "reg-2": "Ola"},
+        "find_by_reference": [{"registration_id": "reg-1", "status": "waiting", "contact_point_id": "link-bergen"}],
+        "resolve_duplicate": {"registration_ids": ["reg-1", "reg-2"], "resolved": True},
         "health": {"status": "ok"},
     },
     "matching": {

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from werkzeug.datastructures import MultiDict
 
+from services.common import clock
 from services.gateway import domain
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -25,7 +26,25 @@ def test_the_intake_from_a_form_carries_the_consent_given_now_and_names_every_ba
         "given_at": "2026-11-28T09:00:00Z",
         "channel": "self",
     }
-    assert errors["birth_year"] == ["Must be a year, such as 1980."] and errors["consent"] == ["consent_required"]
+    assert errors["birth_year"] == ["err_birth_year"] and errors["consent"] == ["consent_required"]
+
+
+def test_someone_younger_than_18_this_year_is_pointed_to_help_for_the_young_not_told_the_year_is_wrong():
+    form = MultiDict({"name": "Kari", "postal_code": "5003", "role": "self", "themes": "grief", "birth_year": "2010"})
+    with clock.use(clock.FixedClock(NOW)):  # the contract checks the age against the clock too
+        assert domain.intake_from_form(form, "nb", NOW, "web-1")[1]["birth_year"] == ["under_18"]
+        adult = MultiDict({**form, "birth_year": "2008"})  # 18 in 2026
+        assert "birth_year" not in domain.intake_from_form(adult, "nb", NOW, "web-1")[1]
+    new_year = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # already 2027 in Oslo: 2009 is 18 there
+    with clock.use(clock.FixedClock(new_year)):
+        late = MultiDict({**form, "birth_year": "2009"})
+        assert "birth_year" not in domain.intake_from_form(late, "nb", new_year, "k")[1]
+
+
+def test_a_referral_without_an_organisation_names_the_organisation_field_of_the_form():
+    form = MultiDict({"name": "Kari", "postal_code": "5003", "role": "self", "themes": "grief", "language": "nb"})
+    _, errors = domain.intake_from_form(form, "nb", NOW, "ref-1", {"referrer_id": "r", "organisation": ""})
+    assert errors["organisation"] == ["err_organisation"] and "referral" not in errors
 
 
 def test_a_referral_needs_no_consent_box_the_referrer_attests_it():
@@ -39,7 +58,40 @@ def test_errors_follow_the_form_and_use_the_pages_own_words_where_it_has_them():
     known = {"err_phone", "consent_required"}
     flat = domain.flat_errors({"consent": ["consent_required"], "phone": ["Not a number."], "zzz": {"0": ["x"]}}, known)
     assert list(flat) == ["phone", "consent", "zzz"]
-    assert flat == {"phone": "err_phone", "consent": "consent_required", "zzz": "x"}
+    assert flat == {"phone": "err_phone", "consent": "consent_required", "zzz": "err_unknown"}
+
+
+def test_a_services_error_code_gets_its_own_words_a_generic_one_the_fields_and_an_unknown_one_is_reported():
+    known = {"err_meeting_place_id", "err_first_meeting_at", "code_capacity_too_small", "code_required"}
+    errors = {
+        "meeting_place_id": ["capacity_too_small"],
+        "first_meeting_at": ["required"],
+        "starter_id": ["starter_on_holiday"],
+        "reason": ["Must be one of: a, b."],
+    }
+    assert domain.flat_errors(errors, known) == {
+        "meeting_place_id": "code_capacity_too_small",
+        "first_meeting_at": "err_first_meeting_at",  # says what to do, where "required" says only that
+        "starter_id": "err_unknown",
+        "reason": "err_unknown",
+    }
+    assert domain.unworded(errors, known) == {"starter_id": "starter_on_holiday", "reason": "uncoded"}
+
+
+def test_the_waiting_list_is_split_as_matching_pools_it_by_role_and_first_language():
+    pool = [
+        {"registration_id": "a", "role": "self", "language": "nb"},
+        {"registration_id": "b", "role": "relative", "language": "nb"},
+        {"registration_id": "c", "role": "self", "language": "nb"},
+    ]
+    assert [(s["role"], s["language"], [p["registration_id"] for p in s["people"]]) for s in domain.subpools(pool)] == [
+        ("self", "nb", ["a", "c"]),
+        ("relative", "nb", ["b"]),
+    ]
+
+
+def test_a_reference_matches_the_start_of_an_id_whatever_the_case():
+    assert domain.matches_reference("0AC39F4D-1111", " 0ac3 9f4d ") and not domain.matches_reference("0ac3", "")
 
 
 def test_a_first_meeting_typed_without_an_offset_is_norwegian_time():

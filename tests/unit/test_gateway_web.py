@@ -152,15 +152,20 @@ def test_staff_see_proposals_with_their_explanation_and_confirm_one():
     service, store = gateway()
     staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
     page = html(staff("GET", "/staff/link-bergen/proposals"))
-    assert "Five people share Tuesday evening" in page and "Tirsdag Kveld" in page
-    assert '<option value="group-room">Grupperommet (10)</option>' in page  # the directory's places
+    assert (
+        "<p>Fem personer kan møtes tirsdag kveld og har sorg som felles tema.</p>"
+        "<p>Den som har ventet lengst, har ventet 34 dager.</p><p>Ingenting er lempet på.</p>"
+    ) in page
+    assert "Tirsdag kveld" in page and "Five people" not in page  # matching's English summary is not shown
+    assert '<option value="group-room">Grupperommet (10 plasser)</option>' in page  # the directory's places
     assert '<option value="st-1">Kristin</option>' in page and "Jonas" not in page  # starters only
     response = staff(
         "POST",
         "/staff/link-bergen/groups/grp-1/confirm",
         form={"meeting_place_id": "mp-1", "first_meeting_at": "2026-12-01T18:00", "starter_id": "st-1"},
     )
-    assert response.status_code == 303 and response.headers["Location"] == "/staff/link-bergen/groups?done=confirm"
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/staff/link-bergen/groups?done=confirm&ref=grp-1"
     group_id, confirmation, actor = service.matching.confirm_group.call_args.args
     assert confirmation == {
         "meeting_place_id": "mp-1",
@@ -181,7 +186,9 @@ def test_the_groups_page_shows_each_groups_state_and_where_it_meets():
     service, store = gateway()
     staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
     page = html(staff("GET", "/staff/link-bergen/groups"))
-    assert "<td>Startet</td>" in page and "<td>Grupperommet</td>" in page and "2026-12-08 17:00" in page
+    assert "<td>Startet</td>" in page and "<td>Grupperommet</td>" in page
+    assert "tirsdag 8. desember 2026 kl. 18.00" in page  # 17:00 UTC is 18:00 in Oslo, as participants are told
+    assert "2026-12-08" not in page
 
 
 def test_staff_reject_with_a_reason():

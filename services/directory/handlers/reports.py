@@ -11,10 +11,12 @@ def coverage(ports: Ports) -> dict[str, Any]:
     return coverage_of(ports.reference, ports.store.contact_points())
 
 
-def coverage_map_svg(ports: Ports) -> str:
+def coverage_map_svg(ports: Ports, labels: dict[str, Any] | None = None) -> str:
+    """The coverage map; `labels` words it in the reader's language (coverage_map.LABELS)."""
     contact_points = ports.store.contact_points()
+    known = {key: value for key, value in (labels or {}).items() if key in coverage_map.LABELS}
     return coverage_map.render(
-        coverage_of(ports.reference, contact_points), coverage_map.contact_point_names(contact_points)
+        coverage_of(ports.reference, contact_points), coverage_map.contact_point_names(contact_points), known
     )
 
 

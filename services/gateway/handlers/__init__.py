@@ -6,6 +6,7 @@ from . import (  # noqa: F401  (each module's @route adds its handlers to routes
     directory,
     figures,
     groups,
+    information,
     meta,
     people,
     public,

@@ -10,10 +10,11 @@ from services.common.errors import InvalidInput, NotFound
 
 from .. import domain
 from ..context import Context
+from ..i18n import translator
 from ..ports import Ports
 from ..responses import json_response
 from ..routes import ADMIN, EVERYONE, STAFF, route
-from ..schemas import ContactPointQuery
+from ..schemas import ContactPointQuery, MapQuery
 
 CP = {"contact_point_id": "link-bergen"}
 
@@ -108,9 +109,25 @@ def coverage(ports: Ports, ctx: Context) -> Response:
     return json_response(ports.directory.coverage())
 
 
-@route("GET", "/api/coverage/map.svg", roles=EVERYONE, tag="directory", summary="The coverage map (SVG).")
+#: The coverage map's own words, by the keys the directory draws them under.
+MAP_TEXTS = ("title", "heading", "headline", "covered", "uncovered", "nobody", "sources")
+
+
+@route(
+    "GET",
+    "/api/coverage/map.svg",
+    roles=EVERYONE,
+    query=MapQuery,
+    tag="directory",
+    summary="The coverage map (SVG); `lang` words its title and legend in bokmål, nynorsk or English.",
+)
 def coverage_map(ports: Ports, ctx: Context) -> Response:
-    return Response(ports.directory.coverage_map_svg(), content_type="image/svg+xml")
+    lang = ctx.query.get("lang")
+    labels = None
+    if lang:
+        t = translator(lang)
+        labels = {key: t(f"map_{key}") for key in MAP_TEXTS} | {"decimal_comma": lang != "en"}
+    return Response(ports.directory.coverage_map_svg(labels), content_type="image/svg+xml")
 
 
 @route(

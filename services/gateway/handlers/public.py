@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from services.common.errors import InvalidInput, NotFound
 
-from .. import domain
+from .. import content, domain
 from ..context import Context
 from ..pages import field_messages, optional, render, send_form
 from ..ports import Ports
@@ -22,6 +22,16 @@ def idempotency_key(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex}"
 
 
+def consent_values(ports: Ports, ctx: Context) -> dict[str, Any]:
+    """The consent text the form shows now, in the page's language, and its version."""
+    terms = ports.consent
+    version = content.CURRENT_CONSENT
+    return {
+        "consent_version": version,
+        "consent_text": content.consent_text(version, ctx.lang, terms.controller, terms.retention_days),
+    }
+
+
 @route("GET", "/", roles=EVERYONE, kind="page")
 def home(ports: Ports, ctx: Context) -> Response:
     return render(ctx, "home.html")
@@ -30,7 +40,7 @@ def home(ports: Ports, ctx: Context) -> Response:
 @route("GET", "/register", roles=EVERYONE, kind="page")
 def register_form(ports: Ports, ctx: Context) -> Response:
     form = {"idempotency_key": idempotency_key("web")}
-    return render(ctx, "register.html", form=form, errors={}, **domain.register_choices())
+    return render(ctx, "register.html", form=form, errors={}, **domain.register_choices(), **consent_values(ports, ctx))
 
 
 @route("POST", "/register", roles=EVERYONE, kind="page", rate_limited=True)
@@ -48,6 +58,7 @@ def register_submit(ports: Ports, ctx: Context) -> Response:
         errors=errors,
         chosen=domain.chosen(form),
         **domain.register_choices(),
+        **consent_values(ports, ctx),
     )
 
 

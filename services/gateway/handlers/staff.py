@@ -19,12 +19,17 @@ OWN: dict[str, Any] = dict(roles=STAFF, kind="page", scope="contact_point")
 PEOPLE: dict[str, Any] = dict(OWN, audit="contact_point")
 
 
+def contact_point_of(ports: Ports, contact_point_id: str) -> dict[str, Any]:
+    """The contact point's directory entry, or its id as its name while the directory is away."""
+    return optional(ports.directory.get_contact_point, contact_point_id) or {"name": contact_point_id}
+
+
 def render_staff(
     ports: Ports, ctx: Context, template: str, contact_point_id: str, section: str, status: int = 200, **values: Any
 ) -> Response:
     """A staff page with the contact point's directory entry: its meeting places and starters
     fill the confirmation form, and the groups table names its places."""
-    cp = optional(ports.directory.get_contact_point, contact_point_id) or {"name": contact_point_id}
+    cp = contact_point_of(ports, contact_point_id)
     places = {m.get("meeting_place_id"): m.get("name") for m in cp.get("meeting_places") or []}
     starters = [s for s in cp.get("staff") or [] if s.get("role") == "starter"]
     return render(
@@ -38,42 +43,81 @@ def render_staff(
         starters=starters,
         reject_reasons=domain.REJECT_REASONS,
         close_reasons=domain.CLOSE_REASONS,
+        done=ctx.request.args.get("done"),
+        done_ref=ctx.request.args.get("ref", "")[:8],
         **values,
     )
 
 
-def _section(ports: Ports, ctx: Context, contact_point_id: str, section: str, items: list[Any]) -> Response:
-    template = f"staff_{section}.html"
-    return render_staff(ports, ctx, template, contact_point_id, section, items=items, errors={}, form={})
+def first_names(ports: Ports, ctx: Context, contact_point_id: str, groups: list[dict[str, Any]]) -> dict[str, str]:
+    """The first names of the people in the contact point's proposals or groups, which its staff
+    may read (registration checks it again); each person named gets an audit entry of their own.
+    Without registration's answer, the page shows references."""
+    ids = sorted({rid for group in groups for rid in group.get("registration_ids") or []})
+    names = (optional(ports.registration.first_names, ids, contact_point_id, ctx.actor) or {}) if ids else {}
+    ctx.named.extend(sorted(rid for rid in names if rid in ids))
+    return {rid: name for rid, name in names.items() if rid in ids}
+
+
+def _groups_page(
+    ports: Ports, ctx: Context, contact_point_id: str, section: str, items: list[Any], status: int = 200, **values: Any
+) -> Response:
+    values.setdefault("errors", {})
+    values.setdefault("form", {})
+    return render_staff(
+        ports,
+        ctx,
+        f"staff_{section}.html",
+        contact_point_id,
+        section,
+        status=status,
+        items=items,
+        names=first_names(ports, ctx, contact_point_id, items),
+        **values,
+    )
 
 
 @route("GET", f"{CP_PAGES}/pool", purpose="review pool", summary="the waiting pool", **PEOPLE)
 def staff_pool(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
-    return _section(ports, ctx, contact_point_id, "pool", ports.matching.pool(contact_point_id, ctx.actor))
+    """References only: a person is named where a proposal or group of this contact point holds them."""
+    items = ports.matching.pool(contact_point_id, ctx.actor)
+    return render_staff(
+        ports, ctx, "staff_pool.html", contact_point_id, "pool", items=items, subpools=domain.subpools(items)
+    )
 
 
 @route("GET", f"{CP_PAGES}/proposals", purpose="review proposals", summary="proposals to confirm or reject", **PEOPLE)
 def staff_proposals(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
-    return _section(ports, ctx, contact_point_id, "proposals", ports.matching.proposals(contact_point_id, ctx.actor))
+    items = ports.matching.proposals(contact_point_id, ctx.actor)
+    return _groups_page(
+        ports, ctx, contact_point_id, "proposals", items, **_why_none(ports, ctx, contact_point_id, items)
+    )
+
+
+def _why_none(ports: Ports, ctx: Context, contact_point_id: str, items: list[Any]) -> dict[str, Any]:
+    """With no proposal, why: who waits in which part of the waiting list, against the smallest group."""
+    if items:
+        return {}
+    pool = optional(ports.matching.pool, contact_point_id, ctx.actor)
+    return {"waiting": None if pool is None else domain.subpools(pool)}
 
 
 @route("GET", f"{CP_PAGES}/groups", purpose="review groups", summary="confirmed and running groups", **PEOPLE)
 def staff_groups(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
-    return _section(ports, ctx, contact_point_id, "groups", ports.matching.groups(contact_point_id, ctx.actor))
+    return _groups_page(ports, ctx, contact_point_id, "groups", ports.matching.groups(contact_point_id, ctx.actor))
 
 
 def _proposals_again(
     ports: Ports, ctx: Context, contact_point_id: str, group_id: str, errors: dict[str, str]
 ) -> Response:
     """The proposals page with the decision about `group_id` that could not be made, and why."""
-    return render_staff(
+    return _groups_page(
         ports,
         ctx,
-        "staff_proposals.html",
         contact_point_id,
         "proposals",
+        ports.matching.proposals(contact_point_id, ctx.actor),
         status=400,
-        items=ports.matching.proposals(contact_point_id, ctx.actor),
         errors=errors,
         form=ctx.request.form.to_dict(),
         failed_group=group_id,
@@ -86,7 +130,7 @@ def staff_confirm(ports: Ports, ctx: Context, contact_point_id: str, group_id: s
     _, errors = send_form(errors, lambda: ports.matching.confirm_group(group_id, confirmation, ctx.actor))
     if errors:
         return _proposals_again(ports, ctx, contact_point_id, group_id, errors)
-    return redirect(f"/staff/{contact_point_id}/groups?done=confirm", code=303)
+    return redirect(f"/staff/{contact_point_id}/groups?done=confirm&ref={group_id[:8]}", code=303)
 
 
 @route("POST", f"{CP_PAGES}/groups/<group_id>/reject", **OWN)
@@ -95,7 +139,7 @@ def staff_reject(ports: Ports, ctx: Context, contact_point_id: str, group_id: st
     _, errors = send_form(errors, lambda: ports.matching.reject_group(group_id, reason, ctx.actor))
     if errors:
         return _proposals_again(ports, ctx, contact_point_id, group_id, errors)
-    return redirect(f"/staff/{contact_point_id}/proposals?done=reject", code=303)
+    return redirect(f"/staff/{contact_point_id}/proposals?done=reject&ref={group_id[:8]}", code=303)
 
 
 @route("GET", "/staff", roles=STAFF, kind="page")
@@ -104,21 +148,22 @@ def staff_home(ports: Ports, ctx: Context) -> Response:
     if ctx.role == "contact_point_staff" and len(ids) == 1:
         return redirect(f"/staff/{ids[0]}/pool", code=303)
     listed = optional(ports.directory.list_contact_points, None, None, None) if ctx.role == "national_admin" else None
-    shown = ids if listed is None else [cp["contact_point_id"] for cp in listed]
-    return render(ctx, "staff_home.html", contact_point_ids=shown)
+    if listed is None:
+        listed = [{"contact_point_id": cp_id, **contact_point_of(ports, cp_id)} for cp_id in ids]
+    return render(ctx, "staff_home.html", contact_points=listed)
 
 
 @route("GET", f"{CP_PAGES}/directory", **OWN)
 def directory_form(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
     cp = ports.directory.get_contact_point(contact_point_id)
-    return render(
+    return render_staff(
+        ports,
         ctx,
         "staff_directory.html",
-        contact_point_id=contact_point_id,
-        contact_point=cp,
+        contact_point_id,
+        "directory",
         form=domain.contact_point_form(cp),
         errors={},
-        section="directory",
         saved=ctx.request.args.get("saved"),
     )
 
@@ -141,4 +186,5 @@ def directory_submit(ports: Ports, ctx: Context, contact_point_id: str) -> Respo
         form=ctx.request.form.to_dict(),
         errors=errors,
         section="directory",
+        done=None,
     )
