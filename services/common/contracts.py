@@ -415,6 +415,28 @@ class GroupProposed(GroupEvent):
     explanation = fields.Nested(Explanation, required=True)
 
 
+class RelaxationV2(Relaxation):
+    """A widening step as a page can put it in words: after how many days of waiting it applies,
+    and who joined through it (empty for a step the whole group takes, such as mixed themes)."""
+
+    after_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    registration_ids = fields.List(Id(), required=True)
+
+
+class ExplanationV2(Explanation):
+    """Version 2: the longest wait and the relaxations as numbers and ids, so that a reader's page
+    says them in its own language; `summary` stays matching's English sentence for other systems."""
+
+    relaxed = fields.List(fields.Nested(RelaxationV2), required=True)
+    longest_wait_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class GroupProposedV2(GroupEvent):
+    """Version 2 of group_proposed: the explanation's structured fields (ExplanationV2)."""
+
+    explanation = fields.Nested(ExplanationV2, required=True)
+
+
 class GroupRejected(GroupEvent):
     reason = fields.String(
         required=True, validate=_one_of(("not_compatible", "no_room", "no_starter", "acquaintances", "other"))
@@ -556,7 +578,7 @@ VERSIONS: dict[EventKey, dict[int, type[StrictSchema]]] = {
     ("matching", "registration_waitlisted"): {1: RegistrationWaitlisted},
     ("matching", "registration_unroutable"): {1: RegistrationUnroutable},
     ("matching", "registration_assigned"): {1: RegistrationAssigned},
-    ("matching", "group_proposed"): {1: GroupProposed},
+    ("matching", "group_proposed"): {1: GroupProposed, 2: GroupProposedV2},
     ("matching", "group_rejected"): {1: GroupRejected},
     ("matching", "group_confirmed"): {1: GroupConfirmed, 2: GroupConfirmedV2},
     ("matching", "group_member_added"): {1: GroupMemberAdded, 2: GroupMemberAddedV2},
@@ -575,8 +597,10 @@ VERSIONS: dict[EventKey, dict[int, type[StrictSchema]]] = {
 #: group_confirmed v2 and group_member_added v2 (issue 13): their receivers (registration,
 #: notification) read them, treating a field v1 lacks as absent; contact_point_upserted v2 likewise
 #: (matching, whose confirmation reads a meeting place without `kind` as physical).
+#: group_proposed v2: its receivers read only the ids, which both versions carry.
 EMITTED_VERSIONS: dict[EventKey, int] = {
     ("notification", "notification_failed"): 2,
+    ("matching", "group_proposed"): 2,
     ("matching", "group_confirmed"): 2,
     ("matching", "group_member_added"): 2,
     ("directory", "contact_point_upserted"): 2,

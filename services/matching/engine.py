@@ -614,7 +614,8 @@ def _proposal(units, label, members, pool, now):
 
 
 def relaxations(members, theme, pool):
-    """Each widening step the group relies on, with the reason a contact person can check."""
+    """Each widening step the group relies on: after how many days of waiting it applies, who
+    came through it (none for a step the whole group takes), and the reason a contact person can check."""
     days = pool.widening_days
     relaxed = []
     if theme is MIXED:
@@ -625,6 +626,8 @@ def relaxations(members, theme, pool):
                     f"no shared theme: all {len(members)} accept mixed groups and each has waited at least "
                     f"{days['mixed_themes']} days"
                 ),
+                "after_days": days["mixed_themes"],
+                "registration_ids": [],
             }
         )
     for step in ("neighbouring", "digital"):
@@ -638,6 +641,8 @@ def relaxations(members, theme, pool):
                         f"{ids} waited more than {days[step]} days at their own contact point"
                         f" ({visitors[0].visiting_reason or step})"
                     )[:300],
+                    "after_days": days[step],
+                    "registration_ids": [p.registration_id for p in visitors],
                 }
             )
     if len(members) < pool.min_size:
@@ -648,6 +653,8 @@ def relaxations(members, theme, pool):
                     f"a group of {len(members)} below the usual {pool.min_size}: everyone has waited at least "
                     f"{days['group_of_four']} days"
                 ),
+                "after_days": days["group_of_four"],
+                "registration_ids": [],
             }
         )
     return relaxed
@@ -673,4 +680,5 @@ def explain(members, slot, theme, relaxed, pool, now):
         "theme": theme,
         "mixed": theme is MIXED,
         "relaxed": relaxed,
+        "longest_wait_days": longest,
     }

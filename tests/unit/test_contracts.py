@@ -144,3 +144,28 @@ def test_access_rules():
 @pytest.mark.parametrize("value", [1, 0, "true", "yes", None])
 def test_booleans_are_json_booleans_only(value):
     assert set(errors_of(intake(open_to_mixed=value))) == {"open_to_mixed"}
+
+
+def test_group_proposed_v2_carries_the_explanations_numbers_and_v1_stays_readable():
+    from services.common.contracts import data_schema, emitted_version
+
+    v1 = {
+        "group_id": "g-1",
+        "contact_point_id": "link-bergen",
+        "registration_ids": ["a", "b", "c", "d", "v"],
+        "explanation": {
+            "summary": "5 people can all meet Tuesday evening.",
+            "slot": {"weekday": "tue", "part_of_day": "evening"},
+            "theme": "grief",
+            "mixed": False,
+            "relaxed": [{"step": "neighbouring", "reason": "v waited more than 28 days"}],
+        },
+    }
+    assert data_schema("matching", "group_proposed", 1)().load(v1)
+    with pytest.raises(ValidationError) as missing:
+        data_schema("matching", "group_proposed", 2)().load(v1)
+    assert set(missing.value.messages["explanation"]) == {"longest_wait_days", "relaxed"}
+    v2 = {**v1, "explanation": {**v1["explanation"], "longest_wait_days": 34}}
+    v2["explanation"]["relaxed"] = [{**v1["explanation"]["relaxed"][0], "after_days": 28, "registration_ids": ["v"]}]
+    assert data_schema("matching", "group_proposed", 2)().load(v2)["explanation"]["longest_wait_days"] == 34
+    assert emitted_version("matching", "group_proposed") == 2

@@ -160,6 +160,7 @@ def test_five_who_share_a_slot_and_a_theme_make_a_group_with_a_readable_explanat
     summary = proposal.explanation["summary"]
     assert "Tuesday evening" in summary and "grief" in summary and "Nothing was relaxed" in summary
     assert proposal.explanation["slot"] == {"weekday": "tue", "part_of_day": "evening"}
+    assert proposal.explanation["longest_wait_days"] == 10  # r0, waiting ten days: a number a page can word
 
 
 def test_four_wait_until_they_have_all_waited_past_the_group_of_four_threshold():
@@ -169,6 +170,7 @@ def test_four_wait_until_they_have_all_waited_past_the_group_of_four_threshold()
     [proposal] = engine.propose(long_waiting, POOL, NOW).proposals
     assert [r["step"] for r in proposal.relaxed] == ["group_of_four"]
     assert "56 days" in proposal.relaxed[0]["reason"]
+    assert (proposal.relaxed[0]["after_days"], proposal.relaxed[0]["registration_ids"]) == (56, [])
 
 
 def test_mixed_groups_only_for_those_who_accept_them_and_have_waited_past_the_threshold():
@@ -264,3 +266,5 @@ def test_visitors_by_widening_are_named_in_the_explanation():
     ]
     [proposal] = engine.propose(people, POOL, NOW).proposals
     assert proposal.relaxed[0]["step"] == "neighbouring" and "v1" in proposal.relaxed[0]["reason"]
+    assert (proposal.relaxed[0]["after_days"], proposal.relaxed[0]["registration_ids"]) == (28, ["v1"])
+    assert proposal.explanation["longest_wait_days"] == 40
