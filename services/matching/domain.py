@@ -330,27 +330,23 @@ def check_meeting_place(
 ) -> Doc:
     """The meeting place must exist at the contact point, be of the group's kind (digital for a
     digital pool, physical otherwise; `override_reason` lets staff choose otherwise), hold the
-    group, and (a room) suit every member's accessibility needs. Returns the place or RuleBroken."""
+    group and a starter, and (a room) suit every member's accessibility needs. Returns the place or
+    RuleBroken with a code: `unknown_meeting_place`, `place_kind_mismatch`, `capacity_too_small`,
+    `place_lacks_access`."""
     place = next((p for p in places if p.get("meeting_place_id") == place_id), None)
     if place is None:
-        raise RuleBroken({"meeting_place_id": [f"{place_id!r} is not a meeting place of {group['contact_point_id']}."]})
+        raise RuleBroken({"meeting_place_id": ["unknown_meeting_place"]})
     digital_place = place.get("kind", "physical") == "digital"
     if digital_place != is_digital(group) and not override_reason:
         raise RuleBroken({"meeting_place_id": [PLACE_KIND_MISMATCH]})
     capacity = place.get("capacity")
     if capacity is not None and capacity < len(group["members"]) + 1:
-        raise RuleBroken(
-            {
-                "meeting_place_id": [
-                    f"Holds {capacity}; the group needs room for {len(group['members'])} members and a starter."
-                ]
-            }
-        )
+        raise RuleBroken({"meeting_place_id": ["capacity_too_small"]})
     missing = sorted(
         {need for needs in needs_by_member.values() for need in needs} - set(place.get("accessibility") or ())
     )
     if missing and not digital_place:
-        raise RuleBroken({"meeting_place_id": [f"Does not suit every member: it lacks {', '.join(missing)}."]})
+        raise RuleBroken({"meeting_place_id": ["place_lacks_access"]})
     return place
 
 

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from services.common.clock import OSLO
 from services.common.contracts import Bool, GroupClosed, GroupRejected, Schedule
-from services.common.errors import InvalidInput
+from services.common.errors import InvalidInput, invalid
 
 
 class Confirmation(Schema):
@@ -50,23 +50,23 @@ CLOSE_REASONS = _choices(GroupClosed)
 
 def _load(schema: Schema, payload: Any, name: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
-        raise InvalidInput({name: ["Must be an object."]})
+        raise InvalidInput({name: ["invalid"]})
     try:
         loaded: dict[str, Any] = schema.load(payload)
     except ValidationError as exc:
-        raise InvalidInput(exc.messages) from None
+        raise invalid(exc.messages) from None
     return loaded
 
 
 def load_confirmation(payload, now):
-    """The confirmation, or InvalidInput naming each bad field; the first meeting must be ahead,
+    """The confirmation, or InvalidInput with each bad field's code; the first meeting must be ahead,
     and a planned handover on or after its day."""
     confirmation = _load(Confirmation(), payload, "confirmation")
     if confirmation["first_meeting_at"] <= now:
-        raise InvalidInput({"first_meeting_at": ["Must be in the future."]})
+        raise InvalidInput({"first_meeting_at": ["date_in_past"]})
     planned = confirmation["handover_planned_on"]
     if planned is not None and planned < confirmation["first_meeting_at"].astimezone(OSLO).date():
-        raise InvalidInput({"handover_planned_on": ["Must be on or after the day of the first meeting."]})
+        raise InvalidInput({"handover_planned_on": ["before_first_meeting"]})
     return confirmation
 
 
@@ -75,10 +75,10 @@ def load_handover(payload: Any, members: list[str]) -> dict[str, Any]:
     handover = _load(Handover(), payload, "handover")
     named = handover["checkin_registration_ids"]
     if len(set(named)) != len(named):
-        raise InvalidInput({"checkin_registration_ids": ["Name each member once."]})
+        raise InvalidInput({"checkin_registration_ids": ["repeated"]})
     strangers = [rid for rid in named if rid not in members]
     if strangers:
-        raise InvalidInput({"checkin_registration_ids": ["Must be members of the group."]})
+        raise InvalidInput({"checkin_registration_ids": ["not_member"]})
     return handover
 
 
@@ -89,11 +89,11 @@ def load_answer(payload: Any) -> dict[str, Any]:
 
 def check_reason(reason, allowed):
     if reason not in allowed:
-        raise InvalidInput({"reason": [f"Must be one of: {', '.join(allowed)}."]})
+        raise InvalidInput({"reason": ["not_one_of"]})
     return reason
 
 
 def check_id(value, field_name):
     if not isinstance(value, str) or not 1 <= len(value) <= 64:
-        raise InvalidInput({field_name: ["Must be an id of 1-64 characters."]})
+        raise InvalidInput({field_name: ["invalid_id"]})
     return value

@@ -78,8 +78,10 @@ class IdempotencyConflict(Exception):
     """The key was used before with a different payload (the first payload wins)."""
 
 
-KEY_REUSED = "This key was used before with a different registration."
-KEY_ERASED = "The registration under this key was erased; submit it again with a new key."
+#: The codes of a misused idempotency key: used before for another registration, or the key of an
+#: erased one (docs/rpc.md).
+KEY_REUSED = "key_reused"
+KEY_ERASED = "key_erased"
 
 
 def new_registration(
@@ -206,7 +208,7 @@ def check_register_actor(actor: Actor, data: Intake) -> None:
     if referral.get("referrer_id") != actor.get("referrer_id"):
         raise Forbidden("a referrer may register people only under their own referrer id")
     if data["consent"]["channel"] != "referrer":
-        raise InvalidInput({"consent": {"channel": ["A referrer attests consent: use channel 'referrer'."]}})
+        raise InvalidInput({"consent": {"channel": ["consent_channel"]}})
 
 
 def require_person_or_staff(actor: Actor, registration: Registration) -> None:
@@ -233,13 +235,13 @@ def withdrawal_reason(actor: Actor, reason: str, registration: Registration) -> 
     if is_participant(actor):
         return "person"
     if reason not in WITHDRAWAL_REASONS:
-        raise InvalidInput({"reason": [f"Must be one of: {', '.join(WITHDRAWAL_REASONS)}."]})
+        raise InvalidInput({"reason": ["not_one_of"]})
     return reason
 
 
 def check_erasure_reason(reason: str) -> str:
     if reason not in ERASURE_REASONS:
-        raise InvalidInput({"reason": [f"Must be one of: {', '.join(ERASURE_REASONS)}."]})
+        raise InvalidInput({"reason": ["not_one_of"]})
     return reason
 
 

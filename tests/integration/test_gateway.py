@@ -89,7 +89,7 @@ def test_a_registration_over_http_reaches_the_registration_service_once(stack, m
     assert status == 201 and by_integration["created"] is True  # registration accepts the integration's actor
     assert mongo[f"{db_prefix}registration"].registrations.count_documents({}) == 2
     status, error = http.json("POST", "/api/registrations", intake(postal_code="0000"))
-    assert status == 400 and error["error"]["fields"] == {"postal_code": ["Unknown postal code."]}
+    assert status == 400 and error["error"]["fields"] == {"postal_code": ["unknown_postal_code"]}
 
 
 def test_accounts_from_the_command_line_sign_in_and_edit_the_directory(stack):

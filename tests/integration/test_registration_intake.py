@@ -95,7 +95,7 @@ def test_an_unknown_postal_code_is_rejected_on_that_field(running):
     amqp_uri, tap = running
     publish(amqp_uri, "intake.events", "registration_requested", envelope(intake(postal_code="0000")))
     rejected = tap.wait_for("registration_rejected")[0]["data"]
-    assert rejected["errors"] == {"postal_code": ["Unknown postal code."]}
+    assert rejected["errors"] == {"postal_code": ["unknown_postal_code"]}
 
 
 def test_a_key_reused_with_another_payload_is_a_conflict(running):

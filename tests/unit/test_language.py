@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from nameko.exceptions import RemoteError
 
+from services.common.errors import MESSAGE_CODES, coded
 from services.gateway.i18n import texts
 from services.gateway.pipeline import routing
 from services.gateway.routes import ROUTES
@@ -297,3 +298,37 @@ def test_the_check_finds_english_uuids_and_iso_dates_and_leaves_norwegian_alone(
     ]
     assert len(ENGLISH) >= 300
     assert Visible('<p>Språk: <a lang="en" href="?lang=en">English</a></p>').text == "Språk:"
+
+
+#: The codes services raise themselves (besides those `coded` gives marshmallow's messages).
+RAISED_CODES = (
+    "capacity_too_small",
+    "date_in_past",
+    "place_lacks_access",
+    "unknown_meeting_place",
+    "same_person",
+    "key_reused",
+    "key_erased",
+    "cannot_change",
+    "consent_channel",
+)
+
+
+@pytest.mark.parametrize("lang", ["nb", "nn", "en"])
+def test_every_error_code_the_services_give_has_words_in_each_language(lang):
+    known = texts(lang)
+    codes = {code for _, code in MESSAGE_CODES} | set(RAISED_CODES)
+    assert sorted(c for c in codes if f"code_{c}" not in known and c not in known) == []
+    if lang != "en":
+        assert [c for c in codes if problems_in(known.get(f"code_{c}", known.get(c, "")))] == []
+
+
+def test_marshmallows_messages_become_codes_and_a_code_stays_as_it_is():
+    assert coded({"phone": ["Must be a Norwegian mobile number: +47 and 8 digits."], "x": {"0": ["date_in_past"]}}) == {
+        "phone": ["not_norwegian_mobile"],
+        "x": {"0": ["date_in_past"]},
+    }
+    assert coded(["Holds 4; the group needs room for 5.", "Missing data for required field."]) == [
+        "invalid",  # a sentence nobody gave a code: no value crosses
+        "required",
+    ]

@@ -85,12 +85,13 @@ def test_the_meeting_place_must_exist_hold_the_group_and_suit_every_need():
         domain.check_meeting_place(group, "hall", places, {"a": ["step_free"], "b": []})["meeting_place_id"] == "hall"
     )
     for place_id, needs, message in (
-        ("hall", {"a": ["hearing_loop"]}, "lacks hearing_loop"),
-        ("gym", {}, "not a meeting place"),
+        ("hall", {"a": ["hearing_loop"]}, "place_lacks_access"),
+        ("gym", {}, "unknown_meeting_place"),
     ):
         with pytest.raises(domain.RuleBroken) as broken:
             domain.check_meeting_place(group, place_id, places, needs)
-        assert message in broken.value.field_errors["meeting_place_id"][0]
+        assert broken.value.field_errors == {"meeting_place_id": [message]}
     small = [{"meeting_place_id": "hall", "capacity": 5, "accessibility": []}]
-    with pytest.raises(domain.RuleBroken):
+    with pytest.raises(domain.RuleBroken) as broken:
         domain.check_meeting_place(group, "hall", small, {})
+    assert broken.value.field_errors == {"meeting_place_id": ["capacity_too_small"]}  # five and a starter

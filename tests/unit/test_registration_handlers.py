@@ -58,12 +58,12 @@ def test_a_place_the_directory_does_not_know_is_refused_on_its_own_field():
     ports = ports_with(directory=FakeDirectory(postal_codes={}))
     with pytest.raises(InvalidInput) as refused:
         handlers.register(ports, intake(postal_code="0000"))
-    assert refused.value.errors == {"postal_code": ["Unknown postal code."]}
+    assert refused.value.errors == {"postal_code": ["unknown_postal_code"]}
     data = intake()
     del data["postal_code"]
     with pytest.raises(InvalidInput) as refused:
         handlers.register(ports, {**data, "municipality_number": "9999"})
-    assert refused.value.errors == {"municipality_number": ["Unknown municipality number."]}
+    assert refused.value.errors == {"municipality_number": ["unknown_municipality"]}
     assert ports.store.registrations == {} and ports.store.events == []
 
 
@@ -80,7 +80,7 @@ def test_a_registration_that_lost_the_race_for_its_key_answers_with_the_winners(
     store.misses = 1
     with pytest.raises(Conflict) as refused:  # the loser's payload differs: the first one wins
         handlers.register(ports, {**data, "themes": ["trauma"]})
-    assert str(refused.value) == "This key was used before with a different registration."
+    assert str(refused.value) == "key_reused"  # the code of a key used before for another registration
     assert store.emitted_types() == ["registration_created"] and len(store.registrations) == 1
 
 

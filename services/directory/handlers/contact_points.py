@@ -54,7 +54,7 @@ def checked(ports: Ports, payload: object) -> dict[str, Any]:
     fields = load(ContactPointInput(), payload)
     parent = fields.get("parent_contact_point_id")
     if parent and ports.store.contact_point(parent) is None:
-        raise InvalidInput({"parent_contact_point_id": ["No contact point has this id."]})
+        raise InvalidInput({"parent_contact_point_id": ["unknown_contact_point"]})
     return fields
 
 
@@ -86,14 +86,14 @@ def update_contact_point(ports: Ports, contact_point_id: str, changes: object, a
     """Lay `changes` over the stored contact point; the result is validated as a whole."""
     authorise(actor, contact_point_id)
     if isinstance(changes, dict) and changes.get("contact_point_id", contact_point_id) != contact_point_id:
-        raise InvalidInput({"contact_point_id": ["Cannot be changed."]})
+        raise InvalidInput({"contact_point_id": ["cannot_change"]})
     now = ports.clock.now()
 
     def decide(current: ContactPoint | None) -> tuple[ContactPoint, bool]:
         if current is None:
             raise _not_found(contact_point_id)
         if not isinstance(changes, dict):
-            raise InvalidInput({"_schema": ["Expected a JSON object."]})
+            raise InvalidInput({"_schema": ["invalid"]})
         loaded = checked(ports, domain.with_changes(current, changes))
         return domain.next_version(current, domain.keeping_video_links(current, loaded), now)
 

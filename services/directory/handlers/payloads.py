@@ -4,15 +4,15 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from services.common.errors import InvalidInput
+from services.common.errors import InvalidInput, invalid
 
 
 def load(schema: Schema, payload: object) -> dict[str, Any]:
-    """The payload as `schema` loads it, or InvalidInput with the field-level errors."""
+    """The payload as `schema` loads it, or InvalidInput with each field's error code."""
     if not isinstance(payload, dict):
-        raise InvalidInput({"_schema": ["Expected a JSON object."]})
+        raise InvalidInput({"_schema": ["invalid"]})
     try:
         loaded: dict[str, Any] = schema.load(payload)
     except ValidationError as exc:
-        raise InvalidInput(exc.messages) from None
+        raise invalid(exc.messages) from None
     return loaded

@@ -18,7 +18,7 @@ def record_acquaintances(ports: Ports, registration_id_a: str, registration_id_b
     a = schemas.check_id(registration_id_a, "registration_id_a")
     b = schemas.check_id(registration_id_b, "registration_id_b")
     if a == b:
-        raise InvalidInput({"registration_id_b": ["Must be another person than registration_id_a."]})
+        raise InvalidInput({"registration_id_b": ["same_person"]})
     entries = {e["_id"]: e for e in ports.store.entries([a, b])}
     for field_name, rid in (("registration_id_a", a), ("registration_id_b", b)):
         if rid not in entries:

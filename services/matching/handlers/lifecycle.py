@@ -105,7 +105,7 @@ def advance_group(ports: Ports, group_id: str, to_state: str, actor: Any) -> Doc
     names both)."""
     group_id = schemas.check_id(group_id, "group_id")
     if to_state not in ("started", "self_run"):
-        raise InvalidInput({"state": ["Must be one of: started, self_run."]})
+        raise InvalidInput({"state": ["not_one_of"]})
     group = group_for(ports, group_id, actor)
     if to_state == "self_run":
         return hand_over(ports, group, [], None)

@@ -12,7 +12,8 @@ from marshmallow import Schema, ValidationError
 
 from services.common.contracts import RegistrationRequested
 from services.common.envelope import Event
-from services.common.errors import Conflict, InvalidInput
+from services.common.errors import Conflict, InvalidInput, coded
+from services.common.errors import invalid as coded_invalid
 
 from .. import domain
 from ..domain import Actor, Intake, Place, Registration
@@ -111,9 +112,9 @@ def lookup_place(ports: Ports, data: Intake) -> Place:
             return ports.directory.municipality_for_postal_code(data["postal_code"])
         return {**ports.directory.municipality(data["municipality_number"]), "area": None}
     except UnknownPostalCode:
-        raise InvalidInput({"postal_code": ["Unknown postal code."]}) from None
+        raise InvalidInput({"postal_code": ["unknown_postal_code"]}) from None
     except UnknownMunicipality:
-        raise InvalidInput({"municipality_number": ["Unknown municipality number."]}) from None
+        raise InvalidInput({"municipality_number": ["unknown_municipality"]}) from None
 
 
 def _plan(ports: Ports, data: Intake) -> tuple[str, Any]:
@@ -179,13 +180,13 @@ def _loaded(schema: Schema, payload: Mapping[str, Any]) -> dict[str, Any]:
     try:
         return schema.load(payload)
     except ValidationError as exc:
-        raise InvalidInput(exc.messages) from None
+        raise coded_invalid(exc.messages) from None
 
 
 def _intake_errors(invalid_event: "InvalidEvent") -> dict[str, Any]:
     """Field errors of an invalid intake event, at the level of the intake's own fields."""
     errors = invalid_event.errors
-    return errors.get("data", errors) if isinstance(errors.get("data"), dict) else errors
+    return coded(errors.get("data", errors) if isinstance(errors.get("data"), dict) else errors)
 
 
 def _intake_key(invalid_event: "InvalidEvent") -> object:

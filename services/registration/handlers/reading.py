@@ -47,7 +47,7 @@ def referral_statuses(ports: Ports, actor: Actor) -> list[dict[str, Any]]:
     require_role(actor, "referrer")
     referrer_id = (actor or {}).get("referrer_id")
     if not referrer_id:
-        raise InvalidInput({"actor": {"referrer_id": ["A referrer needs a referrer_id."]}})
+        raise InvalidInput({"actor": {"referrer_id": ["required"]}})
     return [domain.referral_view(registration) for registration in ports.store.by_referrer(referrer_id)]
 
 
