@@ -74,6 +74,9 @@ MESSAGE_CODES = (
     ("Unknown postal code", "unknown_postal_code"),
     ("Unknown municipality number", "unknown_municipality"),
     ("Unknown county number", "unknown_county"),
+    ("The cohort is given once", "cohort_per_submission"),
+    ("Only a digital meeting place has a video link", "video_url_not_digital"),
+    ("Must be two different registration ids", "same_person"),
 )
 
 

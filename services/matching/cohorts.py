@@ -86,9 +86,12 @@ def proposals(cohort: Doc, entries: Sequence[Doc], max_size: int, now: datetime)
     """One group of the cohort at the course's time, or several of even size."""
     ordered = sorted(entries, key=lambda e: (domain.waiting_start(e), e["_id"]))
     profiles = {entry["_id"]: entry["profile"] for entry in ordered}
+    waited = {entry["_id"]: domain.waited_days(entry, now) for entry in ordered}
     slot = engine.slot_key(cohort["slot"])
     parts = split_evenly([entry["_id"] for entry in ordered], max_size)
-    return [_proposal(cohort, members, profiles, slot, len(ordered), len(parts), max_size, now) for members in parts]
+    return [
+        _proposal(cohort, members, profiles, slot, len(ordered), len(parts), max_size, now, waited) for members in parts
+    ]
 
 
 def _proposal(
@@ -100,6 +103,7 @@ def _proposal(
     parts: int,
     max_size: int,
     now: datetime,
+    waited: dict[str, int],
 ) -> engine.Proposal:
     shared = set.intersection(*(set(profiles[rid]["themes"]) for rid in members))
     theme = next((t for t in profiles[members[0]]["themes"] if t in shared), None)
@@ -110,7 +114,10 @@ def _proposal(
         theme=theme,
         members=members,
         relaxed=[],
-        explanation=_explanation(cohort, members, profiles, slot, theme, registered, parts, max_size),
+        explanation={
+            **_explanation(cohort, members, profiles, slot, theme, registered, parts, max_size),
+            "longest_wait_days": max(0, *(waited[rid] for rid in members)),
+        },
     )
 
 

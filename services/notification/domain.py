@@ -417,7 +417,7 @@ WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 def schedule_text(schedule: dict[str, Any], language: str) -> str:
     """'hver torsdag kl. 18.00' / 'annakvar torsdag kl. 18.00' / 'every other Thursday at 18:00'."""
-    weekday = WEEKDAYS[language][WEEKDAY_KEYS.index(schedule["weekday"])]
+    weekday = dates.WEEKDAYS[language][WEEKDAY_KEYS.index(schedule["weekday"])]
     clock = schedule["start_time"] if language == "en" else schedule["start_time"].replace(":", ".")
     return SCHEDULE_WORDS[language][schedule["every"]].format(weekday=weekday, time=clock)
 

@@ -293,7 +293,7 @@ def retention_cutoff(now: datetime, retention_days: float) -> datetime:
 def pause_weeks(weeks: object) -> int:
     low, high = PAUSE_WEEKS
     if isinstance(weeks, bool) or not isinstance(weeks, int) or not low <= weeks <= high:
-        raise InvalidInput({"weeks": [f"Must be a whole number of weeks from {low} to {high}."]})
+        raise InvalidInput({"weeks": ["range"]})
     return weeks
 
 

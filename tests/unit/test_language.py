@@ -311,6 +311,14 @@ RAISED_CODES = (
     "key_erased",
     "cannot_change",
     "consent_channel",
+    "place_kind_mismatch",
+    "before_first_meeting",
+    "not_member",
+    "too_many",
+    "not_contact",
+    "unknown_contact_point",
+    "contact_point_closed",
+    "cohort_closed",
 )
 
 

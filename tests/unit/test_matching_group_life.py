@@ -74,15 +74,15 @@ def test_a_handover_planned_before_the_first_meeting_is_refused_by_field():
     for i in range(5):
         arrive(service, f"r{i}")
     [group] = proposed(store)
-    for planned, message in (
-        ("2030-01-07", "Must be on or after the day of the first meeting."),
-        ("soon", "Not a valid date."),
+    for planned, code in (
+        ("2030-01-07", "before_first_meeting"),
+        ("soon", "invalid"),
     ):
         with pytest.raises(InvalidInput) as refused:
             service.confirm_group(
                 group["_id"], confirmation(first_meeting_at=FIRST_MEETING, handover_planned_on=planned), STAFF
             )
-        assert refused.value.errors == {"handover_planned_on": [message]}
+        assert refused.value.errors == {"handover_planned_on": [code]}
 
 
 def test_starting_a_group_is_on_the_bus(fixed_clock):

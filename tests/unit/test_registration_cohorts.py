@@ -73,7 +73,7 @@ def test_only_a_course_leader_creates_one_and_each_bad_field_is_named():
     service.directory.get_contact_point.side_effect = RemoteError("NotFound", "no contact point")
     with pytest.raises(InvalidInput) as refused:
         service.create_cohort(COURSE, REFERRER)
-    assert refused.value.errors == {"contact_point_id": ["Unknown contact point."]}
+    assert refused.value.errors == {"contact_point_id": ["unknown_contact_point"]}
 
 
 def test_a_code_is_found_as_people_type_it_and_an_unknown_or_expired_one_is_not(fixed_clock):

@@ -441,8 +441,8 @@ def test_listing_oneself_or_nobody_known_flags_nothing_and_bad_entries_are_named
         service.set_avoid_list(me, ["ok@example.no", "ola", "12345678"], person(me))
     assert refused.value.errors == {
         "contacts": {
-            "1": ["Must be an e-mail address or a Norwegian mobile number."],
-            "2": ["Must be an e-mail address or a Norwegian mobile number."],
+            "1": ["not_contact"],
+            "2": ["not_contact"],
         }
     }
     with pytest.raises(InvalidInput) as refused:

@@ -26,7 +26,7 @@ def record_handover(ports: Ports, group_id: str, handover: Any, actor: Any) -> D
         raise Conflict(f"A {group['state']} group cannot be handed over: only a started one.")
     places = ports.directory.get_contact_point(group["contact_point_id"]).get("meeting_places") or []
     if schedule["meeting_place_id"] not in {p.get("meeting_place_id") for p in places}:
-        raise InvalidInput({"schedule": {"meeting_place_id": [f"Not a meeting place of {group['contact_point_id']}."]}})
+        raise InvalidInput({"schedule": {"meeting_place_id": ["unknown_meeting_place"]}})
     return hand_over(ports, group, fields["checkin_registration_ids"], schedule)
 
 

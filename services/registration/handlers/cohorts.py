@@ -30,9 +30,9 @@ def create_cohort(ports: Ports, payload: object, actor: Actor) -> dict[str, Any]
     try:
         contact_point = ports.directory.contact_point(fields["contact_point_id"])
     except UnknownContactPoint:
-        raise InvalidInput({"contact_point_id": ["Unknown contact point."]}) from None
+        raise InvalidInput({"contact_point_id": ["unknown_contact_point"]}) from None
     if not contact_point.get("active", True):
-        raise InvalidInput({"contact_point_id": ["This contact point takes no one new."]})
+        raise InvalidInput({"contact_point_id": ["contact_point_closed"]})
     now = ports.clock.now()
     cohort = {
         **fields,
@@ -60,7 +60,7 @@ def create_cohort(ports: Ports, payload: object, actor: Actor) -> dict[str, Any]
 
 def _loaded(payload: object) -> dict[str, Any]:
     if not isinstance(payload, dict):
-        raise InvalidInput({"_schema": ["Expected a JSON object."]})
+        raise InvalidInput({"_schema": ["invalid"]})
     try:
         loaded: dict[str, Any] = NewCohort().load(payload)
     except ValidationError as exc:
@@ -115,5 +115,5 @@ def with_cohort_checked(ports: Ports, data: Intake) -> Intake:
         return data
     registered = ports.store.registered_in_cohort(cohort["_id"])
     if not cohorts.is_open(cohort, registered, ports.clock.now()):
-        raise InvalidInput({"cohort": ["This course group takes no more registrations."]})
+        raise InvalidInput({"cohort": ["cohort_closed"]})
     return {**data, "cohort": {"cohort_id": cohort["_id"], "keep_together": cohort["keep_together"]}}

@@ -67,7 +67,7 @@ def update_preferences(ports: Ports, registration_id: str, changes: object, acto
 
 def _preferences(changes: object) -> dict[str, Any]:
     if not isinstance(changes, Mapping):
-        raise InvalidInput({"changes": ["Must be an object of the preferences to change."]})
+        raise InvalidInput({"changes": ["invalid"]})
     try:
         loaded: dict[str, Any] = PreferenceChanges().load(changes)
     except ValidationError as exc:
@@ -169,14 +169,12 @@ def set_avoid_list(ports: Ports, registration_id: str, contacts: object, actor: 
 
 def _avoid_digests(ports: Ports, contacts: object) -> list[str]:
     if not isinstance(contacts, list) or len(contacts) > domain.MAX_AVOIDED:
-        raise InvalidInput(
-            {"contacts": [f"Must be a list of at most {domain.MAX_AVOIDED} e-mail addresses or mobile numbers."]}
-        )
+        raise InvalidInput({"contacts": ["too_many"]})  # at most MAX_AVOIDED
     parsed, errors = [], {}
     for position, text in enumerate(contacts):
         contact = parse_contact(text)
         if contact is None:
-            errors[str(position)] = ["Must be an e-mail address or a Norwegian mobile number."]
+            errors[str(position)] = ["not_contact"]
         else:
             parsed.append(contact)
     if errors:
