@@ -106,6 +106,10 @@ class RegistrationService:
     # --- the person's own page (docs/rpc.md, "Personal links") -------------------------------------
 
     @rpc
+    def resolve_duplicate(self, registration_id, other_id, actor):
+        return handlers.resolve_duplicate(self._ports(), registration_id, other_id, actor)
+
+    @rpc
     def open_link(self, token):
         return handlers.open_link(self._ports(), token)
 

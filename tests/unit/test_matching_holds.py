@@ -174,9 +174,9 @@ def test_erasure_forgets_what_was_kept_for_a_return():
     assert store.entry("r1") is None
 
 
-def pair(service, event_type, a, b):
+def pair(service, event_type, a, b, reason="avoid"):
     handler = getattr(service, f"handle_{event_type}")
-    handler(an_event("registration", event_type, {"registration_ids": sorted((a, b)), "reason": "avoid"}))
+    handler(an_event("registration", event_type, {"registration_ids": sorted((a, b)), "reason": reason}))
 
 
 def test_a_flagged_pair_is_never_proposed_together_and_clearing_it_keeps_a_staff_record():
@@ -191,5 +191,20 @@ def test_a_flagged_pair_is_never_proposed_together_and_clearing_it_keeps_a_staff
     pair(service, "registration_pair_flagged", "r2", "r3")
     pair(service, "registration_pair_cleared", "r2", "r3")
     assert store.acquaintances_among(["r2", "r3"]) == [frozenset({"r2", "r3"})]  # staff's record stays
+    pair(service, "registration_pair_cleared", "r0", "r1")
+    assert store.acquaintances_among(["r0", "r1"]) == []
+
+
+def test_a_possible_duplicate_is_never_in_one_group_with_its_twin_until_staff_resolve_the_flag():
+    """Issue 14: one address registered twice was placed twice in one group."""
+    service, store = service_with([BERGEN, NATIONAL])
+    pair(service, "registration_pair_flagged", "r0", "r1", "possible_duplicate")
+    pair(service, "registration_pair_flagged", "r0", "r1")  # r0 also listed r1 as someone not to meet
+    for i in range(6):
+        arrive(service, f"r{i}")
+    [group] = proposed(store)
+    assert not {"r0", "r1"} <= set(group["members"])
+    pair(service, "registration_pair_cleared", "r0", "r1", "possible_duplicate")
+    assert store.acquaintances_among(["r0", "r1"]) == [frozenset({"r0", "r1"})]  # the avoid flag stays
     pair(service, "registration_pair_cleared", "r0", "r1")
     assert store.acquaintances_among(["r0", "r1"]) == []

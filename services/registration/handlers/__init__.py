@@ -2,6 +2,7 @@
 module per topic. service.py calls them through this package."""
 
 from .cohorts import cohort_by_code, cohorts_of, create_cohort
+from .duplicates import resolve_duplicate
 from .erasure import erase, erase_after_retention
 from .intake import register, register_cohort, take_intake
 from .lifecycle import come_back, follow_matching, record_contact, withdraw
@@ -37,6 +38,7 @@ __all__ = [
     "register",
     "register_cohort",
     "request_new_link",
+    "resolve_duplicate",
     "resume",
     "revoke_links",
     "rotate_contact_keys",

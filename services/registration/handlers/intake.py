@@ -20,6 +20,7 @@ from ..domain import Actor, Intake, Place, Registration
 from ..ports import KeyTaken, Ports, UnitOfWork, UnknownMunicipality, UnknownPostalCode
 from ..schemas import CohortSubmission
 from .cohorts import with_cohort_checked
+from .duplicates import flag_possible_duplicates
 from .personal import flag_avoiders
 
 if TYPE_CHECKING:
@@ -158,7 +159,8 @@ def _store_new(ports: Ports, items: list[tuple[Intake, Place]], event: Event | N
             registration, contact = domain.new_registration(
                 data, place, ports.clock.now(), vault.fingerprint(data), vault.same_person_lookups(data)
             )
-            store.add(uow, registration, contact)
+            registration = store.add(uow, registration, contact)
+            flag_possible_duplicates(uow, registration)  # before matching can plan with the new one
             uow.emit(
                 "registration_created",
                 {**domain.matching_profile(registration), "idempotency_key": registration["idempotency_key"]},

@@ -1,0 +1,68 @@
+"""registration, issue 14: two registrations with the same e-mail or phone become a pair matching
+never puts in one group (registration_pair_flagged, reason possible_duplicate), until staff say
+they are two people (registration_pair_cleared). In-memory fakes; only the directory proxy is a mock."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from services.common import clock
+from services.common.errors import Conflict, Forbidden, InvalidInput
+from tests.samples import intake
+from tests.unit.test_registration_service import ADMIN, STAFF_BERGEN, STAFF_OSLO, a_service, waitlisted
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock():
+    with clock.use(clock.FixedClock(NOW)):
+        yield
+
+
+def registered(service, **changes):
+    return service.register(intake(**changes))["registration_id"]
+
+
+def pairs(store, event_type):
+    return [e["data"] for e in store.events if e["event_type"] == event_type]
+
+
+def test_the_same_address_registered_twice_is_flagged_to_matching_before_the_second_is_created():
+    service, store = a_service()
+    first = registered(service, email="kari@example.no", phone="+4791234567")
+    second = registered(service, email="kari@example.no", phone="+4798765432")
+    registered(service, email="per@example.no", phone="+4741234567")  # someone else: no flag
+    assert pairs(store, "registration_pair_flagged") == [
+        {"registration_ids": sorted((first, second)), "reason": "possible_duplicate"}
+    ]
+    types = store.emitted_types()
+    assert types.index("registration_pair_flagged") < types.index(
+        "registration_created", types.index("registration_pair_flagged")
+    )
+    assert store.registrations[first]["possible_duplicates"] == [second]
+
+
+def test_staff_of_both_say_they_are_two_people_and_the_flag_is_cleared_once():
+    service, store = a_service()
+    first = registered(service, email="kari@example.no")
+    second = registered(service, email="kari@example.no", phone="+4798765432")
+    waitlisted(service, first)
+    waitlisted(service, second)
+    with pytest.raises(Forbidden):
+        service.resolve_duplicate(first, second, STAFF_OSLO)
+    assert service.resolve_duplicate(first, second, STAFF_BERGEN) == {
+        "registration_ids": sorted((first, second)),
+        "resolved": True,
+    }
+    assert pairs(store, "registration_pair_cleared") == [
+        {"registration_ids": sorted((first, second)), "reason": "possible_duplicate"}
+    ]
+    assert store.registrations[first]["possible_duplicates"] == []
+    assert store.registrations[second]["possible_duplicates"] == []
+    with pytest.raises(Conflict, match="not_flagged"):
+        service.resolve_duplicate(second, first, ADMIN)
+    with pytest.raises(InvalidInput) as refused:
+        service.resolve_duplicate(first, first, ADMIN)
+    assert refused.value.errors == {"other_id": ["same_person"]}
+    assert len(pairs(store, "registration_pair_cleared")) == 1
