@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
 
+from services.common.contact_point_input import DEFAULT_SENDER_NAME
 from services.common.contracts import (
     ACCESSIBILITY_NEEDS,
     PARTS_OF_DAY,
@@ -246,7 +247,7 @@ def contact_point_changes(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     """The partial change the directory form makes; (changes, errors)."""
     changes: dict[str, Any] = {
         "name": form.get("name", "").strip(),
-        "sender_name": form.get("sender_name", "").strip(),
+        "sender_name": form.get("sender_name", "").strip() or DEFAULT_SENDER_NAME,  # blank: the default
         "municipalities": form.get("municipalities", "").split(),
         "languages": form.get("languages", "").split(),
         "digital_groups": form.get("digital_groups") == "yes",

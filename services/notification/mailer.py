@@ -9,6 +9,7 @@ so a message is not sent twice by this retry.
 
 import smtplib
 import time
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -18,7 +19,7 @@ from services.common.settings import for_container
 
 from .ports import DeliveryFailure
 
-SENDER = "Flokk <ikke-svar@flokk.no>"
+SENDER_ADDRESS = "ikke-svar@flokk.no"
 IDLE_SECONDS = 30
 MAX_IDLE_CONNECTIONS = 10
 
@@ -43,7 +44,7 @@ class SmtpMailer:
     def send(self, to, rendered, message_id):
         """Send one message; raises DeliveryFailure (transient for 4xx and connection trouble)."""
         message = EmailMessage()
-        message["From"] = SENDER
+        message["From"] = Address(display_name=rendered.sender_name, addr_spec=SENDER_ADDRESS)
         message["To"] = to
         message["Subject"] = rendered.subject
         message["Message-ID"] = message_id

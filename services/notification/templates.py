@@ -12,6 +12,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from services.common.contact_point_input import DEFAULT_SENDER_NAME
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 SUBJECT = re.compile(r"^\{#\s*subject:\s*(.+?)\s*#\}")
 LANGUAGES = ("nb", "nn", "en")
@@ -24,6 +26,9 @@ class Rendered:
     subject: str
     text: str
     html: str
+    #: The e-mail's sender name: the contact point's `sender_name`, never its own name (which may
+    #: name an illness: a Nok. centre, a patients' association).
+    sender_name: str = DEFAULT_SENDER_NAME
 
 
 @lru_cache(maxsize=1)
@@ -46,13 +51,18 @@ def render(template, language, context):
     return rendered.subject, rendered.text
 
 
+def subject_of(template, language):
+    """A message's subject line in `language`: how staff are told which message it was."""
+    source = (TEMPLATE_DIR / f"{template}.{language_or_default(language)}.txt").read_text(encoding="utf-8")
+    return SUBJECT.match(source).group(1)
+
+
 def render_message(template, language, context):
     """Subject, plain text and HTML of one message in one language."""
     language = language_or_default(language)
     name = f"{template}.{language}.txt"
-    source = (TEMPLATE_DIR / name).read_text(encoding="utf-8")
-    subject = SUBJECT.match(source).group(1)
+    subject = subject_of(template, language)
     text = environment().get_template(name).render(**context).strip() + "\n"
     paragraphs = [block.splitlines() for block in re.split(r"\n\s*\n", text.strip()) if block.strip()]
     html = environment().get_template("layout.html").render(language=language, subject=subject, paragraphs=paragraphs)
-    return Rendered(language, subject, text, html)
+    return Rendered(language, subject, text, html, context.get("sender_name") or DEFAULT_SENDER_NAME)

@@ -18,6 +18,7 @@ from tests.fakes import FakeStorageBase, an_event
 BERGEN = {
     "contact_point_id": "link-bergen",
     "name": "LINK Bergen og omegn",
+    "sender_name": "LINK Bergen",  # what messages call it (Selvhjelp på nett below has the default)
     "email": "post@link-bergen.example.no",
     "meeting_places": [
         {
@@ -216,6 +217,7 @@ class FakeMailer(FakeChannel):
             {
                 "to": to,
                 "subject": rendered.subject,
+                "sender_name": rendered.sender_name,
                 "text": rendered.text,
                 "html": rendered.html,
                 "message_id": message_id,

@@ -103,7 +103,7 @@ def test_a_message_whose_retries_ran_out_fails_as_expired_and_lands_in_the_diges
     clock.moment = at(7, day=30)  # 08:00 in Oslo, the morning after
     service.send_digests()
     [digest] = [m for m in mailer.sent if m["to"] == "post@link-bergen.example.no"]
-    assert "r2" in digest["text"] and "(receipt)" in digest["text"]
+    assert "r2" in digest["text"] and "(Vi har mottatt påmeldingen din)" in digest["text"]
 
 
 def test_a_refused_preferred_channel_falls_back_at_once_and_the_fallback_is_retried_for_now(world):

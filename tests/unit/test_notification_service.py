@@ -33,8 +33,9 @@ def test_a_waitlisted_person_gets_a_receipt_naming_their_contact_point(world):
     [mail] = mailer.sent
     assert mail["to"] == "kari@example.no" and mail["language"] == "nb"
     assert mail["subject"] == "Vi har mottatt påmeldingen din"
-    assert "Kari" in mail["text"] and "LINK Bergen og omegn" in mail["text"] and "Nordmann" not in mail["text"]
-    assert "<p>" in mail["html"] and "LINK Bergen og omegn" in mail["html"]
+    assert "Kari" in mail["text"] and "LINK Bergen tar kontakt" in mail["text"] and "Nordmann" not in mail["text"]
+    assert "<p>" in mail["html"] and "LINK Bergen" in mail["html"] and mail["sender_name"] == "LINK Bergen"
+    assert "LINK Bergen og omegn" not in mail["text"]  # its sender name, not its name
     [sent] = sent_events(store)
     nid = domain.notification_id(event.event_id, {"kind": "participant", "id": "r1"}, "receipt")
     assert sent == {
@@ -116,7 +117,7 @@ def test_a_confirmed_group_invites_every_member_in_their_language_and_channel(wo
     kari, ola = by_address["kari@example.no"], by_address["ola@example.no"]
     for mail in (kari, ola):
         assert "Bergen offentlige bibliotek, rom 3" in mail["text"] and "Strømgaten 6" in mail["text"]
-        assert "Ingrid" in mail["text"] and "LINK Bergen og omegn" in mail["text"]
+        assert "Ingrid" in mail["text"] and "LINK Bergen" in mail["text"]
         assert "post@link-bergen.example.no" in mail["text"]
     assert "tirsdag 1. desember kl. 18.00" in kari["text"]  # 17:00 UTC is 18:00 in Oslo
     assert "tysdag 1. desember kl. 18.00" in ola["text"] and ola["subject"] == "Velkomen til første møtet"
@@ -134,17 +135,18 @@ def test_receipts_reuse_the_contact_point_for_a_while_and_invitations_ask_afresh
     directory["link-bergen"] = {
         **directory["link-bergen"],
         "name": "LINK Vestland",
+        "sender_name": "LINK Vestland",
         "meeting_places": [{"meeting_place_id": "mp-1", "name": "Nytt rom", "address": ""}],
     }
     service.handle_registration_waitlisted(waitlisted("r2"))
     assert service.directory.get_contact_point.call_count == 1
-    assert "LINK Bergen og omegn" in mailer.sent[-1]["text"]  # within the cache's time: the copy
+    assert "LINK Bergen tek" in mailer.sent[-1]["text"]  # within the cache's time: the copy
     service.handle_group_confirmed(confirmed(("r1",)))
     assert "Nytt rom" in mailer.sent[-1]["text"]  # an invitation asks the directory afresh
     assert service.directory.get_contact_point.call_count == 2
     service.handle_registration_waitlisted(waitlisted("r2"))
     assert "LINK Vestland" in mailer.sent[-1]["text"]  # and what it got serves the next receipts
-    directory["link-bergen"] = {**directory["link-bergen"], "name": "LINK Hordaland"}
+    directory["link-bergen"] = {**directory["link-bergen"], "name": "LINK Hordaland", "sender_name": "LINK Hordaland"}
     clock.moment += timedelta(seconds=CONTACT_POINT_CACHE_SECONDS)
     service.handle_registration_waitlisted(waitlisted("r2"))
     assert service.directory.get_contact_point.call_count == 3
@@ -226,7 +228,9 @@ def test_a_message_no_channel_can_deliver_is_reported_once_and_lands_in_the_dige
     service.send_digests()
     [digest] = [m for m in mailer.sent if m["to"] == "post@link-bergen.example.no"]
     assert "Nye personer i utvalget siden forrige oversikt: 1" in digest["text"]
-    assert "r2" in digest["text"] and "(receipt)" in digest["text"] and "Ola" not in digest["text"]
+    assert (
+        "r2" in digest["text"] and "(Vi har mottatt påmeldingen din)" in digest["text"] and "Ola" not in digest["text"]
+    )
 
 
 def test_sms_waits_through_quiet_hours_and_goes_once_in_the_morning(world):

@@ -1,8 +1,11 @@
 """To whom a message goes and what it says, from what the owning services say at send time:
 registration (the person), the gateway (a referrer) and the directory (the contact point)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+
+from services.common import dates
+from services.common.contact_point_input import DEFAULT_SENDER_NAME
 
 from .. import domain, templates
 from ..domain import Message
@@ -61,7 +64,14 @@ def context_of(ports: Ports, message: Message, addressee: Record) -> dict[str, A
     """What the template is rendered with; raises DeliveryFailure when the directory lacks a part
     an invitation or a reminder must name. The personal link is made here, at send time, and never
     stored (a message waiting for the timer is composed again, with a fresh link)."""
-    context = {**message.params, "first_name": domain.first_name(addressee.get("name"))}
+    context = {
+        **message.params,
+        "first_name": domain.first_name(addressee.get("name")),
+        "sender_name": DEFAULT_SENDER_NAME,
+    }
+    language = templates.language_or_default(addressee.get("language"))
+    if message.template == domain.STAFF_DIGEST:
+        context.update(_digest(message.params, language))
     if message.template in domain.WITH_PERSONAL_LINK:
         context["personal_link"] = domain.personal_link(ports.public_base_url, addressee.get("link_token"))
     if message.template not in NAMES_CONTACT_POINT or message.params.get("unroutable"):
@@ -69,8 +79,10 @@ def context_of(ports: Ports, message: Message, addressee: Record) -> dict[str, A
     assert message.contact_point_id is not None, f"a {message.template} names its contact point"
     names_meeting = message.template in NAMES_MEETING
     contact_point = ports.directory.get_contact_point(message.contact_point_id, fresh=names_meeting)
-    context["contact_point"] = contact_point["name"]
-    language = templates.language_or_default(addressee.get("language"))
+    # Discreet senders: a participant's message names the contact point by its sender name (its
+    # own name may reveal a theme, and an SMS or a subject line is easily seen by others).
+    context["sender_name"] = contact_point.get("sender_name") or DEFAULT_SENDER_NAME
+    context["contact_point"] = contact_point["name"] if message.recipient["kind"] == "staff" else context["sender_name"]
     if message.template == domain.HANDOVER:
         context.update(_handover(contact_point, message.params, language))
     elif message.template == domain.NEWCOMER:
@@ -80,6 +92,22 @@ def context_of(ports: Ports, message: Message, addressee: Record) -> dict[str, A
     if names_meeting:
         context.update(_video(ports, message, contact_point))
     return context
+
+
+def _digest(params: dict[str, Any], language: str) -> dict[str, Any]:
+    """The digest's day and planned handovers as dates in words; an undelivered message by its
+    subject line (never a template key)."""
+
+    def day_words(day: str | None) -> str:
+        return dates.date_words(date.fromisoformat(day), language) if day else ""
+
+    return {
+        "day": day_words(params.get("day")),
+        "failures": [
+            {**f, "template": templates.subject_of(f["template"], language)} for f in params.get("failures") or ()
+        ],
+        "handovers": [{**h, "planned_on": day_words(h.get("planned_on"))} for h in params.get("handovers") or ()],
+    }
 
 
 def _video(ports: Ports, message: Message, contact_point: Record) -> dict[str, Any]:
