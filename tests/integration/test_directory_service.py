@@ -56,7 +56,7 @@ def test_reads_routing_and_coverage_from_the_store(directory):
     for payload in example_payloads():
         call("upsert_contact_point", payload)
     horten = call("get_contact_point", "horten-selvhjelp")
-    assert horten["meeting_places"][0]["name"] == "Horten bibliotek, group room"
+    assert horten["meeting_places"][0]["name"] == "Horten bibliotek, grupperommet"
     assert horten["staff"][0]["role"] == "coordinator" and horten["email"] == "horten-selvhjelp@example.org"
     assert [c["contact_point_id"] for c in call("list_contact_points", None, "34")] == ["stangehjelpa"]
     route = call("route", "3403", {"not_in_own_municipality": False, "digital_ok": False})

@@ -112,8 +112,10 @@ def test_staff_see_the_pool_confirm_the_proposal_and_the_five_are_invited(system
     assert sorted(proposal["registration_ids"]) == sorted(ids) and proposal["state"] == "proposed"
     assert "share the theme grief" in proposal["explanation"]["summary"]
     page = http("GET", "/staff/link-bergen/proposals", headers=staff)[2].decode()
-    assert proposal["explanation"]["summary"] in page
-    assert '<option value="group-room">LINK Bergen og omegn, group room (10)</option>' in page
+    # matching's structured explanation (group_proposed v2) in the page's words, not its English summary
+    assert "Fem personer kan møtes tirsdag kveld og har sorg som felles tema." in page
+    assert proposal["explanation"]["summary"] not in page and "Ingenting er lempet på." in page
+    assert '<option value="group-room">LINK Bergen og omegn, grupperommet (10 plasser)</option>' in page
     assert '<option value="link-bergen-starter-1">Kristin</option>' in page
 
     first_meeting = (datetime.now(UTC) + timedelta(days=10)).replace(microsecond=0).isoformat()
@@ -131,7 +133,7 @@ def test_staff_see_the_pool_confirm_the_proposal_and_the_five_are_invited(system
     assert http.json("POST", advance, {"state": "self_run"}, staff)[0] == 409  # not before it has started
     assert http.json("POST", advance, {"state": "started"}, staff)[1]["state"] == "started"
     page = http("GET", "/staff/link-bergen/groups", headers=staff)[2].decode()
-    assert "<td>Startet</td>" in page and "<td>LINK Bergen og omegn, group room</td>" in page
+    assert "<td>Startet</td>" in page and "<td>LINK Bergen og omegn, grupperommet</td>" in page
 
     addresses = {data["email"] for data in people}
     invitations = wait_until(
@@ -143,7 +145,7 @@ def test_staff_see_the_pool_confirm_the_proposal_and_the_five_are_invited(system
     )
     assert len(invitations) == 5
     text = text_of(invitations[0])
-    assert "Sted: LINK Bergen og omegn, group room, Eksempelgata 3, 5003 Bergen" in text and "Kristin fra" in text
+    assert "Sted: LINK Bergen og omegn, grupperommet, Eksempelgata 3, 5003 Bergen" in text and "Kristin fra" in text
 
     status, figures = http.json("GET", "/api/figures", headers=system.admin)
     rows = {row["area"]: row for row in figures["rows"]}

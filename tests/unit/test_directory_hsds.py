@@ -107,7 +107,7 @@ def test_the_export_names_no_person_and_keeps_the_attribution(export):
     fredrikstad = [row["name"] for row in export["tables"]["location"] if "Fredrikstad" in row["name"]]
     assert fredrikstad == [
         "Fredrikstad kommune, selvhjelpskoordinator (Rask psykisk helsehjelp)",
-        "Fredrikstad bibliotek, meeting room",
+        "Fredrikstad bibliotek, møterommet",
         "Fredrikstad frivilligsentral",
     ]
     areas = [

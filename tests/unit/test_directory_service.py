@@ -177,7 +177,7 @@ def test_create_refuses_an_existing_id_and_update_lays_changes_over(directory):
         directory.create_contact_point(example("horten-selvhjelp"))
     updated = directory.update_contact_point("horten-selvhjelp", {"municipalities": ["3901", "3903"]})
     assert updated["municipalities"] == ["3901", "3903"] and updated["revision"] == 2
-    assert updated["meeting_places"][0]["name"] == "Horten bibliotek, group room"
+    assert updated["meeting_places"][0]["name"] == "Horten bibliotek, grupperommet"
     assert directory.update_contact_point("horten-selvhjelp", {"municipalities": ["3901", "3903"]})["revision"] == 2
     assert errors_of(directory.update_contact_point, "horten-selvhjelp", {"contact_point_id": "other"}) == {
         "contact_point_id": ["cannot_change"]
