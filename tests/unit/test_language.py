@@ -340,3 +340,39 @@ def test_marshmallows_messages_become_codes_and_a_code_stays_as_it_is():
         "invalid",  # a sentence nobody gave a code: no value crosses
         "required",
     ]
+
+
+GATEWAY = Path(__file__).resolve().parents[2] / "services" / "gateway"
+NOTIFICATION_TEMPLATES = Path(__file__).resolve().parents[2] / "services" / "notification" / "templates"
+
+
+def nynorsk_texts():
+    """{where: text} of every nynorsk text: translations, message templates, information and consent."""
+    found = {f"nn.json {key}": value for key, value in texts("nn").items()}
+    found.update({path.name: path.read_text(encoding="utf-8") for path in NOTIFICATION_TEMPLATES.glob("*.nn.txt")})
+
+    def walk(value, where, nynorsk):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, f"{where}.{key}", nynorsk or key == "nn")
+        elif isinstance(value, list):
+            for index, inner in enumerate(value):
+                walk(inner, f"{where}[{index}]", nynorsk)
+        elif nynorsk and isinstance(value, str):
+            found[where] = value
+
+    for path in (GATEWAY / "content").glob("*.json"):
+        if path.name != "glossary.json":
+            walk(json.loads(path.read_text(encoding="utf-8")), path.name, False)
+    return found
+
+
+def test_nynorsk_keeps_to_the_glossary():
+    glossary = json.loads((GATEWAY / "content" / "glossary.json").read_text(encoding="utf-8"))
+    avoided = [re.compile(rf"(?<!\w){re.escape(form)}(?!\w)", re.I) for form in glossary["avoid_in_nn"]]
+    nynorsk = nynorsk_texts()
+    assert len(nynorsk) > 400 and any(name.endswith(".nn.txt") for name in nynorsk)
+    wrong = [(where, form.pattern) for where, text in nynorsk.items() for form in avoided if form.search(text)]
+    assert wrong == []
+    assert texts("nn")["status_confirmed"] == "Stadfesta"  # the participle, not «stadfestar»
+    assert avoided[1].search("Gruppen er klar") and not avoided[1].search("Gruppene er klare")
