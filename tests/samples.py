@@ -25,8 +25,13 @@ INTAKE = {
 
 
 def intake(**changes):
+    """A new person's intake. Each gets an e-mail address and a mobile number of their own (unless
+    given): two registrations with one address are possible duplicates, never put in one group."""
     data = copy.deepcopy(INTAKE)
-    data["idempotency_key"] = f"test-{uuid.uuid4().hex[:12]}"
+    unique = uuid.uuid4()
+    data["idempotency_key"] = f"test-{unique.hex[:12]}"
+    data["email"] = f"kari.test.{unique.hex[:8]}@example.no"
+    data["phone"] = f"+479{unique.int % 100000:05d}67"  # a Norwegian mobile number ending as INTAKE's
     data.update(changes)
     return data
 

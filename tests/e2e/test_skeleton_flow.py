@@ -39,7 +39,8 @@ def test_one_registration_through_all_four_services(stack):
     mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert mail["To"] == data["email"]
     body = mail.get_body(preferencelist=("plain",)).get_content()  # plain text + HTML since issue 6
-    assert "Kari" in body and "LINK Bergen og omegn" in body
+    assert "Kari" in body and "Flokk – selvhjelpsgrupper tar kontakt" in body  # its sender name: the default
+    assert "LINK Bergen og omegn" not in body and mail["From"].addresses[0].display_name == "Flokk – selvhjelpsgrupper"
     assert "sorg" not in body.lower() and "grief" not in body.lower()
 
     sent = tap.wait_for("notification_sent", timeout=15)[0]["data"]

@@ -198,8 +198,9 @@ def test_each_event_reaches_the_right_person_in_their_language_and_channel(notif
             publish(amqp_uri, "matching.events", "registration_waitlisted", waitlisted("r-kari"))
         [receipt] = mails(mail_dir)
         assert receipt["To"] == "kari@example.no" and receipt["Subject"] == "Vi har mottatt påmeldingen din"
-        assert receipt["Content-Language"] == "nb" and "LINK Bergen og omegn" in plain(receipt)
-        assert "LINK Bergen og omegn" in receipt.get_body(preferencelist=("html",)).get_content()
+        assert receipt["Content-Language"] == "nb" and "LINK Bergen tar kontakt" in plain(receipt)  # its sender name
+        assert "LINK Bergen" in receipt.get_body(preferencelist=("html",)).get_content()
+        assert receipt["From"].addresses[0].display_name == "LINK Bergen" and "omegn" not in plain(receipt)
         sent = tap.wait_for("notification_sent")[0]["data"]
         assert receipt["Message-ID"] == f"<{sent['notification_id']}@flokk.no>"
 
