@@ -627,6 +627,7 @@ SUBSCRIPTIONS = {
         ("intake", "registration_requested"),
         ("matching", "registration_waitlisted"),
         ("matching", "registration_assigned"),
+        ("matching", "group_proposed"),
         ("matching", "group_confirmed"),
         ("matching", "group_member_added"),
         ("matching", "group_member_left"),

@@ -51,6 +51,10 @@ class RegistrationService:
     def handle_registration_assigned(self, event):
         handlers.follow_matching(self._ports(), event)
 
+    @handle_event("matching", "group_proposed")
+    def handle_group_proposed(self, event):
+        handlers.follow_matching(self._ports(), event)
+
     @handle_event("matching", "group_confirmed")
     def handle_group_confirmed(self, event):
         handlers.follow_matching(self._ports(), event)
@@ -108,6 +112,10 @@ class RegistrationService:
     @rpc
     def resolve_duplicate(self, registration_id, other_id, actor):
         return handlers.resolve_duplicate(self._ports(), registration_id, other_id, actor)
+
+    @rpc
+    def first_names(self, registration_ids, contact_point_id, actor):
+        return handlers.first_names(self._ports(), registration_ids, contact_point_id, actor)
 
     @rpc
     def open_link(self, token):

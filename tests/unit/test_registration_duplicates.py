@@ -8,6 +8,7 @@ import pytest
 
 from services.common import clock
 from services.common.errors import Conflict, Forbidden, InvalidInput
+from tests.fakes import an_event
 from tests.samples import intake
 from tests.unit.test_registration_service import ADMIN, STAFF_BERGEN, STAFF_OSLO, a_service, waitlisted
 
@@ -66,3 +67,24 @@ def test_staff_of_both_say_they_are_two_people_and_the_flag_is_cleared_once():
         service.resolve_duplicate(first, first, ADMIN)
     assert refused.value.errors == {"other_id": ["same_person"]}
     assert len(pairs(store, "registration_pair_cleared")) == 1
+
+
+def proposed(service, contact_point_id, *registration_ids):
+    data = {"group_id": "g1", "contact_point_id": contact_point_id, "registration_ids": list(registration_ids)}
+    data["explanation"] = {"summary": "x", "slot": {"weekday": "tue", "part_of_day": "evening"}, "theme": None}
+    data["explanation"].update(mixed=True, relaxed=[], longest_wait_days=3)
+    service.handle_group_proposed(an_event("matching", "group_proposed", data, schema_version=2))
+
+
+def test_staff_read_the_first_names_of_those_they_wait_with_or_have_proposed_a_group_of():
+    service, store = a_service()
+    home, widened, stranger = (registered(service, name=f"{n} Nordmann") for n in ("Kari", "Ola", "Per"))
+    waitlisted(service, home)
+    waitlisted(service, widened, "link-oslo")  # came to Bergen's proposal through widening
+    waitlisted(service, stranger, "link-oslo")
+    proposed(service, "link-bergen", home, widened)
+    names = service.first_names([home, widened, stranger], "link-bergen", STAFF_BERGEN)
+    assert names == {home: "Kari", widened: "Ola"}  # the first name only; the stranger left out
+    with pytest.raises(Forbidden):
+        service.first_names([home], "link-bergen", STAFF_OSLO)
+    assert service.first_names([widened, stranger], "link-oslo", STAFF_OSLO) == {widened: "Ola", stranger: "Per"}

@@ -11,6 +11,7 @@ from .personal import end_due_pauses, pause, personal_view, resume, set_avoid_li
 from .reading import (
     contact_details,
     counts,
+    first_names,
     get_registration,
     referral_status,
     referral_statuses,
@@ -27,6 +28,7 @@ __all__ = [
     "end_due_pauses",
     "erase",
     "erase_after_retention",
+    "first_names",
     "follow_matching",
     "get_registration",
     "open_link",

@@ -4,8 +4,8 @@ counts. A contact record sealed under an older key is re-sealed as it is read, a
 
 from typing import Any
 
-from services.common.access import require_role
-from services.common.errors import InvalidInput, NotFound
+from services.common.access import may_see_contact_point, require_role
+from services.common.errors import Forbidden, InvalidInput, NotFound
 
 from .. import domain
 from ..domain import Actor, Registration
@@ -31,6 +31,25 @@ def get_registration(ports: Ports, registration_id: str, actor: Actor) -> dict[s
         return domain.staff_view(registration, ports.store.contact(registration_id) or {})
 
     return audited(ports, "get_registration", registration_id, actor, work)
+
+
+MAX_NAMED = 50
+
+
+def first_names(ports: Ports, registration_ids: object, contact_point_id: str, actor: Actor) -> dict[str, str]:
+    """{registration_id: first name} for staff of `contact_point_id` (or national_admin), of the
+    people it waits with, has proposed a group of (widened ones included) or has in a group; others
+    are left out. The gateway audits each name it shows."""
+    if not may_see_contact_point(actor, contact_point_id):
+        raise Forbidden("only staff of the contact point may read its people's first names")
+    if not isinstance(registration_ids, list) or len(registration_ids) > MAX_NAMED:
+        raise InvalidInput({"registration_ids": ["too_many"]})
+    names = {}
+    for registration_id in {rid for rid in registration_ids if isinstance(rid, str)}:
+        registration = ports.store.get(registration_id)
+        if registration and contact_point_id in (registration.get("contact_point_id"), registration.get("proposed_by")):
+            names[registration_id] = domain.first_name((ports.store.contact(registration_id) or {}).get("name"))
+    return names
 
 
 def contact_details(ports: Ports, registration_id: str) -> dict[str, Any]:
