@@ -421,9 +421,9 @@ def check_assignment(profile: Doc, contact_point: Doc | None) -> None:
     """The national office may assign a queued person to an open contact point, but never to one
     that serves the home municipality of a person who asked not to be placed there."""
     if contact_point is None or not contact_point.get("active", True):
-        raise RuleBroken({"contact_point_id": ["No open contact point has this id."]})
+        raise RuleBroken({"contact_point_id": ["unknown_contact_point"]})
     if contact_point.get("kind") == "national_office":
-        raise RuleBroken({"contact_point_id": ["Choose a contact point: the national office holds the queue."]})
+        raise RuleBroken({"contact_point_id": ["national_office_not_assignable"]})
     home = profile.get("municipality_number")
     if profile.get("not_in_own_municipality") and home in (contact_point.get("municipalities") or ()):
         raise RuleBroken(

@@ -263,7 +263,7 @@ def after_assigned(registration: Registration, contact_point_id: str, at: dateti
 def check_contact_purpose(purpose: object) -> str:
     """Why the national office contacted the person: one of a fixed list, never free text."""
     if purpose not in CONTACT_PURPOSES:
-        raise InvalidInput({"purpose": [f"Must be one of: {', '.join(CONTACT_PURPOSES)}."]})
+        raise InvalidInput({"purpose": ["not_one_of"]})
     return str(purpose)
 
 

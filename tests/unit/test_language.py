@@ -319,6 +319,9 @@ RAISED_CODES = (
     "unknown_contact_point",
     "contact_point_closed",
     "cohort_closed",
+    "invalid_reference",
+    "invalid_year",
+    "national_office_not_assignable",
 )
 
 

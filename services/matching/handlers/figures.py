@@ -107,7 +107,7 @@ def contact_point_figures(ports: Ports, contact_point_id: str, year: Any, actor:
     now = ports.clock.now()
     wanted = _period(year, now, "year")
     if len(wanted.label) != 4:
-        raise InvalidInput({"year": ["Use a year such as 2026."]})
+        raise InvalidInput({"year": ["invalid_year"]})
     records, groups, checkins = _inputs(ports)
     tree = figures.lattice(figures.year_of(wanted), with_months=False)
     rows = figures.tables(records, groups, checkins, figures.contact_point_scope(contact_point_id), tree, now)

@@ -26,7 +26,7 @@ def national_queue(ports: Ports, reference: str | None, actor: Any) -> list[Doc]
     require_role(actor, "national_admin")
     wanted = (reference or "").strip().lower()
     if wanted and not REFERENCE.match(wanted):
-        raise InvalidInput({"reference": ["Give the reference from the e-mail: letters a-f, digits and hyphens."]})
+        raise InvalidInput({"reference": ["invalid_reference"]})
     now = ports.clock.now()
     entries = [entry for entry in ports.store.unroutable_entries() if entry["_id"].startswith(wanted)]
     views = [queue_view(entry, now) for entry in entries]
