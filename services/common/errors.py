@@ -77,6 +77,7 @@ MESSAGE_CODES = (
     ("The cohort is given once", "cohort_per_submission"),
     ("Only a digital meeting place has a video link", "video_url_not_digital"),
     ("Must be two different registration ids", "same_person"),
+    ("A contact point cannot be its own parent", "own_parent"),
 )
 
 

@@ -83,12 +83,20 @@ def contact_point_rows(figures: Mapping[str, Any] | None) -> list[Row]:
 
 
 def to_csv(
-    rows: Sequence[Row], columns: Sequence[str] = COLUMNS, header_labels: Mapping[str, str] | None = None
+    rows: Sequence[Row],
+    columns: Sequence[str] = COLUMNS,
+    header_labels: Mapping[str, str] | None = None,
+    area_labels: Mapping[str, str] | None = None,
 ) -> str:
+    """The rows as CSV; the nationwide row and Svalbard's are named by `area_labels` when given
+    (the page's words, as the page names them), never by their keys."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([(header_labels or {}).get(c, c) for c in columns])
     for row in rows:
+        area = row.get("area")
+        if area_labels and isinstance(area, str) and area in area_labels:
+            row = {**row, "area": area_labels[area]}
         writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
     return out.getvalue()
 

@@ -209,6 +209,7 @@ def test_the_national_page_marks_the_figures_matching_hides_and_offers_the_csv()
     assert "Svalbard og Jan Mayen" in page and 'value="2026-Q4" selected' in page
     csv_text = admin("GET", "/national/figures.csv", query={"period": "2026-Q4"}).get_data(as_text=True)
     assert csv_text.splitlines()[0].startswith("Område,Fylkesnummer,Venter")
+    assert csv_text.splitlines()[-1].startswith("Hele landet,") and "national" not in csv_text  # the total row
     assert admin("GET", "/national", query={"period": "last year"}).status_code == 400
 
 

@@ -91,7 +91,8 @@ def national(ports: Ports, ctx: Context) -> Response:
 def national_csv(ports: Ports, ctx: Context) -> Response:
     period, rows = figure_rows(ports, page_period(ctx))
     labels = {c: ctx.t(f"col_{c}") for c in figures.COLUMNS}
-    return csv_response(figures.to_csv(rows, header_labels=labels), f"flokk-figures-{period}.csv")
+    areas = {figures.NATIONAL: ctx.t("national_total"), figures.OUTSIDE_COUNTIES: ctx.t("outside_counties")}
+    return csv_response(figures.to_csv(rows, header_labels=labels, area_labels=areas), f"flokk-figures-{period}.csv")
 
 
 # --- one contact point's year ----------------------------------------------------------------------
