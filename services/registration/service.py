@@ -114,6 +114,10 @@ class RegistrationService:
         return handlers.resolve_duplicate(self._ports(), registration_id, other_id, actor)
 
     @rpc
+    def find_by_reference(self, reference, actor):
+        return handlers.find_by_reference(self._ports(), reference, actor)
+
+    @rpc
     def first_names(self, registration_ids, contact_point_id, actor):
         return handlers.first_names(self._ports(), registration_ids, contact_point_id, actor)
 

@@ -146,6 +146,11 @@ class RegistrationStorage(Storage):
     def key_was_erased(self, key):
         return self.db.erased_keys.find_one({"_id": self.vault.key_digest(key)}) is not None
 
+    def by_id_prefix(self, prefix, limit=20):
+        """Registrations whose id starts with `prefix` (a range on the key: any store answers it)."""
+        query = {"_id": {"$gte": prefix, "$lt": prefix + "\U0010ffff"}}
+        return list(self.db.registrations.find(query).sort("_id", 1).limit(limit))
+
     def by_referrer(self, referrer_id):
         return list(self.db.registrations.find({"referral.referrer_id": referrer_id}).sort("registered_at", 1))
 

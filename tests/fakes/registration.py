@@ -71,6 +71,9 @@ class FakeRegistrationStorage(FakeStorageBase):
     def key_was_erased(self, key):
         return self.vault.key_digest(key) in self.erased_keys
 
+    def by_id_prefix(self, prefix, limit=20):
+        return [self.registrations[rid] for rid in sorted(self.registrations) if rid.startswith(prefix)][:limit]
+
     def by_referrer(self, referrer_id):
         return [r for r in self.registrations.values() if (r["referral"] or {}).get("referrer_id") == referrer_id]
 

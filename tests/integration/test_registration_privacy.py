@@ -101,6 +101,9 @@ def test_the_same_person_is_flagged_both_ways_and_the_flag_goes_with_erasure(sta
         waitlist(service_config["AMQP_URI"], container, rid)
     assert rpc.get_registration(first, STAFF_BERGEN)["possible_duplicates"] == [second]
     assert rpc.get_registration(second, STAFF_BERGEN)["possible_duplicates"] == [first]
+    assert [p["registration_id"] for p in rpc.find_by_reference(first[:8], STAFF_BERGEN)] == [
+        first
+    ]  # the store's range
     rpc.erase(first, STAFF_BERGEN, "request")
     assert rpc.get_registration(second, STAFF_BERGEN)["possible_duplicates"] == []
 

@@ -88,3 +88,16 @@ def test_staff_read_the_first_names_of_those_they_wait_with_or_have_proposed_a_g
     with pytest.raises(Forbidden):
         service.first_names([home], "link-bergen", STAFF_OSLO)
     assert service.first_names([widened, stranger], "link-oslo", STAFF_OSLO) == {widened: "Ola", stranger: "Per"}
+
+
+def test_staff_find_people_by_a_short_reference_among_their_own_only():
+    service, store = a_service()
+    mine, other = registered(service), registered(service)
+    waitlisted(service, mine)
+    waitlisted(service, other, "link-oslo")
+    found = service.find_by_reference(mine[:8].upper(), STAFF_BERGEN)
+    assert found == [{"registration_id": mine, "status": "waiting", "contact_point_id": "link-bergen"}]
+    assert service.find_by_reference(other[:8], STAFF_BERGEN) == []  # not theirs
+    assert [p["registration_id"] for p in service.find_by_reference(other[:6], ADMIN)] == [other]
+    with pytest.raises(InvalidInput):
+        service.find_by_reference("x'; drop", STAFF_BERGEN)

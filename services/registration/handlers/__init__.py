@@ -11,6 +11,7 @@ from .personal import end_due_pauses, pause, personal_view, resume, set_avoid_li
 from .reading import (
     contact_details,
     counts,
+    find_by_reference,
     first_names,
     get_registration,
     referral_status,
@@ -28,6 +29,7 @@ __all__ = [
     "end_due_pauses",
     "erase",
     "erase_after_retention",
+    "find_by_reference",
     "first_names",
     "follow_matching",
     "get_registration",

@@ -2,6 +2,7 @@
 counts. A contact record sealed under an older key is re-sealed as it is read, and
 `rotate_contact_keys` re-seals the rest at once."""
 
+import re
 from typing import Any
 
 from services.common.access import may_see_contact_point, require_role
@@ -50,6 +51,22 @@ def first_names(ports: Ports, registration_ids: object, contact_point_id: str, a
         if registration and contact_point_id in (registration.get("contact_point_id"), registration.get("proposed_by")):
             names[registration_id] = domain.first_name((ports.store.contact(registration_id) or {}).get("name"))
     return names
+
+
+REFERENCE = re.compile(r"^[0-9a-f-]{4,36}$")
+
+
+def find_by_reference(ports: Ports, reference: object, actor: Actor) -> list[dict[str, Any]]:
+    """Staff search by a short reference (the start of an id, at least 4 characters): every match
+    among the people their contact points wait with, have in a group or proposed a group of."""
+    typed = reference.strip().lower() if isinstance(reference, str) else ""
+    if not REFERENCE.match(typed):
+        raise InvalidInput({"reference": ["invalid_reference"]})
+    return [
+        {"registration_id": r["_id"], "status": r["status"], "contact_point_id": r.get("contact_point_id")}
+        for r in ports.store.by_id_prefix(typed)
+        if any(may_see_contact_point(actor, cp) for cp in (r.get("contact_point_id"), r.get("proposed_by")) if cp)
+    ]
 
 
 def contact_details(ports: Ports, registration_id: str) -> dict[str, Any]:
