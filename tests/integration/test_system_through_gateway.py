@@ -276,7 +276,7 @@ def test_the_national_office_assigns_a_person_from_svalbard_who_then_waits_in_th
         timeout=30,
         what="a new receipt after the assignment",
     )
-    assert any("LINK Bergen og omegn tar kontakt" in text_of(mail) for mail in receipts)
+    assert any("Flokk – selvhjelpsgrupper tar kontakt" in text_of(mail) for mail in receipts)
     registration = wait_until(
         lambda: http.json("GET", f"/api/registrations/{rid}", headers=staff)[1].get("assigned_to"),
         timeout=30,
