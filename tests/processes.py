@@ -24,8 +24,9 @@ class Services:
     def run_dir(self):
         return Path(self.env["FLOKK_RUN_DIR"])
 
-    def __call__(self, command, *names, modules=None, stand_ins=(), extra_env=None, timeout=180):
-        """`services.sh COMMAND --only NAMES...`; its output, or RuntimeError with its tail."""
+    def __call__(self, command, *names, modules=None, stand_ins=(), replicas=None, extra_env=None, timeout=180):
+        """`services.sh COMMAND --only NAMES...`; its output, or RuntimeError with its tail.
+        `replicas` ({service: count}) starts more processes of a service (`--replicas`)."""
         args = [command]
         if names:
             args += ["--only", ",".join(names)]
@@ -33,6 +34,8 @@ class Services:
             args += ["--module", f"{service}={module}"]
         if stand_ins:
             args += ["--stand-ins", ",".join(stand_ins)]
+        if replicas:
+            args += ["--replicas", ",".join(f"{service}={count}" for service, count in replicas.items())]
         done = subprocess.run(
             ["bash", str(ROOT / "scripts" / "services.sh"), *args],
             cwd=ROOT,
