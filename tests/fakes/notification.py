@@ -94,6 +94,12 @@ class FakeNotificationStorage(FakeStorageBase):
         }
         return True
 
+    def claim_new(self, notification_id, lease_until):
+        if notification_id in self.deliveries:
+            return False
+        self.deliveries[notification_id] = {"_id": notification_id, "status": "sending", "lease_until": lease_until}
+        return True
+
     def unclaim(self, notification_id, previous_status=None):
         if self.deliveries.get(notification_id, {}).get("status") != "sending":
             return

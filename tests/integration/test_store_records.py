@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pymongo
 import pytest
-from nameko.rpc import rpc
 from nameko.testing.services import entrypoint_hook
 from pymongo import monitoring
 
 from services.common import clock
 from services.common.delivery import handle_event
 from services.common.envelope import build
+from services.common.rpc import rpc
 from services.common.store import LEDGER, LEGACY_OUTBOX, PENDING, MongoStore, Storage, pending_events
 from tests.bus import Tap, publish
 from tests.samples import envelope

@@ -15,6 +15,7 @@ from tests.fakes.notification import (
     CONTACT_POINTS,
     at,
     confirmed,
+    contact_details,
     notification_world,
     sent_events,
     waitlisted,
@@ -254,6 +255,23 @@ def test_a_held_sms_for_someone_erased_overnight_is_never_sent(world):
     clock.moment = at(8, day=29)
     service.send_due_messages()
     assert sms.sent == [] and store.deliveries == {}
+
+
+def test_a_new_message_claimed_at_once_is_given_back_when_nothing_is_sent(world):
+    """A new message is claimed before its recipient is looked up: a person gone, or registration
+    not answering, leaves no claim behind, and the event's retry sends the receipt."""
+    service, store, mailer, _, _ = world
+    service.handle_registration_waitlisted(waitlisted("r404"))
+    assert mailer.sent == [] and store.deliveries == {}
+    event = waitlisted("r1")
+    service.registration.contact_details.side_effect = RemoteError("Timeout", "registration did not answer")
+    with pytest.raises(RemoteError):
+        service.handle_registration_waitlisted(event)
+    assert mailer.sent == [] and store.deliveries == {}
+    service.registration.contact_details.side_effect = contact_details(service.people)
+    service.handle_registration_waitlisted(event)
+    [mail] = mailer.sent
+    assert mail["to"] == "kari@example.no" and [d["status"] for d in store.deliveries.values()] == ["sent"]
 
 
 def test_withdrawal_is_confirmed_and_nothing_is_sent_once_the_person_is_gone(world):
