@@ -8,13 +8,20 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from services.common import clock
+from services.common.cache import TtlCache
 from services.common.settings import for_container
 from services.common.store import MongoStore, Storage
 
+from .domain import WITHDRAWN
 from .ports import KeyTaken
 from .vault import Vault
 
 COUNT_SHARDS = 32
+#: How long an opened contact record is kept in memory (issue 19: the receipt's `contact_details`
+#: a second after the intake costs no read and no decryption). A contact record never changes
+#: once sealed; the registration itself is read every time, so an erased or withdrawn person is
+#: told by it whichever replica holds a copy, and the replica that erases or withdraws drops its own.
+OPENED_CONTACT_SECONDS = 30
 #: How long a throttle's attempts are kept (the longest window counted is 24 hours).
 ATTEMPTS_KEPT = timedelta(days=1)
 #: The name MongoDB gives the unique index on `idempotency_key`, as its duplicate-key errors cite it.
@@ -26,6 +33,7 @@ class RegistrationStorage(Storage):
         super().__init__(provider)
         self.vault = provider.vault
         self.retention_days = provider.retention_days
+        self.opened = provider.opened
 
     @classmethod
     def ensure_indexes(cls, db):
@@ -62,10 +70,17 @@ class RegistrationStorage(Storage):
         return self.db.registrations.find_one({"_id": registration_id}, session=self._session(uow))
 
     def contact(self, registration_id):
-        """The decrypted contact record; one sealed under an older key is re-sealed under the newest."""
+        """The decrypted contact record (kept OPENED_CONTACT_SECONDS); one sealed under an older key
+        is re-sealed under the newest."""
+        try:
+            return self.opened.get_or_load(registration_id, lambda: self._open(registration_id))
+        except LookupError:
+            return None
+
+    def _open(self, registration_id):
         doc = self.db.contacts.find_one({"_id": registration_id})
         if doc is None:
-            return None
+            raise LookupError(registration_id)  # not kept: errors are never cached
         if not self.vault.is_current(doc["sealed"]):
             self.db.contacts.update_one(
                 {"_id": registration_id, "sealed": doc["sealed"]},
@@ -104,13 +119,13 @@ class RegistrationStorage(Storage):
         uow.db.contacts.insert_one(
             {"_id": registration["_id"], "sealed": self.vault.seal(contact)}, session=uow.session
         )
+        self.opened.put(registration["_id"], contact)  # (an aborted transaction leaves no registration to read it by)
         if same_person:
             uow.db.registrations.update_many(
                 {"_id": {"$in": same_person}},
                 {"$addToSet": {"possible_duplicates": registration["_id"]}},
                 session=uow.session,
             )
-        self._count(uow, "registered")
         return registration
 
     def update(self, uow, registration_id, changes):
@@ -120,6 +135,8 @@ class RegistrationStorage(Storage):
         uow.db.registrations.update_one(
             {"_id": registration_id}, {"$set": {**changes, "updated_at": clock.now()}}, session=uow.session
         )
+        if changes.get("status") == WITHDRAWN:
+            self.opened.drop(registration_id)
 
     def erase(self, uow, registration, reason):
         """Delete the person here; keep a keyed digest of the idempotency key (so a resend does not
@@ -127,6 +144,7 @@ class RegistrationStorage(Storage):
         registration_id = registration["_id"]
         deleted = uow.db.registrations.delete_one({"_id": registration_id}, session=uow.session).deleted_count
         uow.db.contacts.delete_one({"_id": registration_id}, session=uow.session)
+        self.opened.drop(registration_id)
         for field in ("possible_duplicates", "avoid_flagged"):
             uow.db.registrations.update_many(
                 {field: registration_id}, {"$pull": {field: registration_id}}, session=uow.session
@@ -207,11 +225,17 @@ class RegistrationStorage(Storage):
         return self.db.registrations.count_documents({"cohort.cohort_id": cohort_id})
 
     def counts(self):
+        """Erasures by reason from their count documents; `registered` is derived, the registrations
+        here plus those erased, so an intake writes no count (one store operation fewer on every
+        registration: issue 19). Count documents named `registered`, written before, are ignored."""
         totals = {}
         for doc in self.db.counts.find():
             name = doc.get("name", doc["_id"])
-            totals[name] = totals.get(name, 0) + doc["count"]
-        return totals
+            if name != "registered":
+                totals[name] = totals.get(name, 0) + doc["count"]
+        erased = sum(count for name, count in totals.items() if name.startswith("erased_"))
+        registered = self.db.registrations.count_documents({}) + erased
+        return {"registered": registered, **totals} if registered else totals
 
     @staticmethod
     def _count(uow, name):
@@ -236,9 +260,11 @@ class RegistrationStore(MongoStore):
         super().__init__(RegistrationStorage)
         self.vault = None
         self.retention_days = DEFAULT_RETENTION_DAYS
+        self.opened = None
 
     def setup(self):
         settings = for_container(self.container)
         self.vault = Vault.from_settings(settings)
+        self.opened = TtlCache(OPENED_CONTACT_SECONDS)
         self.retention_days = settings.as_float(RETENTION_DAYS_KEY)
         super().setup()
