@@ -124,7 +124,7 @@ start() {
     i=$((i + 1))
     one_of "$service" "$services_selected" || continue
     METRICS_PORT=$((FLOKK_METRICS_BASE + i)) WEB_SERVER_ADDRESS="127.0.0.1:$GATEWAY_PORT" \
-      start_one "$service" "$PY" -m nameko run --config services/config.yml \
+      start_one "$service" "$PY" -m services.common.runner --config services/config.yml \
       "${module[$service]:-services.$service.service}"
     for copy in $(seq 2 "${replicas[$service]:-1}"); do  # replica k: the metrics ports after the first five
       METRICS_PORT=$((FLOKK_METRICS_BASE + 5 * (copy - 1) + i)) WEB_SERVER_ADDRESS="127.0.0.1:$GATEWAY_PORT" \

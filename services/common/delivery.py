@@ -20,7 +20,7 @@ import eventlet
 from nameko.messaging import Consumer
 
 from .amqp import BrokerPublisher, FailoverQueueConsumer, connect
-from .config import AMQP_URI_KEY, MAX_ATTEMPTS_KEY
+from .config import MAX_ATTEMPTS_KEY, service_broker
 from .contracts import SUBSCRIPTIONS
 from .envelope import ContractViolation, parse
 from .logs import safe_exception_text
@@ -92,14 +92,15 @@ class EventSubscriber(Consumer):
             )
         settings = for_container(self.container)
         self.queue_name = queue_name(service, self.source, self.event_type)
-        self.publisher = BrokerPublisher(settings[AMQP_URI_KEY])
+        amqp_uri, ssl = service_broker(settings)
+        self.publisher = BrokerPublisher(amqp_uri, ssl)
         self.max_attempts = settings.as_int(MAX_ATTEMPTS_KEY)
         self.dead_letters = dead_letter_queue(service)
         self.retry_queues = [retry_queue(service, delay) for delay in RETRY_DELAYS_MS]
         entities = service_entities(service)
         self.queue = next(e for e in entities if getattr(e, "name", None) == self.queue_name)
-        with connect(settings[AMQP_URI_KEY]) as connection:
-            declare(connection.default_channel, entities)
+        with connect(amqp_uri, ssl) as broker:
+            declare(broker.default_channel, entities)
         super().setup()
 
     # --- receiving -----------------------------------------------------------------------------

@@ -36,7 +36,8 @@ from kombu.exceptions import OperationalError
 from marshmallow import Schema, fields, validate
 
 from . import clock, contracts
-from .config import amqp_uri_from_env
+from .amqp import connection as broker_connection
+from .config import BrokerUserRefused, amqp_ssl_from_env, amqp_uri_from_env
 from .delivery import ATTEMPT_HEADER, REASON_HEADER, TARGET_HEADER
 from .topology import RETRY_EXCHANGE, dead_letter_queue
 
@@ -265,8 +266,12 @@ def _days(text: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)  # a usage error exits with 2
     try:
-        with Connection(amqp_uri_from_env(), transport_options={"confirm_publish": True}) as connection:
+        options = {"transport_options": {"confirm_publish": True}}
+        with broker_connection(amqp_uri_from_env(), amqp_ssl_from_env(), **options) as connection:
             return COMMANDS[args.command](connection, args)
+    except BrokerUserRefused as refused:
+        print(f"flokk-dlq: {refused}", file=sys.stderr)
+        return USAGE
     except QueueMissing as missing:
         print(f"flokk-dlq: {missing}", file=sys.stderr)
         return NOT_FOUND

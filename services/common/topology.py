@@ -159,16 +159,16 @@ def declare_migrating(connection, entities):
             migrate_to_quorum(connection, entity)
 
 
-def main(amqp_uri):
-    with connect(amqp_uri) as connection:
+def main(amqp_uri, ssl=None):
+    with connect(amqp_uri, ssl) as connection:
         declare_migrating(connection, all_entities())
     print(f"topology declared: {len(all_entities())} exchanges and queues")
 
 
-def missing(amqp_uri):
+def missing(amqp_uri, ssl=None):
     """Names of the queues of the topology that do not exist yet (passive declares only)."""
     absent = []
-    with connect(amqp_uri, connect_timeout=5) as connection:
+    with connect(amqp_uri, ssl, connect_timeout=5) as connection:
         for entity in all_entities():
             if not isinstance(entity, Queue):
                 continue
@@ -179,13 +179,13 @@ def missing(amqp_uri):
     return absent
 
 
-def check(amqp_uri, deadline_seconds=300.0, poll_seconds=2.0):
+def check(amqp_uri, deadline_seconds=300.0, poll_seconds=2.0, ssl=None):
     """Wait until the whole topology exists (a Deployment's init container: the `flokk-topology`
     Job declares it). Returns 0 when it does, 1 when the deadline passed first."""
     deadline = time.monotonic() + deadline_seconds
     while True:
         try:
-            absent = missing(amqp_uri)
+            absent = missing(amqp_uri, ssl)
             if not absent:
                 print("topology present")
                 return 0
@@ -201,7 +201,7 @@ def check(amqp_uri, deadline_seconds=300.0, poll_seconds=2.0):
 if __name__ == "__main__":
     import argparse
 
-    from .config import amqp_uri_from_env
+    from .config import amqp_ssl_from_env, amqp_uri_from_env
 
     parser = argparse.ArgumentParser(description="Declare (or with --check, wait for) the broker topology.")
     parser.add_argument("amqp_uri", nargs="?", default=None)
@@ -209,4 +209,5 @@ if __name__ == "__main__":
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds --check waits (default 300)")
     args = parser.parse_args()
     uri = args.amqp_uri or amqp_uri_from_env()
-    sys.exit(check(uri, args.deadline) if args.check else main(uri))
+    ssl = amqp_ssl_from_env()
+    sys.exit(check(uri, args.deadline, ssl=ssl) if args.check else main(uri, ssl))

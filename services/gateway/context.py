@@ -2,6 +2,7 @@
 input, the page's language, and the cookies to set. The pipeline fills it; a use case returns a
 Response, or raises `Refused` to answer with another one."""
 
+import uuid
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -36,13 +37,14 @@ class Context:
         self.t = translator(self.lang)
         self.audit_subject: str | None = None
         self.purpose: str | None = None  # a page may set the "why" the person chose
+        self.request_id = uuid.uuid4().hex  # travels in every actor this request signs
         self.set_cookies: list[tuple[str, str, dict[str, Any]]] = []
 
     @property
     def actor(self) -> dict[str, Any]:
         default = self.route.purpose or self.route.name.replace("_", " ")
         purpose = self.request.headers.get(PURPOSE_HEADER) or self.purpose or default
-        return auth.actor_for(self.account, (purpose or "")[:200] or None)
+        return auth.actor_for(self.account, (purpose or "")[:200] or None, self.request_id)
 
     @property
     def role(self) -> str:

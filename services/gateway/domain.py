@@ -195,14 +195,19 @@ def contact_point_form(contact_point: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def contact_point_changes(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
-    """The partial change the directory form makes; (changes, errors)."""
-    changes: dict[str, Any] = {
-        "name": form.get("name", "").strip(),
-        "municipalities": form.get("municipalities", "").split(),
-        "languages": form.get("languages", "").split(),
-        "digital_groups": form.get("digital_groups") == "yes",
-    }
+#: The fields of the directory form that only the national office sees and changes (routing and
+#: capacity; services/common/contact_point_input.STAFF_FIELDS are the staff's).
+NATIONAL_FORM_FIELDS = ("municipalities", "digital_groups", "min_size", "max_size")
+
+
+def contact_point_changes(form: Form, national: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """The partial change the directory form makes; (changes, errors). Staff (`national` false)
+    change only what is theirs: a field of the national office's in their form is an error."""
+    changes: dict[str, Any] = {"name": form.get("name", "").strip(), "languages": form.get("languages", "").split()}
+    if not national:
+        return changes, {key: "national_only" for key in NATIONAL_FORM_FIELDS if form.get(key) is not None}
+    changes["municipalities"] = form.get("municipalities", "").split()
+    changes["digital_groups"] = form.get("digital_groups") == "yes"
     errors = {}
     for key in ("min_size", "max_size"):
         try:

@@ -51,9 +51,9 @@ class GatewayService:
         )
 
     @rpc
-    def referrer_contact(self, referrer_id):
+    def referrer_contact(self, referrer_id, actor):
         """For notification only, at send time: a referrer's address never travels on the bus."""
-        return accounts.referrer_contact(self._ports(), referrer_id)
+        return accounts.referrer_contact(self._ports(), referrer_id, actor)
 
     @http(METHODS, "/")
     def root(self, request):

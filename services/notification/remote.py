@@ -10,6 +10,8 @@ from typing import Any, Protocol
 
 from nameko.exceptions import RemoteError
 
+from services.common.actors import SELF
+
 from .ports import Record
 
 
@@ -22,16 +24,17 @@ class ContactPointCache(Protocol):
 
 
 class _Answers:
-    """One method of another service, asked once per key; None where that service says NotFound."""
+    """One method of another service, asked once per key as notification itself (`actors.SELF`,
+    signed by the proxy); None where that service says NotFound."""
 
-    def __init__(self, ask: Callable[[str], Record]) -> None:
+    def __init__(self, ask: Callable[[str, Any], Record]) -> None:
         self._ask = ask
         self._known: dict[str, Record | None] = {}
 
     def __call__(self, key: str) -> Record | None:
         if key not in self._known:
             try:
-                self._known[key] = self._ask(key)
+                self._known[key] = self._ask(key, SELF)
             except RemoteError as exc:
                 if exc.exc_type != "NotFound":
                     raise

@@ -7,6 +7,7 @@ import re
 import pytest
 from nameko.exceptions import RemoteError
 
+from services.common.actors import Actor
 from services.gateway.pipeline import routing
 from services.gateway.routes import ROUTES
 from tests.fakes.gateway import Caller, answer_like_the_services, body, gateway
@@ -252,13 +253,16 @@ def test_every_read_of_a_person_is_audited_with_who_whom_when_and_why():
     ]
     assert store.entries[0]["purpose"] == "phone call" and store.entries[1]["purpose"] == "delivery follow-up"
     actor = service.registration.get_registration.call_args.args[-1]
+    assert isinstance(actor, Actor)  # which the gateway's proxy signs for registration.get_registration
     assert actor == {
         "account_id": staff.account["_id"],
         "role": "contact_point_staff",
         "contact_point_ids": ["link-bergen"],
         "referrer_id": None,
         "purpose": "phone call",
+        "request_id": actor["request_id"],
     }
+    assert len(actor["request_id"]) == 32
 
 
 def test_the_national_office_sees_the_audit_log_by_person():

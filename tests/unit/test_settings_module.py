@@ -31,8 +31,9 @@ def test_a_read_nobody_declared_is_an_error():
 def test_production_names_every_required_setting_that_is_missing():
     with pytest.raises(MissingSettings) as missing:
         Settings.load("notification", OWN, environ={"MONGODB_URI": "mongodb://db"})
-    assert missing.value.names == ["AMQP_URI", "FLOKK_KEY"]
-    assert "notification cannot start in production without: AMQP_URI, FLOKK_KEY" in str(missing.value)
+    names = ["AMQP_PASSWORD", "AMQP_URI", "AMQP_USERNAME", "FLOKK_KEY", "FLOKK_SIGNING_KEY", "FLOKK_VERIFY_KEYS"]
+    assert missing.value.names == names
+    assert f"notification cannot start in production without: {', '.join(names)}" in str(missing.value)
 
 
 def test_the_documentation_has_a_row_per_setting():

@@ -2,12 +2,13 @@
 command line, services/gateway/accounts.py); a referrer's address, for notification only."""
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from services.common.errors import InvalidInput, NotFound
+from services.common.errors import Forbidden, InvalidInput, NotFound
 
 from .. import auth
 from ..context import Context
@@ -55,8 +56,11 @@ def issue_token(ports: Ports, account_id: str, label: str) -> str:
     return token
 
 
-def referrer_contact(ports: Ports, referrer_id: Any) -> dict[str, str]:
-    """Where notification reaches a referrer (docs/rpc.md): the referrer account's e-mail and name."""
+def referrer_contact(ports: Ports, referrer_id: Any, actor: Mapping[str, Any]) -> dict[str, str]:
+    """Where notification reaches a referrer (docs/rpc.md): the referrer account's e-mail and name,
+    for notification's own identity only."""
+    if actor.get("role") != "service" or actor.get("service") != "notification":
+        raise Forbidden("only notification may read a referrer's address")
     account = ports.store.account_by_referrer_id(referrer_id) if isinstance(referrer_id, str) else None
     if account is None:
         raise NotFound(f"no referrer {referrer_id}")

@@ -35,9 +35,7 @@ REG = {"registration_id": "reg-1"}
 
 
 def register(ports: Ports, ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
-    """registration.register; the public has no actor to pass (the documented default)."""
-    if ctx.account is None:
-        return ports.registration.register(payload)
+    """registration.register, as the person signed in or, on the public form, as `public`."""
     return ports.registration.register(payload, ctx.actor)
 
 

@@ -116,6 +116,7 @@ def directory_form(ports: Ports, ctx: Context, contact_point_id: str) -> Respons
         "staff_directory.html",
         contact_point_id=contact_point_id,
         contact_point=cp,
+        national=ctx.role == "national_admin",
         form=domain.contact_point_form(cp),
         errors={},
         section="directory",
@@ -126,9 +127,9 @@ def directory_form(ports: Ports, ctx: Context, contact_point_id: str) -> Respons
 @route("POST", f"{CP_PAGES}/directory", **OWN)
 def directory_submit(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
     """A partial change (`update_contact_point`): what the form does not show — meeting places,
-    starters, address, e-mail — stays as the directory has it."""
+    starters, address, e-mail — stays as the directory has it. Staff change only their own fields."""
     current = ports.directory.get_contact_point(contact_point_id)
-    changes, errors = domain.contact_point_changes(ctx.request.form)
+    changes, errors = domain.contact_point_changes(ctx.request.form, national=ctx.role == "national_admin")
     _, errors = send_form(errors, lambda: ports.directory.update_contact_point(contact_point_id, changes, ctx.actor))
     if not errors:
         return redirect(f"/staff/{contact_point_id}/directory?saved=1", code=303)
@@ -138,6 +139,7 @@ def directory_submit(ports: Ports, ctx: Context, contact_point_id: str) -> Respo
         status=400,
         contact_point_id=contact_point_id,
         contact_point=current,
+        national=ctx.role == "national_admin",
         form=ctx.request.form.to_dict(),
         errors=errors,
         section="directory",
