@@ -186,14 +186,16 @@ def require_staff_of(actor: Actor, registration: Registration) -> None:
         raise Forbidden("only staff of the person's contact point may do this")
 
 
-def require_may_read_contact(actor: Actor, registration: Registration) -> None:
+def require_may_read_contact(actor: Actor, registration: Registration | None = None) -> None:
     """Contact details: notification's own identity, or the gateway's staff view (staff of the
-    person's contact point, the national office)."""
+    person's contact point, the national office). Without the registration, the caller alone is
+    checked (before the store is read, so an outsider learns nothing, not even that it exists)."""
     actor = actor or {}
     if actor.get("role") == "service" and actor.get("service") == "notification":
         return
     if actor.get("issuer") == "gateway" and actor.get("role") in ("contact_point_staff", "national_admin"):
-        require_staff_of(actor, registration)
+        if registration is not None:
+            require_staff_of(actor, registration)
         return
     raise Forbidden("only notification and the gateway's staff view may read contact details")
 

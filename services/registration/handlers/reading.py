@@ -40,6 +40,7 @@ def contact_details(ports: Ports, registration_id: str, actor: Actor) -> dict[st
     staff never do (a link would let them act as the person)."""
     outcome = "refused"
     try:
+        domain.require_may_read_contact(actor)
         registration = existing(ports, registration_id)
         domain.require_may_read_contact(actor, registration)
         contact = ports.store.contact(registration_id)
