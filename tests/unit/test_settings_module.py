@@ -46,7 +46,14 @@ def test_the_session_cookie_is_secure_by_default_outside_test_and_demo():
     from services.gateway.service import secure_cookies
     from services.gateway.settings import SETTINGS as GATEWAY
 
-    production = {"AMQP_URI": "amqp://broker", "MONGODB_URI": "mongodb://db"}
+    production = {
+        "AMQP_URI": "amqp://broker",
+        "AMQP_USERNAME": "gateway",
+        "AMQP_PASSWORD": "p",
+        "MONGODB_URI": "mongodb://db",
+        "FLOKK_SIGNING_KEY": "k",
+        "FLOKK_VERIFY_KEYS": "{}",
+    }
     assert secure_cookies(Settings.load("gateway", GATEWAY, environ=production)) is True
     assert secure_cookies(Settings.load("gateway", GATEWAY, environ={"FLOKK_MODE": "demo"})) is False
     plain_http = {**production, "FLOKK_COOKIE_SECURE": "false"}
