@@ -31,6 +31,7 @@ import logging
 from contextlib import contextmanager
 
 import eventlet
+from nameko import rpc as nameko_rpc
 from nameko.rpc import ReplyListener, Rpc, RpcConsumer
 from nameko.rpc import RpcProxy as NamekoRpcProxy
 
@@ -39,9 +40,18 @@ from .amqp import BROKER_GONE, FailoverQueueConsumer, until_taken
 from .errors import Unauthenticated
 from .metrics import METRICS
 from .settings import MODES, for_container, tool_value
-from .topology import QUORUM, rpc_queue
+from .topology import QUORUM, RPC_EXCHANGE_CHECKED, rpc_queue
 
 log = logging.getLogger(__name__)
+
+
+def _checked_rpc_exchange(config):
+    """nameko's exchange, checked rather than declared: a service's broker user may not configure
+    it (the topology declares it before any service starts; docs/operations.md, "Broker users")."""
+    return RPC_EXCHANGE_CHECKED
+
+
+nameko_rpc.get_rpc_exchange = _checked_rpc_exchange  # every nameko RPC queue, proxy and reply
 
 
 RPC_TIMEOUT_KEY = "FLOKK_RPC_TIMEOUT"
@@ -172,7 +182,7 @@ class QuorumRpcConsumer(RpcConsumer):
 
     def setup(self):
         if self.queue is None:
-            self.queue = rpc_queue(self.container.service_name)  # on the default exchange, nameko-rpc
+            self.queue = rpc_queue(self.container.service_name)  # on nameko-rpc, checked
             self.queue_consumer.register_provider(self)
             self._registered = True
 

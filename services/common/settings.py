@@ -44,9 +44,9 @@ COMMON: tuple[Setting, ...] = (
     Setting(
         "AMQP_URI",
         "amqp://guest:guest@127.0.0.1:5672/",
-        "The broker: host(s), port and vhost (several hosts separated by `;`).",
+        "The broker: host(s), port and vhost (several hosts separated by `;`), `amqps://` for TLS; no "
+        "credentials: each process puts its own user (AMQP_USERNAME, AMQP_PASSWORD) into it.",
         required_in_production=True,
-        secret=True,
         nameko=True,
     ),
     Setting(
@@ -178,6 +178,13 @@ TOOLS: tuple[Setting, ...] = (
     Setting("GATEWAY_PORT", "8000", "Where `services.common.wait_healthy` finds the gateway's /healthz."),
     Setting("FLOKK_READY_SECONDS", "60", "How long `services.common.wait_healthy` waits for every service."),
     Setting("FLOKK_PASSWORD", None, "The password `accounts create` sets (else it asks for one).", secret=True),
+    Setting(
+        "RABBIT_MGMT_URI",
+        "http://guest:guest@127.0.0.1:15672",
+        "The local broker's management API, with an administrator's credentials: scripts/infra.sh makes the "
+        "broker users through it (`services.common.broker_users`).",
+        secret=True,
+    ),
 )
 
 
