@@ -2,9 +2,11 @@
 form, a group's confirmation, a contact point's changes), how their errors are shown, and where a
 person lands after signing in. Plain values in, plain values out; the time is passed in."""
 
+import re
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
@@ -217,9 +219,20 @@ def contact_point_changes(form: Form, national: bool) -> tuple[dict[str, Any], d
     return changes, errors
 
 
+#: A path of this site as a sign-in's `next`: one slash, then no second slash or backslash, and only
+#: the characters of a URL's path and query (no whitespace or control characters, which browsers
+#: drop before they read a URL, and no backslash, which they read as a slash).
+SAME_SITE_PATH = re.compile(r"^/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$")
+
+
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a path of this site."""
-    return target if target and target.startswith("/") and not target.startswith("//") else ""
+    """Where to go after signing in: only a same-origin relative path, else nowhere ("")."""
+    if not target or not SAME_SITE_PATH.match(target):
+        return ""
+    decoded = unquote(target)  # `/%2F/evil.example` or `/%5Cevil.example` once a server decodes it
+    if not SAME_SITE_PATH.match(decoded) or urlsplit(decoded).netloc:
+        return ""
+    return target
 
 
 def landing(account: Mapping[str, Any]) -> str:

@@ -86,5 +86,27 @@ def test_after_signing_in_people_land_on_their_page_and_never_off_the_site():
     ]
 
 
+BYPASSES = (
+    "/\\evil.example",
+    "\\/evil.example",
+    "/\t/evil.example",
+    "/%2F/evil.example",
+    "/%5Cevil.example",
+    "///evil.example",
+    "https:evil.example",
+    "javascript:alert(1)",
+    " /\\evil.example",
+    "/\r\n/evil.example",
+    "//evil.example/%2e%2e",
+    "/%09/evil.example",
+)
+
+
+def test_known_redirect_bypasses_all_land_nowhere_and_paths_of_this_site_survive():
+    assert [target for target in BYPASSES if domain.safe_next(target)] == []
+    assert domain.safe_next("/staff/link-bergen/pool?status=waiting") == "/staff/link-bergen/pool?status=waiting"
+    assert domain.safe_next("/national/contact-points/link-bergen") == "/national/contact-points/link-bergen"
+
+
 def test_a_postal_code_is_four_digits():
     assert domain.is_postal_code("5003") and not domain.is_postal_code("50x3") and not domain.is_postal_code("500")
