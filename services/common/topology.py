@@ -160,7 +160,7 @@ RPC_CALLS = {
     "registration": ("directory",),
     "matching": ("directory",),
     "notification": ("registration", "directory", "gateway"),
-    "directory": (),
+    "directory": ("matching",),
     "gateway": ("registration", "matching", "directory", "notification"),
 }
 #: nameko's reply routing keys: a uuid4 per reply queue.

@@ -60,10 +60,6 @@ class RemoteGateway:
         return self._referrers(referrer_id)
 
 
-#: Who notification is when it asks for what only it may read (a group's video link).
-SERVICE_ACTOR = {"role": "service", "service": "notification"}
-
-
 class RemoteDirectory:
     def __init__(self, proxy: Any, cache: ContactPointCache) -> None:
         self._proxy, self._cache = proxy, cache
@@ -75,9 +71,9 @@ class RemoteDirectory:
         answer = self._links(f"{contact_point_id}|{meeting_place_id}")
         return answer["video_url"] if answer else None
 
-    def _ask_link(self, key: str) -> Record:
+    def _ask_link(self, key: str, actor: Any) -> Record:
         contact_point_id, meeting_place_id = key.split("|", 1)
-        found: Record = self._proxy.meeting_link(meeting_place_id, SERVICE_ACTOR, contact_point_id=contact_point_id)
+        found: Record = self._proxy.meeting_link(meeting_place_id, actor, contact_point_id=contact_point_id)
         return found
 
     def get_contact_point(self, contact_point_id: str, fresh: bool = False) -> Record:

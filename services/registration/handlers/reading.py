@@ -48,7 +48,7 @@ def contact_details(ports: Ports, registration_id: str, actor: Actor) -> dict[st
             raise NotFound(f"no registration {registration_id}")
         outcome = "allowed"
         details = domain.contact_for_notification(registration, contact)
-        if actor.get("role") == "service":
+        if (actor or {}).get("role") == "service":
             details["link_token"] = ports.store.vault.mint_link(registration_id, PERSONAL_PAGE, ports.clock.now())
         return details
     except NotFound:
