@@ -2,9 +2,11 @@
 form, a group's confirmation, a contact point's changes), how their errors are shown, and where a
 person lands after signing in. Plain values in, plain values out; the time is passed in."""
 
+import ipaddress
+import math
 import re
 from collections.abc import Collection, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
@@ -241,3 +243,42 @@ def landing(account: Mapping[str, Any]) -> str:
     if role == "contact_point_staff" and account.get("contact_point_ids"):
         return f"/staff/{account['contact_point_ids'][0]}/pool"
     return {"national_admin": "/national", "referrer": "/referrer"}.get(role, "/")
+
+
+def _is_trusted(address: str, trusted_proxies: Collection[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(proxy, strict=False) for proxy in trusted_proxies)
+
+
+def client_address(remote_addr: str, forwarded_for: str, trusted_proxies: Collection[str]) -> str:
+    """Who sent a request: the peer, unless it is a trusted proxy; then the nearest address in
+    X-Forwarded-For that is not one (a client can prepend anything, but not append)."""
+    address = remote_addr
+    if not _is_trusted(address, trusted_proxies):
+        return address
+    for hop in reversed([hop.strip() for hop in forwarded_for.split(",") if hop.strip()]):
+        address = hop
+        if not _is_trusted(hop, trusted_proxies):
+            break
+    return address
+
+
+#: Sign-in throttling (issue 17): free attempts within the window, then 2^(n-5) s, at most 15 min.
+SIGN_IN_FREE_FAILURES = 5
+SIGN_IN_MAX_DELAY = timedelta(minutes=15)
+
+
+def normalised_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def sign_in_wait(failures: list[datetime], now: datetime) -> int:
+    """Seconds before the next sign-in may be tried, given the failures within the window (oldest
+    first); 0 when it may be tried now."""
+    if len(failures) < SIGN_IN_FREE_FAILURES:
+        return 0
+    delay = min(timedelta(seconds=2 ** (len(failures) - SIGN_IN_FREE_FAILURES)), SIGN_IN_MAX_DELAY)
+    return max(0, math.ceil((max(failures) + delay - now).total_seconds()))

@@ -163,7 +163,7 @@ def test_passwords_are_argon2_hashes_and_tokens_are_kept_only_as_digests():
     caller = Caller(service, store, "integration", use_token=True)
     stored = store.accounts[caller.account["_id"]]
     assert stored["password_hash"].startswith("$argon2id$") and PASSWORD not in str(stored)
-    assert caller.token not in store.tokens and auth.digest(caller.token) in store.tokens
+    assert caller.token not in store.token_records and auth.digest(caller.token) in store.token_records
     assert "password_hash" not in caller.account
 
 
