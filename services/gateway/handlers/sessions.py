@@ -33,7 +33,7 @@ def signed_in(ports: Ports, ctx: Context, email: str, password: str) -> Document
         auditing.record(ports, ctx, "sign_in", "account", "-", "throttled")
         raise Throttled(wait)
     account = ports.store.account_by_email(email) if email else None
-    if tpool.execute(auth.verify_password, account and account["password_hash"], password):
+    if tpool.execute(auth.verify_password, account and account["password_hash"], password) and account:
         ports.store.clear_sign_in_failures(key)
         auditing.record(ports, ctx, "sign_in", "account", account["_id"], "allowed", account=account)
         return account
