@@ -7,11 +7,12 @@ import math
 import re
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
+from werkzeug.datastructures import MultiDict
 
 from services.common.contracts import (
     ACCESSIBILITY_NEEDS,
@@ -57,11 +58,8 @@ FORM_ORDER = (
 Errors = dict[str, Any]
 
 
-class Form(Protocol):
-    """A submitted form (werkzeug's MultiDict): one value per name, or all of them."""
-
-    def get(self, key: str, default: Any = None) -> Any: ...
-    def getlist(self, key: str) -> list[Any]: ...
+#: A submitted form (werkzeug's MultiDict, or the request's immutable one): one value per name, or all.
+Form = MultiDict[str, str]
 
 
 def register_choices() -> dict[str, Any]:
@@ -117,7 +115,7 @@ def intake_from_form(
         payload["open_to_mixed"] = form.get("open_to_mixed") == "yes"
     if form.get("birth_year", "").strip():
         try:
-            payload["birth_year"] = int(form.get("birth_year"))
+            payload["birth_year"] = int(form.get("birth_year", ""))
         except ValueError:
             errors["birth_year"] = ["Must be a year, such as 1980."]
     if referral:

@@ -44,7 +44,7 @@ def url_map() -> Map:
     import services.gateway.handlers  # noqa: F401  (the modules whose @route fill ROUTES)
 
     # werkzeug takes any object as an endpoint: here, the Route itself.
-    return Map([Rule(r.path, endpoint=r, methods=[r.method]) for r in ROUTES], strict_slashes=False)  # type: ignore[arg-type]
+    return Map([Rule(r.path, endpoint=r, methods=[r.method]) for r in ROUTES], strict_slashes=False)
 
 
 _MAP = None

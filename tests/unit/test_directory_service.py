@@ -289,7 +289,7 @@ def test_coverage_map_and_export_come_from_the_stored_contact_points(directory):
 
 
 def test_the_open_view_of_a_contact_point_is_its_allow_list_and_says_taking_part_is_free(directory):
-    directory.upsert_contact_point(example("link-bergen"))
+    directory.upsert_contact_point(example("link-bergen"), OPS)
     shown = directory.open_contact_point("link-bergen")
     assert list(shown) == list(OPEN_FIELDS)
     assert shown["free_of_charge"] is True and shown["updated_at"] == "2026-11-28T09:00:00Z"
@@ -302,9 +302,9 @@ def test_the_open_view_of_a_contact_point_is_its_allow_list_and_says_taking_part
 
 
 def test_the_open_directory_lists_only_active_contact_points(directory):
-    directory.upsert_contact_point(example("link-bergen"))
-    directory.upsert_contact_point(example("stangehjelpa"))
-    directory.deactivate_contact_point("stangehjelpa")
+    directory.upsert_contact_point(example("link-bergen"), OPS)
+    directory.upsert_contact_point(example("stangehjelpa"), OPS)
+    directory.deactivate_contact_point("stangehjelpa", OPS)
     assert [cp["contact_point_id"] for cp in directory.open_contact_points()] == ["link-bergen"]
     assert [cp["name"] for cp in directory.open_contact_points(county_number="46")] == ["LINK Bergen og omegn"]
     with pytest.raises(NotFound):
@@ -313,22 +313,22 @@ def test_the_open_directory_lists_only_active_contact_points(directory):
 
 def test_every_change_is_stamped_with_when_it_was_made(directory):
     clock = directory.clock
-    directory.upsert_contact_point(example("link-bergen"))
+    directory.upsert_contact_point(example("link-bergen"), OPS)
     clock.advance(days=2)
-    directory.upsert_contact_point(example("link-bergen"))  # no change: no new stamp
+    directory.upsert_contact_point(example("link-bergen"), OPS)  # no change: no new stamp
     assert directory.get_contact_point("link-bergen")["updated_at"] == "2026-11-28T09:00:00Z"
-    directory.update_contact_point("link-bergen", {"digital_groups": False})
+    directory.update_contact_point("link-bergen", {"digital_groups": False}, OPS)
     assert directory.open_contact_point("link-bergen")["updated_at"] == "2026-11-30T09:00:00Z"
 
 
 def test_a_parent_must_be_a_known_contact_point_other_than_itself(directory):
     office = example("distriktskontor-vest")
-    assert errors_of(directory.upsert_contact_point, office) == {
+    assert errors_of(directory.upsert_contact_point, office, OPS) == {
         "parent_contact_point_id": ["No contact point has this id."]
     }
-    directory.upsert_contact_point(example("national-office"))
-    assert directory.upsert_contact_point(office)["parent_contact_point_id"] == "national-office"
+    directory.upsert_contact_point(example("national-office"), OPS)
+    assert directory.upsert_contact_point(office, OPS)["parent_contact_point_id"] == "national-office"
     own = {**office, "parent_contact_point_id": "distriktskontor-vest"}
-    assert errors_of(directory.upsert_contact_point, own) == {
+    assert errors_of(directory.upsert_contact_point, own, OPS) == {
         "parent_contact_point_id": ["A contact point cannot be its own parent."]
     }

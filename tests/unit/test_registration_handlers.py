@@ -103,7 +103,7 @@ def test_only_the_national_office_rotates_the_contact_keys_and_every_record_is_r
 
 def test_the_national_office_notes_a_contact_for_a_purpose_from_a_fixed_list():
     ports = ports_with()
-    rid = handlers.register(ports, intake())["registration_id"]
+    rid = handlers.register(ports, intake(), PUBLIC)["registration_id"]
     before = ports.store.registrations[rid]["updated_at"]
     with pytest.raises(Forbidden):
         handlers.record_contact(ports, rid, "clarify_wishes", STAFF_BERGEN)
@@ -121,7 +121,7 @@ def test_the_national_office_notes_a_contact_for_a_purpose_from_a_fixed_list():
 
 def test_an_assignment_by_the_national_office_is_noted_as_activity():
     ports = ports_with()
-    rid = handlers.register(ports, intake())["registration_id"]
+    rid = handlers.register(ports, intake(), PUBLIC)["registration_id"]
     event = an_event("matching", "registration_assigned", {"registration_id": rid, "contact_point_id": "link-bergen"})
     handlers.follow_matching(ports, event)
     registration = ports.store.registrations[rid]
