@@ -196,27 +196,27 @@ def test_a_referrer_sees_only_the_status_of_their_own_referrals_over_rpc(start, 
 
 
 def test_a_contact_opened_at_intake_is_answered_without_a_read_and_dropped_on_withdrawal(
-    start, rpc, mongo, db_prefix, service_config
+    start, rpc, notification_rpc, mongo, db_prefix, service_config
 ):
     """The receipt's contact_details right after the intake: no read of the contact record, no
     decryption (issue 19). The copy goes with a withdrawal; the registration is still read on
     every call, so an erased person is NotFound."""
     container = start(KEY_A)
     data = intake(email="kari.cache@example.no", phone="+4790000007")
-    rid = rpc.register(data)["registration_id"]
+    rid = rpc.register(data, PUBLIC)["registration_id"]
     db = mongo[f"{db_prefix}registration"]
     sealed = db.contacts.find_one({"_id": rid})
     db.contacts.delete_one({"_id": rid})  # behind the service's back: only a kept copy can answer
-    assert rpc.contact_details(rid)["email"] == data["email"]
+    assert notification_rpc.contact_details(rid, SELF)["email"] == data["email"]
     db.contacts.insert_one(sealed)
     [provider] = [d for d in container.extensions if type(d).__name__ == "RegistrationStore"]
     assert rid in provider.opened._entries
     waitlist(service_config["AMQP_URI"], container, rid)
     assert rpc.withdraw(rid, STAFF_BERGEN, "person")["changed"]
     assert rid not in provider.opened._entries
-    assert rpc.contact_details(rid)["email"] == data["email"]  # read again, and kept again
+    assert notification_rpc.contact_details(rid, SELF)["email"] == data["email"]  # read again, and kept again
     rpc.erase(rid, STAFF_BERGEN, "request")
     assert rid not in provider.opened._entries
     with pytest.raises(RemoteError) as refused:
-        rpc.contact_details(rid)
+        notification_rpc.contact_details(rid, SELF)
     assert refused.value.exc_type == "NotFound"
