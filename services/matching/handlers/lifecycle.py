@@ -15,6 +15,22 @@ from .figures import note_placed
 T = TypeVar("T")
 
 
+class ProposalSuperseded(Conflict):
+    """Staff acted on a proposal that a re-solve replaced; the message starts with the stable code
+    `proposal_superseded` and names the proposals that replaced it."""
+
+    code = "proposal_superseded"
+
+
+def refuse_if_superseded(group: Doc) -> None:
+    if group["state"] == "closed" and group.get("closed_reason") == "superseded":
+        successors = ", ".join(group.get("superseded_by") or ()) or "a new proposal"
+        raise ProposalSuperseded(
+            f"{ProposalSuperseded.code}: proposal {group['_id']} was replaced by {successors}, "
+            "which keeps all of its people; review that one instead."
+        )
+
+
 def stored_group(ports: Ports, group_id: str) -> Doc:
     group = ports.store.group(group_id)
     if group is None:
@@ -49,6 +65,7 @@ def confirm_group(ports: Ports, group_id: str, confirmation: Any, actor: Any) ->
     with the day the handover is planned for, if staff named one."""
     fields = schemas.load_confirmation(confirmation, ports.clock.now())
     group = group_for(ports, schemas.check_id(group_id, "group_id"), actor)
+    refuse_if_superseded(group)
     if group["state"] != "proposed":
         raise Conflict(f"A {group['state']} group cannot be confirmed.")
     members = ports.store.entries(group["members"])
@@ -84,6 +101,7 @@ def reject_group(ports: Ports, group_id: str, reason: str, actor: Any) -> Doc:
     group_id = schemas.check_id(group_id, "group_id")
     reason = schemas.check_reason(reason, schemas.REJECT_REASONS)
     group = group_for(ports, group_id, actor)
+    refuse_if_superseded(group)
     now = ports.clock.now()
     store = ports.store
 
