@@ -768,10 +768,12 @@ def _why_waiting(person, unit, totals, pool):
     )
 
 
-def group_id_for(pool_id, members, now, label):
-    """Stable for the same pool, people, moment and label; a re-solve that keeps the people but
-    changes the slot or theme makes another id."""
-    parts = [pool_id, now.isoformat(), *sorted(members), f"{label[0]}|{label[1] or 'mixed'}"]
+def group_id_for(pool_id, members, now, label=None):
+    """Stable for the same pool, people, moment and label (slot, theme); a re-solve that keeps the
+    people but changes the slot or theme makes another id. A course cohort gives no label."""
+    parts = [pool_id, now.isoformat(), *sorted(members)]
+    if label is not None:
+        parts.append(f"{label[0]}|{label[1] or 'mixed'}")
     digest = sha1("|".join(parts).encode()).hexdigest()
     return f"g-{digest[:16]}"
 

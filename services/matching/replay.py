@@ -22,7 +22,6 @@ FLOKK_MATCHING_EXACT_BUDGET and FLOKK_MATCHING_EXACT_WORKERS, as in production.
 import argparse
 import json
 import math
-import os
 import sys
 import time
 import uuid
@@ -33,12 +32,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from services.common import clock
+from services.common import settings as declared_settings
 from services.common.contracts import ROUTE_KINDS
 from services.common.envelope import ContractViolation, Event, build, iso, parse
 
 from . import engine, handlers
 from .memory_store import MemoryMatchingStore
 from .ports import Candidates, Doc, Ports, Settings
+from .settings import SETTINGS
 
 T = TypeVar("T")
 #: The replay runs on after the last arrival, so that the re-solves it calls for can run.
@@ -381,6 +382,13 @@ def read_contact_points(text: str) -> dict[str, Doc]:
     return checked
 
 
+def _environment_settings() -> Mapping[str, str]:
+    """matching's own settings (the exact solver's budget and workers, the widening days) from the
+    environment, as the service reads them; none of the broker's or store's."""
+    common = {setting.name for setting in declared_settings.COMMON}
+    return declared_settings.Settings.load("matching", [s for s in SETTINGS if s.name not in common])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.matching.replay", description=__doc__.split("\n")[0])
     parser.add_argument("people", type=Path, help="PEOPLE.jsonl, one registration_created profile a line")
@@ -396,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.sweep_every <= 0:
             raise ReplayInputError("--sweep-every: must be above 0 hours")
-        settings = replace(Settings.from_config(os.environ), online=args.policy == "online")
+        settings = replace(Settings.from_config(_environment_settings()), online=args.policy == "online")
         lines = read_lines(args.people.read_text(encoding="utf-8"))
         contact_points = (
             read_contact_points(args.contact_point_settings.read_text(encoding="utf-8"))
