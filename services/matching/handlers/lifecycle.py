@@ -15,18 +15,16 @@ from .figures import note_placed
 T = TypeVar("T")
 
 
-class ProposalSuperseded(Conflict):
-    """Staff acted on a proposal that a re-solve replaced; the message starts with the stable code
-    `proposal_superseded` and names the proposals that replaced it."""
-
-    code = "proposal_superseded"
+#: The stable code a Conflict's message starts with when staff act on a proposal that a re-solve
+#: replaced (the exception crosses RPC as a plain Conflict, which the gateway answers with 409).
+PROPOSAL_SUPERSEDED = "proposal_superseded"
 
 
 def refuse_if_superseded(group: Doc) -> None:
     if group["state"] == "closed" and group.get("closed_reason") == "superseded":
         successors = ", ".join(group.get("superseded_by") or ()) or "a new proposal"
-        raise ProposalSuperseded(
-            f"{ProposalSuperseded.code}: proposal {group['_id']} was replaced by {successors}, "
+        raise Conflict(
+            f"{PROPOSAL_SUPERSEDED}: proposal {group['_id']} was replaced by {successors}, "
             "which keeps all of its people; review that one instead."
         )
 
