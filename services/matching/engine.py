@@ -12,7 +12,7 @@ than mixed; then the longest-waiting first. `propose` runs a greedy (scarcest la
 flexible people first) with a repair pass, then improves on it, in every part of the pool where
 the greedy may not be optimal, with an exact CP-SAT model under a deterministic work budget
 (`exact.py`), so the same input always gives the same groups. Given the pool's unconfirmed
-proposals, `propose` re-solves them with the people waiting (design §4.10): nobody proposed is
+proposals, `propose` re-solves them with the people waiting (design §4.13): nobody proposed is
 left out, no proposal shrinks, and a proposal is replaced only when that is better.
 """
 

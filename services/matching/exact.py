@@ -10,7 +10,7 @@ people staff rejected, need at least two groups in a bucket that holds them all.
 the model has none of the symmetry of interchangeable groups, and its linear relaxation is tight
 enough to prove the optimum in pools of hundreds.
 
-A re-solve (design §4.10) brings the pool's unconfirmed proposals: everyone in one stays placed
+A re-solve (design §4.13) brings the pool's unconfirmed proposals: everyone in one stays placed
 (so the people a proposal placed never become fewer), though a better plan may regroup them. A
 proposal whose people all stay in a bucket of its own label is cut as it was (and topped up where
 there is room): it scores a little more than its people regrouped.

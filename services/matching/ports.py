@@ -254,7 +254,7 @@ def no_lock(pool: str) -> AbstractContextManager[None]:
 class Settings:
     """What the deployment tunes: the days of waiting that earn each widening step, the work
     budget (deterministic seconds) and workers of the exact solver per pool, and the months after
-    a group's start its check-ins fall due. `online` is the policy of design §4.10 (re-solving
+    a group's start its check-ins fall due. `online` is the policy of design §4.13 (re-solving
     unconfirmed proposals); off, matching plans as it did before it (the replay compares the two)."""
 
     widening_days: Mapping[str, int] = field(default_factory=lambda: dict(engine.DEFAULT_WIDENING_DAYS))

@@ -398,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--policy",
         choices=("online", "incremental"),
         default="online",
-        help="online: design §4.10 (default); incremental: each arrival placed on its own, as before it",
+        help="online: design §4.13 (default); incremental: each arrival placed on its own, as before it",
     )
     args = parser.parse_args(argv)
     try:

@@ -1,4 +1,4 @@
-"""The online policy (design §4.10) on the real broker and store: a proposal that a re-solve can
+"""The online policy (design §4.13) on the real broker and store: a proposal that a re-solve can
 grow is closed as superseded (group_closed version 2) before the proposal that replaces it goes
 out, staff confirming the replaced one get a Conflict with the stable code proposal_superseded,
 and the replacement is what staff see and can confirm."""

@@ -1,5 +1,5 @@
 """The exact model (services/matching/exact.py) and the re-solve of a pool with its proposals
-(engine.propose with `proposed`, design §4.10): against brute force on small pools, and as
+(engine.propose with `proposed`, design §4.13): against brute force on small pools, and as
 properties over generated pools."""
 
 import itertools

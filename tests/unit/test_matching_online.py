@@ -1,4 +1,4 @@
-"""The online policy (design §4.10) through matching's use cases, on the memory store with
+"""The online policy (design §4.13) through matching's use cases, on the memory store with
 simulated time: arrivals placed at once when they can be, re-solves in the sweep that replace
 unconfirmed proposals (superseded first, in one transaction), at most once an hour per pool."""
 

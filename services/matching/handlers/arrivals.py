@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def waitlist(ports: Ports, event: Event) -> str | None:
     """Put the person in the pool of the first contact point that can take them (keeping their
     place in the queue on an update), or mark them unroutable; then try to place them. Under the
-    online policy the pool is also marked for a re-solve a little later (design §4.10). Returns
+    online policy the pool is also marked for a re-solve a little later (design §4.13). Returns
     the pool they wait in, if any."""
     return arrive(ports, event, event.data)
 

@@ -1,7 +1,7 @@
 """Planning a pool and claiming the people of each proposal (versioned claims, a few attempts
 when another worker got there first).
 
-The online policy (design §4.10): an arrival is placed at once if a group with the newcomer can
+The online policy (design §4.13): an arrival is placed at once if a group with the newcomer can
 be formed (as before); otherwise the pool is marked for a re-solve. The re-solve (in the sweep,
 off the arrival path) plans the pool's waiting people together with its unconfirmed proposals: a
 proposal that a better plan replaces is closed as `superseded` before the new proposals go out,
