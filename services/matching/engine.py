@@ -519,10 +519,14 @@ def propose(people, pool, now, acquaintances=(), avoid=(), exact=True, proposed=
         keeps, _ = _keeps(units, rules, proposed)
     groups = greedy(units, rules, [(k.label, list(k.units)) for k in keeps])
     solver, notes, exact_time = "greedy", {}, 0.0
-    parts = [
-        part for part in component_units(units) if _placed_in(units, groups, part) < upper_bound(units, rules, part)
-    ]
-    if exact and parts:
+    # the components where the greedy may fall short of the best: only those go to CP-SAT (the
+    # bound costs as much as the greedy, so it is not computed when CP-SAT is off)
+    parts = (
+        [part for part in component_units(units) if _placed_in(units, groups, part) < upper_bound(units, rules, part)]
+        if exact
+        else []
+    )
+    if parts:
         from .exact import solve  # imported lazily: OR-Tools is large
 
         solution = solve(
