@@ -471,6 +471,7 @@ class MemoryMatchingStore:
         return [
             {"_id": g["_id"], "contact_point_id": g["contact_point_id"], "history": copy.deepcopy(g["history"])}
             for g in self.groups
+            if g.get("closed_reason") != "superseded"  # a replaced proposal was never a group
         ]
 
     def checkin_answers(self) -> dict[str, list[Doc]]:

@@ -296,7 +296,10 @@ class MatchingStorage(Storage):
         return self.db.figure_people.find({})
 
     def group_histories(self):
-        return list(self.db.groups.find({}, {"contact_point_id": 1, "history": 1}))
+        """Replaced proposals (closed as superseded) were never groups: left out."""
+        return list(
+            self.db.groups.find({"closed_reason": {"$ne": "superseded"}}, {"contact_point_id": 1, "history": 1})
+        )
 
     def checkin_answers(self):
         answers = {}

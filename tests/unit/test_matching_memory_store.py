@@ -229,6 +229,9 @@ class StoreContract:
         store.transaction(lambda uow: store.insert_group(uow, {**a_group("g-3"), "contact_point_id": "cp-x"}))
         assert [g["_id"] for g in store.groups_of("link-bergen", ("proposed",))] == ["g-1"]
         assert sorted(g["_id"] for g in store.groups_of("link-bergen", ("proposed", "confirmed"))) == ["g-1", "g-2"]
+        replaced = {**a_group("g-4"), "state": "closed", "closed_reason": "superseded", "history": []}
+        store.transaction(lambda uow: store.insert_group(uow, replaced))
+        assert "g-4" not in [g["_id"] for g in store.group_histories()]  # a replaced proposal was never a group
 
     def test_what_a_read_hands_out_is_a_copy(self, store):
         put(store, an_entry("r1"))
