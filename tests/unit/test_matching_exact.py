@@ -5,7 +5,7 @@ properties over generated pools."""
 import itertools
 from dataclasses import replace
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from services.matching import engine, exact
@@ -25,7 +25,7 @@ def most_placed(units, rules):
         search(rest, placed)  # the first unit waits
         for label in sorted(units[first].labels, key=engine._label_order):
             company = [i for i in rest if label in units[i].labels]
-            for k in range(1, rules.pool.max_size):
+            for k in range(rules.pool.max_size):  # k = 0: a cohort kept together may fill a group alone
                 for others in itertools.combinations(company, k):
                     members = [first, *others]
                     if rules.valid(members, label):
@@ -43,8 +43,21 @@ def small_pools(draw):
     return pool, people[:11], acquaintances, avoid
 
 
+#: A cohort kept together that is a whole group on its own (3 of 3), beside eight people who make
+#: two more groups: 9 placed. The brute force once missed groups of one unit and said 6.
+COHORT_ALONE = (
+    engine.PoolSettings(contact_point_id="cp", min_size=3, max_size=3, serves=frozenset({"4601"})),
+    [person("r00", themes=("grief", "loneliness"), cohort="course-1")]
+    + [person(f"r{i:02d}") for i in (1, 2, 3, 4, 6, 7, 8, 9)]
+    + [person(f"r{i:02d}", themes=("loneliness",), cohort="course-1") for i in (5, 10)],
+    [],
+    [],
+)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_pools())
+@example(COHORT_ALONE)
 def test_the_exact_model_places_as_many_as_brute_force_and_keeps_every_rule(case):
     pool, people, acquaintances, avoid = case
     units = engine.build_units(people, pool)
