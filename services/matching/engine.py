@@ -240,9 +240,14 @@ class Rules:
                 self.enemies[owner[a]].add(owner[b])
                 self.enemies[owner[b]].add(owner[a])
         self.avoid = [frozenset(owner[r] for r in ids) for ids in avoid if all(r in owner for r in ids)]
-        for unit in units:  # a cohort holding acquaintances or a wide age span cannot stay together
-            if unit.index in self.enemies[unit.index] or (
-                unit.years and unit.years[1] - unit.years[0] > AGE_SPAN_YEARS
+        # a cohort holding acquaintances, a wide age span or a whole rejected set cannot stay
+        # together: every group it joined would break a rule, so it joins none
+        rejected_alone = {unit for rejected in self.avoid if len(rejected) == 1 for unit in rejected}
+        for unit in units:
+            if (
+                unit.index in self.enemies[unit.index]
+                or unit.index in rejected_alone
+                or (unit.years and unit.years[1] - unit.years[0] > AGE_SPAN_YEARS)
             ):
                 unit.labels = frozenset()
 
@@ -760,7 +765,10 @@ def _why_waiting(person, unit, totals, pool):
     if unit is None:
         return "not pooled here: asked not to be placed in their own municipality"
     if not unit.labels:
-        return "a cohort kept together that shares no time slot and theme, or holds acquaintances"
+        return (
+            "a cohort kept together that shares no time slot and theme, or holds acquaintances "
+            "or a set of people staff rejected"
+        )
     if not any(totals[label] >= min(pool.min_size, SMALLEST_WIDENED_SIZE) for label in unit.labels):
         return (
             f"fewer than {pool.min_size} people share a time slot and a theme "
