@@ -9,6 +9,8 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from services.common.actors import Actor
+
 ROLES = ("national_admin", "contact_point_staff", "referrer", "integration")
 PUBLIC = "public"
 TOKEN_PREFIX = "flk_"
@@ -42,14 +44,18 @@ def same(a, b):
     return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
 
 
-def actor_for(account, purpose=None):
-    """The actor dict every personal-data RPC takes as its last argument (docs/rpc.md)."""
+def actor_for(account, purpose=None, request_id=None):
+    """The actor every personal-data RPC takes as its last argument (docs/rpc.md): an `Actor`, which
+    the gateway's proxies sign for the one method they call."""
     if account is None:
-        return {"account_id": None, "role": PUBLIC, "contact_point_ids": [], "referrer_id": None, "purpose": purpose}
-    return {
-        "account_id": account["_id"],
-        "role": account["role"],
-        "contact_point_ids": list(account.get("contact_point_ids") or []),
-        "referrer_id": account.get("referrer_id"),
-        "purpose": purpose,
-    }
+        return Actor(
+            account_id=None, role=PUBLIC, contact_point_ids=[], referrer_id=None, purpose=purpose, request_id=request_id
+        )
+    return Actor(
+        account_id=account["_id"],
+        role=account["role"],
+        contact_point_ids=list(account.get("contact_point_ids") or []),
+        referrer_id=account.get("referrer_id"),
+        purpose=purpose,
+        request_id=request_id,
+    )

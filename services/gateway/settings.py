@@ -11,5 +11,10 @@ SETTINGS = (
         None,
         "Send the session cookie only over HTTPS (default: on outside test and demo).",
     ),
+    Setting(
+        "FLOKK_TRUSTED_PROXIES",
+        None,
+        "Addresses or networks (comma-separated) of the proxies whose X-Forwarded-For names the client.",
+    ),
     Setting("FLOKK_RATE_LIMIT", "30/60", "Public form requests allowed per client address: COUNT/SECONDS."),
 )
