@@ -42,8 +42,12 @@ def proposals_view(ports: Ports, contact_point_id: str, actor: Any) -> list[Doc]
 
 
 def groups_view(ports: Ports, contact_point_id: str, actor: Any, states: tuple[str, ...] = GROUP_STATES) -> list[Doc]:
+    """The contact point's groups in `states`; a proposal a re-solve replaced was never a group."""
     require_contact_point(actor, contact_point_id)
-    groups = sorted(ports.store.groups_of(contact_point_id, states), key=lambda g: (g["proposed_at"], g["_id"]))
+    found = ports.store.groups_of(contact_point_id, states)
+    groups = sorted(
+        (g for g in found if g.get("closed_reason") != "superseded"), key=lambda g: (g["proposed_at"], g["_id"])
+    )
     return [group_view(group) for group in groups]
 
 
