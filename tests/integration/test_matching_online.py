@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 from nameko.exceptions import RemoteError
-from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 
 from services.common import clock
+from tests.actors import GATEWAY, rpc_as
 from tests.bus import publish
 from tests.integration.test_matching_flow import STAFF, created, matching  # noqa: F401 (the fixture)
 
@@ -45,7 +45,7 @@ def test_a_re_solve_supersedes_a_proposal_that_can_grow_and_its_confirm_is_refus
     assert order.index(("group_closed", first)) < order.index(("group_proposed", replacement["data"]["group_id"]))
     assert sorted(replacement["data"]["registration_ids"]) == sorted(first_five + two_more)
 
-    with ClusterRpcProxy(config, timeout=30) as cluster:
+    with rpc_as(GATEWAY, config, timeout=30) as cluster:  # staff's actor, signed as the gateway signs it
         assert [g["group_id"] for g in cluster.matching.proposals("link-bergen", STAFF)] == [
             replacement["data"]["group_id"]
         ]
