@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 ROLES = ("national_admin", "contact_point_staff", "referrer", "integration")
 PUBLIC = "public"
+PARTICIPANT = "participant"  # a person on their personal page, by the link registration opened
 TOKEN_PREFIX = "flk_"
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
@@ -53,3 +54,8 @@ def actor_for(account, purpose=None):
         "referrer_id": account.get("referrer_id"),
         "purpose": purpose,
     }
+
+
+def participant_actor(registration_id):
+    """The actor of a person on their own page: registration and matching let it act on this id only."""
+    return {"role": PARTICIPANT, "registration_id": registration_id, "purpose": "personal_page"}

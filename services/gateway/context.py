@@ -28,7 +28,8 @@ class Context:
         self.request, self.route = request, route
         self.account: dict[str, Any] | None = None
         self.session: dict[str, Any] | None = None
-        self.via: str | None = None  # "token" or "session" once the caller is known
+        self.via: str | None = None  # "token", "session" or "personal" once the caller is known
+        self.participant: str | None = None  # on a personal page: the registration the cookie stands for
         self.body: dict[str, Any] = {}
         self.query: dict[str, Any] = {}
         self.raw_body: Any = None
@@ -40,18 +41,24 @@ class Context:
 
     @property
     def actor(self) -> dict[str, Any]:
+        if self.participant:
+            return auth.participant_actor(self.participant)
         default = self.route.purpose or self.route.name.replace("_", " ")
         purpose = self.request.headers.get(PURPOSE_HEADER) or self.purpose or default
         return auth.actor_for(self.account, (purpose or "")[:200] or None)
 
     @property
     def role(self) -> str:
+        if self.participant:
+            return auth.PARTICIPANT
         return self.account["role"] if self.account else auth.PUBLIC
 
     def csrf_token(self) -> str:
         """The token a form must send back: the session's, or the anonymous double-submit cookie's."""
-        if self.session:
-            return self.session["csrf"]
+        return self.session["csrf"] if self.session else self.anonymous_csrf_token()
+
+    def anonymous_csrf_token(self) -> str:
+        """The double-submit token of the forms anyone may send (a new personal link, say)."""
         token = self.request.cookies.get(ANON_CSRF_COOKIE)
         if not token:
             token = auth.new_secret()

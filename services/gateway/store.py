@@ -1,4 +1,4 @@
-"""The gateway's own database: accounts, API tokens, sessions and the audit log."""
+"""The gateway's own database: accounts, API tokens, sessions (staff's and personal) and the audit log."""
 
 from datetime import timedelta
 
@@ -8,6 +8,8 @@ from pymongo.errors import DuplicateKeyError
 from services.common import clock
 from services.common.errors import Conflict
 from services.common.store import Storage
+
+from .domain import PERSONAL_SESSION_LONGEST
 
 SESSION_LIFETIME = timedelta(hours=8)
 
@@ -19,6 +21,8 @@ class GatewayStorage(Storage):
         db.accounts.create_index("referrer_id")
         db.sessions.create_index("expires_at", expireAfterSeconds=0)
         db.audit.create_index([("subject_id", ASCENDING), ("at", DESCENDING)])
+        db.personal_sessions.create_index("expires_at", expireAfterSeconds=0)
+        db.personal_sessions.create_index("registration_id")
 
     # accounts
     def add_account(self, account):
@@ -66,6 +70,31 @@ class GatewayStorage(Storage):
 
     def drop_session(self, session_digest):
         self.db.sessions.delete_one({"_id": session_digest})
+
+    # personal sessions (stored as digests): a person on their own page, by the link they opened
+    def add_personal_session(self, session_digest, registration_id, csrf_token, now):
+        self.db.personal_sessions.insert_one(
+            {
+                "_id": session_digest,
+                "registration_id": registration_id,
+                "csrf": csrf_token,
+                "started_at": now,
+                "seen_at": now,
+                "expires_at": now + PERSONAL_SESSION_LONGEST,
+            }
+        )
+
+    def personal_session(self, session_digest):
+        return self.db.personal_sessions.find_one({"_id": session_digest})
+
+    def touch_personal_session(self, session_digest, now):
+        self.db.personal_sessions.update_one({"_id": session_digest}, {"$set": {"seen_at": now}})
+
+    def drop_personal_session(self, session_digest):
+        self.db.personal_sessions.delete_one({"_id": session_digest})
+
+    def drop_personal_sessions(self, registration_id):
+        self.db.personal_sessions.delete_many({"registration_id": registration_id})
 
     # audit log
     def audit(self, entry):

@@ -77,6 +77,7 @@ def referrer_contact(ports: Ports, referrer_id: Any) -> dict[str, str]:
         "contact_point_ids": ["link-bergen"],
         "password": "a long enough passphrase",
     },
+    status=201,
     summary="Create an account (national office only).",
 )
 def create_account(ports: Ports, ctx: Context) -> Response:
@@ -92,6 +93,7 @@ def create_account(ports: Ports, ctx: Context) -> Response:
     response=TokenOutput,
     tag="accounts",
     example={"account_id": "acc-1", "label": "intake system"},
+    status=201,
     summary="Issue an API token for an account; shown once, stored only as a digest.",
 )
 def create_token(ports: Ports, ctx: Context) -> Response:
