@@ -6,6 +6,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from services.common.errors import NotFound
+
 from . import auth
 from .i18n import choose_language, translator
 from .routes import Route
@@ -46,6 +48,14 @@ class Context:
         default = self.route.purpose or self.route.name.replace("_", " ")
         purpose = self.request.headers.get(PURPOSE_HEADER) or self.purpose or default
         return auth.actor_for(self.account, (purpose or "")[:200] or None)
+
+    @property
+    def person(self) -> str:
+        """The registration a personal page acts for. The pipeline runs no such page without one;
+        were it to, the answer would be the page of every bad link (a NotFound there)."""
+        if self.participant is None:
+            raise NotFound("link")
+        return self.participant
 
     @property
     def role(self) -> str:

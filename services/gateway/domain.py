@@ -206,10 +206,10 @@ def acquaintances_from_form(form: Form) -> tuple[str, str, dict[str, str]]:
     return a, b, errors
 
 
-def rejection_from_form(form: Form) -> tuple[str, dict[str, str]]:
-    """A proposal's rejection: one of the contract's reasons; (reason, errors)."""
+def reason_from_form(form: Form, reasons: Collection[str]) -> tuple[str, dict[str, str]]:
+    """Why a proposal is rejected or a group closed: one of the contract's reasons; (reason, errors)."""
     reason = form.get("reason", "")
-    return reason, ({} if reason in REJECT_REASONS else {"reason": "choose_reason"})
+    return reason, ({} if reason in reasons else {"reason": "choose_reason"})
 
 
 def contact_point_form(contact_point: Mapping[str, Any]) -> dict[str, Any]:
@@ -313,8 +313,8 @@ def personal_summary(view: Mapping[str, Any], status: Mapping[str, Any] | None) 
     (personal_view) and matching's (person_status; None when it could not answer)."""
     status = status or {}
     state = view.get("status") or "registered"
-    group = status.get("group") if state == "in_group" else None
-    running = bool(group) and group.get("state") in RUNNING_GROUP
+    group: Mapping[str, Any] | None = status.get("group") if state == "in_group" else None
+    running = group is not None and group.get("state") in RUNNING_GROUP
     return {
         "state": state,
         "contact_point_id": view.get("contact_point_id") or status.get("contact_point_id"),
@@ -335,8 +335,9 @@ def personal_summary(view: Mapping[str, Any], status: Mapping[str, Any] | None) 
 
 def preference_form(preferences: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """A person's preferences as the change form shows them: (fields, ticked boxes)."""
+    mixed = preferences.get("open_to_mixed")
     form = {
-        "open_to_mixed": {True: "yes", False: "no"}.get(preferences.get("open_to_mixed"), ""),
+        "open_to_mixed": "" if mixed is None else ("yes" if mixed else "no"),
         "digital_ok": "yes" if preferences.get("digital_ok") else "",
         "not_in_own_municipality": "yes" if preferences.get("not_in_own_municipality") else "",
         "message_language": preferences.get("message_language") or "nb",
@@ -535,7 +536,7 @@ VIDEO_URL_LONGEST = 500
 
 def place_id(name: str, taken: Collection[str]) -> str:
     """A new meeting place's id from its name: «Grupperommet på Nygård» -> grupperommet-pa-nygard."""
-    folded = name.lower().translate(str.maketrans({"æ": "ae", "ø": "o", "å": "a"}))
+    folded = name.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
     base = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:56]
     base = base if len(base) >= 2 else f"sted-{base}".strip("-")
     candidate, n = base, 2

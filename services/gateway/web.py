@@ -35,7 +35,7 @@ class AccessLog:
 
 
 class GatewayWebServer(WebServer):
-    def get_wsgi_server(self, sock, wsgi_app, protocol=HttpOnlyProtocol, debug=False):  # type: ignore[no-untyped-def]
+    def get_wsgi_server(self, sock, wsgi_app, protocol=HttpOnlyProtocol, debug=False):
         return wsgi.Server(
             sock,
             sock.getsockname(),
@@ -46,7 +46,7 @@ class GatewayWebServer(WebServer):
         )
 
 
-class GatewayHttp(HttpRequestHandler):  # type: ignore[misc]
+class GatewayHttp(HttpRequestHandler):
     server = GatewayWebServer()
 
 

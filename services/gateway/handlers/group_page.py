@@ -99,10 +99,10 @@ def staff_remove_member(
 
 @route("POST", f"{A_GROUP}/close", **READS)
 def staff_close_group(ports: Ports, ctx: Context, contact_point_id: str, group_id: str) -> Response:
-    reason = ctx.request.form.get("reason", "")
-    if reason not in domain.CLOSE_REASONS:
-        return _group_page(ports, ctx, contact_point_id, group_id, status=400, errors={"reason": "choose_reason"})
-    ports.matching.close_group(group_id, reason, ctx.actor)
+    reason, errors = domain.reason_from_form(ctx.request.form, domain.CLOSE_REASONS)
+    _, errors = send_form(errors, lambda: ports.matching.close_group(group_id, reason, ctx.actor))
+    if errors:
+        return _group_page(ports, ctx, contact_point_id, group_id, status=400, errors=errors)
     return redirect(f"/staff/{contact_point_id}/groups?done=close", code=303)
 
 

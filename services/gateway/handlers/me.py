@@ -62,9 +62,9 @@ def _exchange(ports: Ports, ctx: Context, token: str) -> Response:
 def page(ports: Ports, ctx: Context, status: int = 200, errors: dict[str, str] | None = None) -> Response:
     """The personal page: registration's view of the person and matching's, with the contact point
     and the group's meeting place from the directory."""
-    view = ports.registration.personal_view(ctx.participant, ctx.actor)
+    view = ports.registration.personal_view(ctx.person, ctx.actor)
     speak_their_language(ctx, view)
-    summary = domain.personal_summary(view, quietly(ports.matching.person_status, ctx.participant, ctx.actor))
+    summary = domain.personal_summary(view, quietly(ports.matching.person_status, ctx.person, ctx.actor))
     contact_point = quietly(ports.directory.get_contact_point, summary["contact_point_id"]) or {}
     return render(
         ctx,
@@ -127,4 +127,4 @@ def _new_link_page(ctx: Context, form: dict[str, str], errors: dict[str, str], s
 @route("POST", "/me/sign-out", **OWN)
 def sign_out(ports: Ports, ctx: Context) -> Response:
     personal.forget(ports, ctx)
-    return render(ctx, "me_closed.html")
+    return render(ctx, "notice.html", title="me_closed_title", text="me_closed_text")

@@ -19,7 +19,7 @@ from .me import OWN, page, speak_their_language
 
 
 def _view(ports: Ports, ctx: Context) -> Document:
-    view = ports.registration.personal_view(ctx.participant, ctx.actor)
+    view = ports.registration.personal_view(ctx.person, ctx.actor)
     speak_their_language(ctx, view)
     return view
 
@@ -48,9 +48,7 @@ def change_submit(ports: Ports, ctx: Context) -> Response:
     )
     if not errors and not changes:
         return _done("unchanged")
-    result, errors = send_form(
-        errors, lambda: ports.registration.update_preferences(ctx.participant, changes, ctx.actor)
-    )
+    result, errors = send_form(errors, lambda: ports.registration.update_preferences(ctx.person, changes, ctx.actor))
     if result is not None:
         return _done("changed_future" if result.get("applies_to_future_matching_only") else "changed")
     chosen = {key: form.getlist(key) for key in ("themes", "languages", "availability", "accessibility_needs")}
@@ -84,10 +82,10 @@ def _change_page(
 @route("POST", "/me/pause", **OWN)
 def pause(ports: Ports, ctx: Context) -> Response:
     weeks, errors = domain.pause_weeks(ctx.request.form)
-    if errors:
+    if weeks is None:
         return page(ports, ctx, status=400, errors=errors)
     try:
-        ports.registration.pause(ctx.participant, weeks, ctx.actor)
+        ports.registration.pause(ctx.person, weeks, ctx.actor)
     except Conflict:  # in a confirmed or running group: the page offers to leave it instead
         return _done("pause_in_group")
     return _done("paused")
@@ -95,33 +93,33 @@ def pause(ports: Ports, ctx: Context) -> Response:
 
 @route("POST", "/me/resume", **OWN)
 def resume(ports: Ports, ctx: Context) -> Response:
-    ports.registration.resume(ctx.participant, ctx.actor)
+    ports.registration.resume(ctx.person, ctx.actor)
     return _done("resumed")
 
 
 @route("POST", "/me/withdraw", **OWN)
 def withdraw(ports: Ports, ctx: Context) -> Response:
-    ports.registration.withdraw(ctx.participant, ctx.actor, "person")
+    ports.registration.withdraw(ctx.person, ctx.actor, "person")
     return _done("withdrawn")
 
 
 @route("POST", "/me/come-back", **OWN)
 def come_back(ports: Ports, ctx: Context) -> Response:
-    ports.registration.come_back(ctx.participant, ctx.actor)
+    ports.registration.come_back(ctx.person, ctx.actor)
     return _done("came_back")
 
 
 @route("POST", "/me/leave-group", **OWN)
 def leave_group(ports: Ports, ctx: Context) -> Response:
     group_id = ctx.request.form.get("group_id", "")
-    ports.matching.leave_group(group_id, ctx.participant, ctx.actor)
+    ports.matching.leave_group(group_id, ctx.person, ctx.actor)
     return _done("left_group")
 
 
 @route("POST", "/me/links/revoke", **OWN)
 def revoke_links(ports: Ports, ctx: Context) -> Response:
     """Every link sent so far stops working (a lost phone, a shared mailbox); this page stays open."""
-    ports.registration.revoke_links(ctx.participant, ctx.actor)
+    ports.registration.revoke_links(ctx.person, ctx.actor)
     return _done("links_revoked")
 
 
@@ -139,9 +137,9 @@ def erase(ports: Ports, ctx: Context) -> Response:
     if ctx.request.form.get("confirm") != "yes":
         _view(ports, ctx)
         return render(ctx, "me_erase.html", status=400, errors={"confirm": "err_erase_confirm"})
-    ports.registration.erase(ctx.participant, ctx.actor, "request")
+    ports.registration.erase(ctx.person, ctx.actor, "request")
     personal.forget(ports, ctx, everywhere=True)
-    return render(ctx, "me_erased.html")
+    return render(ctx, "notice.html", title="me_erased_title", text="me_erased_text")
 
 
 # --- people I must not meet -----------------------------------------------------------------------
@@ -158,7 +156,7 @@ def avoid_submit(ports: Ports, ctx: Context) -> Response:
     """The list replaces the one before: registration keeps only keyed digests, so it cannot show
     the addresses again, only how many there are."""
     contacts, errors = domain.avoid_list(ctx.request.form)
-    _, errors = send_form(errors, lambda: ports.registration.set_avoid_list(ctx.participant, contacts, ctx.actor))
+    _, errors = send_form(errors, lambda: ports.registration.set_avoid_list(ctx.person, contacts, ctx.actor))
     if not errors:
         return redirect("/me/avoid?done=saved", code=303)
     view = _view(ports, ctx)
@@ -179,7 +177,11 @@ def checkin_submit(ports: Ports, ctx: Context, checkin_id: str) -> Response:
     """Matching takes the answer from a check-in member only; a later answer replaces this one
     until the next check-in is due. The comment is stored in matching alone, never on the bus."""
     answer, errors = domain.checkin_answer(ctx.request.form)
-    _, errors = send_form(errors, lambda: ports.matching.answer_checkin(checkin_id, answer, ctx.actor))
+    try:
+        _, errors = send_form(errors, lambda: ports.matching.answer_checkin(checkin_id, answer, ctx.actor))
+    except Conflict:  # a newer check-in has been sent, or the group no longer runs itself
+        _view(ports, ctx)
+        return render(ctx, "me_checkin.html", status=409, checkin_id=checkin_id, closed=True, form={}, errors={})
     if not errors:
         return _done("checkin_answered")
     _view(ports, ctx)

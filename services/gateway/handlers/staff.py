@@ -92,7 +92,7 @@ def staff_confirm(ports: Ports, ctx: Context, contact_point_id: str, group_id: s
 
 @route("POST", f"{CP_PAGES}/groups/<group_id>/reject", **OWN)
 def staff_reject(ports: Ports, ctx: Context, contact_point_id: str, group_id: str) -> Response:
-    reason, errors = domain.rejection_from_form(ctx.request.form)
+    reason, errors = domain.reason_from_form(ctx.request.form, domain.REJECT_REASONS)
     _, errors = send_form(errors, lambda: ports.matching.reject_group(group_id, reason, ctx.actor))
     if errors:
         return _proposals_again(ports, ctx, contact_point_id, group_id, errors)
