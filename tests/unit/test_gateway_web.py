@@ -6,10 +6,11 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from nameko.exceptions import RemoteError
 
 from services.gateway.context import ANON_CSRF_COOKIE, SESSION_COOKIE
-from tests.fakes.gateway import PASSWORD, Caller, cookies_set, gateway, request
+from tests.fakes.gateway import GROUP_VIEW, PASSWORD, Caller, cookies_set, gateway, request
 
 GATEWAY = Path(__file__).resolve().parents[2] / "services" / "gateway"
 FORM = {
@@ -255,3 +256,37 @@ def test_staff_withdraw_a_person_from_the_page():
     assert response.status_code == 303
     registration_id, actor, reason = service.registration.withdraw.call_args.args
     assert (registration_id, reason, actor["role"]) == ("reg-1", "staff", "contact_point_staff")
+
+
+@pytest.mark.parametrize(
+    "role,path",
+    [
+        ("participant", "/me"),
+        ("participant", "/me/change"),
+        ("participant", "/me/avoid"),
+        ("participant", "/me/erase"),
+        ("participant", "/me/check-ins/chk-1"),
+        (None, "/me/new-link"),
+        (None, "/me"),  # the page of every bad link, with its form
+        ("contact_point_staff", "/staff/link-bergen/groups/grp-1"),
+        ("contact_point_staff", "/staff/link-bergen/acquaintances"),
+        ("contact_point_staff", "/staff/link-bergen/directory/meeting-places"),
+        ("referrer", "/referrer/cohorts"),
+    ],
+)
+def test_every_control_of_the_new_pages_has_a_label_and_a_unique_id_and_no_page_has_a_script(role, path):
+    service, store = gateway()
+    service.matching.group_view.return_value = {**GROUP_VIEW, "state": "started"}  # with the handover form
+    caller = Caller(service, store, role, **({"contact_point_ids": ["link-bergen"]} if role else {}))
+    page = html(caller("GET", path))
+    parsed = Elements(page)
+    ids = [attrs["id"] for _, attrs in parsed.elements if "id" in attrs]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    labelled = {attrs.get("for") for attrs in parsed.all("label")}
+    controls = [
+        a for a in parsed.all("input") + parsed.all("select") + parsed.all("textarea") if a.get("type") != "hidden"
+    ]
+    assert controls and all(c["id"] in labelled for c in controls), [c for c in controls if c["id"] not in labelled]
+    assert "<script" not in page and all(
+        f.get("method") == "post" for f in parsed.all("form") if f.get("action") != "/find"
+    )
