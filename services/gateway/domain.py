@@ -34,6 +34,7 @@ CLOSE_REASONS: tuple[str, ...] = tuple(GroupClosed._declared_fields["reason"].va
 # Why staff need to see a person's details: the answer is the audit entry's purpose.
 PURPOSES = ("contact_about_group", "answer_question", "withdrawal_or_erasure", "correction")
 LOCAL_TIME = ZoneInfo("Europe/Oslo")  # a first meeting typed without an offset is Norwegian time
+OVERRIDE_REASON_LONGEST = 300  # matching's limit on why staff confirm against one of its rules
 FORM_ORDER = (
     "organisation",
     "name",
@@ -193,7 +194,9 @@ def confirmation_from_form(form: Form) -> tuple[dict[str, str], dict[str, str]]:
         confirmation["handover_planned_on"] = planned
     override = form.get("override_reason", "").strip()
     if override:
-        confirmation["override_reason"] = override[:500]
+        confirmation["override_reason"] = override
+        if len(override) > OVERRIDE_REASON_LONGEST:
+            errors["override_reason"] = "err_override_reason"
     return confirmation, errors
 
 
@@ -426,9 +429,10 @@ def avoid_list(form: Form) -> tuple[list[str], dict[str, str]]:
 
 
 def new_link_contact(form: Form) -> tuple[str, dict[str, str]]:
-    """The address a new link is asked for, as typed (registration reads it; it goes nowhere else)."""
+    """The address a new link is asked for, as typed (registration reads it; it goes nowhere else).
+    A typo gets a field error here: registration answers the same to anything."""
     contact = form.get("contact", "").strip()
-    return contact, ({} if contact and len(contact) <= 254 else {"contact": "err_contact"})
+    return contact, ({} if len(contact) <= 254 and is_contact(contact) else {"contact": "err_contact"})
 
 
 def checkin_answer(form: Form) -> tuple[dict[str, Any], dict[str, str]]:

@@ -202,6 +202,8 @@ def test_a_confirmation_may_plan_the_handover_and_give_a_reason_to_override_a_ru
     service.matching.confirm_group.side_effect = RemoteError(
         "InvalidInput", json.dumps({"meeting_place_id": ["place_kind_mismatch"]})
     )
+    too_long = post(staff, "/staff/link-bergen/groups/grp-1/confirm", **form, override_reason="x" * 301)
+    assert too_long.status_code == 400 and "høyst 300 tegn" in html(too_long)
     refused = post(staff, "/staff/link-bergen/groups/grp-1/confirm", **form)
     assert refused.status_code == 400 and "En digital gruppe møtes på et digitalt møtested" in html(refused)
     assert 'name="override_reason"' in html(refused)  # offered once matching has refused

@@ -22,7 +22,8 @@ A_GROUP = "/staff/<contact_point_id>/groups/<group_id>"
 # shows the group's members or answers is audited, with the group as the subject.
 OWN: dict[str, Any] = dict(roles=STAFF, kind="page", scope="contact_point")
 READS: dict[str, Any] = dict(OWN, audit="group", purpose="follow up group")
-PROBLEMS = ("not_self_run", "no_checkin_members")  # why a check-in cannot be sent now (matching's Conflict)
+# Why a check-in cannot be sent now (matching's Conflict codes)
+PROBLEMS = ("not_self_run", "no_checkin_members", "no_checkins_left")
 
 
 def _group_page(

@@ -48,7 +48,12 @@ def change_submit(ports: Ports, ctx: Context) -> Response:
     )
     if not errors and not changes:
         return _done("unchanged")
-    result, errors = send_form(errors, lambda: ports.registration.update_preferences(ctx.person, changes, ctx.actor))
+    try:
+        result, errors = send_form(
+            errors, lambda: ports.registration.update_preferences(ctx.person, changes, ctx.actor)
+        )
+    except Conflict:  # withdrawn: they come back first
+        return _done("come_back_first")
     if result is not None:
         return _done("changed_future" if result.get("applies_to_future_matching_only") else "changed")
     chosen = {key: form.getlist(key) for key in ("themes", "languages", "availability", "accessibility_needs")}
@@ -86,8 +91,8 @@ def pause(ports: Ports, ctx: Context) -> Response:
         return page(ports, ctx, status=400, errors=errors)
     try:
         ports.registration.pause(ctx.person, weeks, ctx.actor)
-    except Conflict:  # in a confirmed or running group: the page offers to leave it instead
-        return _done("pause_in_group")
+    except Conflict as conflict:  # in a confirmed or running group the page offers to leave it instead
+        return _done("come_back_first" if "withdrawn" in str(conflict) else "pause_in_group")
     return _done("paused")
 
 
