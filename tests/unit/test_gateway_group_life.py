@@ -62,6 +62,14 @@ def test_a_group_whose_last_two_check_ins_went_unanswered_is_marked_unknown(worl
     assert "Ukjent status" in html(staff("GET", GROUP_PAGE))
 
 
+def test_the_planned_handover_is_written_as_a_date_of_the_page_s_language(world):
+    service, store, staff = world
+    planned = {**GROUP_VIEW, "confirmation": {**GROUP_VIEW["confirmation"], "handover_planned_on": "2027-02-15"}}
+    service.matching.group_view.return_value = planned
+    assert "15. februar 2027" in html(staff("GET", GROUP_PAGE)) and "2027-02-15" not in html(staff("GET", GROUP_PAGE))
+    assert "15 February 2027" in html(staff("GET", GROUP_PAGE + "?lang=en"))
+
+
 def test_each_state_offers_its_next_step(world):
     service, store, staff = world
     service.matching.group_view.return_value = {**GROUP_VIEW, "state": "confirmed", "checkins": []}
