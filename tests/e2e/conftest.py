@@ -12,9 +12,7 @@ from tests.processes import Services, private_environment
 @pytest.fixture
 def services(rabbit_config, db_prefix, tmp_path):
     """scripts/services.sh for this test; at the end every process it started is stopped, by PID."""
-    env = private_environment(tmp_path, rabbit_config["AMQP_URI"], db_prefix)
-    env["FLOKK_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{env['GATEWAY_PORT']}"  # the links in messages lead here
-    running = Services(env)
+    running = Services(private_environment(tmp_path, rabbit_config["AMQP_URI"], db_prefix))
     try:
         yield running
     finally:

@@ -182,7 +182,9 @@ def test_the_groups_page_shows_each_groups_state_and_where_it_meets():
     service, store = gateway()
     staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
     page = html(staff("GET", "/staff/link-bergen/groups"))
-    assert "<td>Startet</td>" in page and "<td>Grupperommet</td>" in page and "2026-12-08 17:00" in page
+    assert (
+        "<td>Startet</td>" in page and "<td>Grupperommet</td>" in page and "8. desember 2026 kl. 18:00" in page
+    )  # Norwegian time, not the UTC text
 
 
 def test_staff_reject_with_a_reason():
@@ -290,3 +292,12 @@ def test_every_control_of_the_new_pages_has_a_label_and_a_unique_id_and_no_page_
     assert "<script" not in page and all(
         f.get("method") == "post" for f in parsed.all("form") if f.get("action") != "/find"
     )
+
+
+def test_the_pool_and_the_referrers_page_write_dates_in_the_page_s_language_not_iso():
+    service, store = gateway()
+    staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
+    pool = html(staff("GET", "/staff/link-bergen/pool"))
+    assert "1. november 2026" in pool and "2026-11-01" not in pool
+    referrer = html(Caller(service, store, "referrer")("GET", "/referrer"))
+    assert "28. november 2026" in referrer and "2026-11-28" not in referrer
