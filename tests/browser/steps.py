@@ -1,0 +1,76 @@
+"""What the browser tests do again and again, as a person would: sign in, confirm a proposal, read
+the link in a message; and what no Norwegian page may show (English words, ids, ISO dates)."""
+
+import re
+from datetime import datetime, timedelta
+
+from tests.browser.stack import PASSWORD, person, wait_until
+
+PERSONAL_LINK = re.compile(r"https?://\S+/me\?t=\S+")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+TRANSLATION_KEY = re.compile(r"\b[a-z]+_[a-z_]+\b")  # a text the page forgot to translate
+ENGLISH = re.compile(r"\b(the|you|your|and|group|waiting|withdrawn|paused|started|self_run|None|null|True|False)\b")
+
+
+def sign_in(page, stack, email):
+    page.goto(f"{stack.url}/login")
+    page.get_by_label("E-postadresse", exact=True).fill(email)
+    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_role("button", name="Logg inn").click()
+
+
+def register_five(stack, theme, weekday):
+    """Five people of one theme and evening of their own, so the people of other tests join no
+    group of theirs: enough for a proposal."""
+    people = [
+        person(n, themes=[theme], availability=[{"weekday": weekday, "part_of_day": "evening"}]) for n in range(5)
+    ]
+    for data in people:
+        assert stack.api("POST", "/api/registrations", data)[0] == 201
+    return people
+
+
+def confirm_proposal(page, stack, contact_point_id, shows):
+    """Wait for the proposal whose text shows `shows`, confirm it (the directory's group room, in ten
+    days, Kristin as starter) and return its group id."""
+
+    def proposal():
+        page.goto(f"{stack.url}/staff/{contact_point_id}/proposals")
+        found = page.locator("article.proposal", has_text=shows)
+        return found.first if found.count() else None
+
+    article = wait_until(proposal, timeout=60, what=f"a proposal showing {shows!r}")
+    group_id = article.get_attribute("aria-labelledby").removeprefix("g-")
+    assert article.locator(".explanation").inner_text().strip()
+    article.get_by_label("Møtested").select_option("group-room")  # the directory's own meeting place
+    first_meeting = (datetime.now() + timedelta(days=10)).replace(hour=18, minute=0)
+    article.get_by_label("Første møte").fill(first_meeting.strftime("%Y-%m-%dT%H:%M"))
+    article.get_by_label("Igangsetter").select_option(label="Kristin")  # a starter of the contact point
+    article.get_by_role("button", name="Bekreft gruppen").click()
+    assert page.url.endswith(f"/staff/{contact_point_id}/groups?done=confirm")
+    return group_id
+
+
+def mails_to(stack, address, subject):
+    """The messages the SMTP sink holds for `address` with `subject`, once there is one."""
+    return wait_until(
+        lambda: [m for m in stack.mails() if m["To"] == address and m["Subject"] == subject],
+        timeout=60,
+        what=f"«{subject}» to {address}",
+    )
+
+
+def personal_link(mail):
+    return PERSONAL_LINK.search(mail.get_body(preferencelist=("plain",)).get_content()).group(0)
+
+
+def assert_norwegian_only(page, names=()):
+    """What a reader sees on a Norwegian page: no English word, no id, no ISO date, no text key.
+    `names` are shown as people typed them (the example directory names its rooms in English)."""
+    text = page.locator("main").inner_text()
+    for name in names:
+        text = text.replace(name, "")
+    for pattern in (ENGLISH, UUID, ISO_DATE, TRANSLATION_KEY):
+        found = pattern.search(text)
+        assert not found, f"{found.group(0)!r} on {page.url}: {text[max(found.start() - 80, 0) : found.end() + 80]!r}"
