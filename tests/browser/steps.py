@@ -52,6 +52,22 @@ def confirm_proposal(page, stack, contact_point_id, shows):
     return group_id
 
 
+def hand_over(page, stack, contact_point_id, group_id):
+    """On the group's page: start the confirmed group, then record its handover with the first
+    member as the one who answers check-ins, meeting every other Friday at 18:30 in the group room."""
+    page.goto(f"{stack.url}/staff/{contact_point_id}/groups/{group_id}")
+    page.get_by_role("button", name="Marker gruppen som startet").click()
+    assert page.get_by_role("status").first.inner_text() == "Gruppen er startet."
+    handover = page.locator("form", has_text="Overlevering")
+    handover.locator("input[name=checkin_registration_ids]").first.check()
+    handover.get_by_label("Ukedag").select_option(label="Fredag")
+    handover.get_by_label("Klokkeslett").fill("18:30")
+    handover.get_by_label("Annenhver uke").check()
+    handover.get_by_label("Møtested").select_option("group-room")
+    handover.get_by_role("button", name="Registrer overleveringen").click()
+    assert page.get_by_role("status").first.inner_text().startswith("Overleveringen er registrert.")
+
+
 def mails_to(stack, address, subject):
     """The messages the SMTP sink holds for `address` with `subject`, once there is one."""
     return wait_until(
