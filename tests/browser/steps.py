@@ -1,16 +1,13 @@
-"""What the browser tests do again and again, as a person would: sign in, confirm a proposal, read
-the link in a message; and what no Norwegian page may show (English words, ids, ISO dates)."""
+"""What the browser tests do again and again, as a person would: sign in, confirm a proposal, hand
+a group over, read the link in a message; and a Norwegian page's text checked (tests/page_text.py)."""
 
 import re
 from datetime import datetime, timedelta
 
 from tests.browser.stack import PASSWORD, person, wait_until
+from tests.page_text import foreign_text
 
 PERSONAL_LINK = re.compile(r"https?://\S+/me\?t=\S+")
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
-ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
-TRANSLATION_KEY = re.compile(r"\b[a-z]+_[a-z_]+\b")  # a text the page forgot to translate
-ENGLISH = re.compile(r"\b(the|you|your|and|group|waiting|withdrawn|paused|started|self_run|None|null|True|False)\b")
 
 
 def sign_in(page, stack, email):
@@ -82,11 +79,6 @@ def personal_link(mail):
 
 
 def assert_norwegian_only(page, names=()):
-    """What a reader sees on a Norwegian page: no English word, no id, no ISO date, no text key.
-    `names` are shown as people typed them (the example directory names its rooms in English)."""
-    text = page.locator("main").inner_text()
-    for name in names:
-        text = text.replace(name, "")
-    for pattern in (ENGLISH, UUID, ISO_DATE, TRANSLATION_KEY):
-        found = pattern.search(text)
-        assert not found, f"{found.group(0)!r} on {page.url}: {text[max(found.start() - 80, 0) : found.end() + 80]!r}"
+    """What a reader sees on a Norwegian page: no English word, no id, no ISO date, no text key."""
+    found = foreign_text(page.locator("main").inner_text(), names)
+    assert found is None, f"on {page.url}: {found}"

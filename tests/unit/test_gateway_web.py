@@ -11,6 +11,7 @@ from nameko.exceptions import RemoteError
 
 from services.gateway.context import ANON_CSRF_COOKIE, SESSION_COOKIE
 from tests.fakes.gateway import GROUP_VIEW, PASSWORD, Caller, cookies_set, gateway, request
+from tests.page_text import foreign_text
 
 GATEWAY = Path(__file__).resolve().parents[2] / "services" / "gateway"
 FORM = {
@@ -260,27 +261,26 @@ def test_staff_withdraw_a_person_from_the_page():
     assert (registration_id, reason, actor["role"]) == ("reg-1", "staff", "contact_point_staff")
 
 
-@pytest.mark.parametrize(
-    "role,path",
-    [
-        ("participant", "/me"),
-        ("participant", "/me/change"),
-        ("participant", "/me/avoid"),
-        ("participant", "/me/erase"),
-        ("participant", "/me/check-ins/chk-1"),
-        (None, "/me/new-link"),
-        (None, "/me"),  # the page of every bad link, with its form
-        ("contact_point_staff", "/staff/link-bergen/groups/grp-1"),
-        ("contact_point_staff", "/staff/link-bergen/acquaintances"),
-        ("contact_point_staff", "/staff/link-bergen/directory/meeting-places"),
-        ("referrer", "/referrer/cohorts"),
-    ],
-)
+NEW_PAGES = [
+    ("participant", "/me"),
+    ("participant", "/me/change"),
+    ("participant", "/me/avoid"),
+    ("participant", "/me/erase"),
+    ("participant", "/me/check-ins/chk-1"),
+    (None, "/me/new-link"),
+    (None, "/me"),  # the page of every bad link, with its form
+    ("contact_point_staff", "/staff/link-bergen/groups/grp-1"),
+    ("contact_point_staff", "/staff/link-bergen/acquaintances"),
+    ("contact_point_staff", "/staff/link-bergen/directory/meeting-places"),
+    ("referrer", "/referrer/cohorts"),
+]
+
+
+@pytest.mark.parametrize("role,path", NEW_PAGES)
 def test_every_control_of_the_new_pages_has_a_label_and_a_unique_id_and_no_page_has_a_script(role, path):
     service, store = gateway()
     service.matching.group_view.return_value = {**GROUP_VIEW, "state": "started"}  # with the handover form
-    caller = Caller(service, store, role, **({"contact_point_ids": ["link-bergen"]} if role else {}))
-    page = html(caller("GET", path))
+    page = html(new_page_caller(service, store, role)("GET", path))
     parsed = Elements(page)
     ids = [attrs["id"] for _, attrs in parsed.elements if "id" in attrs]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
@@ -301,3 +301,18 @@ def test_the_pool_and_the_referrers_page_write_dates_in_the_page_s_language_not_
     assert "1. november 2026" in pool and "2026-11-01" not in pool
     referrer = html(Caller(service, store, "referrer")("GET", "/referrer"))
     assert "28. november 2026" in referrer and "2026-11-28" not in referrer
+
+
+def new_page_caller(service, store, role):
+    return Caller(service, store, role, **({"contact_point_ids": ["link-bergen"]} if role else {}))
+
+
+@pytest.mark.parametrize("lang", ["nb", "nn"])
+@pytest.mark.parametrize("role,path", NEW_PAGES)
+def test_the_new_pages_in_norwegian_show_no_english_no_id_no_iso_date_and_no_text_key(role, path, lang):
+    service, store = gateway()
+    service.matching.group_view.return_value = {**GROUP_VIEW, "state": "started"}  # with the handover form
+    page = html(new_page_caller(service, store, role)("GET", path, query={"lang": lang}))
+    main = page[page.index("<main") : page.index("</main>")]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main))
+    assert foreign_text(text) is None, foreign_text(text)
