@@ -91,6 +91,19 @@ with_replicas() {  # names: each, followed by the replicas (NAME-2, ...) that ha
   done
 }
 
+# The broker users scripts/infra.sh made for this run directory's broker (none: guest, as the
+# caller's AMQP_URI says). Each service connects as its own user, the topology as `topology`, the
+# health check as `ops`; a caller's own AMQP_USERNAME wins.
+users_file="$FLOKK_RUN_DIR/rabbitmq/users"
+as_user() {  # user, then the command: run it as that broker user when there are users
+  local user=$1; shift
+  if [ -f "$users_file" ] && [ -z "${AMQP_USERNAME:-}" ]; then
+    AMQP_USERNAME="$user" AMQP_PASSWORD="$(sed -n "s/^$user=//p" "$users_file")" "$@"
+  else
+    "$@"
+  fi
+}
+
 start_one() {  # name, then the command
   local name=$1; shift
   if alive "$piddir/$name.pid"; then echo "[services] $name already running"; return; fi
@@ -118,17 +131,17 @@ start() {
     start_one sms "$PY" scripts/sms_provider.py --port "$SMS_PORT" --outbox "$FLOKK_RUN_DIR/sms"
   fi
   [ -n "$services_selected" ] || return 0
-  "$PY" -m services.common.topology "$AMQP_URI" >/dev/null
+  as_user topology "$PY" -m services.common.topology >/dev/null
   local i=0 service copy replica_ports=""
   for service in $SERVICES; do  # metrics ports by the service's place in SERVICES, whatever is started
     i=$((i + 1))
     one_of "$service" "$services_selected" || continue
     METRICS_PORT=$((FLOKK_METRICS_BASE + i)) WEB_SERVER_ADDRESS="127.0.0.1:$GATEWAY_PORT" \
-      start_one "$service" "$PY" -m nameko run --config services/config.yml \
+      as_user "$service" start_one "$service" "$PY" -m services.common.runner --config services/config.yml \
       "${module[$service]:-services.$service.service}"
     for copy in $(seq 2 "${replicas[$service]:-1}"); do  # replica k: the metrics ports after the first five
       METRICS_PORT=$((FLOKK_METRICS_BASE + 5 * (copy - 1) + i)) WEB_SERVER_ADDRESS="127.0.0.1:$GATEWAY_PORT" \
-        start_one "$service-$copy" "$PY" -m nameko run --config services/config.yml \
+        as_user "$service" start_one "$service-$copy" "$PY" -m services.common.runner --config services/config.yml \
         "${module[$service]:-services.$service.service}"
       replica_ports="$replica_ports $service-$copy:$((FLOKK_METRICS_BASE + 5 * (copy - 1) + i))"
     done
@@ -136,7 +149,7 @@ start() {
   # Ready when every service named answers its health check over RPC (the gateway: /healthz), and
   # each replica its own /healthz (an RPC reaches whichever replica takes it).
   # shellcheck disable=SC2086
-  "$PY" -m services.common.wait_healthy $services_selected $replica_ports
+  as_user ops "$PY" -m services.common.wait_healthy $services_selected $replica_ports
 }
 
 signal_all() {  # signal, then names: each process group (or the process), PID files removed; prints the PIDs

@@ -31,3 +31,8 @@ class Forbidden(PermissionError):
 
 class Conflict(Exception):
     pass
+
+
+class Unauthenticated(PermissionError):
+    """The `actor` of an RPC is missing, malformed, forged, expired or for another method; the
+    message is that reason (docs/rpc.md, "Signed actors")."""

@@ -20,7 +20,14 @@ from pymongo.write_concern import WriteConcern
 
 from . import clock, observability
 from .amqp import BrokerPublisher
-from .config import AMQP_URI_KEY, DB_PREFIX_KEY, MONGODB_URI_KEY, OUTBOX_SWEEP_SECONDS_KEY, database_name
+from .config import (
+    DB_PREFIX_KEY,
+    MONGODB_CA_FILE_KEY,
+    MONGODB_URI_KEY,
+    OUTBOX_SWEEP_SECONDS_KEY,
+    database_name,
+    service_broker,
+)
 from .envelope import build
 from .health import health_report
 from .metrics import METRICS
@@ -184,6 +191,11 @@ class Storage:
         return True
 
 
+def mongodb_tls(ca_file):
+    """pymongo's TLS options: the store's certificate checked against `ca_file` (none: as the URI says)."""
+    return {"tls": True, "tlsCAFile": ca_file} if ca_file else {}
+
+
 class MongoStore(DependencyProvider):
     """Opens the client in setup(), closes it in stop(); nothing happens at import time."""
 
@@ -199,9 +211,10 @@ class MongoStore(DependencyProvider):
             tz_aware=True,
             serverSelectionTimeoutMS=5000,
             uuidRepresentation="standard",
+            **mongodb_tls(settings.get_optional(MONGODB_CA_FILE_KEY)),
         )
         self.db = self.client[database_name(settings[DB_PREFIX_KEY], self.container.service_name)]
-        self.publisher = BrokerPublisher(settings[AMQP_URI_KEY])
+        self.publisher = BrokerPublisher(*service_broker(settings))
         self.outbox = Outbox(self.db, self.publisher, self.container.service_name)
         self.sweep_seconds = settings.as_float(OUTBOX_SWEEP_SECONDS_KEY)
         self.db[LEDGER].create_index(PENDING)

@@ -18,15 +18,13 @@ def main(names):
     import logging
 
     logging.getLogger("amqp").setLevel(logging.ERROR)  # reply-channel chatter while polling
-    from nameko.standalone.rpc import ClusterRpcProxy
-
-    from .config import amqp_uri_from_env
+    from .rpc import tool_rpc
 
     deadline = time.monotonic() + DEADLINE_SECONDS
     replicas = [name for name in names if ":" in name]
     names = [name for name in names if ":" not in name]
     pending = [name for name in names if name != "gateway"]
-    with ClusterRpcProxy({"AMQP_URI": amqp_uri_from_env()}, timeout=2) as cluster:
+    with tool_rpc(timeout=2) as cluster:
         while pending:
             name = pending[0]
             try:

@@ -2,6 +2,7 @@
 input, the page's language, and the cookies to set. The pipeline fills it; a use case returns a
 Response, or raises `Refused` to answer with another one."""
 
+import uuid
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -9,6 +10,7 @@ from werkzeug.wrappers import Request, Response
 from services.common.errors import NotFound
 
 from . import auth
+from .domain import client_address
 from .i18n import choose_language, translator
 from .routes import Route
 
@@ -39,15 +41,25 @@ class Context:
         self.t = translator(self.lang)
         self.audit_subject: str | None = None
         self.purpose: str | None = None  # a page may set the "why" the person chose
+        self.request_id = uuid.uuid4().hex  # travels in every actor this request signs
         self.set_cookies: list[tuple[str, str, dict[str, Any]]] = []
 
     @property
     def actor(self) -> dict[str, Any]:
         if self.participant:
-            return auth.participant_actor(self.participant)
-        default = self.route.purpose or self.route.name.replace("_", " ")
-        purpose = self.request.headers.get(PURPOSE_HEADER) or self.purpose or default
-        return auth.actor_for(self.account, (purpose or "")[:200] or None)
+            return auth.participant_actor(self.participant, self.request_id)
+        return self.actor_of(self.account)
+
+    def actor_of(self, account: dict[str, Any] | None) -> dict[str, Any]:
+        """The actor of `account` in this request: the purpose the person chose on the page, else the
+        route's (never a request header: the pipeline refuses X-Flokk-Purpose)."""
+        purpose = self.purpose or self.route.purpose or self.route.name.replace("_", " ")
+        return auth.actor_for(account, purpose[:200], self.request_id)
+
+    def client_address(self, trusted_proxies: tuple[str, ...]) -> str:
+        """The client's address: X-Forwarded-For is believed only from FLOKK_TRUSTED_PROXIES."""
+        forwarded = self.request.headers.get("X-Forwarded-For", "")
+        return client_address(self.request.remote_addr or "unknown", forwarded, trusted_proxies)
 
     @property
     def person(self) -> str:

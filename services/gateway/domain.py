@@ -1,16 +1,20 @@
 """The gateway's pure rules: what the pages' forms mean (the intake contract from the registration
 form, a group's confirmation and handover, a contact point's changes and meeting places, a course
 cohort, and everything a person does on their own page), how their errors are shown, how long a
-personal session lives, and where a person lands after signing in. Plain values in, plain values
-out; the time is passed in."""
+personal session lives, where a person lands after signing in, how long a failed sign-in waits, and
+who sent a request behind a trusted proxy. Plain values in, plain values out; the time is passed in."""
 
+import ipaddress
+import math
 import re
 from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
+from werkzeug.datastructures import MultiDict
 
 from services.common.contracts import (
     ACCESSIBILITY_FEATURES,
@@ -62,11 +66,8 @@ FORM_ORDER = (
 Errors = dict[str, Any]
 
 
-class Form(Protocol):
-    """A submitted form (werkzeug's MultiDict): one value per name, or all of them."""
-
-    def get(self, key: str, default: Any = None) -> Any: ...
-    def getlist(self, key: str) -> list[Any]: ...
+#: A submitted form (werkzeug's MultiDict, or the request's immutable one): one value per name, or all.
+Form = MultiDict[str, str]
 
 
 def register_choices() -> dict[str, Any]:
@@ -122,7 +123,7 @@ def intake_from_form(
         payload["open_to_mixed"] = form.get("open_to_mixed") == "yes"
     if form.get("birth_year", "").strip():
         try:
-            payload["birth_year"] = int(form.get("birth_year"))
+            payload["birth_year"] = int(form.get("birth_year", ""))
         except ValueError:
             errors["birth_year"] = ["Must be a year, such as 1980."]
     if referral:
@@ -224,14 +225,19 @@ def contact_point_form(contact_point: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def contact_point_changes(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
-    """The partial change the directory form makes; (changes, errors)."""
-    changes: dict[str, Any] = {
-        "name": form.get("name", "").strip(),
-        "municipalities": form.get("municipalities", "").split(),
-        "languages": form.get("languages", "").split(),
-        "digital_groups": form.get("digital_groups") == "yes",
-    }
+#: The fields of the directory form that only the national office sees and changes (routing and
+#: capacity; services/common/contact_point_input.STAFF_FIELDS are the staff's).
+NATIONAL_FORM_FIELDS = ("municipalities", "digital_groups", "min_size", "max_size")
+
+
+def contact_point_changes(form: Form, national: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """The partial change the directory form makes; (changes, errors). Staff (`national` false)
+    change only what is theirs: a field of the national office's in their form is an error."""
+    changes: dict[str, Any] = {"name": form.get("name", "").strip(), "languages": form.get("languages", "").split()}
+    if not national:
+        return changes, {key: "national_only" for key in NATIONAL_FORM_FIELDS if form.get(key) is not None}
+    changes["municipalities"] = form.get("municipalities", "").split()
+    changes["digital_groups"] = form.get("digital_groups") == "yes"
     errors = {}
     for key in ("min_size", "max_size"):
         try:
@@ -241,9 +247,20 @@ def contact_point_changes(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     return changes, errors
 
 
+#: A path of this site as a sign-in's `next`: one slash, then no second slash or backslash, and only
+#: the characters of a URL's path and query (no whitespace or control characters, which browsers
+#: drop before they read a URL, and no backslash, which they read as a slash).
+SAME_SITE_PATH = re.compile(r"^/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$")
+
+
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a path of this site."""
-    return target if target and target.startswith("/") and not target.startswith("//") else ""
+    """Where to go after signing in: only a same-origin relative path, else nowhere ("")."""
+    if not target or not SAME_SITE_PATH.match(target):
+        return ""
+    decoded = unquote(target)  # `/%2F/evil.example` or `/%5Cevil.example` once a server decodes it
+    if not SAME_SITE_PATH.match(decoded) or urlsplit(decoded).netloc:
+        return ""
+    return target
 
 
 def landing(account: Mapping[str, Any]) -> str:
@@ -252,6 +269,45 @@ def landing(account: Mapping[str, Any]) -> str:
     if role == "contact_point_staff" and account.get("contact_point_ids"):
         return f"/staff/{account['contact_point_ids'][0]}/pool"
     return {"national_admin": "/national", "referrer": "/referrer"}.get(role, "/")
+
+
+def _is_trusted(address: str, trusted_proxies: Collection[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(proxy, strict=False) for proxy in trusted_proxies)
+
+
+def client_address(remote_addr: str, forwarded_for: str, trusted_proxies: Collection[str]) -> str:
+    """Who sent a request: the peer, unless it is a trusted proxy; then the nearest address in
+    X-Forwarded-For that is not one (a client can prepend anything, but not append)."""
+    address = remote_addr
+    if not _is_trusted(address, trusted_proxies):
+        return address
+    for hop in reversed([hop.strip() for hop in forwarded_for.split(",") if hop.strip()]):
+        address = hop
+        if not _is_trusted(hop, trusted_proxies):
+            break
+    return address
+
+
+#: Sign-in throttling (issue 17): free attempts within the window, then 2^(n-5) s, at most 15 min.
+SIGN_IN_FREE_FAILURES = 5
+SIGN_IN_MAX_DELAY = timedelta(minutes=15)
+
+
+def normalised_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def sign_in_wait(failures: list[datetime], now: datetime) -> int:
+    """Seconds before the next sign-in may be tried, given the failures within the window (oldest
+    first); 0 when it may be tried now."""
+    if len(failures) < SIGN_IN_FREE_FAILURES:
+        return 0
+    delay = min(timedelta(seconds=2 ** (len(failures) - SIGN_IN_FREE_FAILURES)), SIGN_IN_MAX_DELAY)
+    return max(0, math.ceil((max(failures) + delay - now).total_seconds()))
 
 
 def calendar_date(text: str) -> date | None:

@@ -17,6 +17,7 @@ from services.common.contracts import (
 
 from . import figures
 from .auth import ROLES
+from .domain import PURPOSES
 
 
 def _reason_of(event_schema):
@@ -57,10 +58,21 @@ class SessionOutput(Schema):
 class TokenInput(StrictSchema):
     account_id = Id(required=True)
     label = fields.String(required=True, validate=validate.Length(1, 100))
+    expires_in_days = fields.Integer(validate=validate.Range(1, 365), strict=True)
 
 
 class TokenOutput(Schema):
     token = fields.String()
+    token_id = fields.String()
+
+
+class TokenRecord(Schema):
+    token_id = fields.String()
+    label = fields.String()
+    account_id = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    last_used_at = fields.DateTime(allow_none=True)
 
 
 class Created(Schema):
@@ -128,6 +140,12 @@ class ContactPointQuery(StrictSchema):
     municipality_number = fields.String(validate=validate.Regexp(r"^\d{4}$"))
     county_number = fields.String(validate=validate.Regexp(r"^\d{2}$"))
     kind = fields.String(validate=validate.Length(1, 64))
+
+
+class PurposeQuery(StrictSchema):
+    """Why an audited read happens: one of the reasons the pages offer (not free text, not a header)."""
+
+    purpose = fields.String(validate=validate.OneOf(PURPOSES))
 
 
 class AuditQuery(StrictSchema):

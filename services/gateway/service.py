@@ -17,12 +17,18 @@ from .web import http
 
 METHODS = "GET,POST,PUT,DELETE,PATCH"
 SECURE_COOKIES_KEY = "FLOKK_COOKIE_SECURE"
+TRUSTED_PROXIES_KEY = "FLOKK_TRUSTED_PROXIES"
 
 
 def secure_cookies(settings: Settings) -> bool:
     """As FLOKK_COOKIE_SECURE says; unset, on everywhere but in test and demo (plain HTTP there)."""
     configured = settings.get_optional(SECURE_COOKIES_KEY)
     return settings.production if configured in (None, "") else settings.as_flag(SECURE_COOKIES_KEY)
+
+
+def trusted_proxies(settings: Settings) -> tuple[str, ...]:
+    text = settings.get_optional(TRUSTED_PROXIES_KEY) or ""
+    return tuple(proxy.strip() for proxy in text.split(",") if proxy.strip())
 
 
 class GatewayService:
@@ -47,12 +53,13 @@ class GatewayService:
             clock=self.clock,
             limiter=self.limiter,
             secure_cookies=secure_cookies(self.settings),
+            trusted_proxies=trusted_proxies(self.settings),
         )
 
     @rpc
-    def referrer_contact(self, referrer_id):
+    def referrer_contact(self, referrer_id, actor):
         """For notification only, at send time: a referrer's address never travels on the bus."""
-        return accounts.referrer_contact(self._ports(), referrer_id)
+        return accounts.referrer_contact(self._ports(), referrer_id, actor)
 
     @http(METHODS, "/")
     def root(self, request):

@@ -12,5 +12,10 @@ SETTINGS = (
         "Send the session cookies (staff's and the personal page's) only over HTTPS (default: on outside test"
         " and demo).",
     ),
+    Setting(
+        "FLOKK_TRUSTED_PROXIES",
+        None,
+        "Addresses or networks (comma-separated) of the proxies whose X-Forwarded-For names the client.",
+    ),
     Setting("FLOKK_RATE_LIMIT", "30/60", "Public form requests allowed per client address: COUNT/SECONDS."),
 )

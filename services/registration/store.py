@@ -26,6 +26,8 @@ OPENED_CONTACT_SECONDS = 30
 ATTEMPTS_KEPT = timedelta(days=1)
 #: The name MongoDB gives the unique index on `idempotency_key`, as its duplicate-key errors cite it.
 IDEMPOTENCY_KEY_INDEX = "idempotency_key_1"
+#: The log of contact_details calls is kept two years (a TTL index), for accountability.
+CONTACT_READS_KEPT_SECONDS = 2 * 366 * 24 * 3600
 
 
 class RegistrationStorage(Storage):
@@ -48,6 +50,7 @@ class RegistrationStorage(Storage):
         db.audit.create_index("registration_id")
         db.cohorts.create_index("code", unique=True)
         db.cohorts.create_index("created_by")
+        db.contact_reads.create_index("at", expireAfterSeconds=CONTACT_READS_KEPT_SECONDS)
 
     def transaction(self, change, event_id=None):
         """The shared transaction; a registration whose idempotency key another took meanwhile
@@ -160,6 +163,9 @@ class RegistrationStorage(Storage):
         )
         self._count(uow, f"erased_{reason}")
         return deleted
+
+    def record_contact_read(self, entry):
+        self.db.contact_reads.insert_one(dict(entry))
 
     def key_was_erased(self, key):
         return self.db.erased_keys.find_one({"_id": self.vault.key_digest(key)}) is not None

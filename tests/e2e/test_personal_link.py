@@ -10,8 +10,8 @@ import re
 import urllib.parse
 import urllib.request
 
-from nameko.standalone.rpc import ClusterRpcProxy
-
+from services.common.actors import SELF
+from tests.actors import OPS, rpc_as
 from tests.samples import intake
 from tests.waiting import wait_until
 
@@ -47,8 +47,8 @@ class Browser:
 def test_a_personal_link_pauses_changes_withdraws_and_comes_back_each_on_the_bus(stack):
     config, run_dir, tap, env = stack
     gateway = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
-    with ClusterRpcProxy(config, timeout=30) as cluster:
-        cluster.directory.upsert_contact_point(BERGEN)
+    with rpc_as(OPS, config, timeout=30, wall_clock=True) as ops:
+        ops.directory.upsert_contact_point(BERGEN, SELF)
     data = intake(name="Kari Nordmann", email="kari.link@example.no")
     with urllib.request.urlopen(
         urllib.request.Request(

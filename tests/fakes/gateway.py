@@ -21,7 +21,7 @@ from services.gateway.personal import PERSONAL_COOKIE
 from services.gateway.ratelimit import Limiter
 from services.gateway.service import GatewayService
 from services.gateway.settings import SETTINGS
-from services.gateway.store import SESSION_LIFETIME
+from services.gateway.store import FAILURE_WINDOW, SESSION_IDLE, SESSION_LIFETIME, new_token_id
 from tests.fakes import FakeStorageBase
 
 BERGEN_ROUTE = {
@@ -351,7 +351,7 @@ class FakeGatewayStorage(FakeStorageBase):
 
     def __init__(self):
         super().__init__()
-        self.accounts, self.tokens, self.sessions, self.entries = {}, {}, {}, []
+        self.accounts, self.token_records, self.sessions, self.entries, self.failures = {}, {}, {}, [], {}
         self.personal_sessions = {}
         self.broker = self
 
@@ -377,11 +377,32 @@ class FakeGatewayStorage(FakeStorageBase):
             None,
         )
 
-    def add_token(self, token_digest, account_id, label):
-        self.tokens[token_digest] = account_id
+    def add_token(self, token_digest, account_id, label, expires_at):
+        token_id = new_token_id()
+        self.token_records[token_digest] = {
+            "token_id": token_id,
+            "account_id": account_id,
+            "label": label,
+            "created_at": clock.now(),
+            "expires_at": expires_at,
+            "last_used_at": None,
+        }
+        return token_id
 
     def account_for_token(self, token_digest):
-        return self.account(self.tokens[token_digest]) if token_digest in self.tokens else None
+        token = self.token_records.get(token_digest)
+        if token is None or token["expires_at"] <= clock.now():
+            return None
+        token["last_used_at"] = clock.now()
+        return self.account(token["account_id"])
+
+    def tokens(self):
+        live = [dict(t) for t in self.token_records.values() if t["expires_at"] > clock.now()]
+        return sorted(live, key=lambda t: t["created_at"])
+
+    def revoke_token(self, token_id):
+        digest = next((d for d, t in self.token_records.items() if t["token_id"] == token_id), None)
+        return self.token_records.pop(digest) if digest else None
 
     def add_session(self, session_digest, account_id, csrf_token):
         self.sessions[session_digest] = {
@@ -389,11 +410,26 @@ class FakeGatewayStorage(FakeStorageBase):
             "account_id": account_id,
             "csrf": csrf_token,
             "expires_at": clock.now() + SESSION_LIFETIME,
+            "last_seen_at": clock.now(),
         }
 
     def session(self, session_digest):
         found = self.sessions.get(session_digest)
-        return found if found and found["expires_at"] > clock.now() else None
+        now = clock.now()
+        if found is None or found["expires_at"] <= now or found["last_seen_at"] <= now - SESSION_IDLE:
+            return None
+        found["last_seen_at"] = now
+        return found
+
+    def sign_in_failures(self, key):
+        return [at for at in self.failures.get(key, []) if at > clock.now() - FAILURE_WINDOW]
+
+    def add_sign_in_failure(self, key, at):
+        self.failures.setdefault(key, []).append(at)
+        return [moment for moment in self.failures[key] if moment > at - FAILURE_WINDOW]
+
+    def clear_sign_in_failures(self, key):
+        self.failures.pop(key, None)
 
     def drop_session(self, session_digest):
         self.sessions.pop(session_digest, None)
@@ -476,7 +512,7 @@ class Caller:
             ports, {"email": email, "name": role, "role": role, "password": PASSWORD, **account_fields}
         )
         if use_token:
-            self.token = issue_token(ports, self.account["_id"], "test")
+            self.token, _ = issue_token(ports, self.account["_id"], "test")
         else:
             self.session_id, self.csrf = auth.new_secret(), auth.new_secret()
             self.cookies[SESSION_COOKIE] = self.session_id

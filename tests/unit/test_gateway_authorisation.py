@@ -9,6 +9,7 @@ import re
 import pytest
 from nameko.exceptions import RemoteError
 
+from services.common.actors import Actor
 from services.gateway.pipeline import routing
 from services.gateway.routes import ROUTES
 from tests.fakes.gateway import Caller, answer_like_the_services, body, gateway
@@ -292,16 +293,26 @@ def test_a_registration_the_service_refuses_is_403_and_audited_as_refused():
     service, store = gateway()
     staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
     service.registration.get_registration.side_effect = RemoteError("Forbidden", "not your contact point")
-    response = staff("GET", "/api/registrations/reg-oslo", headers={"X-Flokk-Purpose": "follow-up call"})
+    response = staff("GET", "/api/registrations/reg-oslo", query={"purpose": "answer_question"})
     assert response.status_code == 403 and body(response)["error"]["code"] == "forbidden"
     [entry] = store.entries
-    assert (entry["subject_id"], entry["outcome"], entry["purpose"]) == ("reg-oslo", "refused", "follow-up call")
+    assert (entry["subject_id"], entry["outcome"], entry["purpose"]) == ("reg-oslo", "refused", "answer_question")
+
+
+def test_the_purpose_is_one_the_pages_offer_and_never_a_header():
+    service, store = gateway()
+    staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
+    response = staff("GET", "/api/registrations/reg-1", headers={"X-Flokk-Purpose": "anything at all"})
+    assert response.status_code == 400 and body(response)["error"]["code"] == "purpose_header"
+    response = staff("GET", "/api/registrations/reg-1", query={"purpose": "curiosity"})
+    assert response.status_code == 400 and "purpose" in body(response)["error"]["fields"]
+    assert store.entries == [] and not service.registration.get_registration.called
 
 
 def test_every_read_of_a_person_is_audited_with_who_whom_when_and_why():
     service, store = gateway()
     staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
-    assert staff("GET", "/api/registrations/reg-1", headers={"X-Flokk-Purpose": "phone call"}).status_code == 200
+    assert staff("GET", "/api/registrations/reg-1", query={"purpose": "correction"}).status_code == 200
     assert staff("GET", "/api/registrations/reg-1/deliveries").status_code == 200
     assert staff("GET", "/api/contact-points/link-bergen/pool").status_code == 200
     who = {e["account_id"] for e in store.entries}
@@ -311,15 +322,18 @@ def test_every_read_of_a_person_is_audited_with_who_whom_when_and_why():
         ("deliveries", "reg-1", "allowed"),
         ("pool", "link-bergen", "allowed"),
     ]
-    assert store.entries[0]["purpose"] == "phone call" and store.entries[1]["purpose"] == "delivery follow-up"
+    assert store.entries[0]["purpose"] == "correction" and store.entries[1]["purpose"] == "delivery follow-up"
     actor = service.registration.get_registration.call_args.args[-1]
+    assert isinstance(actor, Actor)  # which the gateway's proxy signs for registration.get_registration
     assert actor == {
         "account_id": staff.account["_id"],
         "role": "contact_point_staff",
         "contact_point_ids": ["link-bergen"],
         "referrer_id": None,
-        "purpose": "phone call",
+        "purpose": "correction",
+        "request_id": actor["request_id"],
     }
+    assert len(actor["request_id"]) == 32
 
 
 def test_the_national_office_sees_the_audit_log_by_person():

@@ -62,10 +62,19 @@ def test_a_rejection_needs_one_of_the_contracts_reasons():
 
 def test_a_contact_points_sizes_must_be_whole_numbers():
     changes, errors = domain.contact_point_changes(
-        MultiDict({"name": " LINK ", "municipalities": "4601 4602", "min_size": "5", "max_size": "eight"})
+        MultiDict({"name": " LINK ", "municipalities": "4601 4602", "min_size": "5", "max_size": "eight"}),
+        national=True,
     )
     assert changes["name"] == "LINK" and changes["municipalities"] == ["4601", "4602"] and changes["min_size"] == 5
     assert errors == {"max_size": "whole_number"}
+
+
+def test_staff_change_only_their_own_fields_of_the_directory_form():
+    form = {"name": "LINK", "languages": "nb en", "municipalities": "0301", "digital_groups": "yes", "max_size": "9"}
+    changes, errors = domain.contact_point_changes(MultiDict(form), national=False)
+    assert changes == {"name": "LINK", "languages": ["nb", "en"]}
+    assert errors == {"municipalities": "national_only", "digital_groups": "national_only", "max_size": "national_only"}
+    assert domain.contact_point_changes(MultiDict({"name": "LINK", "languages": "nb"}), national=False)[1] == {}
 
 
 def test_after_signing_in_people_land_on_their_page_and_never_off_the_site():
@@ -80,6 +89,28 @@ def test_after_signing_in_people_land_on_their_page_and_never_off_the_site():
         "",
         "",
     ]
+
+
+BYPASSES = (
+    "/\\evil.example",
+    "\\/evil.example",
+    "/\t/evil.example",
+    "/%2F/evil.example",
+    "/%5Cevil.example",
+    "///evil.example",
+    "https:evil.example",
+    "javascript:alert(1)",
+    " /\\evil.example",
+    "/\r\n/evil.example",
+    "//evil.example/%2e%2e",
+    "/%09/evil.example",
+)
+
+
+def test_known_redirect_bypasses_all_land_nowhere_and_paths_of_this_site_survive():
+    assert [target for target in BYPASSES if domain.safe_next(target)] == []
+    assert domain.safe_next("/staff/link-bergen/pool?status=waiting") == "/staff/link-bergen/pool?status=waiting"
+    assert domain.safe_next("/national/contact-points/link-bergen") == "/national/contact-points/link-bergen"
 
 
 def test_a_postal_code_is_four_digits():

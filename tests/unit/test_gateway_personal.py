@@ -14,6 +14,7 @@ import pytest
 from nameko.exceptions import RemoteError
 
 from services.common import clock
+from services.common.actors import Actor, Signer, Verifier, sign_arguments
 from services.common.settings import Settings
 from services.gateway import auth
 from services.gateway.context import ANON_CSRF_COOKIE
@@ -24,7 +25,25 @@ from services.gateway.web import AccessLog
 from tests.fakes.gateway import PERSON_STATUS, PERSONAL_VIEW, Caller, gateway, request
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
-ACTOR = {"role": "participant", "registration_id": "reg-1", "purpose": "personal_page"}
+
+
+class ParticipantActor:
+    """Equal to the actor the gateway passes for reg-1: an `Actor` its proxies sign (like every
+    person's), with this request's id."""
+
+    CLAIMS = {"role": "participant", "registration_id": "reg-1", "purpose": "personal_page"}
+
+    def __eq__(self, other):
+        if not isinstance(other, Actor):
+            return False
+        request_id = other.get("request_id")
+        return dict(other) == {**self.CLAIMS, "request_id": request_id} and len(str(request_id or "")) == 32
+
+    def __repr__(self):
+        return f"ParticipantActor({self.CLAIMS}, request_id=<32 hex>)"
+
+
+ACTOR = ParticipantActor()
 TOKEN = "v1.reg-1.me.1795000000.1802776000.c2lnbmF0dXJl"
 CHANGE = {  # the change form as the person sends it back, their wishes as they were
     "themes": "grief",
@@ -89,7 +108,14 @@ def test_a_link_is_exchanged_for_a_strict_httponly_cookie_and_the_browser_is_sen
 def test_the_cookie_is_secure_outside_test_and_demo_unless_told_otherwise(fixed):
     service, store = gateway(config={"FLOKK_COOKIE_SECURE": "1"})
     assert set_cookie(request(service, "GET", "/me", query={"t": TOKEN}), PERSONAL_COOKIE)["secure"]
-    production = {"AMQP_URI": "amqp://broker", "MONGODB_URI": "mongodb://store"}
+    production = {
+        "AMQP_URI": "amqp://broker",
+        "AMQP_USERNAME": "gateway",
+        "AMQP_PASSWORD": "p",
+        "MONGODB_URI": "mongodb://store",
+        "FLOKK_SIGNING_KEY": "k",
+        "FLOKK_VERIFY_KEYS": "{}",
+    }
     assert secure_cookies(Settings.load("gateway", SETTINGS, {}, production))
     assert not secure_cookies(Settings.load("gateway", SETTINGS, {}, {**production, "FLOKK_COOKIE_SECURE": "0"}))
     assert not secure_cookies(Settings.load("gateway", SETTINGS, {}, {"FLOKK_MODE": "demo"}))
@@ -172,7 +198,29 @@ def test_a_waiting_person_sees_where_since_when_and_what_was_widened(world):
     assert "/me/come-back" not in page and "/me/resume" not in page and "/me/leave-group" not in page
     assert service.registration.personal_view.call_args.args == ("reg-1", ACTOR)
     assert service.matching.person_status.call_args.args == ("reg-1", ACTOR)
+    same_request = {service.registration.personal_view.call_args.args[-1]["request_id"]}
+    assert same_request == {service.matching.person_status.call_args.args[-1]["request_id"]}
     assert "<script" not in page
+
+
+def test_the_participant_actor_is_signed_by_the_gateway_and_verified_as_the_person_alone(world):
+    service, store, person = world
+    person("POST", "/me/pause", form={"weeks": "4", "csrf_token": person.csrf})
+    actor = service.registration.pause.call_args.args[-1]
+    signer = Signer.from_settings("gateway", None, development=True)
+    args, _ = sign_arguments(signer, "registration.pause", ["reg-1", 4, actor], {})
+    assert args[:2] == ["reg-1", 4]  # only the actor becomes a token
+    assert Verifier.from_settings(None, development=True).verify(args[2], "registration.pause") == {
+        "role": "participant",
+        "account_id": None,
+        "registration_id": "reg-1",
+        "service": None,
+        "contact_point_ids": [],
+        "referrer_id": None,
+        "purpose": "personal_page",
+        "request_id": actor["request_id"],
+        "issuer": "gateway",
+    }
 
 
 def test_a_paused_person_sees_until_when_and_may_end_the_pause(world):

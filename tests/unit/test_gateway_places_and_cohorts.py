@@ -170,7 +170,8 @@ def test_a_participant_registers_with_the_cohorts_code_and_their_own_consent(wor
     assert service.registration.cohort_by_code.call_args.args == ("7KQ2M9XH3D",)
     response = post_form(service, {**FORM, "cohort": "7KQ2M9XH3D"})
     assert response.status_code == 201
-    [payload] = service.registration.register.call_args.args
+    payload, actor = service.registration.register.call_args.args
+    assert actor["role"] == "public"  # a cohort's participant registers through the public form
     assert (
         payload["cohort"] == {"cohort_id": "coh-1", "keep_together": True} and payload["consent"]["channel"] == "self"
     )

@@ -91,7 +91,8 @@ def test_registering_through_the_public_form():
     service, store = gateway()
     response = anonymous_post(service, "/register", FORM)
     assert response.status_code == 201 and "Takk, vi har fått påmeldingen din" in html(response)
-    [payload] = service.registration.register.call_args.args
+    payload, actor = service.registration.register.call_args.args
+    assert actor["role"] == "public"  # the public form's calls are signed with role public
     assert payload["phone"] == "+4791234567" and payload["themes"] == ["grief", "loneliness"]
     assert payload["availability"] == [
         {"weekday": "tue", "part_of_day": "evening"},

@@ -343,7 +343,11 @@ def test_a_person_sees_where_they_wait_and_what_was_widened(fixed_clock):
         service.person_status("r1", person("r2"))
     with pytest.raises(Forbidden):
         service.person_status("r1", OTHER_STAFF)
+    with pytest.raises(Forbidden):
+        service.person_status("r1", {"role": "service", "service": "notification", "issuer": "notification"})
     assert service.person_status("r1", STAFF)["state"] == "waiting"
+    directory = {"role": "service", "service": "directory", "issuer": "directory"}  # before a video link
+    assert service.person_status("r1", directory)["state"] == "waiting"
 
 
 def test_a_person_in_a_self_run_group_sees_its_schedule_and_next_meeting(fixed_clock):

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from nameko.exceptions import RemoteError
 
+from services.common.actors import SELF
 from services.common.errors import NotFound
 from services.notification import domain
 from services.notification.handlers import DeliveryPostponed
@@ -334,11 +335,11 @@ def test_the_digest_goes_once_a_day_from_eight(world):
 def test_a_referrer_hears_the_status_without_personal_details(world):
     service, store, mailer, _, _ = world
     service.people["r1"]["referral"] = {"referrer_id": "ref-1", "organisation": "Legekontoret"}
-    service.gateway.referrer_contact.side_effect = lambda rid: {
+    service.gateway.referrer_contact.side_effect = lambda rid, actor: {
         "ref-1": {"email": "gp@clinic.example.no", "name": "Dr. Lund"}
     }[rid]
     service.handle_registration_waitlisted(waitlisted("r1"))
-    service.gateway.referrer_contact.assert_called_once_with("ref-1")
+    service.gateway.referrer_contact.assert_called_once_with("ref-1", SELF)  # as notification itself
     [to_referrer] = [m for m in mailer.sent if m["to"] == "gp@clinic.example.no"]
     assert "venter på en gruppe" in to_referrer["text"]
     for secret in ("Kari", "Nordmann", "kari@example.no", "LINK"):

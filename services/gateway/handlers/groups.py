@@ -28,7 +28,7 @@ PEOPLE = "/api/contact-points/<contact_point_id>"
 A_GROUP = "/api/contact-points/<contact_point_id>/groups/<group_id>"
 # Reads of one contact point's people, and decisions about one of its groups.
 READ: dict[str, Any] = dict(roles=STAFF, scope="contact_point", audit="contact_point", tag="matching", path_example=CP)
-DECIDE: dict[str, Any] = dict(roles=STAFF, scope="contact_point", tag="matching", path_example=GROUP)
+DECIDE: dict[str, Any] = dict(roles=STAFF, scope="contact_point", audit="group", tag="matching", path_example=GROUP)
 
 
 @route(
@@ -164,6 +164,7 @@ def close_group(ports: Ports, ctx: Context, contact_point_id: str, group_id: str
     f"{PEOPLE}/acquaintances",
     roles=STAFF,
     scope="contact_point",
+    audit="contact_point",
     body=AcquaintancesInput,
     tag="matching",
     path_example=CP,

@@ -18,6 +18,7 @@ CP_PAGES = "/staff/<contact_point_id>"
 # people are audited.
 OWN: dict[str, Any] = dict(roles=STAFF, kind="page", scope="contact_point")
 PEOPLE: dict[str, Any] = dict(OWN, audit="contact_point")
+CHANGE_GROUP: dict[str, Any] = dict(OWN, audit="group")
 
 
 def render_staff(
@@ -81,7 +82,7 @@ def _proposals_again(
     )
 
 
-@route("POST", f"{CP_PAGES}/groups/<group_id>/confirm", **OWN)
+@route("POST", f"{CP_PAGES}/groups/<group_id>/confirm", **CHANGE_GROUP)
 def staff_confirm(ports: Ports, ctx: Context, contact_point_id: str, group_id: str) -> Response:
     confirmation, errors = domain.confirmation_from_form(ctx.request.form)
     _, errors = send_form(errors, lambda: ports.matching.confirm_group(group_id, confirmation, ctx.actor))
@@ -90,7 +91,7 @@ def staff_confirm(ports: Ports, ctx: Context, contact_point_id: str, group_id: s
     return redirect(f"/staff/{contact_point_id}/groups?done=confirm", code=303)
 
 
-@route("POST", f"{CP_PAGES}/groups/<group_id>/reject", **OWN)
+@route("POST", f"{CP_PAGES}/groups/<group_id>/reject", **CHANGE_GROUP)
 def staff_reject(ports: Ports, ctx: Context, contact_point_id: str, group_id: str) -> Response:
     reason, errors = domain.reason_from_form(ctx.request.form, domain.REJECT_REASONS)
     _, errors = send_form(errors, lambda: ports.matching.reject_group(group_id, reason, ctx.actor))
@@ -165,6 +166,7 @@ def directory_form(ports: Ports, ctx: Context, contact_point_id: str) -> Respons
         "staff_directory.html",
         contact_point_id=contact_point_id,
         contact_point=cp,
+        national=ctx.role == "national_admin",
         form=domain.contact_point_form(cp),
         errors={},
         section="directory",
@@ -172,12 +174,12 @@ def directory_form(ports: Ports, ctx: Context, contact_point_id: str) -> Respons
     )
 
 
-@route("POST", f"{CP_PAGES}/directory", **OWN)
+@route("POST", f"{CP_PAGES}/directory", **PEOPLE)
 def directory_submit(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
     """A partial change (`update_contact_point`): what the form does not show — meeting places,
-    starters, address, e-mail — stays as the directory has it."""
+    starters, address, e-mail — stays as the directory has it. Staff change only their own fields."""
     current = ports.directory.get_contact_point(contact_point_id)
-    changes, errors = domain.contact_point_changes(ctx.request.form)
+    changes, errors = domain.contact_point_changes(ctx.request.form, national=ctx.role == "national_admin")
     _, errors = send_form(errors, lambda: ports.directory.update_contact_point(contact_point_id, changes, ctx.actor))
     if not errors:
         return redirect(f"/staff/{contact_point_id}/directory?saved=1", code=303)
@@ -187,6 +189,7 @@ def directory_submit(ports: Ports, ctx: Context, contact_point_id: str) -> Respo
         status=400,
         contact_point_id=contact_point_id,
         contact_point=current,
+        national=ctx.role == "national_admin",
         form=ctx.request.form.to_dict(),
         errors=errors,
         section="directory",

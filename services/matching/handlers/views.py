@@ -3,7 +3,7 @@ page (the figures: figures.py)."""
 
 from typing import Any
 
-from services.common.access import is_participant, require_contact_point
+from services.common.access import is_participant, is_service, require_contact_point
 from services.common.envelope import iso
 from services.common.errors import NotFound
 
@@ -103,13 +103,14 @@ def group_detail(ports: Ports, group_id: str, actor: Any) -> Doc:
 def person_status(ports: Ports, registration_id: str, actor: Any) -> Doc:
     """Where a person stands in matching, for their own page (a participant actor for this id)
     or staff of their contact point: waiting (and what was widened), paused, in a group (with
-    its schedule and next meeting), unroutable, or unknown to matching."""
+    its schedule and next meeting), unroutable, or unknown to matching. The directory asks as itself
+    before it gives a participant their group's video link."""
     rid = schemas.check_id(registration_id, "registration_id")
     entry = ports.store.entry(rid)
     unroutable = ports.store.unroutable_entry(rid) if entry is None else None
     group = ports.store.group(entry["group_id"]) if entry and entry["group_id"] else None
     contact_point_id = (group or entry or {}).get("contact_point_id")
-    if not is_participant(actor, rid):
+    if not is_participant(actor, rid) and not is_service(actor, "directory"):
         if entry is None and unroutable is None:
             raise NotFound(f"matching knows no {rid!r}")
         require_contact_point(actor, contact_point_id)
