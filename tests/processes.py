@@ -84,7 +84,8 @@ def alive(pid):
 def private_environment(run_dir, amqp_uri, db_prefix, **extra):
     """The environment of a stack of one's own on the test broker and store: its own run directory,
     vhost and databases, and ports free now for the gateway, the SMTP sink, the SMS provider and
-    the five metrics servers (scripts/env.sh, FLOKK_MODE=test)."""
+    the five metrics servers (scripts/env.sh, FLOKK_MODE=test); the links in messages lead to
+    its gateway."""
     gateway, smtp, sms = free_ports(3)
     return {
         **os.environ,
@@ -93,6 +94,7 @@ def private_environment(run_dir, amqp_uri, db_prefix, **extra):
         "AMQP_URI": amqp_uri,
         "FLOKK_DB_PREFIX": db_prefix,
         "GATEWAY_PORT": str(gateway),
+        "FLOKK_PUBLIC_BASE_URL": f"http://127.0.0.1:{gateway}",  # the personal links in messages lead here
         "FLOKK_SMTP_SINK_PORT": str(smtp),
         "SMS_PORT": str(sms),
         "FLOKK_METRICS_BASE": str(free_run(len(SERVICES)) - 1),  # services.sh adds 1..5

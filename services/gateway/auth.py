@@ -13,6 +13,7 @@ from services.common.actors import Actor
 
 ROLES = ("national_admin", "contact_point_staff", "referrer", "integration")
 PUBLIC = "public"
+PARTICIPANT = "participant"  # a person on their personal page, by the link registration opened
 TOKEN_PREFIX = "flk_"
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
@@ -59,3 +60,9 @@ def actor_for(account, purpose=None, request_id=None):
         purpose=purpose,
         request_id=request_id,
     )
+
+
+def participant_actor(registration_id, request_id=None):
+    """The actor of a person on their own page: registration and matching let it act on this id only.
+    Signed like every other person's actor (the gateway alone signs the role `participant`)."""
+    return Actor(role=PARTICIPANT, registration_id=registration_id, purpose="personal_page", request_id=request_id)

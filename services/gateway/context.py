@@ -7,6 +7,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from services.common.errors import NotFound
+
 from . import auth
 from .domain import client_address
 from .i18n import choose_language, translator
@@ -30,7 +32,8 @@ class Context:
         self.request, self.route = request, route
         self.account: dict[str, Any] | None = None
         self.session: dict[str, Any] | None = None
-        self.via: str | None = None  # "token" or "session" once the caller is known
+        self.via: str | None = None  # "token", "session" or "personal" once the caller is known
+        self.participant: str | None = None  # on a personal page: the registration the cookie stands for
         self.body: dict[str, Any] = {}
         self.query: dict[str, Any] = {}
         self.raw_body: Any = None
@@ -43,6 +46,8 @@ class Context:
 
     @property
     def actor(self) -> dict[str, Any]:
+        if self.participant:
+            return auth.participant_actor(self.participant, self.request_id)
         return self.actor_of(self.account)
 
     def actor_of(self, account: dict[str, Any] | None) -> dict[str, Any]:
@@ -57,13 +62,25 @@ class Context:
         return client_address(self.request.remote_addr or "unknown", forwarded, trusted_proxies)
 
     @property
+    def person(self) -> str:
+        """The registration a personal page acts for. The pipeline runs no such page without one;
+        were it to, the answer would be the page of every bad link (a NotFound there)."""
+        if self.participant is None:
+            raise NotFound("link")
+        return self.participant
+
+    @property
     def role(self) -> str:
+        if self.participant:
+            return auth.PARTICIPANT
         return self.account["role"] if self.account else auth.PUBLIC
 
     def csrf_token(self) -> str:
         """The token a form must send back: the session's, or the anonymous double-submit cookie's."""
-        if self.session:
-            return self.session["csrf"]
+        return self.session["csrf"] if self.session else self.anonymous_csrf_token()
+
+    def anonymous_csrf_token(self) -> str:
+        """The double-submit token of the forms anyone may send (a new personal link, say)."""
         token = self.request.cookies.get(ANON_CSRF_COOKIE)
         if not token:
             token = auth.new_secret()

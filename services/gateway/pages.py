@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from werkzeug.wrappers import Request, Response
 
 from services.common.clock import OSLO
@@ -47,9 +47,22 @@ def _phone(value: Any) -> str:
     return text
 
 
+@pass_context
+def _local_date(context: Any, value: Any, with_time: bool = False) -> str:
+    """An RFC 3339 time as a reader of the page's language writes its date in Norway:
+    «8. desember 2026» (and «kl. 18:00»), «8 December 2026» («at 18:00»)."""
+    moment = domain.local_moment(value)
+    if moment is None:
+        return ""
+    t = context["t"]
+    text = t("date_format", day=moment.day, month=t(f"month_{moment.month}"), year=moment.year)
+    return t("date_time_format", date=text, time=moment.strftime("%H:%M")) if with_time else text
+
+
 _env.filters["number"] = _number
 _env.filters["day"] = _day
 _env.filters["phone"] = _phone
+_env.filters["local_date"] = _local_date
 
 
 def render(ctx: Context, template: str, status: int = 200, **values: Any) -> Response:
@@ -87,6 +100,13 @@ def render_error(request: Request, status: int, reason: str | None = None, ctx: 
         status=status,
         mimetype="text/html",
     )
+
+
+def render_bad_link(ctx: Context, status: int = 404) -> Response:
+    """The one page of every link that does not work (tampered, expired, revoked, for another
+    purpose, or of an erased registration), with the form for a new one: it looks the same in
+    every case, so it tells nobody which."""
+    return render(ctx, "me_bad_link.html", status=status, new_link_csrf=ctx.anonymous_csrf_token(), errors={}, form={})
 
 
 def field_messages(errors: dict[str, Any]) -> dict[str, str]:

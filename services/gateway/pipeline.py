@@ -19,9 +19,9 @@ from services.common.access import may_see_contact_point
 from services.common.errors import field_errors
 from services.common.metrics import Metrics
 
-from . import auditing, auth, responses
+from . import auditing, auth, personal, responses
 from .context import ANON_CSRF_COOKIE, PURPOSE_HEADER, SESSION_COOKIE, Context, Refused
-from .pages import render_error
+from .pages import render_bad_link, render_error
 from .ports import Ports, ServiceUnavailable
 from .routes import ROUTES, Route
 
@@ -112,6 +112,8 @@ def _dispatch(ports: Ports, request: Request) -> Response:
         response.set_cookie(name, value, **options)
     if route.audit or ctx.account is not None:
         response.headers["Cache-Control"] = "no-store"  # personal data stays out of caches
+    if route.personal:
+        response.headers.update(personal.PRIVATE_HEADERS)
     return response
 
 
@@ -174,6 +176,11 @@ def _guard(ports: Ports, ctx: Context, values: dict[str, Any]) -> None:
 
 def _authenticate(ports: Ports, ctx: Context) -> None:
     request = ctx.request
+    if ctx.route.personal:  # the person of the flokk_me cookie, or nobody: accounts play no part here
+        session = personal.find(ports, request) if auth.PARTICIPANT in ctx.route.roles else None
+        if session is not None:
+            ctx.participant, ctx.session, ctx.via = session["registration_id"], session, "personal"
+        return
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -250,6 +257,8 @@ def _audit(ports: Ports, ctx: Context, values: dict[str, Any], outcome: str) -> 
 
 
 def _unauthorised(ctx: Context) -> Response:
+    if ctx.route.personal:  # no live personal session: the one page every bad link gets
+        return render_bad_link(ctx)
     if ctx.account is None:
         if ctx.route.kind == "page":
             return redirect(f"/login?next={ctx.request.path}")
@@ -272,4 +281,6 @@ def _not_found(request: Request) -> Response:
 
 
 def _page_error(ctx: Context, status: int, reason: str | None = None) -> Response:
+    if ctx.route.personal and status == 404:  # an erased registration looks like any bad link
+        return render_bad_link(ctx)
     return render_error(ctx.request, status, reason, ctx=ctx)

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from services.common.contracts import (
     CONTACT_PURPOSES,
+    WEEKDAYS,
     GroupClosed,
     GroupRejected,
     Id,
@@ -91,6 +92,27 @@ class ConfirmInput(StrictSchema):
     meeting_place_id = Id(required=True)
     first_meeting_at = Timestamp(required=True)
     starter_id = Id(required=True)
+    handover_planned_on = fields.Date(format="%Y-%m-%d")  # when the starter means to hand over
+    override_reason = fields.String(validate=validate.Length(1, 300))  # to confirm against a rule of matching
+
+
+class Schedule(StrictSchema):
+    weekday = fields.String(required=True, validate=validate.OneOf(WEEKDAYS))
+    start_time = fields.String(
+        required=True, validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use HH:MM, 24-hour clock.")
+    )
+    every = fields.String(required=True, validate=validate.OneOf(("week", "other_week")))
+    meeting_place_id = Id(required=True)
+
+
+class HandoverInput(StrictSchema):
+    checkin_registration_ids = fields.List(Id(), required=True, validate=validate.Length(max=2))
+    schedule = fields.Nested(Schedule, required=True)
+
+
+class CheckinSent(Schema):
+    checkin_id = fields.String()
+    due_at = fields.String()
 
 
 class AdvanceInput(StrictSchema):

@@ -2,8 +2,6 @@
 through one pipeline (pipeline.handle) that reads the route table, so authorisation, auditing,
 rate limits and metrics apply to all alike."""
 
-from nameko.web.handlers import http
-
 from services.common.dependencies import ClockDependency, SettingsDependency
 from services.common.rpc import RpcProxy, rpc
 from services.common.settings import Settings
@@ -15,6 +13,7 @@ from .ports import Ports
 from .ratelimit import RateLimiter
 from .remote import RPC_TIMEOUT_KEY, Remote
 from .store import GatewayStorage
+from .web import http
 
 METHODS = "GET,POST,PUT,DELETE,PATCH"
 SECURE_COOKIES_KEY = "FLOKK_COOKIE_SECURE"

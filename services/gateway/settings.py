@@ -9,7 +9,8 @@ SETTINGS = (
     Setting(
         "FLOKK_COOKIE_SECURE",
         None,
-        "Send the session cookie only over HTTPS (default: on outside test and demo).",
+        "Send the session cookies (staff's and the personal page's) only over HTTPS (default: on outside test"
+        " and demo).",
     ),
     Setting(
         "FLOKK_TRUSTED_PROXIES",

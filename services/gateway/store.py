@@ -1,6 +1,6 @@
-"""The gateway's own database: accounts, API tokens, sessions, sign-in failures and the audit log
-(which the gateway only adds to and reads; kept two years by a TTL index; exempt from erasure:
-docs/design.md §5)."""
+"""The gateway's own database: accounts, API tokens, sessions (staff's and personal), sign-in
+failures and the audit log (which the gateway only adds to and reads; kept two years by a TTL index;
+exempt from erasure: docs/design.md §5)."""
 
 import uuid
 from datetime import timedelta
@@ -11,6 +11,8 @@ from pymongo.errors import DuplicateKeyError
 from services.common import clock
 from services.common.errors import Conflict
 from services.common.store import Storage
+
+from .domain import PERSONAL_SESSION_LONGEST
 
 SESSION_LIFETIME = timedelta(hours=8)
 #: A session nobody used for this long is over (issue 17).
@@ -36,6 +38,8 @@ class GatewayStorage(Storage):
         db.audit.create_index([("subject_id", ASCENDING), ("at", DESCENDING)])
         db.audit.create_index("at", expireAfterSeconds=int(AUDIT_KEPT.total_seconds()))
         db.login_failures.create_index("last_at", expireAfterSeconds=int(FAILURE_WINDOW.total_seconds()) * 2)
+        db.personal_sessions.create_index("expires_at", expireAfterSeconds=0)
+        db.personal_sessions.create_index("registration_id")
         # Tokens issued before tokens expired: 90 days from this migration on, and an id to revoke them by.
         for legacy in db.tokens.find({"expires_at": {"$exists": False}}, {"_id": 1}):
             db.tokens.update_one(
@@ -117,6 +121,31 @@ class GatewayStorage(Storage):
 
     def drop_session(self, session_digest):
         self.db.sessions.delete_one({"_id": session_digest})
+
+    # personal sessions (stored as digests): a person on their own page, by the link they opened
+    def add_personal_session(self, session_digest, registration_id, csrf_token, now):
+        self.db.personal_sessions.insert_one(
+            {
+                "_id": session_digest,
+                "registration_id": registration_id,
+                "csrf": csrf_token,
+                "started_at": now,
+                "seen_at": now,
+                "expires_at": now + PERSONAL_SESSION_LONGEST,
+            }
+        )
+
+    def personal_session(self, session_digest):
+        return self.db.personal_sessions.find_one({"_id": session_digest})
+
+    def touch_personal_session(self, session_digest, now):
+        self.db.personal_sessions.update_one({"_id": session_digest}, {"$set": {"seen_at": now}})
+
+    def drop_personal_session(self, session_digest):
+        self.db.personal_sessions.delete_one({"_id": session_digest})
+
+    def drop_personal_sessions(self, registration_id):
+        self.db.personal_sessions.delete_many({"registration_id": registration_id})
 
     # sign-in failures, by the digest of the e-mail address as submitted
     def sign_in_failures(self, key):

@@ -2,9 +2,9 @@
 running as processes: the public form, a staff member confirming a proposal, the mail that follows."""
 
 import re
-from datetime import datetime, timedelta
 
-from tests.browser.stack import PASSWORD, person, wait_until
+from tests.browser.stack import person, wait_until
+from tests.browser.steps import confirm_proposal, register_five, sign_in
 
 
 def fill_registration(page, name, email, **choices):
@@ -60,13 +60,6 @@ def fill_registration_en(page):
     page.get_by_label("I agree").check()
 
 
-def sign_in(page, stack, email):
-    page.goto(f"{stack.url}/login")
-    page.get_by_label("E-postadresse", exact=True).fill(email)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
-
-
 def test_staff_of_another_contact_point_are_refused(stack, page):
     stack.account("oslo.staff@example.no", "contact_point_staff", "--contact-point", "link-oslo")
     sign_in(page, stack, "oslo.staff@example.no")
@@ -75,29 +68,11 @@ def test_staff_of_another_contact_point_are_refused(stack, page):
 
 
 def test_staff_confirm_a_proposal_and_the_invitations_arrive(stack, page):
-    # Their own theme and evening, so the people of the other tests (grief, Tuesday) join no group of theirs.
-    people = [
-        person(n, themes=["loneliness"], availability=[{"weekday": "wed", "part_of_day": "evening"}]) for n in range(5)
-    ]
-    for data in people:
-        assert stack.api("POST", "/api/registrations", data)[0] == 201
+    people = register_five(stack, "loneliness", "wed")
     stack.account("bergen.staff@example.no", "contact_point_staff", "--contact-point", "link-bergen")
     sign_in(page, stack, "bergen.staff@example.no")
     assert page.url.endswith("/staff/link-bergen/pool")
-
-    def proposal_shown():
-        page.goto(f"{stack.url}/staff/link-bergen/proposals")
-        return page.locator("article.proposal").count() > 0
-
-    wait_until(proposal_shown, timeout=60, what="a proposal for the five")
-    proposal = page.locator("article.proposal").first
-    assert proposal.locator(".explanation").inner_text().strip()
-    proposal.get_by_label("Møtested").select_option("group-room")  # the directory's own meeting place
-    first_meeting = (datetime.now() + timedelta(days=10)).replace(hour=18, minute=0)
-    proposal.get_by_label("Første møte").fill(first_meeting.strftime("%Y-%m-%dT%H:%M"))
-    proposal.get_by_label("Igangsetter").select_option(label="Kristin")  # a starter of the contact point
-    proposal.get_by_role("button", name="Bekreft gruppen").click()
-    assert page.url.endswith("/staff/link-bergen/groups?done=confirm")
+    confirm_proposal(page, stack, "link-bergen", shows="Ensomhet")
     assert page.get_by_role("cell", name="Bekreftet", exact=True).count() == 1
 
     receipts = "Vi har mottatt påmeldingen din"

@@ -15,7 +15,9 @@ from services.common.errors import Conflict
 from services.common.settings import Settings
 from services.gateway import auth, figures
 from services.gateway.context import ANON_CSRF_COOKIE, SESSION_COOKIE
+from services.gateway.domain import PERSONAL_SESSION_LONGEST
 from services.gateway.handlers.accounts import issue_token, open_account
+from services.gateway.personal import PERSONAL_COOKIE
 from services.gateway.ratelimit import Limiter
 from services.gateway.service import GatewayService
 from services.gateway.settings import SETTINGS
@@ -72,6 +74,63 @@ GROUP = {
         "first_meeting_at": "2026-12-08T17:00:00Z",
         "starter_id": "st-1",
     },
+}
+GROUP_VIEW = {  # matching.group_view: a self-run group with its check-ins, no comment
+    **GROUP,
+    "state": "self_run",
+    "started_at": "2026-12-08T17:00:00Z",
+    "schedule": {"weekday": "thu", "start_time": "18:00", "every": "week", "meeting_place_id": "group-room"},
+    "meeting_place_id": "group-room",
+    "checkin_registration_ids": ["reg-2"],
+    "next_checkin_at": "2027-03-08T17:00:00Z",
+    "checkins": [
+        {
+            "checkin_id": "chk-1",
+            "number": 1,
+            "due_at": "2027-01-08T17:00:00Z",
+            "answered_at": "2027-01-10T12:00:00Z",
+            "answer": {
+                "still_meeting": True,
+                "usual_attendance": 5,
+                "wants_new_members": False,
+                "needs_help": False,
+                "has_comment": True,
+            },
+            "unanswered": False,
+        }
+    ],
+    "status": "ok",
+}
+PERSONAL_VIEW = {  # registration.personal_view of a person waiting in Bergen
+    "registration_id": "reg-1",
+    "status": "waiting",
+    "contact_point_id": "link-bergen",
+    "waiting_since": "2026-11-01T10:00:00Z",
+    "paused_until": None,
+    "group_id": None,
+    "preferences": {
+        "themes": ["grief"],
+        "languages": ["nb"],
+        "availability": [{"weekday": "tue", "part_of_day": "evening"}],
+        "digital_ok": False,
+        "accessibility_needs": [],
+        "not_in_own_municipality": False,
+        "message_language": "nb",
+        "preferred_channel": "email",
+        "open_to_mixed": True,
+    },
+    "has_email": True,
+    "has_phone": False,
+    "avoid_count": 0,
+    "first_name": "Kari",
+}
+PERSON_STATUS = {  # matching.person_status of the same person
+    "registration_id": "reg-1",
+    "state": "waiting",
+    "contact_point_id": "link-bergen",
+    "queue_since": "2026-11-01T10:00:00Z",
+    "widening": [{"step": "neighbouring", "after_days": 30}],
+    "group": None,
 }
 
 
@@ -190,6 +249,36 @@ ANSWERS = {
         "referral_statuses": [{"registration_id": "reg-1", "status": "waiting", "updated_at": "2026-11-28T09:00:00Z"}],
         "referral_status": {"registration_id": "reg-1", "status": "waiting", "updated_at": "2026-11-28T09:00:00Z"},
         "record_contact": {"registration_id": "reg-1", "purpose": "clarify_wishes"},
+        "open_link": {"registration_id": "reg-1"},
+        "revoke_links": {"registration_id": "reg-1"},
+        "request_new_link": {"accepted": True},
+        "personal_view": PERSONAL_VIEW,
+        "update_preferences": {
+            "registration_id": "reg-1",
+            "changed": ["themes"],
+            "applies_to_future_matching_only": False,
+        },
+        "pause": {"registration_id": "reg-1", "paused_until": "2027-01-09T23:00:00Z"},
+        "resume": {"registration_id": "reg-1", "status": "waiting"},
+        "come_back": {"registration_id": "reg-1", "status": "waiting"},
+        "set_avoid_list": {"count": 1},
+        "create_cohort": {"cohort_id": "coh-1", "code": "7KQ2M9XH3D", "deadline": "2026-12-19T09:00:00Z"},
+        "cohort_by_code": {
+            "cohort_id": "coh-1",
+            "contact_point_id": "link-bergen",
+            "keep_together": True,
+            "open": True,
+        },
+        "cohorts": [
+            {
+                "cohort_id": "coh-1",
+                "contact_point_id": "link-bergen",
+                "expected_size": 8,
+                "registered": 3,
+                "deadline": "2026-12-19T09:00:00Z",
+                "code": "7KQ2M9XH3D",
+            }
+        ],
         "health": {"status": "ok"},
     },
     "matching": {
@@ -214,6 +303,12 @@ ANSWERS = {
         "leave_group": {"group_id": "grp-1"},
         "close_group": {"group_id": "grp-1", "state": "closed"},
         "record_acquaintances": {"recorded": True},
+        "group_view": GROUP_VIEW,
+        "record_handover": {"group_id": "grp-1", "state": "self_run"},
+        "send_checkin": {"checkin_id": "chk-2", "due_at": "2026-11-28T09:00:00Z"},
+        "answer_checkin": {"checkin_id": "chk-1"},
+        "checkin_comment": {"checkin_id": "chk-1", "comment": "Vi trives, men savner et større rom."},
+        "person_status": PERSON_STATUS,
         "figures": FIGURES,
         "contact_point_figures": CONTACT_POINT_FIGURES,
         "national_queue": [QUEUED],
@@ -240,6 +335,7 @@ ANSWERS = {
         "coverage_map_svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
         "hsds_export": {"hsds_version": "3.0", "tables": {"organization": []}},
         "hsds_export_csv": {"organizations.csv": "id,name,description,parent_organization_id\n"},
+        "meeting_link": {"meeting_place_id": "group-room", "video_url": "https://video.example.no/rom-7"},
         "health": {"status": "ok"},
     },
     "notification": {
@@ -256,6 +352,7 @@ class FakeGatewayStorage(FakeStorageBase):
     def __init__(self):
         super().__init__()
         self.accounts, self.token_records, self.sessions, self.entries, self.failures = {}, {}, {}, [], {}
+        self.personal_sessions = {}
         self.broker = self
 
     def add_account(self, account):
@@ -337,6 +434,31 @@ class FakeGatewayStorage(FakeStorageBase):
     def drop_session(self, session_digest):
         self.sessions.pop(session_digest, None)
 
+    def add_personal_session(self, session_digest, registration_id, csrf_token, now):
+        self.personal_sessions[session_digest] = {
+            "_id": session_digest,
+            "registration_id": registration_id,
+            "csrf": csrf_token,
+            "started_at": now,
+            "seen_at": now,
+            "expires_at": now + PERSONAL_SESSION_LONGEST,
+        }
+
+    def personal_session(self, session_digest):
+        found = self.personal_sessions.get(session_digest)
+        return dict(found) if found and found["expires_at"] > clock.now() else None  # as the TTL index
+
+    def touch_personal_session(self, session_digest, now):
+        if session_digest in self.personal_sessions:
+            self.personal_sessions[session_digest]["seen_at"] = now
+
+    def drop_personal_session(self, session_digest):
+        self.personal_sessions.pop(session_digest, None)
+
+    def drop_personal_sessions(self, registration_id):
+        for digest in [d for d, s in self.personal_sessions.items() if s["registration_id"] == registration_id]:
+            del self.personal_sessions[digest]
+
     def audit(self, entry):
         self.entries.append(dict(entry))
 
@@ -369,13 +491,20 @@ def answer_like_the_services(service):
 
 
 class Caller:
-    """One signed-in person (or the public): a session cookie and its CSRF token, or an API token."""
+    """One signed-in person (or the public): a session cookie and its CSRF token, or an API token.
+    A `participant` is a person whose link opened their personal page: the flokk_me cookie."""
 
     def __init__(self, service, store, role=None, use_token=False, **account_fields):
         self.service, self.store, self.role = service, store, role
         self.cookies, self.csrf, self.token, self.account = {}, None, None, None
         if role is None:
             self.cookies[ANON_CSRF_COOKIE] = self.csrf = "anon-csrf-token"
+            return
+        if role == "participant":
+            self.registration_id = account_fields.get("registration_id", "reg-1")
+            self.session_id, self.csrf = auth.new_secret(), auth.new_secret()
+            self.cookies[PERSONAL_COOKIE] = self.session_id
+            self.cookies[ANON_CSRF_COOKIE] = self.csrf  # on the forms anyone may send, the person is the public
             return
         email = account_fields.pop("email", f"{role}.{len(store.accounts)}@example.no")
         ports = service._ports()  # the Ports the gateway's entrypoints build, over the fake store
@@ -392,6 +521,8 @@ class Caller:
         """(Re)create the session, so one caller can go on after a test signed it out."""
         if self.account and not self.token and self.store.session(auth.digest(self.session_id)) is None:
             self.store.add_session(auth.digest(self.session_id), self.account["_id"], self.csrf)
+        if self.role == "participant" and self.store.personal_session(auth.digest(self.session_id)) is None:
+            self.store.add_personal_session(auth.digest(self.session_id), self.registration_id, self.csrf, clock.now())
 
     def __call__(self, method, path, json_body=None, form=None, headers=None, csrf=True, query=None):
         self.sign_in_again()

@@ -95,6 +95,7 @@ def referrer_contact(ports: Ports, referrer_id: Any, actor: Mapping[str, Any]) -
         "contact_point_ids": ["link-bergen"],
         "password": "a long enough passphrase",
     },
+    status=201,
     summary="Create an account (national office only).",
 )
 def create_account(ports: Ports, ctx: Context) -> Response:
@@ -111,6 +112,7 @@ def create_account(ports: Ports, ctx: Context) -> Response:
     response=TokenOutput,
     tag="accounts",
     example={"account_id": "acc-1", "label": "intake system", "expires_in_days": 30},
+    status=201,
     summary="Issue an API token for an account (1 to 365 days, 90 unless said); shown once, stored only as a digest.",
 )
 def create_token(ports: Ports, ctx: Context) -> Response:

@@ -48,6 +48,7 @@ def register(ports: Ports, ctx: Context, payload: dict[str, Any]) -> dict[str, A
     response=Created,
     tag="registrations",
     example=EXAMPLE_INTAKE,
+    status=201,
     summary="Register a person (the intake contract). A referrer's referral id is always its own.",
 )
 def create_registration(ports: Ports, ctx: Context) -> Response:

@@ -1,5 +1,6 @@
 """The pages of contact point staff (and the national office): the waiting pool, proposals to
-confirm or reject, groups, and the contact point's directory entry."""
+confirm or reject, groups, acquaintances, and the contact point's directory entry. One group's
+page is in `group_page.py`, the meeting places in `meeting_places.py`."""
 
 from typing import Any
 
@@ -92,11 +93,59 @@ def staff_confirm(ports: Ports, ctx: Context, contact_point_id: str, group_id: s
 
 @route("POST", f"{CP_PAGES}/groups/<group_id>/reject", **CHANGE_GROUP)
 def staff_reject(ports: Ports, ctx: Context, contact_point_id: str, group_id: str) -> Response:
-    reason, errors = domain.rejection_from_form(ctx.request.form)
+    reason, errors = domain.reason_from_form(ctx.request.form, domain.REJECT_REASONS)
     _, errors = send_form(errors, lambda: ports.matching.reject_group(group_id, reason, ctx.actor))
     if errors:
         return _proposals_again(ports, ctx, contact_point_id, group_id, errors)
     return redirect(f"/staff/{contact_point_id}/proposals?done=reject", code=303)
+
+
+@route(
+    "GET",
+    f"{CP_PAGES}/acquaintances",
+    purpose="record acquaintances",
+    summary="record that two people know each other",
+    **PEOPLE,
+)
+def staff_acquaintances(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
+    return _acquaintances_page(ports, ctx, contact_point_id, {}, {})
+
+
+@route("POST", f"{CP_PAGES}/acquaintances", purpose="record acquaintances", **PEOPLE)
+def staff_record_acquaintances(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
+    """Two people who know each other are never put in one group (matching keeps them apart)."""
+    form = ctx.request.form
+    a, b, errors = domain.acquaintances_from_form(form)
+    _, errors = send_form(errors, lambda: ports.matching.record_acquaintances(a, b, ctx.actor))
+    if not errors:
+        return redirect(f"/staff/{contact_point_id}/acquaintances?done=1", code=303)
+    return _acquaintances_page(ports, ctx, contact_point_id, form.to_dict(), errors, status=400)
+
+
+def _acquaintances_page(
+    ports: Ports, ctx: Context, contact_point_id: str, form: dict[str, Any], errors: dict[str, Any], status: int = 200
+) -> Response:
+    """The people to choose from: those waiting, and the members of the contact point's groups."""
+    waiting = [p["registration_id"] for p in ports.matching.pool(contact_point_id, ctx.actor)]
+    members = [
+        (rid, g["group_id"])
+        for g in ports.matching.groups(contact_point_id, ctx.actor)
+        if g.get("state") != "closed"
+        for rid in g.get("registration_ids") or []
+    ]
+    return render_staff(
+        ports,
+        ctx,
+        "staff_acquaintances.html",
+        contact_point_id,
+        "acquaintances",
+        status=status,
+        waiting=waiting,
+        members=members,
+        form=form,
+        errors=errors,
+        done=ctx.request.args.get("done"),
+    )
 
 
 @route("GET", "/staff", roles=STAFF, kind="page")

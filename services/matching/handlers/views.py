@@ -127,7 +127,7 @@ def person_status(ports: Ports, registration_id: str, actor: Any) -> Doc:
         "queue_since": iso(entry["queue_since"]) if entry else None,
         "paused_until": iso(paused_until) if paused_until else None,
         "widening": _widening(entry) if entry else [],
-        "group": _group_of_person(group, ports.clock.now()) if in_group and group is not None else None,
+        "group": _group_of_person(ports, group, rid) if in_group and group is not None else None,
     }
 
 
@@ -149,9 +149,9 @@ def _person_state(entry: Doc | None, unroutable: Doc | None, in_group: bool) -> 
     return "in_group" if in_group else "waiting"
 
 
-def _group_of_person(group: Doc, now: Any) -> Doc:
+def _group_of_person(ports: Ports, group: Doc, rid: str) -> Doc:
     confirmation = group.get("confirmation") or {}
-    next_meeting = life.next_meeting_at(group, now)
+    next_meeting = life.next_meeting_at(group, ports.clock.now())
     return {
         "group_id": group["_id"],
         "state": group["state"],
@@ -160,4 +160,22 @@ def _group_of_person(group: Doc, now: Any) -> Doc:
         "first_meeting_at": iso(confirmation["first_meeting_at"]) if confirmation.get("first_meeting_at") else None,
         "schedule": group.get("schedule"),
         "next_meeting_at": iso(next_meeting) if next_meeting else None,
+        "open_checkin": _open_checkin(ports, group, rid),
+    }
+
+
+def _open_checkin(ports: Ports, group: Doc, rid: str) -> Doc | None:
+    """The check-in a check-in member can answer now (answer_checkin's rule: the group's latest,
+    while it runs itself), so their page can lead them to it; None for anyone else."""
+    if group["state"] != "self_run" or rid not in life.checkin_members(group):
+        return None
+    checkins = ports.store.checkins_of(group["_id"])
+    if not checkins:
+        return None
+    latest = checkins[-1]
+    return {
+        "checkin_id": latest["_id"],
+        "number": latest["number"],
+        "due_at": iso(latest["due_at"]),
+        "answered_at": iso(latest["answered_at"]) if latest["answered_at"] else None,
     }
