@@ -92,7 +92,7 @@ class ConfirmInput(StrictSchema):
     meeting_place_id = Id(required=True)
     first_meeting_at = Timestamp(required=True)
     starter_id = Id(required=True)
-    handover_planned_on = fields.Date(format="%Y-%m-%d")  # when the starter means to hand over
+    handover_planned_on = fields.Date()  # YYYY-MM-DD; when the starter means to hand over
     override_reason = fields.String(validate=validate.Length(1, 300))  # to confirm against a rule of matching
 
 
