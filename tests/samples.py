@@ -50,3 +50,13 @@ def envelope(data, event_type="registration_requested", source="intake", **chang
 
 def as_json(body):
     return json.dumps(body)
+
+
+#: The example contact point the tests route Bergen's people to; a test adds what it needs.
+BERGEN = {
+    "contact_point_id": "link-bergen",
+    "kind": "link_centre",
+    "name": "LINK Bergen og omegn",
+    "municipality_number": "4601",
+    "municipalities": ["4601"],
+}

@@ -11,17 +11,12 @@ import urllib.parse
 import urllib.request
 
 from services.common.actors import SELF
+from tests import samples
 from tests.actors import OPS, rpc_as
 from tests.samples import intake
 from tests.waiting import wait_until
 
-BERGEN = {
-    "contact_point_id": "link-bergen",
-    "kind": "link_centre",
-    "name": "LINK Bergen og omegn",
-    "municipality_number": "4601",
-    "municipalities": ["4601"],
-}
+BERGEN = dict(samples.BERGEN)
 LINK = re.compile(r"(https?://\S+/me\?t=(\S+))")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

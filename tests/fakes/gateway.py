@@ -22,6 +22,7 @@ from services.gateway.ratelimit import Limiter
 from services.gateway.service import GatewayService
 from services.gateway.settings import SETTINGS
 from services.gateway.store import FAILURE_WINDOW, SESSION_IDLE, SESSION_LIFETIME, new_token_id
+from tests import samples
 from tests.fakes import FakeStorageBase
 
 BERGEN_ROUTE = {
@@ -32,11 +33,7 @@ BERGEN_ROUTE = {
     "reason": "serves Bergen",
 }
 BERGEN = {
-    "contact_point_id": "link-bergen",
-    "kind": "link_centre",
-    "name": "LINK Bergen og omegn",
-    "municipality_number": "4601",
-    "municipalities": ["4601"],
+    **samples.BERGEN,
     "digital_groups": True,
     "languages": ["nb", "en"],
     "min_size": 5,

@@ -26,6 +26,7 @@ from services.directory.service import DirectoryService
 from services.matching.service import MatchingService
 from services.notification.service import NotificationService
 from services.registration.service import RegistrationService
+from tests import samples
 from tests.actors import GATEWAY, OPS, person, rpc_as
 from tests.bus import Tap
 from tests.fakes import participant
@@ -38,11 +39,7 @@ PUBLIC = person("public")
 VIDEO_URL = "https://meet.example.no/flokk-bergen-7f3c"
 LINK = re.compile(r"https?://\S+/me\?t=(\S+)")
 BERGEN = {
-    "contact_point_id": "link-bergen",
-    "kind": "link_centre",
-    "name": "LINK Bergen og omegn",
-    "municipality_number": "4601",
-    "municipalities": ["4601"],
+    **samples.BERGEN,
     "email": "post@link-bergen.example.no",
     "digital_groups": True,
     "staff": [{"staff_id": "starter-1", "first_name": "Kristin", "role": "starter", "email": "k@link.example.no"}],
