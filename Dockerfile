@@ -23,7 +23,7 @@ COPY services ./services
 # nameko's command line imports pkg_resources.
 RUN /opt/flokk/bin/pip install -q . \
  && /opt/flokk/bin/pip uninstall -q -y pip \
- && cd / && /opt/flokk/bin/python -c "import nameko.cli.main, pymongo, marshmallow, ortools, services.common.observability"
+ && cd / && /opt/flokk/bin/python -c "import nameko.cli.main, pymongo, marshmallow, ortools, services.common.observability, services.common.runner"
 
 # --- runtime: the venv, the config, the entrypoint, an unprivileged user; nothing else ------------
 FROM ${BASE_IMAGE}:${BASE_TAG} AS runtime

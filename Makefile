@@ -1,4 +1,4 @@
-.PHONY: demo down test unit lint manifests bench faults asyncapi screenshots image image-smoke
+.PHONY: demo down test unit lint manifests bench bench-matching faults asyncapi screenshots image image-smoke
 
 demo:  ## install, start everything, send a sample registration through all services
 	bash scripts/demo.sh
@@ -20,6 +20,10 @@ manifests:  ## render the kustomize overlays, validate them (incl. CRDs in deplo
 
 bench:  ## start a private stack (test slot 7) and measure throughput, latency, memory: docs/operations.md
 	bash scripts/bootstrap.sh && .venv/bin/python scripts/bench.py
+	$(MAKE) bench-matching
+
+bench-matching:  ## matching's production path: replay ratio, large pools, incremental p99, 100k passes (docs/matching.md)
+	bash scripts/bootstrap.sh venv && .venv/bin/python -m bench.matching_bench
 
 faults:  ## restart broker, store and every service under load, the SMTP server down 10 min, then lose RabbitMQ nodes of a cluster; nothing lost (docs/operations.md)
 	bash scripts/bootstrap.sh && .venv/bin/python scripts/faults.py --smtp-outage 600 && .venv/bin/python scripts/faults.py --cluster

@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 
 
 def main(report_path, png_path):
@@ -18,22 +19,27 @@ def main(report_path, png_path):
     targets = report["targets"]
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(16, 4.8))
 
-    series = report["sustained"]["receipts_per_second_series"]
-    left.plot(range(1, len(series) + 1), series, color="tab:blue", label="receipts accepted per second")
-    left.axhline(
-        report["sustained"]["registrations_per_s"],
-        color="tab:blue",
-        linestyle=":",
-        label=f"mean {report['sustained']['registrations_per_s']}/s",
-    )
-    left.axhline(targets["registrations_per_s"], color="tab:red", linestyle="--", label="target")
+    for phase, colour, name in (
+        (report["sustained"], "tab:blue", "one replica each"),
+        (report.get("scale_out", {}).get("phase"), "tab:cyan", "two of matching and notification"),
+    ):
+        if not phase:
+            continue
+        series = phase["receipts_per_second_series"]
+        left.plot(
+            range(1, len(series) + 1), series, color=colour, label=f"{name}: mean {phase['registrations_per_s']}/s"
+        )
+    one_hop_rate = report["one_hop"]["dispatch_and_handle_per_s"]
+    share = targets["sustained_share_of_one_hop"]
+    left.axhline(share * one_hop_rate, color="tab:red", linestyle="--", label=f"target: {share} x one-hop rate")
     left.set(
         title="Registrations/s, intake to accepted receipt", xlabel="second of the sustained run", ylabel="receipts/s"
     )
     left.legend(fontsize=8)
 
-    for key, rate, colour in (("latency_at_10_per_s", 10, "tab:olive"), ("latency_at_50_per_s", 50, "tab:green")):
+    for key, colour in (("latency_at_10_per_s", "tab:olive"), ("latency", "tab:green")):
         lat = report[key]
+        rate = lat["rate_per_s"]
         samples = sorted(lat["samples_ms"])
         fractions = [(i + 1) / len(samples) for i in range(len(samples))]
         middle.plot(
@@ -46,20 +52,25 @@ def main(report_path, png_path):
         ylabel="share of registrations",
         xscale="log",
     )
+    middle.xaxis.set_minor_formatter(NullFormatter())  # the decade labels only: minor ones overlap
     middle.legend(fontsize=8)
 
-    names = list(report["rss_peak_mb"])
-    right.bar(names, [report["rss_peak_mb"][n] for n in names], color="tab:purple", label="peak under load")
-    right.bar(names, [report["rss_idle_mb"].get(n, 0) for n in names], color="tab:gray", alpha=0.6, label="idle")
-    right.axhline(targets["rss_mb"], color="tab:red", linestyle="--", label="target")
+    names = sorted(report["rss_under_load_mb"])
+    right.bar(names, [report["rss_under_load_mb"][n] for n in names], color="tab:purple", label="peak under load")
+    right.bar(names, [report["rss_at_rest_mb"].get(n, 0) for n in names], color="tab:gray", alpha=0.6, label="at rest")
+    right.axhline(targets["rss_mb_under_load"], color="tab:red", linestyle="--", label="target under load")
+    right.axhline(targets["rss_mb_at_rest"], color="tab:orange", linestyle=":", label="target at rest")
     right.set(title="Resident memory per service (MB)", ylabel="MB")
     right.tick_params(axis="x", labelrotation=20)
     right.legend(fontsize=8)
 
-    machine = report["machine"]
+    machine, derived = report["machine"], report["figures"]
     fig.suptitle(
-        f"Flokk bench {report['started_at']} on {machine['cores']} cores ({machine['cpu']}), "
-        f"one-hop nameko {report['one_hop']['dispatch_and_handle_per_s']} events/s",
+        f"Flokk bench {report['started_at']} on {machine['cores']} cores ({machine['cpu']}), load "
+        f"{machine['load_average_at_start'][0]} at the start; one-hop nameko {derived['one_hop_rate_per_s']} "
+        f"events/s; a registration costs {derived['one_hop_units_per_registration']} one-hop event times "
+        f"({derived.get('one_hop_units_per_registration_by_cpu_rate')} by its CPU rate) "
+        f"and {derived['store_operations_per_registration']} store operations",
         fontsize=10,
     )
     fig.tight_layout()

@@ -1,333 +1,225 @@
-"""Benchmark of the matching engine (not a test): `python -m bench.matching_bench [people]`.
+"""The matching benchmark of the production path (issue 18): `python -m bench.matching_bench`.
 
-100,000 waiting people spread over Norway's 357 municipalities by their real 2024 population,
-routed with the directory's own routing rules to a realistic contact-point set (the three LINK
-centres, a municipal contact point in every municipality of 15,000 people or more, a district
-office per county without one, the national office). It reports:
-- the time to propose all groups from all pools on one core, and the share of people placed;
-- on sampled pools of up to 60 people, the engine's placed count against the exact optimum
-  (CP-SAT without a budget), next to a longest-waiting-first greedy;
-- p50/p99 of one incremental placement (one arrival into a pool that has been solved).
-Results go to `bench/results/matching.json` (ignored by git).
+- replay ratio: the sampled pools (bench/matching_population.py) replayed through matching's
+  production code (`services.matching.replay`, the online policy), Σ placed ÷ Σ optimum, the
+  optimum read from bench/data/matching_reference.json (`python -m bench.matching_reference`
+  computes it once); pools whose optimum is below min_size are left out and counted; the batch
+  ratio (one `engine.propose` of the same people at the end) beside it; pools over 60 people apart;
+  the waiting of everyone under the online policy minus under arrivals alone (p50, p90, max days);
+- incremental placement (`engine.place_one`) p50 and p99 in pools of 50, 150 and 300 waiting people;
+- 100,000 waiting people: the greedy pass (CP-SAT off) and, on its own line, the exact pass (its
+  CPU and the number of pools CP-SAT solved).
+
+CPU time (time.process_time) throughout, and the machine and its load with every figure: the
+machine is shared. Results also go to bench/results/matching.json.
 """
 
-import csv
+import argparse
 import json
+import math
+import os
 import random
-import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.directory import routing
-from services.directory.reference import DATA_DIR, reference_data
-from services.matching import engine, exact
+from bench import matching_population as mp
+from bench import matching_reference as reference
+from services.matching import engine, replay
+from services.matching.ports import Settings
 
-THEME_WEIGHTS = {
-    "anxiety": 16,
-    "depression": 14,
-    "grief": 12,
-    "loneliness": 10,
-    "chronic_pain": 7,
-    "chronic_illness": 6,
-    "burnout": 6,
-    "separation": 5,
-    "addiction": 5,
-    "caregiving": 5,
-    "cancer": 4,
-    "trauma": 4,
-    "eating_disorder": 3,
-    "job_loss": 2,
-    "other": 1,
-}
-LANGUAGE_WEIGHTS = {"nb": 86, "nn": 4, "en": 3, "pl": 2, "ar": 1.5, "uk": 1.5, "so": 1, "ti": 1}
-PART_WEIGHTS = {"evening": 6, "afternoon": 3, "morning": 2}
-WEEKDAY_WEIGHTS = {"mon": 5, "tue": 6, "wed": 6, "thu": 6, "fri": 3, "sat": 1, "sun": 1}
-NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
 RESULTS = Path(__file__).parent / "results" / "matching.json"
+TARGETS = {
+    "replay_ratio": 0.95,
+    "worst_pool_ratio": 0.90,
+    "large_pool_ratio": 0.95,
+    "incremental_p99_ms_300": 10.0,
+    "greedy_100k_cpu_seconds": 10.0,
+}
+INCREMENTAL_SIZES = (50, 150, 300)
+INCREMENTAL_ARRIVALS = 200
 
 
-def _weighted(rng, weights, k=1):
-    keys, values = list(weights), list(weights.values())
-    chosen = []
-    while len(chosen) < k:
-        pick = rng.choices(keys, values)[0]
-        if pick not in chosen:
-            chosen.append(pick)
-    return chosen
+def load():
+    return [round(x, 2) for x in os.getloadavg()]
 
 
-def contact_points():
-    """A realistic set: LINK centres, municipal contact points in larger municipalities, one
-    district office per county where none is, and the national office."""
-    ref = reference_data()
-    points = [
-        {
-            "contact_point_id": "link-oslo",
-            "kind": "link_centre",
-            "municipality_number": "0301",
-            "municipalities": ["0301"],
-            "digital_groups": True,
-        },
-        {
-            "contact_point_id": "link-bergen",
-            "kind": "link_centre",
-            "municipality_number": "4601",
-            "municipalities": ["4601", "4626", "4627", "4631"],
-            "digital_groups": True,
-        },
-        {
-            "contact_point_id": "link-trondheim",
-            "kind": "link_centre",
-            "municipality_number": "5001",
-            "municipalities": ["5001"],
-            "digital_groups": True,
-        },
-    ]
-    covered = {m for cp in points for m in cp["municipalities"]}
-    for m in sorted(ref.municipalities.values(), key=lambda m: m.number):
-        if m.population >= 15_000 and m.number not in covered:
-            points.append(
-                {
-                    "contact_point_id": f"cp-{m.number}",
-                    "kind": "municipal_service",
-                    "municipality_number": m.number,
-                    "municipalities": [m.number],
-                    "digital_groups": False,
-                }
-            )
-    counties = {cp["municipality_number"][:2] for cp in points}
-    for m in sorted(ref.municipalities.values(), key=lambda m: -m.population):
-        if m.county_number not in counties:
-            counties.add(m.county_number)
-            points.append(
-                {
-                    "contact_point_id": f"district-{m.county_number}",
-                    "kind": "district_office",
-                    "municipality_number": m.number,
-                    "municipalities": [m.number],
-                    "digital_groups": True,
-                }
-            )
-    points.append(
-        {
-            "contact_point_id": "national-office",
-            "kind": "national_office",
-            "municipality_number": "0301",
-            "municipalities": [],
-            "digital_groups": False,
+def percentile(values, share):
+    """Nearest rank."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def replay_figures(limit=None, log=print):
+    """Replay each sampled pool with a reference optimum, under the online policy and under arrivals
+    alone (the policy before issue 18), and compare with the optimum."""
+    rows_by_key = {row["pool"]: row for row in (reference.load() or {"pools": []})["pools"]}
+    sample = mp.sampled_replay_pools(mp.replay_population())[:limit]
+    rows, missing, below = [], 0, 0
+    diffs: list[float] = []
+    for n, (key, lines) in enumerate(sample, 1):
+        ref = rows_by_key.get(key)
+        if ref is None or ref["sha256"] != mp.digest(lines):
+            missing += 1
+            continue
+        if ref["optimum"] < ref["min_size"]:
+            below += 1
+            continue
+        settings = mp.replay_settings(key)
+        cpu = time.process_time()
+        online = replay.run(lines, settings)
+        online_cpu = time.process_time() - cpu
+        before = replay.run(lines, settings, settings=Settings(online=False))
+        pool, people, acquaintances = mp.people_at(lines, settings, mp.replay_end(lines))
+        batch = engine.propose(people, pool, mp.replay_end(lines), acquaintances).placed
+        diffs += [online.waited_days[rid] - before.waited_days[rid] for rid in online.waited_days]
+        row = {
+            "pool": key,
+            "people": len(lines),
+            "optimum": ref["optimum"],
+            "proven": ref["proven"],
+            "replay": sum(g["size"] for g in online.groups),
+            "arrivals_alone": sum(g["size"] for g in before.groups),
+            "batch": batch,
+            "superseded": online.superseded,
+            "arrival_cpu_seconds": round(online.arrival_cpu, 2),
+            "resolve_cpu_seconds": round(online.resolve_cpu, 2),
+            "replay_cpu_seconds": round(online_cpu, 2),
+            "load_average": load(),
         }
-    )
-    return points
-
-
-def population():
-    with open(DATA_DIR / "municipalities.csv", encoding="utf-8") as handle:
-        return {row["municipality_number"]: int(row["population_2024_01_01"]) for row in csv.DictReader(handle)}
-
-
-def a_person(rng, index, municipality_number):
-    slots = {
-        f"{_weighted(rng, WEEKDAY_WEIGHTS)[0]}:{_weighted(rng, PART_WEIGHTS)[0]}"
-        for _ in range(rng.choice((2, 3, 4, 4, 5, 6, 8)))
-    }
-    waited = rng.uniform(0, 120)
-    birth_year = None if rng.random() < 0.15 else rng.randint(1940, 2006)
-    return {
-        "registration_id": f"r{index:06d}",
-        "municipality_number": municipality_number,
-        "role": "relative" if rng.random() < 0.25 else "self",
-        "language": _weighted(rng, LANGUAGE_WEIGHTS)[0],
-        "themes": tuple(_weighted(rng, THEME_WEIGHTS, rng.choice((1, 1, 2, 2, 3)))),
-        "slots": frozenset(slots),
-        "open_to_mixed": rng.random() < 0.6,
-        "waiting_since": NOW - timedelta(days=waited),
-        "birth_year": birth_year,
-        "not_in_own_municipality": rng.random() < 0.05,
-        "digital_ok": rng.random() < 0.4,
-    }
-
-
-def engine_person(raw, widening_days=engine.DEFAULT_WIDENING_DAYS):
-    waited = (NOW - raw["waiting_since"]).days
-    return engine.Person(
-        registration_id=raw["registration_id"],
-        themes=raw["themes"],
-        slots=raw["slots"],
-        open_to_mixed=raw["open_to_mixed"],
-        waiting_since=raw["waiting_since"],
-        birth_year=raw["birth_year"],
-        municipality_number=raw["municipality_number"],
-        not_in_own_municipality=raw["not_in_own_municipality"],
-        steps=engine.earned_steps(waited, widening_days),
-    )
-
-
-def generate(people, seed=2024):
-    """{pool key: (PoolSettings, [Person])} for `people` waiting people, routed like the directory."""
-    rng = random.Random(seed)
-    ref = reference_data()
-    points = contact_points()
-    by_id = {cp["contact_point_id"]: cp for cp in points}
-    weights = population()
-    numbers = sorted(weights)
-    homes = rng.choices(numbers, [weights[n] for n in numbers], k=people)
-    routes = {}
-    pools = {}
-    for index, home in enumerate(homes):
-        raw = a_person(rng, index, home)
-        key = (home, raw["not_in_own_municipality"], raw["digital_ok"])
-        if key not in routes:
-            routes[key] = routing.route(ref, points, home, not_in_own_municipality=key[1], digital_ok=key[2])[0]
-        route = routes[key]
-        if route["kind"] == "national_office":
-            continue
-        cp = by_id[route["contact_point_id"]]
-        pool_key = (cp["contact_point_id"], raw["role"], raw["language"], route["kind"] == "digital")
-        if pool_key not in pools:
-            pools[pool_key] = (
-                engine.PoolSettings(
-                    contact_point_id=cp["contact_point_id"],
-                    serves=frozenset(cp["municipalities"]),
-                    digital=route["kind"] == "digital",
-                ),
-                [],
-            )
-        pools[pool_key][1].append(engine_person(raw))
-    return pools
-
-
-def longest_waiting_first(people, pool):
-    """The baseline of the issue: take the longest-waiting person, fill a group around them."""
-    units = engine.build_units(people, pool)
-    rules = engine.Rules(units, pool)
-    placed, groups = set(), []
-    for unit in units:
-        if unit.index in placed:
-            continue
-        for label in sorted(unit.labels, key=engine._label_order):
-            candidates = [u for u in units if u.index not in placed and label in u.labels and u is not unit]
-            members = engine.fill_group(rules, candidates, pool.max_size, seed=(unit.index,))
-            if rules.valid(members, label):
-                groups.append((label, members))
-                placed.update(members)
-                break
-    return engine.placed_of(units, groups)
-
-
-def sampled_pools(pools, samples, rng):
-    """Half real pools of 10-60 people, half snapshots of 20-60 people drawn from larger pools
-    (a big pool as it looks between two sweeps)."""
-    small = sorted((key for key, (_, people) in pools.items() if 10 <= len(people) <= 60), key=str)
-    large = sorted((key for key, (_, people) in pools.items() if len(people) > 60), key=str)
-    chosen = [(key, pools[key][1]) for key in rng.sample(small, min(samples // 2, len(small)))]
-    for _ in range(samples - len(chosen)):
-        key = rng.choice(large)
-        chosen.append((key + ("snapshot",), rng.sample(pools[key][1], rng.randint(20, 60))))
-    return [(key, pools[key[:4]][0], people) for key, people in chosen]
-
-
-def quality(pools, samples, seed=7):
-    rows = []
-    for key, settings, people in sampled_pools(pools, samples, random.Random(seed)):
-        units = engine.build_units(people, settings)
-        rules = engine.Rules(units, settings)
-        best, proven = exact.optimum(units, rules, budget=30.0)
-        optimum = engine.placed_of(units, best)
-        outcome = engine.propose(people, settings, NOW)
-        rows.append(
-            {
-                "pool": "|".join(map(str, key)),
-                "people": len(people),
-                "optimum": optimum,
-                "proven": proven,
-                "engine": outcome.placed,
-                "solver": outcome.solver,
-                "greedy_only": engine.propose(people, settings, NOW, exact=False).placed,
-                "baseline": longest_waiting_first(people, settings),
-            }
+        rows.append(row)
+        log(
+            f"  {n}/{len(sample)} {key} ({row['people']} people): replay {row['replay']}, arrivals alone"
+            f" {row['arrivals_alone']}, batch {batch}, optimum {row['optimum']}; re-solves"
+            f" {row['resolve_cpu_seconds']} s CPU, arrivals {row['arrival_cpu_seconds']} s CPU;"
+            f" load {row['load_average']}"
         )
-    total_opt = sum(r["optimum"] for r in rows) or 1
+
+    def ratio(of, chosen):
+        return round(sum(r[of] for r in chosen) / max(sum(r["optimum"] for r in chosen), 1), 4)
+
+    large = [r for r in rows if r["people"] > 60]
     return {
-        "pools": len(rows),
-        "pools_with_a_group": sum(1 for r in rows if r["optimum"]),
-        "ratio": round(sum(r["engine"] for r in rows) / total_opt, 4),
-        "worst_pool_ratio": round(min((r["engine"] / r["optimum"] for r in rows if r["optimum"]), default=1), 4),
-        "greedy_only_ratio": round(sum(r["greedy_only"] for r in rows) / total_opt, 4),
-        "baseline_ratio": round(sum(r["baseline"] for r in rows) / total_opt, 4),
-        "all_proven_optimal": all(r["proven"] for r in rows),
+        "pools_sampled": len(sample),
+        "pools_compared": len(rows),
+        "left_out_optimum_below_min_size": below,
+        "without_a_reference": missing,
+        "replay_ratio": ratio("replay", rows),
+        "worst_pool_ratio": round(min((r["replay"] / r["optimum"] for r in rows), default=1.0), 4),
+        "arrivals_alone_ratio": ratio("arrivals_alone", rows),
+        "batch_ratio": ratio("batch", rows),
+        "large_pools": len(large),
+        "large_pool_ratio": ratio("replay", large),
+        "wait_difference_days": {
+            "p50": round(percentile(diffs, 0.5), 3),
+            "p90": round(percentile(diffs, 0.9), 3),
+            "max": round(max(diffs, default=0.0), 3),
+        },
+        "resolve_cpu_seconds": round(sum(r["resolve_cpu_seconds"] for r in rows), 1),
+        "arrival_cpu_seconds": round(sum(r["arrival_cpu_seconds"] for r in rows), 1),
         "rows": rows,
     }
 
 
-def incremental(pools, arrivals, seed=11):
-    """One arrival into a pool whose groups were already proposed: time `engine.place_one`."""
+def incremental(pools, sizes=INCREMENTAL_SIZES, arrivals=INCREMENTAL_ARRIVALS, seed=11):
+    """One arrival into a pool of `size` waiting people (drawn from the largest pool): the CPU of
+    `engine.place_one`, p50 and p99 in milliseconds."""
     rng = random.Random(seed)
-    keys = sorted(pools, key=str)
-    leftovers = {}
-    timings = []
-    for n in range(arrivals):
-        key = rng.choice(keys)
-        settings, people = pools[key]
-        if key not in leftovers:
-            outcome = engine.propose(people, settings, NOW, exact=False)
-            placed = {r for p in outcome.proposals for r in p.members}
-            leftovers[key] = [p for p in people if p.registration_id not in placed]
-        raw = a_person(rng, 900_000 + n, next(iter(settings.serves), "0301"))
-        newcomer = engine_person({**raw, "waiting_since": NOW})
-        start = time.perf_counter()
-        engine.place_one(newcomer.registration_id, leftovers[key] + [newcomer], settings, NOW)
-        timings.append((time.perf_counter() - start) * 1000)
-    timings.sort()
-    return {
-        "arrivals": arrivals,
-        "p50_ms": round(timings[len(timings) // 2], 3),
-        "p99_ms": round(timings[int(len(timings) * 0.99) - 1], 3),
-        "max_ms": round(timings[-1], 3),
-    }
+    key = max(sorted(pools, key=str), key=lambda k: len(pools[k][1]))
+    settings, people = pools[key]
+    figures = {}
+    for size in sizes:
+        waiting = rng.sample(people, min(size, len(people)))
+        timings = []
+        for n in range(arrivals):
+            raw = mp.a_person(rng, 900_000 + n, next(iter(sorted(settings.serves)), "0301"))
+            newcomer = mp.engine_person({**raw, "waiting_since": mp.NOW})
+            start = time.process_time()
+            engine.place_one(newcomer.registration_id, [*waiting, newcomer], settings, mp.NOW)
+            timings.append((time.process_time() - start) * 1000)
+        figures[str(size)] = {
+            "p50_ms": round(percentile(timings, 0.5), 2),
+            "p99_ms": round(percentile(timings, 0.99), 2),
+            "load_average": load(),
+        }
+    return figures
 
 
-def run(people=100_000, samples=60, arrivals=2000):
-    started = time.perf_counter()
-    pools = generate(people)
-    generated = time.perf_counter() - started
-    waiting = sum(len(p) for _, p in pools.values())
-    start = time.process_time()
-    wall = time.perf_counter()
-    placed, solvers = 0, {}
-    for key in sorted(pools, key=str):
-        settings, members = pools[key]
-        outcome = engine.propose(members, settings, NOW)
-        placed += outcome.placed
-        solvers[outcome.solver] = solvers.get(outcome.solver, 0) + 1
-    cpu = time.process_time() - start
-    wall = time.perf_counter() - wall
+def hundred_thousand(pools, exact=True):
+    """The greedy pass (CP-SAT off) over every pool, then the exact pass on its own."""
+    waiting = sum(len(people) for _, people in pools.values())
+    cpu = time.process_time()
+    greedy_placed = sum(engine.propose(p, s, mp.NOW, exact=False).placed for s, p in pools.values())
     result = {
-        "people": people,
-        "routed_to_a_pool": waiting,
+        "waiting": waiting,
         "pools": len(pools),
-        "contact_points": len(contact_points()),
-        "propose_all_cpu_seconds": round(cpu, 2),
-        "propose_all_wall_seconds": round(wall, 2),
-        "placed": placed,
-        "share_placed": round(placed / max(waiting, 1), 4),
-        "solvers": solvers,
-        "generate_seconds": round(generated, 2),
-        "quality": quality(pools, samples),
-        "incremental": incremental(pools, arrivals),
+        "greedy_cpu_seconds": round(time.process_time() - cpu, 2),
+        "greedy_placed": greedy_placed,
+        "greedy_load_average": load(),
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
+    if exact:
+        cpu, placed, solved = time.process_time(), 0, 0
+        for settings, people in pools.values():
+            outcome = engine.propose(people, settings, mp.NOW)
+            placed += outcome.placed
+            solved += outcome.exact_time > 0
+        result |= {
+            "exact_cpu_seconds": round(time.process_time() - cpu, 2),
+            "exact_placed": placed,
+            "exact_pools_solved": solved,
+            "exact_load_average": load(),
+        }
     return result
 
 
-def main(argv):
-    result = run(int(argv[1]) if len(argv) > 1 else 100_000)
-    summary = {k: v for k, v in result.items() if k != "quality"}
-    summary["quality"] = {k: v for k, v in result["quality"].items() if k != "rows"}
-    print(json.dumps(summary, indent=2))
-    print(f"written to {RESULTS}")
+def run(people=100_000, pools_limit=None, exact_100k=True, log=print):
+    result = {"machine": reference.machine(), "targets": TARGETS}
+    log(f"machine: {result['machine']}")
+    result["replay"] = r = replay_figures(pools_limit, log=log)
+    log(
+        f"replay ratio {r['replay_ratio']} (target >= {TARGETS['replay_ratio']}), worst pool {r['worst_pool_ratio']}"
+        f" (>= {TARGETS['worst_pool_ratio']}), over {r['pools_compared']} of {r['pools_sampled']} sampled pools"
+        f" ({r['left_out_optimum_below_min_size']} left out: optimum below min_size;"
+        f" {r['without_a_reference']} without a reference optimum yet)"
+    )
+    log(
+        f"large pools (> 60 people): {r['large_pool_ratio']} over {r['large_pools']} pools"
+        f" (target >= {TARGETS['large_pool_ratio']}); batch ratio {r['batch_ratio']};"
+        f" arrivals alone {r['arrivals_alone_ratio']}"
+    )
+    wait = r["wait_difference_days"]
+    log(f"waiting, online minus arrivals alone: p50 {wait['p50']} d, p90 {wait['p90']} d, max {wait['max']} d")
+    log(f"re-solves: {r['resolve_cpu_seconds']} s CPU; arrivals: {r['arrival_cpu_seconds']} s CPU; load {load()}")
+    generated = mp.generate(people)
+    result["incremental"] = incremental(generated)
+    for size, figures in result["incremental"].items():
+        log(f"incremental placement, {size} waiting: p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms CPU")
+    result["hundred_thousand"] = h = hundred_thousand(generated, exact_100k)
+    log(
+        f"{people} people, greedy pass (CP-SAT off): {h['greedy_cpu_seconds']} s CPU"
+        f" (target <= {TARGETS['greedy_100k_cpu_seconds']} s on an unloaded core), {h['greedy_placed']} of"
+        f" {h['waiting']} placed in {h['pools']} pools; load {h['greedy_load_average']}"
+    )
+    if exact_100k:
+        log(
+            f"{people} people, exact pass: {h['exact_cpu_seconds']} s CPU, CP-SAT solved {h['exact_pools_solved']}"
+            f" pools, {h['exact_placed']} placed; load {h['exact_load_average']}"
+        )
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
+    log(f"written to {RESULTS}")
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--people", type=int, default=100_000, help="waiting people of the greedy/exact passes")
+    parser.add_argument("--pools", type=int, default=None, help="replay only the first N sampled pools")
+    parser.add_argument("--no-exact-100k", action="store_true", help="leave out the exact pass over everyone")
+    args = parser.parse_args(argv)
+    run(args.people, args.pools, not args.no_exact_100k, log=lambda line: print(line, flush=True))
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main()

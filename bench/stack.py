@@ -143,6 +143,10 @@ class Stack:
                 timeout=120,
             )
 
+    def start_replicas(self, replicas):
+        """More processes of running services ({service: count}): `matching-2` and so on."""
+        self.services.start(*replicas, replicas=replicas)
+
     def stop_services(self):
         self.services.stop()
 
@@ -153,6 +157,11 @@ class Stack:
 
     def pid(self, name):
         return self.services.pid(name)
+
+    def service_processes(self):
+        """The name of every service process running now, replicas (`matching-2`) included."""
+        names = sorted(path.stem for path in (self.run_dir / "pids").glob("*.pid"))
+        return [name for name in names if name.split("-")[0] in SERVICES and alive(self.pid(name))]
 
     def rss_mb(self, name):
         pid = self.pid(name)
@@ -166,9 +175,9 @@ class Stack:
         return None
 
     def cpu_seconds(self):
-        """CPU time (user + system) used so far by each process of the stack: the five services,
-        the SMTP sink, the broker and the store."""
-        pids = {name: self.pid(name) for name in (*SERVICES, "smtp")}
+        """CPU time (user + system) used so far by each process of the stack: the five services
+        (and their replicas), the SMTP sink, the broker and the store."""
+        pids = {name: self.pid(name) for name in (*self.service_processes(), "smtp")}
         pids.update(rabbitmq=self.infra_pid("rabbitmq"), store=self.infra_pid("store"))
         ticks = os.sysconf("SC_CLK_TCK")
         used = {}
@@ -361,7 +370,7 @@ class RssSampler(threading.Thread):
 
     def run(self):
         while not self._stop_event.wait(self.interval):
-            for name in SERVICES:
+            for name in self.stack.service_processes():
                 value = self.stack.rss_mb(name)
                 if value is not None:
                     self.peak[name] = max(self.peak.get(name, 0), value)

@@ -180,7 +180,10 @@ def smoke(image, containers, helpers):
     marker.touch()  # anything written from here on is newer (nanosecond timestamps)
     say(f"{len(containers)} working containers of {image} in {time.monotonic() - started:.0f}s")
 
-    if topology.run({"AMQP_URI": ENV["AMQP_URI"]}, "python", "-m", "services.common.topology", wait=True) != 0:
+    # FLOKK_MODE=test as for the services: this slot's broker has the guest user, which production
+    # refuses (services/common/config.py, check_broker_user).
+    declare = {"AMQP_URI": ENV["AMQP_URI"], "FLOKK_MODE": "test"}
+    if topology.run(declare, "python", "-m", "services.common.topology", wait=True) != 0:
         raise AssertionError(f"the topology did not declare (log: {topology.log})")
     say("topology declared from the image")
     for index, (service, container) in enumerate(zip(SERVICES, containers[1:], strict=True)):

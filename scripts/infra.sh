@@ -117,6 +117,15 @@ urllib.request.urlopen(req, timeout=2).read()
 PY
 }
 
+# A broker user per service, `integration`, `ops` and `topology`, with the rights of
+# services/common/topology.py on the vhost "/": passwords made once, kept in the run directory
+# (mode 0600), where scripts/services.sh finds them. guest stays, on loopback, for test and demo.
+# Users are the cluster's: made once, through node 1's management API.
+broker_users() {
+  "$FLOKK_ROOT/.venv/bin/python" -m services.common.broker_users apply --vhost / \
+    --credentials "$FLOKK_RUN_DIR/rabbitmq/users" >/dev/null || die "the broker users could not be made"
+}
+
 launch_node() {  # N: start node N's process unless it runs; returns at once
   (
     rabbit_env "$1"
@@ -253,7 +262,7 @@ case "${1:-}" in
     install_rabbitmq; install_store
     mkdir -p "$FLOKK_RUN_DIR"
     # Only start what the URIs point at locally: an external broker or a real MongoDB needs nothing here.
-    if [ -z "${AMQP_URI_EXTERNAL:-}" ]; then start_rabbitmq; fi
+    if [ -z "${AMQP_URI_EXTERNAL:-}" ]; then start_rabbitmq; broker_users; fi
     if [ -z "${MONGODB_URI_EXTERNAL:-}" ]; then start_store; fi
     ;;
   stop) stop_store; stop_rabbitmq ;;

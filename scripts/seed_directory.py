@@ -11,17 +11,16 @@ import logging
 
 logging.getLogger("amqp").setLevel(logging.ERROR)
 
-from nameko.standalone.rpc import ClusterRpcProxy
-
-from services.common.config import amqp_uri_from_env
+from services.common.actors import SELF
+from services.common.rpc import tool_rpc
 from services.directory.example import example_payloads
 
 
 def main():
     contact_points = example_payloads()
-    with ClusterRpcProxy({"AMQP_URI": amqp_uri_from_env()}, timeout=30) as cluster:
+    with tool_rpc(timeout=30) as cluster:  # signs as ops, which may write the directory
         for contact_point in contact_points:
-            cluster.directory.upsert_contact_point(contact_point)
+            cluster.directory.upsert_contact_point(contact_point, SELF)
         national = cluster.directory.coverage()["national"]
     print(
         f"example directory loaded: {len(contact_points)} contact points (marked as example data); "

@@ -7,7 +7,7 @@
 # environment (scripts/env.sh: AMQP_URI, FLOKK_DB_PREFIX, FLOKK_RUN_DIR, GATEWAY_PORT, ...).
 #
 #   scripts/services.sh start|stop|restart|kill|status [--only NAME,...] [--module SERVICE=MODULE]...
-#                                                      [--stand-ins SERVICE,...]
+#                                                      [--stand-ins SERVICE,...] [--replicas SERVICE=N,...]
 #   start     start what is not running yet, then wait until the services named answer health()
 #   stop      SIGTERM (each process group), SIGKILL what is left after 10 s
 #   restart   stop, then start
@@ -18,6 +18,10 @@
 #                            registration=tests.e2e.registration_with_faults
 #   --stand-ins SERVICE,...  run these services as stand-ins that answer every documented RPC with
 #                            example data (tests/browser/stand_ins.py)
+#   --replicas SERVICE=N,... start N processes of these services (start only): the first as SERVICE,
+#                            the others as SERVICE-2 ... SERVICE-N, sharing its queues as the pods of
+#                            one Deployment do (`make bench`'s scale-out run). stop, kill and status
+#                            act on a service's replicas with it.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/env.sh"
@@ -32,7 +36,7 @@ one_of() { [[ " $2 " == *" $1 "* ]]; }  # word, list
 
 command="${1:-}"; [ $# -gt 0 ] && shift
 only=""
-declare -A module=()
+declare -A module=() replicas=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only="${2:-}"; shift 2 || usage; [ -n "$only" ] || fail "--only: name at least one process" ;;
@@ -47,6 +51,14 @@ while [ $# -gt 0 ]; do
       for name in ${list//,/ }; do
         one_of "$name" "$STAND_INS" || fail "--stand-ins: no stand-in for '$name' (there are: $STAND_INS)"
         module[$name]="tests.browser.stand_ins:${name^}StandIn"
+      done ;;
+    --replicas)
+      list="${2:-}"; shift 2 || usage
+      for pair in ${list//,/ }; do
+        name="${pair%%=*}"; count="${pair#*=}"
+        one_of "$name" "$SERVICES" || fail "--replicas $pair: no service '$name' (one of: $SERVICES)"
+        [[ "$count" =~ ^[1-4]$ ]] || fail "--replicas $pair: a count from 1 to 4"
+        replicas[$name]="$count"
       done ;;
     *) fail "unknown option '$1'" ;;
   esac
@@ -68,6 +80,29 @@ running() {  # PID: the process runs (a zombie, killed but not yet reaped, does 
 }
 
 alive() { [ -f "$1" ] && running "$(cat "$1")"; }  # a PID file whose process runs
+
+with_replicas() {  # names: each, followed by the replicas (NAME-2, ...) that have a PID file
+  local name file
+  for name in "$@"; do
+    echo "$name"
+    for file in "$piddir/$name"-[0-9].pid; do
+      if [ -f "$file" ]; then basename "$file" .pid; fi
+    done
+  done
+}
+
+# The broker users scripts/infra.sh made for this run directory's broker (none: guest, as the
+# caller's AMQP_URI says). Each service connects as its own user, the topology as `topology`, the
+# health check as `ops`; a caller's own AMQP_USERNAME wins.
+users_file="$FLOKK_RUN_DIR/rabbitmq/users"
+as_user() {  # user, then the command: run it as that broker user when there are users
+  local user=$1; shift
+  if [ -f "$users_file" ] && [ -z "${AMQP_USERNAME:-}" ]; then
+    AMQP_USERNAME="$user" AMQP_PASSWORD="$(sed -n "s/^$user=//p" "$users_file")" "$@"
+  else
+    "$@"
+  fi
+}
 
 start_one() {  # name, then the command
   local name=$1; shift
@@ -96,18 +131,25 @@ start() {
     start_one sms "$PY" scripts/sms_provider.py --port "$SMS_PORT" --outbox "$FLOKK_RUN_DIR/sms"
   fi
   [ -n "$services_selected" ] || return 0
-  "$PY" -m services.common.topology "$AMQP_URI" >/dev/null
-  local i=0 service
+  as_user topology "$PY" -m services.common.topology >/dev/null
+  local i=0 service copy replica_ports=""
   for service in $SERVICES; do  # metrics ports by the service's place in SERVICES, whatever is started
     i=$((i + 1))
     one_of "$service" "$services_selected" || continue
     METRICS_PORT=$((FLOKK_METRICS_BASE + i)) WEB_SERVER_ADDRESS="127.0.0.1:$GATEWAY_PORT" \
-      start_one "$service" "$PY" -m nameko run --config services/config.yml \
+      as_user "$service" start_one "$service" "$PY" -m services.common.runner --config services/config.yml \
       "${module[$service]:-services.$service.service}"
+    for copy in $(seq 2 "${replicas[$service]:-1}"); do  # replica k: the metrics ports after the first five
+      METRICS_PORT=$((FLOKK_METRICS_BASE + 5 * (copy - 1) + i)) WEB_SERVER_ADDRESS="127.0.0.1:$GATEWAY_PORT" \
+        as_user "$service" start_one "$service-$copy" "$PY" -m services.common.runner --config services/config.yml \
+        "${module[$service]:-services.$service.service}"
+      replica_ports="$replica_ports $service-$copy:$((FLOKK_METRICS_BASE + 5 * (copy - 1) + i))"
+    done
   done
-  # Ready when every service named answers its health check over RPC (the gateway: /healthz).
+  # Ready when every service named answers its health check over RPC (the gateway: /healthz), and
+  # each replica its own /healthz (an RPC reaches whichever replica takes it).
   # shellcheck disable=SC2086
-  "$PY" -m services.common.wait_healthy $services_selected
+  as_user ops "$PY" -m services.common.wait_healthy $services_selected $replica_ports
 }
 
 signal_all() {  # signal, then names: each process group (or the process), PID files removed; prints the PIDs
@@ -137,7 +179,7 @@ gone() {  # seconds, test (running/exists), then PIDs: wait until the test fails
 stop() {  # TERM all at once, then wait for all (reaped) with one deadline, then KILL what is left
   local pids pid
   # shellcheck disable=SC2086
-  mapfile -t pids < <(signal_all TERM $selected)
+  mapfile -t pids < <(signal_all TERM $(with_replicas $selected))
   [ ${#pids[@]} -gt 0 ] || return 0
   gone 10 exists "${pids[@]}" && return 0
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
@@ -147,7 +189,7 @@ stop() {  # TERM all at once, then wait for all (reaped) with one deadline, then
 crash() {  # SIGKILL, as a crash would; gone before this returns
   local pids
   # shellcheck disable=SC2086
-  mapfile -t pids < <(signal_all KILL $selected)
+  mapfile -t pids < <(signal_all KILL $(with_replicas $selected))
   [ ${#pids[@]} -gt 0 ] || return 0
   gone 10 running "${pids[@]}" || fail "still running 10 s after SIGKILL: ${pids[*]}"
 }
@@ -157,6 +199,6 @@ case "$command" in
   stop) stop ;;
   restart) stop; start ;;
   kill) crash ;;
-  status) for name in $selected; do alive "$piddir/$name.pid" && echo "$name: running" || echo "$name: stopped"; done ;;
+  status) for name in $(with_replicas $selected); do alive "$piddir/$name.pid" && echo "$name: running" || echo "$name: stopped"; done ;;
   *) usage ;;
 esac

@@ -50,7 +50,15 @@ def mongo(db_prefix):
 
 @pytest.fixture
 def service_config(rabbit_config, db_prefix):
-    """nameko config for a service under test: its own vhost, its own databases, fast retries."""
+    """nameko config for a service under test: its own vhost, with the topology declared (as the
+    topology job does before any service starts: a service only checks others' exchanges), its own
+    databases, fast retries."""
+    from kombu import Connection
+
+    from services.common import topology
+
+    with Connection(rabbit_config["AMQP_URI"]) as connection:
+        topology.declare(connection.default_channel, topology.all_entities())
     return {
         **rabbit_config,
         "MONGODB_URI": MONGODB_URI,

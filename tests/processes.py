@@ -24,8 +24,9 @@ class Services:
     def run_dir(self):
         return Path(self.env["FLOKK_RUN_DIR"])
 
-    def __call__(self, command, *names, modules=None, stand_ins=(), extra_env=None, timeout=180):
-        """`services.sh COMMAND --only NAMES...`; its output, or RuntimeError with its tail."""
+    def __call__(self, command, *names, modules=None, stand_ins=(), replicas=None, extra_env=None, timeout=180):
+        """`services.sh COMMAND --only NAMES...`; its output, or RuntimeError with its tail.
+        `replicas` ({service: count}) starts more processes of a service (`--replicas`)."""
         args = [command]
         if names:
             args += ["--only", ",".join(names)]
@@ -33,6 +34,8 @@ class Services:
             args += ["--module", f"{service}={module}"]
         if stand_ins:
             args += ["--stand-ins", ",".join(stand_ins)]
+        if replicas:
+            args += ["--replicas", ",".join(f"{service}={count}" for service, count in replicas.items())]
         done = subprocess.run(
             ["bash", str(ROOT / "scripts" / "services.sh"), *args],
             cwd=ROOT,
@@ -81,7 +84,8 @@ def alive(pid):
 def private_environment(run_dir, amqp_uri, db_prefix, **extra):
     """The environment of a stack of one's own on the test broker and store: its own run directory,
     vhost and databases, and ports free now for the gateway, the SMTP sink, the SMS provider and
-    the five metrics servers (scripts/env.sh, FLOKK_MODE=test)."""
+    the five metrics servers (scripts/env.sh, FLOKK_MODE=test); the links in messages lead to
+    its gateway."""
     gateway, smtp, sms = free_ports(3)
     return {
         **os.environ,
@@ -90,6 +94,7 @@ def private_environment(run_dir, amqp_uri, db_prefix, **extra):
         "AMQP_URI": amqp_uri,
         "FLOKK_DB_PREFIX": db_prefix,
         "GATEWAY_PORT": str(gateway),
+        "FLOKK_PUBLIC_BASE_URL": f"http://127.0.0.1:{gateway}",  # the personal links in messages lead here
         "FLOKK_SMTP_SINK_PORT": str(smtp),
         "SMS_PORT": str(sms),
         "FLOKK_METRICS_BASE": str(free_run(len(SERVICES)) - 1),  # services.sh adds 1..5

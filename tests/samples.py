@@ -38,6 +38,16 @@ def intake(**changes):
 
 #: When every sample event occurred: a fixed moment, so no test depends on the day it runs.
 OCCURRED_AT = "2026-11-28T09:00:00Z"
+#: What production gives the gateway at the least (the settings it cannot start without).
+GATEWAY_PRODUCTION = {
+    "AMQP_URI": "amqp://broker",
+    "AMQP_USERNAME": "gateway",
+    "AMQP_PASSWORD": "p",
+    "MONGODB_URI": "mongodb://db",
+    "FLOKK_SIGNING_KEY": "k",
+    "FLOKK_VERIFY_KEYS": "{}",
+    "FLOKK_DATA_CONTROLLER": "Selvhjelp Norge",
+}
 
 
 def envelope(data, event_type="registration_requested", source="intake", **changes):
@@ -55,3 +65,13 @@ def envelope(data, event_type="registration_requested", source="intake", **chang
 
 def as_json(body):
     return json.dumps(body)
+
+
+#: The example contact point the tests route Bergen's people to; a test adds what it needs.
+BERGEN = {
+    "contact_point_id": "link-bergen",
+    "kind": "link_centre",
+    "name": "LINK Bergen og omegn",
+    "municipality_number": "4601",
+    "municipalities": ["4601"],
+}

@@ -10,7 +10,7 @@ Besides the accounts' roles there are two actors without an account:
 
 from .errors import Forbidden
 
-ROLES = ("national_admin", "contact_point_staff", "referrer", "integration", "public", "participant", "service")
+ROLES = ("national_admin", "contact_point_staff", "referrer", "integration", "public", "participant", "service", "ops")
 
 
 def require_role(actor, *roles):

@@ -75,12 +75,13 @@ def node_addresses(amqp_uri):
     return addresses
 
 
-def connect(amqp_uri, **options):
-    """A connection to the first node of AMQP_URI that answers. Every node is tried in turn, twice
-    round with kombu's 2 s pause between the rounds (one node: two tries, as kombu's own first
-    connect makes). A node that cannot be reached raises what the socket raised (an OSError)."""
+def connect(amqp_uri, ssl=None, **options):
+    """A connection to the first node of AMQP_URI that answers (over TLS when `ssl` is given). Every
+    node is tried in turn, twice round with kombu's 2 s pause between the rounds (one node: two
+    tries, as kombu's own first connect makes). A node that cannot be reached raises what the
+    socket raised (an OSError)."""
     nodes = broker_nodes(amqp_uri)
-    connection = Connection(amqp_uri, **options)
+    connection = Connection(amqp_uri, ssl=ssl or False, **options)
     try:
         connection.ensure_connection(max_retries=2 * len(nodes) - 1, reraise_as_library_errors=False)
     except BaseException:
@@ -143,13 +144,19 @@ class FailoverQueueConsumer(QueueConsumer):
         )
 
 
+def connection(amqp_uri, ssl=None, **options):
+    """A kombu connection to the broker (not yet connected), over TLS when `ssl` (config.amqp_tls)
+    is given."""
+    return Connection(amqp_uri, ssl=ssl or False, **options)
+
+
 class BrokerPublisher:
-    def __init__(self, amqp_uri):
+    def __init__(self, amqp_uri, ssl=None):
         self.nodes = broker_nodes(amqp_uri)  # a wrong AMQP_URI stops the service's start, with why
-        self.amqp_uri = amqp_uri
+        self.amqp_uri, self.ssl = amqp_uri, ssl
 
     def _connection(self):
-        return Connection(self.amqp_uri, transport_options={"confirm_publish": True})
+        return connection(self.amqp_uri, self.ssl, transport_options={"confirm_publish": True})
 
     def publish(
         self,

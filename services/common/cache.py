@@ -36,6 +36,9 @@ class TtlCache:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
+    def drop(self, key):
+        self._entries.pop(key, None)
+
     def clear(self):
         self._entries.clear()
 

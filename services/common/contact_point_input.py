@@ -24,6 +24,36 @@ NORWAY_BOUNDS = {"lat": (57.5, 71.5), "lon": (4.0, 31.5)}  # mainland Norway wit
 PHONE = re.compile(r"^\+47\d{8}$")
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
+#: What contact point staff may change of their own contact point (issue 17). Everything else
+#: (kind, municipality_number, municipalities, coordinates, active, digital_groups, min_size,
+#: max_size, organisation, parent_contact_point_id, ...) decides routing or capacity nationwide,
+#: and only the national office changes it.
+STAFF_FIELDS = (
+    "name",
+    "address",
+    "email",
+    "phone",
+    "opening_hours",
+    "languages",
+    "accessibility",
+    "meeting_places",
+    "staff",
+    "sender_name",
+)
+#: The code of a field staff may not change (the gateway words it).
+NATIONAL_ONLY = "national_only"
+
+
+def national_only_changes(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, list[str]]:
+    """A field error for each field of `changes` outside STAFF_FIELDS whose value is not the
+    current one: what a staff member tried to change and may not."""
+    return {
+        field: [NATIONAL_ONLY]
+        for field, value in changes.items()
+        if field not in STAFF_FIELDS and field != "contact_point_id" and value != current.get(field)
+    }
+
+
 #: A register's check of a well-formed code: raises ValidationError when the code is unknown.
 Known = Callable[[str], None]
 

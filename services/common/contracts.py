@@ -489,6 +489,13 @@ class GroupClosed(GroupEvent):
     reason = fields.String(required=True, validate=_one_of(("completed", "dissolved", "staff")))
 
 
+class GroupClosedV2(GroupEvent):
+    """Version 2 adds the reason `superseded`: an unconfirmed proposal that a re-solve replaced
+    (its people are in the group_proposed events that follow it)."""
+
+    reason = fields.String(required=True, validate=_one_of(("completed", "dissolved", "staff", "superseded")))
+
+
 class GroupStarted(GroupEvent):
     started_at = Timestamp(required=True)
 
@@ -583,7 +590,7 @@ VERSIONS: dict[EventKey, dict[int, type[StrictSchema]]] = {
     ("matching", "group_confirmed"): {1: GroupConfirmed, 2: GroupConfirmedV2},
     ("matching", "group_member_added"): {1: GroupMemberAdded, 2: GroupMemberAddedV2},
     ("matching", "group_member_left"): {1: GroupMemberLeft},
-    ("matching", "group_closed"): {1: GroupClosed},
+    ("matching", "group_closed"): {1: GroupClosed, 2: GroupClosedV2},
     ("matching", "group_started"): {1: GroupStarted},
     ("matching", "group_self_run"): {1: GroupSelfRun},
     ("matching", "group_checkin_due"): {1: GroupCheckinDue},
@@ -597,13 +604,15 @@ VERSIONS: dict[EventKey, dict[int, type[StrictSchema]]] = {
 #: group_confirmed v2 and group_member_added v2 (issue 13): their receivers (registration,
 #: notification) read them, treating a field v1 lacks as absent; contact_point_upserted v2 likewise
 #: (matching, whose confirmation reads a meeting place without `kind` as physical).
-#: group_proposed v2: its receivers read only the ids, which both versions carry.
+#: group_proposed v2: its receivers read only the ids, which both versions carry. group_closed
+#: v2 (issue 18, reason superseded): its receivers drop the group whatever the reason.
 EMITTED_VERSIONS: dict[EventKey, int] = {
     ("notification", "notification_failed"): 2,
     ("matching", "group_proposed"): 2,
     ("matching", "group_confirmed"): 2,
     ("matching", "group_member_added"): 2,
     ("directory", "contact_point_upserted"): 2,
+    ("matching", "group_closed"): 2,
 }
 
 

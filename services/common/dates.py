@@ -3,9 +3,9 @@ time: «tirsdag 8. desember kl. 18.00» (the gateway's pages and notification's 
 same time the same way). Pure. The nynorsk words follow docs/glossary.md."""
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-OSLO = ZoneInfo("Europe/Oslo")
+from services.common.clock import OSLO
+
 WEEKDAYS = {
     "nb": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
     "nn": ("måndag", "tysdag", "onsdag", "torsdag", "fredag", "laurdag", "sundag"),
@@ -71,3 +71,8 @@ def time_words(moment: datetime, language: str, year: bool = True) -> str:
     if language == "en":
         return f"{weekday} {date_words(here.date(), language, year)} at {here:%H:%M}"
     return f"{weekday} {date_words(here.date(), language, year)} kl. {here:%H.%M}"
+
+
+def clock_words(clock: str, language: str) -> str:
+    """A clock time as typed («18:00») as the language writes it: «18.00» in Norwegian."""
+    return clock if _language(language) == "en" else clock.replace(":", ".")

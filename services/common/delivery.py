@@ -20,19 +20,27 @@ import eventlet
 from nameko.messaging import Consumer
 
 from .amqp import BrokerPublisher, FailoverQueueConsumer, connect
-from .config import AMQP_URI_KEY, MAX_ATTEMPTS_KEY
+from .config import MAX_ATTEMPTS_KEY, service_broker
 from .contracts import SUBSCRIPTIONS
 from .envelope import ContractViolation, parse
 from .logs import safe_exception_text
 from .metrics import METRICS
 from .settings import for_container
-from .topology import RETRY_DELAYS_MS, dead_letter_queue, declare, queue_name, retry_queue, service_entities
+from .topology import (
+    RETRY_DELAYS_MS,
+    RETRY_TARGET_HEADER,
+    dead_letter_exchange,
+    declare_for,
+    delay_exchange,
+    queue_name,
+    subscription_queue,
+)
 
 log = logging.getLogger(__name__)
 
 REASON_HEADER = "x-flokk-reason"
 ATTEMPT_HEADER = "x-flokk-attempt"
-TARGET_HEADER = "flokk-retry-queue"  # no x- prefix: headers exchanges ignore x- keys when matching
+TARGET_HEADER = RETRY_TARGET_HEADER  # no x- prefix: headers exchanges ignore x- keys when matching
 
 
 class PermanentError(Exception):
@@ -92,14 +100,14 @@ class EventSubscriber(Consumer):
             )
         settings = for_container(self.container)
         self.queue_name = queue_name(service, self.source, self.event_type)
-        self.publisher = BrokerPublisher(settings[AMQP_URI_KEY])
+        amqp_uri, ssl = service_broker(settings)
+        self.publisher = BrokerPublisher(amqp_uri, ssl)
         self.max_attempts = settings.as_int(MAX_ATTEMPTS_KEY)
-        self.dead_letters = dead_letter_queue(service)
-        self.retry_queues = [retry_queue(service, delay) for delay in RETRY_DELAYS_MS]
-        entities = service_entities(service)
-        self.queue = next(e for e in entities if getattr(e, "name", None) == self.queue_name)
-        with connect(settings[AMQP_URI_KEY]) as connection:
-            declare(connection.default_channel, entities)
+        self.dead_letters = dead_letter_exchange(service)
+        self.delays = delay_exchange(service)
+        self.queue = subscription_queue(service, self.source, self.event_type, passive_exchange=True)
+        with connect(amqp_uri, ssl) as broker:
+            declare_for(broker.default_channel, service)
         super().setup()
 
     # --- receiving -----------------------------------------------------------------------------
@@ -141,7 +149,7 @@ class EventSubscriber(Consumer):
         if issubclass(exc_type, PermanentError) or attempt >= self.max_attempts:
             self.dead_letter(message, f"handler failed after {attempt} attempt(s): {failure}")
             return
-        delay_queue = self.retry_queues[min(attempt - 1, len(self.retry_queues) - 1)]
+        delay_ms = RETRY_DELAYS_MS[min(attempt - 1, len(RETRY_DELAYS_MS) - 1)]
         METRICS.count("events_retried", self.event_type)
         log.warning(
             "handler failed, retrying",
@@ -149,8 +157,8 @@ class EventSubscriber(Consumer):
         )
         self.publisher.publish(
             message.body,
-            exchange="",
-            routing_key=delay_queue.name,
+            exchange=self.delays.name,
+            routing_key=str(delay_ms),
             headers={**(message.headers or {}), ATTEMPT_HEADER: attempt, TARGET_HEADER: self.queue_name},
             content_type=message.content_type,
             content_encoding=message.content_encoding,
@@ -162,8 +170,8 @@ class EventSubscriber(Consumer):
         log.warning("event dead-lettered", extra={"event_type": self.event_type, "reason": reason[:300]})
         self.publisher.publish(
             message.body,
-            exchange="",
-            routing_key=self.dead_letters.name,
+            exchange=self.dead_letters.name,
+            routing_key="",
             headers={
                 **(message.headers or {}),
                 REASON_HEADER: reason[:1000],

@@ -36,9 +36,10 @@ from kombu.exceptions import OperationalError
 from marshmallow import Schema, fields, validate
 
 from . import clock, contracts
-from .config import amqp_uri_from_env
+from .amqp import connection as broker_connection
+from .config import BrokerUserRefused, amqp_ssl_from_env, amqp_uri_from_env
 from .delivery import ATTEMPT_HEADER, REASON_HEADER, TARGET_HEADER
-from .topology import RETRY_EXCHANGE, dead_letter_queue
+from .topology import dead_letter_queue, retry_exchange
 
 OK, NOT_FOUND, USAGE, BROKER = 0, 1, 2, 3
 MASK = "…"
@@ -202,15 +203,15 @@ class DeadLetterQueue:
         self.channel.basic_ack(letter.message.delivery_tag)
 
     def replay(self, letter: DeadLetter) -> str:
-        """Back to the one queue that dead-lettered it, the way a retry returns (through
-        `flokk.retry`): not through `<source>.events`, which would hand every other subscriber,
+        """Back to the one queue that dead-lettered it, the way a retry returns (through the
+        service's own `<service>.retry`): not through `<source>.events`, which would hand every other subscriber,
         other systems included, a second copy. Returns where it went."""
         headers = {k: v for k, v in letter.headers.items() if not DROPPED_ON_REPLAY.match(k)}
         queue = letter.headers.get(f"{ORIGINAL}queue")
         routing_key = str(letter.headers.get(f"{ORIGINAL}routing-key") or letter.event_type)
         exchange = str(letter.headers.get(f"{ORIGINAL}exchange") or "")
         if queue:
-            exchange, headers[TARGET_HEADER] = RETRY_EXCHANGE.name, queue
+            exchange, headers[TARGET_HEADER] = retry_exchange(self.service).name, queue
         elif not exchange:
             raise QueueMissing(f"{letter.id} names neither the queue nor the exchange it came from")
         properties = {k: v for k, v in letter.message.properties.items() if k in ("content_type", "content_encoding")}
@@ -265,8 +266,12 @@ def _days(text: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)  # a usage error exits with 2
     try:
-        with Connection(amqp_uri_from_env(), transport_options={"confirm_publish": True}) as connection:
+        options = {"transport_options": {"confirm_publish": True}}
+        with broker_connection(amqp_uri_from_env(), amqp_ssl_from_env(), **options) as connection:
             return COMMANDS[args.command](connection, args)
+    except BrokerUserRefused as refused:
+        print(f"flokk-dlq: {refused}", file=sys.stderr)
+        return USAGE
     except QueueMissing as missing:
         print(f"flokk-dlq: {missing}", file=sys.stderr)
         return NOT_FOUND

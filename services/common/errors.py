@@ -78,6 +78,9 @@ MESSAGE_CODES = (
     ("Only a digital meeting place has a video link", "video_url_not_digital"),
     ("Must be two different registration ids", "same_person"),
     ("A contact point cannot be its own parent", "own_parent"),
+    ("A physical meeting place needs its address", "address_missing"),
+    ("A digital meeting place has no address", "address_not_physical"),
+    ("Must be an https:// address", "video_url_format"),
 )
 
 
@@ -97,3 +100,8 @@ def coded(messages: Any) -> Any:
 def invalid(messages: Any) -> InvalidInput:
     """An InvalidInput of the codes of marshmallow's (or a contract's) messages."""
     return InvalidInput(coded(messages))
+
+
+class Unauthenticated(PermissionError):
+    """The `actor` of an RPC is missing, malformed, forged, expired or for another method; the
+    message is that reason (docs/rpc.md, "Signed actors")."""

@@ -33,6 +33,7 @@ CONTEXT_KEYS = (
     "group_id",
     "notification_id",
     "contact_point_id",
+    "method",
 )
 
 #: Library exceptions whose text names no value of the data being handled (hosts, timeouts, states).

@@ -21,6 +21,8 @@ HELP = {
     "handler_run_seconds": "Event handler run time alone (no wait for a worker), per event type.",
     "rpc_seconds": "RPC handling time in the service, per method.",
     "http_seconds": "HTTP handling time in the service, per route.",
+    "store_transactions": "Store transactions committed, per service.",
+    "store_transaction_attempts": "Store transaction attempts (a write conflict makes another), per service.",
     "outbox_backlog": "Events committed to the outbox and not yet published.",
     "process_resident_memory_bytes": "Resident memory of the service process.",
 }

@@ -1,13 +1,18 @@
-"""RPC both ways, made to survive a broker that goes away.
+"""RPC both ways, made to survive a broker that goes away, with signed actors (docs/rpc.md).
 
-- `TimedRpcProxy`: nameko's RpcProxy with a deadline on every call. nameko 2.14 waits for an RPC
+- `RpcProxy`: nameko's RpcProxy, except that every `actors.Actor` among a call's arguments is sent
+  as the token this process signs for `<service>.<method>`.
+- `TimedRpcProxy`: the same with a deadline on every call. nameko 2.14 waits for an RPC
   reply forever. In an event handler that turns a lost reply into a message held unacked for good;
   with a deadline it becomes an `RpcTimeout`, which the shared delivery retries with backoff like
   any other transient failure.
-- `rpc`: nameko's `@rpc`, except that a reply the broker cannot take (it is restarting) is logged
-  and dropped (nameko 2.14 lets that error escape the worker, which kills the whole service), and
-  that its request queue `rpc-<service>` is a quorum queue (`topology.rpc_queue`).
-- `RpcProxy`: nameko's RpcProxy, with a reply queue that a RabbitMQ cluster can lose a node under:
+- `tool_rpc`: the scripts' and tools' cluster proxy, signing as `ops`.
+- `rpc`: nameko's `@rpc`, except that the argument named `actor` of a method that has one is
+  verified before anything else runs (refused: `Unauthenticated`, with the reason), that a reply
+  the broker cannot take (it is restarting) is logged and dropped (nameko 2.14 lets that error
+  escape the worker, which kills the whole service), and that its request queue `rpc-<service>`
+  is a quorum queue (`topology.rpc_queue`).
+- The proxies' reply queue is one that a RabbitMQ cluster can lose a node under:
   a quorum queue, like every other long-lived queue (`topology`), expiring 5 minutes after its
   process has gone, as nameko's does. nameko declares a durable classic one: when its node is
   down it can be neither declared nor consumed ("home node ... is down") until that node is back,
@@ -21,17 +26,32 @@
   one `FailoverQueueConsumer`.
 """
 
+import inspect
 import logging
+from contextlib import contextmanager
 
 import eventlet
+from nameko import rpc as nameko_rpc
 from nameko.rpc import ReplyListener, Rpc, RpcConsumer
 from nameko.rpc import RpcProxy as NamekoRpcProxy
 
+from . import actors
 from .amqp import BROKER_GONE, FailoverQueueConsumer, until_taken
-from .settings import for_container
-from .topology import QUORUM, rpc_queue
+from .errors import Unauthenticated
+from .metrics import METRICS
+from .settings import MODES, for_container, tool_value
+from .topology import QUORUM, RPC_EXCHANGE_CHECKED, rpc_queue
 
 log = logging.getLogger(__name__)
+
+
+def _checked_rpc_exchange(config):
+    """nameko's exchange, checked rather than declared: a service's broker user may not configure
+    it (the topology declares it before any service starts; docs/operations.md, "Broker users")."""
+    return RPC_EXCHANGE_CHECKED
+
+
+nameko_rpc.get_rpc_exchange = _checked_rpc_exchange  # every nameko RPC queue, proxy and reply
 
 
 RPC_TIMEOUT_KEY = "FLOKK_RPC_TIMEOUT"
@@ -41,11 +61,38 @@ class RpcTimeout(Exception):
     pass
 
 
-class _TimedMethod:
-    def __init__(self, method, seconds, name):
-        self._method, self._seconds, self._name = method, seconds, name
+def signer_for(container):
+    """The container's `actors.Signer` (its service's name, FLOKK_SIGNING_KEY), made once."""
+    cached = getattr(container, "_flokk_signer", None)
+    if cached is None:
+        settings = for_container(container)
+        cached = actors.Signer.from_settings(
+            container.service_name, settings.get_optional(actors.SIGNING_KEY), not settings.production
+        )
+        container._flokk_signer = cached
+    return cached
+
+
+def verifier_for(container):
+    """The container's `actors.Verifier` (FLOKK_VERIFY_KEYS), made once."""
+    cached = getattr(container, "_flokk_verifier", None)
+    if cached is None:
+        settings = for_container(container)
+        cached = actors.Verifier.from_settings(settings.get_optional(actors.VERIFY_KEYS), not settings.production)
+        container._flokk_verifier = cached
+    return cached
+
+
+class _Method:
+    """One remote method: signs the call's actors for it, and waits at most `seconds` (if given)."""
+
+    def __init__(self, method, name, signer, seconds=None):
+        self._method, self._name, self._signer, self._seconds = method, name, signer, seconds
 
     def __call__(self, *args, **kwargs):
+        args, kwargs = actors.sign_arguments(self._signer, self._name, args, kwargs)
+        if self._seconds is None:
+            return self._method(*args, **kwargs)
         with eventlet.Timeout(self._seconds, RpcTimeout(f"no reply from {self._name} within {self._seconds:g}s")):
             reply = self._method.call_async(*args, **kwargs)
             try:
@@ -64,12 +111,13 @@ def _forget(reply_listener, reply_event):
             del pending[correlation_id]
 
 
-class _TimedService:
-    def __init__(self, proxy, seconds, service_name):
-        self._proxy, self._seconds, self._service_name = proxy, seconds, service_name
+class _Service:
+    def __init__(self, proxy, service_name, signer, seconds=None):
+        self._proxy, self._service_name, self._signer, self._seconds = proxy, service_name, signer, seconds
 
     def __getattr__(self, method_name):
-        return _TimedMethod(getattr(self._proxy, method_name), self._seconds, f"{self._service_name}.{method_name}")
+        method = getattr(self._proxy, method_name)
+        return _Method(method, f"{self._service_name}.{method_name}", self._signer, self._seconds)
 
 
 class QuorumReplyListener(ReplyListener):
@@ -83,16 +131,48 @@ class QuorumReplyListener(ReplyListener):
 
 
 class RpcProxy(NamekoRpcProxy):
+    """nameko's RpcProxy on a quorum reply queue, that signs the actors it passes (see `actors`)."""
+
     rpc_reply_listener = QuorumReplyListener()
+    seconds = None
+
+    def setup(self):
+        super().setup()
+        self.signer = signer_for(self.container)
+
+    def get_dependency(self, worker_ctx):
+        return _Service(super().get_dependency(worker_ctx), self.target_service, self.signer, self.seconds)
 
 
 class TimedRpcProxy(RpcProxy):
+    """`RpcProxy` with a deadline on every call (FLOKK_RPC_TIMEOUT)."""
+
     def setup(self):
         super().setup()
         self.seconds = for_container(self.container).as_float(RPC_TIMEOUT_KEY)
 
-    def get_dependency(self, worker_ctx):
-        return _TimedService(super().get_dependency(worker_ctx), self.seconds, self.target_service)
+
+class _SignedCluster:
+    def __init__(self, cluster, signer):
+        self._cluster, self._signer = cluster, signer
+
+    def __getattr__(self, service_name):
+        return _Service(getattr(self._cluster, service_name), service_name, self._signer)
+
+
+@contextmanager
+def tool_rpc(config=None, timeout=30, signer=None):
+    """The services as a script or tool sees them, its actors signed as `ops` (FLOKK_SIGNING_KEY):
+    `with tool_rpc() as services: services.directory.upsert_contact_point(payload, actors.SELF)`."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from .config import tool_amqp_config
+
+    if signer is None:
+        development = tool_value("FLOKK_MODE") in MODES
+        signer = actors.Signer.from_settings(actors.OPS, tool_value(actors.SIGNING_KEY), development)
+    with ClusterRpcProxy(config or tool_amqp_config(), timeout=timeout) as cluster:
+        yield _SignedCluster(cluster, signer)
 
 
 class QuorumRpcConsumer(RpcConsumer):
@@ -102,13 +182,44 @@ class QuorumRpcConsumer(RpcConsumer):
 
     def setup(self):
         if self.queue is None:
-            self.queue = rpc_queue(self.container.service_name)  # on the default exchange, nameko-rpc
+            self.queue = rpc_queue(self.container.service_name)  # on nameko-rpc, checked
             self.queue_consumer.register_provider(self)
             self._registered = True
 
 
 class ReplySafeRpc(Rpc):
     rpc_consumer = QuorumRpcConsumer()
+
+    def setup(self):
+        super().setup()
+        self._audience = f"{self.container.service_name}.{self.method_name}"
+        self._signature = inspect.signature(getattr(self.container.service_cls, self.method_name))
+        self._verifier = verifier_for(self.container) if "actor" in self._signature.parameters else None
+
+    def handle_message(self, body, message):
+        """Before anything else, the `actor` is verified; a refusal raised here is answered by the
+        consumer as the remote error `Unauthenticated`, and no worker runs."""
+        if self._verifier is not None:
+            body = self._with_verified_actor(body)
+        super().handle_message(body, message)
+
+    def _with_verified_actor(self, body):
+        try:
+            args, kwargs = list(body["args"]), dict(body["kwargs"])
+            bound = self._signature.bind_partial(None, *args, **kwargs)
+        except (KeyError, TypeError):
+            return body  # nameko answers MalformedRequest or IncorrectSignature
+        try:
+            actor = self._verifier.verify(bound.arguments.get("actor"), self._audience)
+        except Unauthenticated as refused:
+            METRICS.count("rpc_refused", self._audience)
+            log.warning("actor refused", extra={"method": self._audience, "reason": str(refused)})
+            raise
+        if "actor" in kwargs:
+            kwargs["actor"] = actor
+        else:
+            args[list(self._signature.parameters).index("actor") - 1] = actor
+        return {**body, "args": args, "kwargs": kwargs}
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         """The work is done; only the reply (or the ack) failed. A reply the broker refuses for a

@@ -44,9 +44,9 @@ COMMON: tuple[Setting, ...] = (
     Setting(
         "AMQP_URI",
         "amqp://guest:guest@127.0.0.1:5672/",
-        "The broker: host(s), port and vhost (several hosts separated by `;`).",
+        "The broker: host(s), port and vhost (several hosts separated by `;`), `amqps://` for TLS; no "
+        "credentials: each process puts its own user (AMQP_USERNAME, AMQP_PASSWORD) into it.",
         required_in_production=True,
-        secret=True,
         nameko=True,
     ),
     Setting(
@@ -59,10 +59,38 @@ COMMON: tuple[Setting, ...] = (
     Setting(
         "AMQP_USERNAME",
         None,
-        "The service's broker user; in Kubernetes composed into AMQP_URI from the operator's Secret.",
+        "The process's own broker user, which it puts into AMQP_URI itself (in Kubernetes from the "
+        "operator's `User` Secret; locally from scripts/infra.sh). Unset: guest, in test and demo on loopback only.",
+        required_in_production=True,
         secret=True,
     ),
-    Setting("AMQP_PASSWORD", None, "Its password (a Secret).", secret=True),
+    Setting("AMQP_PASSWORD", None, "Its password (a Secret).", required_in_production=True, secret=True),
+    Setting(
+        "FLOKK_AMQP_CA_FILE",
+        None,
+        "The CA certificate that signed the broker's; set, AMQP goes over TLS (an `amqps://` AMQP_URI) and the "
+        "broker's certificate is checked against it.",
+    ),
+    Setting(
+        "FLOKK_MONGODB_CA_FILE",
+        None,
+        "The CA certificate that signed MongoDB's; set, the store is reached over TLS and its certificate checked.",
+    ),
+    Setting(
+        "FLOKK_SIGNING_KEY",
+        None,
+        "The process's own Ed25519 private key (base64 of 32 bytes, or PEM) that signs the actors it passes "
+        "(docs/rpc.md); unset in test and demo, a development key derived from the signer's name.",
+        required_in_production=True,
+        secret=True,
+    ),
+    Setting(
+        "FLOKK_VERIFY_KEYS",
+        None,
+        "JSON: signer name (a service, `ops`) -> its public key, or a list of them while a key is rotated; "
+        "unset in test and demo, the development keys.",
+        required_in_production=True,
+    ),
     Setting("FLOKK_SERVICE", None, "Which service the one image runs (read by its entry script, run_service.sh)."),
     Setting("FLOKK_DB_PREFIX", "flokk_", "Prefix of every database name (`<prefix><service>`)."),
     Setting("MAX_WORKERS", "10", "Concurrent workers per service (nameko's `max_workers`).", nameko=True),
@@ -156,6 +184,13 @@ TOOLS: tuple[Setting, ...] = (
     Setting("GATEWAY_PORT", "8000", "Where `services.common.wait_healthy` finds the gateway's /healthz."),
     Setting("FLOKK_READY_SECONDS", "60", "How long `services.common.wait_healthy` waits for every service."),
     Setting("FLOKK_PASSWORD", None, "The password `accounts create` sets (else it asks for one).", secret=True),
+    Setting(
+        "RABBIT_MGMT_URI",
+        "http://guest:guest@127.0.0.1:15672",
+        "The local broker's management API, with an administrator's credentials: scripts/infra.sh makes the "
+        "broker users through it (`services.common.broker_users`).",
+        secret=True,
+    ),
 )
 
 

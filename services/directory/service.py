@@ -33,19 +33,19 @@ class DirectoryService:
         return handlers.route(self._ports(), municipality_number, preferences)
 
     @rpc
-    def upsert_contact_point(self, payload, actor=None):
+    def upsert_contact_point(self, payload, actor):
         return handlers.upsert_contact_point(self._ports(), payload, actor)
 
     @rpc
-    def create_contact_point(self, payload, actor=None):
+    def create_contact_point(self, payload, actor):
         return handlers.create_contact_point(self._ports(), payload, actor)
 
     @rpc
-    def update_contact_point(self, contact_point_id, changes, actor=None):
+    def update_contact_point(self, contact_point_id, changes, actor):
         return handlers.update_contact_point(self._ports(), contact_point_id, changes, actor)
 
     @rpc
-    def deactivate_contact_point(self, contact_point_id, actor=None):
+    def deactivate_contact_point(self, contact_point_id, actor):
         return handlers.deactivate_contact_point(self._ports(), contact_point_id, actor)
 
     @rpc

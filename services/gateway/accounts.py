@@ -86,12 +86,12 @@ def main(argv=None):
             account = open_account(ports, payload)
             print(f"created {account['_id']} {account['email']} ({account['role']})")
             if args.token:
-                print(issue_token(ports, account["_id"], "cli"))
+                print(issue_token(ports, account["_id"], "cli")[0])
         else:
             account = store.account_by_email(args.email)
             if account is None:
                 raise NotFound(f"no account for {args.email}")
-            print(issue_token(ports, account["_id"], args.label))
+            print(issue_token(ports, account["_id"], args.label)[0])
     except (InvalidInput, NotFound) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

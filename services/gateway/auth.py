@@ -9,8 +9,11 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from services.common.actors import Actor
+
 ROLES = ("national_admin", "contact_point_staff", "referrer", "integration")
 PUBLIC = "public"
+PARTICIPANT = "participant"  # a person on their personal page, by the link registration opened
 TOKEN_PREFIX = "flk_"
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
@@ -42,14 +45,24 @@ def same(a, b):
     return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
 
 
-def actor_for(account, purpose=None):
-    """The actor dict every personal-data RPC takes as its last argument (docs/rpc.md)."""
+def actor_for(account, purpose=None, request_id=None):
+    """The actor every personal-data RPC takes as its last argument (docs/rpc.md): an `Actor`, which
+    the gateway's proxies sign for the one method they call."""
     if account is None:
-        return {"account_id": None, "role": PUBLIC, "contact_point_ids": [], "referrer_id": None, "purpose": purpose}
-    return {
-        "account_id": account["_id"],
-        "role": account["role"],
-        "contact_point_ids": list(account.get("contact_point_ids") or []),
-        "referrer_id": account.get("referrer_id"),
-        "purpose": purpose,
-    }
+        return Actor(
+            account_id=None, role=PUBLIC, contact_point_ids=[], referrer_id=None, purpose=purpose, request_id=request_id
+        )
+    return Actor(
+        account_id=account["_id"],
+        role=account["role"],
+        contact_point_ids=list(account.get("contact_point_ids") or []),
+        referrer_id=account.get("referrer_id"),
+        purpose=purpose,
+        request_id=request_id,
+    )
+
+
+def participant_actor(registration_id, request_id=None):
+    """The actor of a person on their own page: registration and matching let it act on this id only.
+    Signed like every other person's actor (the gateway alone signs the role `participant`)."""
+    return Actor(role=PARTICIPANT, registration_id=registration_id, purpose="personal_page", request_id=request_id)

@@ -2,11 +2,15 @@
 input, the page's language, and the cookies to set. The pipeline fills it; a use case returns a
 Response, or raises `Refused` to answer with another one."""
 
+import uuid
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from services.common.errors import NotFound
+
 from . import auth
+from .domain import client_address
 from .i18n import choose_language, translator
 from .routes import Route
 
@@ -28,7 +32,8 @@ class Context:
         self.request, self.route = request, route
         self.account: dict[str, Any] | None = None
         self.session: dict[str, Any] | None = None
-        self.via: str | None = None  # "token" or "session" once the caller is known
+        self.via: str | None = None  # "token", "session" or "personal" once the caller is known
+        self.participant: str | None = None  # on a personal page: the registration the cookie stands for
         self.body: dict[str, Any] = {}
         self.query: dict[str, Any] = {}
         self.raw_body: Any = None
@@ -37,22 +42,46 @@ class Context:
         self.audit_subject: str | None = None
         self.named: list[str] = []  # registrations whose first name the page shows: one audit entry each
         self.purpose: str | None = None  # a page may set the "why" the person chose
+        self.request_id = uuid.uuid4().hex  # travels in every actor this request signs
         self.set_cookies: list[tuple[str, str, dict[str, Any]]] = []
 
     @property
     def actor(self) -> dict[str, Any]:
-        default = self.route.purpose or self.route.name.replace("_", " ")
-        purpose = self.request.headers.get(PURPOSE_HEADER) or self.purpose or default
-        return auth.actor_for(self.account, (purpose or "")[:200] or None)
+        if self.participant:
+            return auth.participant_actor(self.participant, self.request_id)
+        return self.actor_of(self.account)
+
+    def actor_of(self, account: dict[str, Any] | None) -> dict[str, Any]:
+        """The actor of `account` in this request: the purpose the person chose on the page, else the
+        route's (never a request header: the pipeline refuses X-Flokk-Purpose)."""
+        purpose = self.purpose or self.route.purpose or self.route.name.replace("_", " ")
+        return auth.actor_for(account, purpose[:200], self.request_id)
+
+    def client_address(self, trusted_proxies: tuple[str, ...]) -> str:
+        """The client's address: X-Forwarded-For is believed only from FLOKK_TRUSTED_PROXIES."""
+        forwarded = self.request.headers.get("X-Forwarded-For", "")
+        return client_address(self.request.remote_addr or "unknown", forwarded, trusted_proxies)
+
+    @property
+    def person(self) -> str:
+        """The registration a personal page acts for. The pipeline runs no such page without one;
+        were it to, the answer would be the page of every bad link (a NotFound there)."""
+        if self.participant is None:
+            raise NotFound("link")
+        return self.participant
 
     @property
     def role(self) -> str:
+        if self.participant:
+            return auth.PARTICIPANT
         return self.account["role"] if self.account else auth.PUBLIC
 
     def csrf_token(self) -> str:
         """The token a form must send back: the session's, or the anonymous double-submit cookie's."""
-        if self.session:
-            return self.session["csrf"]
+        return self.session["csrf"] if self.session else self.anonymous_csrf_token()
+
+    def anonymous_csrf_token(self) -> str:
+        """The double-submit token of the forms anyone may send (a new personal link, say)."""
         token = self.request.cookies.get(ANON_CSRF_COOKIE)
         if not token:
             token = auth.new_secret()

@@ -74,11 +74,7 @@ def _operation(route):
         if route.example:
             media["example"] = route.example
         op["requestBody"] = {"required": True, "content": {"application/json": media}}
-    ok = (
-        "201"
-        if route.method == "POST" and route.name in ("create_registration", "create_account", "create_token")
-        else "200"
-    )
+    ok = str(route.status)
     content = {}
     if route.response is not None:
         schema = {"type": "array", "items": route.response} if route.response_many else route.response

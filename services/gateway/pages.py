@@ -3,21 +3,19 @@ JavaScript; forms carry a CSRF token; errors are listed at the top and tied to t
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from werkzeug.wrappers import Request, Response
 
-from services.common.clock import OSLO
 from services.common.errors import Conflict, InvalidInput
 
 from . import domain
 from .context import Context
 from .i18n import DEFAULT_LANGUAGE, LANGUAGES, choose_language, texts, translator
 from .ports import ServiceFailed, ServiceUnavailable
-from .wording import Words
+from .wording import Words, date_text, phone_text, time_text
 
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
@@ -33,26 +31,17 @@ def _number(value: Any, lang: str) -> Any:
     return value
 
 
-def _day(value: Any, lang: str) -> str:
-    """An RFC 3339 moment as the day it was in Norway: 28.11.2026 (English: 28 Nov 2026)."""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(OSLO)
-    except ValueError:
-        return str(value)
-    return moment.strftime("%-d %b %Y") if lang == "en" else moment.strftime("%d.%m.%Y")
-
-
-def _phone(value: Any) -> str:
-    """+4712345678 as +47 12 34 56 78."""
-    text = str(value)
-    if len(text) == 11 and text.startswith("+47"):
-        return "+47 " + " ".join(text[i : i + 2] for i in range(3, 11, 2))
-    return text
+@pass_context
+def _local_date(context: Any, value: Any, with_time: bool = False) -> str:
+    """An RFC 3339 time as a reader of the page's language writes it in Norway: «8. desember 2026»
+    (with the time: «tirsdag 8. desember 2026 kl. 18.00»), as `words` does."""
+    return time_text(value, context["lang"]) if with_time else date_text(value, context["lang"])
 
 
 _env.filters["number"] = _number
-_env.filters["day"] = _day
-_env.filters["phone"] = _phone
+_env.filters["day"] = date_text
+_env.filters["phone"] = phone_text
+_env.filters["local_date"] = _local_date
 
 
 def render(ctx: Context, template: str, status: int = 200, variant: str | None = None, **values: Any) -> Response:
@@ -96,6 +85,13 @@ def render_error(request: Request, status: int, reason: str | None = None, ctx: 
         status=status,
         mimetype="text/html",
     )
+
+
+def render_bad_link(ctx: Context, status: int = 404) -> Response:
+    """The one page of every link that does not work (tampered, expired, revoked, for another
+    purpose, or of an erased registration), with the form for a new one: it looks the same in
+    every case, so it tells nobody which."""
+    return render(ctx, "me_bad_link.html", status=status, new_link_csrf=ctx.anonymous_csrf_token(), errors={}, form={})
 
 
 def field_messages(errors: dict[str, Any]) -> dict[str, str]:

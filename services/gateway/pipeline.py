@@ -10,7 +10,7 @@ import time
 from typing import Any, cast
 
 from marshmallow import ValidationError
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
@@ -19,9 +19,9 @@ from services.common.access import may_see_contact_point
 from services.common.errors import field_errors
 from services.common.metrics import Metrics
 
-from . import auth, responses
-from .context import ANON_CSRF_COOKIE, SESSION_COOKIE, Context, Refused
-from .pages import render_error
+from . import auditing, auth, personal, responses
+from .context import ANON_CSRF_COOKIE, PURPOSE_HEADER, SESSION_COOKIE, Context, Refused
+from .pages import render_bad_link, render_error
 from .ports import Ports, ServiceUnavailable
 from .routes import ROUTES, Route
 
@@ -36,13 +36,15 @@ SECURITY_HEADERS = {  # the pages use no script, no frame and nothing from elsew
     "Referrer-Policy": "same-origin",
 }
 AUDIT_OUTCOMES = {403: "refused", 404: "not_found"}  # any other failure is "failed"
+#: No request body may be larger (issue 17): refused with 413 before anything else reads it.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 def url_map() -> Map:
     import services.gateway.handlers  # noqa: F401  (the modules whose @route fill ROUTES)
 
     # werkzeug takes any object as an endpoint: here, the Route itself.
-    return Map([Rule(r.path, endpoint=r, methods=[r.method]) for r in ROUTES], strict_slashes=False)  # type: ignore[arg-type]
+    return Map([Rule(r.path, endpoint=r, methods=[r.method]) for r in ROUTES], strict_slashes=False)
 
 
 _MAP = None
@@ -59,7 +61,7 @@ def handle(ports: Ports, request: Request) -> Response:
     started = time.monotonic()
     route, status = None, 500
     try:
-        response = _dispatch(ports, request)
+        response = _too_large(request) or _dispatch(ports, request)
         for header, value in SECURITY_HEADERS.items():
             response.headers.setdefault(header, value)
         route = getattr(request, "flokk_route", None)
@@ -70,6 +72,21 @@ def handle(ports: Ports, request: Request) -> Response:
         METRICS.count("http_requests_total", name)
         METRICS.count(f"http_responses_{status // 100}xx_total", name)
         METRICS.observe("http_request_seconds", name, time.monotonic() - started)
+
+
+def _too_large(request: Request) -> Response | None:
+    """413 for a body declared larger than MAX_BODY_BYTES; and werkzeug stops reading one that
+    grows past it undeclared (chunked), as it parses a form or reads the data (CVE-2024-49767)."""
+    request.max_content_length = MAX_BODY_BYTES
+    if (request.content_length or 0) <= MAX_BODY_BYTES:
+        return None
+    return _body_too_large()
+
+
+def _body_too_large() -> Response:
+    return responses.error_response(
+        413, "too_large", f"The request body is larger than {MAX_BODY_BYTES} bytes.", headers={"Connection": "close"}
+    )
 
 
 def _dispatch(ports: Ports, request: Request) -> Response:
@@ -95,6 +112,8 @@ def _dispatch(ports: Ports, request: Request) -> Response:
         response.set_cookie(name, value, **options)
     if route.audit or ctx.account is not None:
         response.headers["Cache-Control"] = "no-store"  # personal data stays out of caches
+    if route.personal:
+        response.headers.update(personal.PRIVATE_HEADERS)
     return response
 
 
@@ -114,6 +133,8 @@ def _answer(ports: Ports, ctx: Context, values: dict[str, Any]) -> Response:
         status, _ = responses.status_of(exc)
         _audit(ports, ctx, values, AUDIT_OUTCOMES.get(status, "failed"))
         return _page_error(ctx, status) if is_page else responses.from_error(exc)
+    except RequestEntityTooLarge:
+        return _body_too_large()
     except ServiceUnavailable as exc:
         log.warning("upstream unavailable", extra={"error": exc.reason})
         if is_page:
@@ -129,8 +150,14 @@ def _answer(ports: Ports, ctx: Context, values: dict[str, Any]) -> Response:
 def _guard(ports: Ports, ctx: Context, values: dict[str, Any]) -> None:
     """Everything that can refuse a request before the use case runs, in order."""
     route, request = ctx.route, ctx.request
+    if PURPOSE_HEADER in request.headers:  # the purpose is the one staff chose on the page
+        raise Refused(
+            responses.error_response(
+                400, "purpose_header", f"{PURPOSE_HEADER} is not accepted: the purpose comes from the page's choice."
+            )
+        )
     if route.rate_limited:
-        allowed = ports.limiter.allow(request.remote_addr or "unknown")
+        allowed = ports.limiter.allow(ctx.client_address(ports.trusted_proxies))
         if allowed is not True:
             raise Refused(
                 responses.error_response(
@@ -149,6 +176,11 @@ def _guard(ports: Ports, ctx: Context, values: dict[str, Any]) -> None:
 
 def _authenticate(ports: Ports, ctx: Context) -> None:
     request = ctx.request
+    if ctx.route.personal:  # the person of the flokk_me cookie, or nobody: accounts play no part here
+        session = personal.find(ports, request) if auth.PARTICIPANT in ctx.route.roles else None
+        if session is not None:
+            ctx.participant, ctx.session, ctx.via = session["registration_id"], session, "personal"
+        return
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -215,31 +247,22 @@ def _validate(ctx: Context) -> None:
 
 
 def _audit(ports: Ports, ctx: Context, values: dict[str, Any], outcome: str) -> None:
-    """One entry per read of personal data (and per refusal on such a route): who, whom, when, why;
-    and one more for each person the page names (ctx.named), with that person as its subject."""
+    """One entry per read of personal data and per change of a group or the directory (and per
+    refusal on such a route): who, whom, when, why; and one more for each person the page names
+    (ctx.named), with that person as its subject."""
     route = ctx.route
     if not route.audit:
         return
-    actor = ctx.actor
-    subject = ctx.audit_subject or values.get(f"{route.audit}_id") or (actor.get("referrer_id") or "-")
-    subjects = [(route.audit, subject), *(("registration", named) for named in ctx.named if outcome == "allowed")]
-    for kind, who in subjects:
-        ports.store.audit(
-            {
-                "at": ports.clock.now(),
-                "account_id": actor["account_id"],
-                "role": actor["role"],
-                "action": route.name if kind == route.audit else f"{route.name}: first name",
-                "subject_kind": kind,
-                "subject_id": str(who)[:64],
-                "purpose": actor["purpose"],
-                "outcome": outcome,
-                "contact_point_ids": actor["contact_point_ids"],
-            }
-        )
+    subject = ctx.audit_subject or values.get(f"{route.audit}_id") or (ctx.actor.get("referrer_id") or "-")
+    auditing.record(ports, ctx, route.name, route.audit, subject, outcome)
+    if outcome == "allowed":
+        for named in ctx.named:
+            auditing.record(ports, ctx, f"{route.name}: first name", "registration", named, outcome)
 
 
 def _unauthorised(ctx: Context) -> Response:
+    if ctx.route.personal:  # no live personal session: the one page every bad link gets
+        return render_bad_link(ctx)
     if ctx.account is None:
         if ctx.route.kind == "page":
             return redirect(f"/login?next={ctx.request.path}")
@@ -262,4 +285,6 @@ def _not_found(request: Request) -> Response:
 
 
 def _page_error(ctx: Context, status: int, reason: str | None = None) -> Response:
+    if ctx.route.personal and status == 404:  # an erased registration looks like any bad link
+        return render_bad_link(ctx)
     return render_error(ctx.request, status, reason, ctx=ctx)

@@ -7,12 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .auth import PUBLIC, ROLES
+from .auth import PARTICIPANT, PUBLIC, ROLES
 
 EVERYONE = (PUBLIC, *ROLES)
 SIGNED_IN = ROLES
 STAFF = ("national_admin", "contact_point_staff")
 ADMIN = ("national_admin",)
+# The personal pages (/me…): the person their link opened, known by the flokk_me cookie alone.
+PERSON = (PARTICIPANT,)
+PERSON_OR_PUBLIC = (PUBLIC, PARTICIPANT)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,10 @@ class Route:
     summary: str = ""
     tag: str = "api"
     rate_limited: bool = False
+    # A personal page: the caller is the participant of the flokk_me cookie or the public (accounts
+    # are not looked at), and every answer carries no-store and no-referrer.
+    personal: bool = False
+    status: int = 200  # the success status (OpenAPI)
     example: dict | None = field(default=None, hash=False, compare=False)  # a valid body, for docs and tests
     path_example: dict | None = field(default=None, hash=False, compare=False)
 

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from services.common.contracts import (
     CONTACT_PURPOSES,
+    WEEKDAYS,
     GroupClosed,
     GroupRejected,
     Id,
@@ -16,6 +17,7 @@ from services.common.contracts import (
 
 from . import figures
 from .auth import ROLES
+from .domain import PURPOSES
 
 
 def _reason_of(event_schema):
@@ -56,10 +58,21 @@ class SessionOutput(Schema):
 class TokenInput(StrictSchema):
     account_id = Id(required=True)
     label = fields.String(required=True, validate=validate.Length(1, 100))
+    expires_in_days = fields.Integer(validate=validate.Range(1, 365), strict=True)
 
 
 class TokenOutput(Schema):
     token = fields.String()
+    token_id = fields.String()
+
+
+class TokenRecord(Schema):
+    token_id = fields.String()
+    label = fields.String()
+    account_id = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    last_used_at = fields.DateTime(allow_none=True)
 
 
 class Created(Schema):
@@ -79,6 +92,27 @@ class ConfirmInput(StrictSchema):
     meeting_place_id = Id(required=True)
     first_meeting_at = Timestamp(required=True)
     starter_id = Id(required=True)
+    handover_planned_on = fields.Date()  # YYYY-MM-DD; when the starter means to hand over
+    override_reason = fields.String(validate=validate.Length(1, 300))  # to confirm against a rule of matching
+
+
+class Schedule(StrictSchema):
+    weekday = fields.String(required=True, validate=validate.OneOf(WEEKDAYS))
+    start_time = fields.String(
+        required=True, validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use HH:MM, 24-hour clock.")
+    )
+    every = fields.String(required=True, validate=validate.OneOf(("week", "other_week")))
+    meeting_place_id = Id(required=True)
+
+
+class HandoverInput(StrictSchema):
+    checkin_registration_ids = fields.List(Id(), required=True, validate=validate.Length(max=2))
+    schedule = fields.Nested(Schedule, required=True)
+
+
+class CheckinSent(Schema):
+    checkin_id = fields.String()
+    due_at = fields.String()
 
 
 class AdvanceInput(StrictSchema):
@@ -110,6 +144,12 @@ class ContactPointQuery(StrictSchema):
 
 class MapQuery(StrictSchema):
     lang = fields.String(validate=validate.OneOf(("nb", "nn", "en")))
+
+
+class PurposeQuery(StrictSchema):
+    """Why an audited read happens: one of the reasons the pages offer (not free text, not a header)."""
+
+    purpose = fields.String(validate=validate.OneOf(PURPOSES))
 
 
 class AuditQuery(StrictSchema):

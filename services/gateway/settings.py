@@ -9,7 +9,13 @@ SETTINGS = (
     Setting(
         "FLOKK_COOKIE_SECURE",
         None,
-        "Send the session cookie only over HTTPS (default: on outside test and demo).",
+        "Send the session cookies (staff's and the personal page's) only over HTTPS (default: on outside test"
+        " and demo).",
+    ),
+    Setting(
+        "FLOKK_TRUSTED_PROXIES",
+        None,
+        "Addresses or networks (comma-separated) of the proxies whose X-Forwarded-For names the client.",
     ),
     Setting("FLOKK_RATE_LIMIT", "30/60", "Public form requests allowed per client address: COUNT/SECONDS."),
     Setting(

@@ -1,15 +1,30 @@
-"""The gateway's own database: accounts, API tokens, sessions and the audit log."""
+"""The gateway's own database: accounts, API tokens, sessions (staff's and personal), sign-in
+failures and the audit log (which the gateway only adds to and reads; kept two years by a TTL index;
+exempt from erasure: docs/design.md §5)."""
 
+import uuid
 from datetime import timedelta
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.common import clock
 from services.common.errors import Conflict
 from services.common.store import Storage
 
+from .domain import PERSONAL_SESSION_LONGEST
+
 SESSION_LIFETIME = timedelta(hours=8)
+#: A session nobody used for this long is over (issue 17).
+SESSION_IDLE = timedelta(minutes=30)
+#: How often a session's or a token's last use is written down (not on every request).
+TOUCH_EVERY = timedelta(seconds=60)
+#: Tokens issued before tokens expired got this long from the migration on.
+LEGACY_TOKEN_LIFETIME = timedelta(days=90)
+#: The audit log is kept two years (design §5).
+AUDIT_KEPT = timedelta(days=2 * 366)
+#: Sign-in failures are counted in a window of this length (handlers/sessions.py).
+FAILURE_WINDOW = timedelta(minutes=15)
 
 
 class GatewayStorage(Storage):
@@ -18,7 +33,19 @@ class GatewayStorage(Storage):
         db.accounts.create_index("email", unique=True)
         db.accounts.create_index("referrer_id")
         db.sessions.create_index("expires_at", expireAfterSeconds=0)
+        db.tokens.create_index("token_id", unique=True, sparse=True)
+        db.tokens.create_index("expires_at", expireAfterSeconds=0)
         db.audit.create_index([("subject_id", ASCENDING), ("at", DESCENDING)])
+        db.audit.create_index("at", expireAfterSeconds=int(AUDIT_KEPT.total_seconds()))
+        db.login_failures.create_index("last_at", expireAfterSeconds=int(FAILURE_WINDOW.total_seconds()) * 2)
+        db.personal_sessions.create_index("expires_at", expireAfterSeconds=0)
+        db.personal_sessions.create_index("registration_id")
+        # Tokens issued before tokens expired: 90 days from this migration on, and an id to revoke them by.
+        for legacy in db.tokens.find({"expires_at": {"$exists": False}}, {"_id": 1}):
+            db.tokens.update_one(
+                {"_id": legacy["_id"], "expires_at": {"$exists": False}},
+                {"$set": {"expires_at": clock.now() + LEGACY_TOKEN_LIFETIME, "token_id": new_token_id()}},
+            )
 
     # accounts
     def add_account(self, account):
@@ -37,40 +64,117 @@ class GatewayStorage(Storage):
     def account_by_referrer_id(self, referrer_id):
         return self.db.accounts.find_one({"referrer_id": referrer_id, "role": "referrer", "active": True})
 
-    # API tokens (stored as digests)
-    def add_token(self, token_digest, account_id, label):
+    # API tokens (stored as digests; `token_id` names one without being it)
+    def add_token(self, token_digest, account_id, label, expires_at):
+        token_id = new_token_id()
         self.db.tokens.insert_one(
-            {"_id": token_digest, "account_id": account_id, "label": label, "created_at": clock.now()}
+            {
+                "_id": token_digest,
+                "token_id": token_id,
+                "account_id": account_id,
+                "label": label,
+                "created_at": clock.now(),
+                "expires_at": expires_at,
+                "last_used_at": None,
+            }
         )
+        return token_id
 
     def account_for_token(self, token_digest):
         token = self.db.tokens.find_one({"_id": token_digest})
-        return self.account(token["account_id"]) if token else None
+        now = clock.now()
+        if token is None or token["expires_at"] <= now:
+            return None
+        if token.get("last_used_at") is None or token["last_used_at"] <= now - TOUCH_EVERY:
+            self.db.tokens.update_one({"_id": token_digest}, {"$set": {"last_used_at": now}})
+        return self.account(token["account_id"])
+
+    def tokens(self):
+        return list(self.db.tokens.find({"expires_at": {"$gt": clock.now()}}, {"_id": 0}).sort("created_at", ASCENDING))
+
+    def revoke_token(self, token_id):
+        """The token's record, deleted (None if there was none)."""
+        return self.db.tokens.find_one_and_delete({"token_id": token_id}, projection={"_id": 0})
 
     # sessions (stored as digests)
     def add_session(self, session_digest, account_id, csrf_token):
+        now = clock.now()
         self.db.sessions.insert_one(
             {
                 "_id": session_digest,
                 "account_id": account_id,
                 "csrf": csrf_token,
-                "expires_at": clock.now() + SESSION_LIFETIME,
+                "expires_at": now + SESSION_LIFETIME,
+                "last_seen_at": now,
             }
         )
 
     def session(self, session_digest):
+        """The session, if it lives and was used within SESSION_IDLE; this use is written down."""
         found = self.db.sessions.find_one({"_id": session_digest})
-        if found is None or found["expires_at"] <= clock.now():
+        now = clock.now()
+        if found is None or found["expires_at"] <= now or found.get("last_seen_at", now) <= now - SESSION_IDLE:
             return None
+        if found.get("last_seen_at", now) <= now - TOUCH_EVERY:
+            self.db.sessions.update_one({"_id": session_digest}, {"$set": {"last_seen_at": now}})
         return found
 
     def drop_session(self, session_digest):
         self.db.sessions.delete_one({"_id": session_digest})
 
-    # audit log
+    # personal sessions (stored as digests): a person on their own page, by the link they opened
+    def add_personal_session(self, session_digest, registration_id, csrf_token, now):
+        self.db.personal_sessions.insert_one(
+            {
+                "_id": session_digest,
+                "registration_id": registration_id,
+                "csrf": csrf_token,
+                "started_at": now,
+                "seen_at": now,
+                "expires_at": now + PERSONAL_SESSION_LONGEST,
+            }
+        )
+
+    def personal_session(self, session_digest):
+        return self.db.personal_sessions.find_one({"_id": session_digest})
+
+    def touch_personal_session(self, session_digest, now):
+        self.db.personal_sessions.update_one({"_id": session_digest}, {"$set": {"seen_at": now}})
+
+    def drop_personal_session(self, session_digest):
+        self.db.personal_sessions.delete_one({"_id": session_digest})
+
+    def drop_personal_sessions(self, registration_id):
+        self.db.personal_sessions.delete_many({"registration_id": registration_id})
+
+    # sign-in failures, by the digest of the e-mail address as submitted
+    def sign_in_failures(self, key):
+        """The failures within the window, oldest first."""
+        found = self.db.login_failures.find_one({"_id": key})
+        now = clock.now()
+        return [moment for moment in (found["at"] if found else []) if moment > now - FAILURE_WINDOW]
+
+    def add_sign_in_failure(self, key, at):
+        """Record one failure; returns the failures within the window, this one included."""
+        found = self.db.login_failures.find_one_and_update(
+            {"_id": key},
+            {"$push": {"at": {"$each": [at], "$slice": -20}}, "$set": {"last_at": at}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return [moment for moment in found["at"] if moment > at - FAILURE_WINDOW]
+
+    def clear_sign_in_failures(self, key):
+        self.db.login_failures.delete_one({"_id": key})
+
+    # audit log: insert and read only
     def audit(self, entry):
         self.db.audit.insert_one(dict(entry))
 
     def audit_entries(self, subject_id=None, limit=200):
         query = {"subject_id": subject_id} if subject_id else {}
         return list(self.db.audit.find(query, {"_id": 0}).sort("at", DESCENDING).limit(limit))
+
+
+def new_token_id():
+    return f"tok-{uuid.uuid4().hex[:16]}"

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from services.common.dates import OSLO, date_words, time_words
+from services.common.dates import OSLO, clock_words, date_words, time_words
 
 REFERENCE_LENGTH = 8
 Translate = Callable[..., str]
@@ -145,6 +145,9 @@ class Words:
 
     def day(self, value: Any) -> str:
         return date_text(value, self.lang)
+
+    def clock(self, value: Any) -> str:
+        return clock_words(str(value or ""), self.lang)
 
     def count(self, key: str, count: int, **values: Any) -> str:
         return count_text(self.t, key, count, **values)

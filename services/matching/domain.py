@@ -235,6 +235,19 @@ def widen(
     return changed
 
 
+def pools_to_plan(entry: Doc, widened: Doc) -> list[str]:
+    """The pools a widening gives new options in: a pool the person now visits; and every pool
+    of theirs when they may now join a mixed group (they accept one) or a group of four. A step
+    that adds nothing (no neighbour, no digital group they accept) plans nothing again."""
+    before = {w["step"] for w in entry["widening"]}
+    new = {w["step"] for w in widened["widening"]} - before
+    visited = {v["pool"] for v in entry["visits"]}
+    pools = [pool for pool in pools_of(widened) if pool not in visited and pool != widened["home_pool"]]
+    if "group_of_four" in new or ("mixed_themes" in new and widened["profile"]["open_to_mixed"]):
+        pools = pools_of(widened)
+    return pools
+
+
 def pools_of(entry: Doc) -> list[str]:
     return [entry["home_pool"]] + [v["pool"] for v in entry["visits"] if v["pool"] != entry["home_pool"]]
 
@@ -265,6 +278,7 @@ def pool_settings(
     contact_point: Doc | None,
     widening_days: WideningDays,
     exact_budget: float = engine.DEFAULT_EXACT_BUDGET,
+    exact_workers: int = engine.DEFAULT_EXACT_WORKERS,
 ) -> engine.PoolSettings:
     contact_point = contact_point or {}
     return engine.PoolSettings(
@@ -275,6 +289,7 @@ def pool_settings(
         digital=pool.endswith(DIGITAL_SUFFIX),
         widening_days=dict(widening_days),
         exact_budget=exact_budget,
+        exact_workers=exact_workers,
     )
 
 
@@ -308,7 +323,7 @@ def group_event(group: Doc, **extra: Any) -> Doc:
 def transition(group: Doc, to_state: str, now: datetime) -> Doc:
     """The changes that move a group to `to_state`, or RuleBroken if the lifecycle forbids it."""
     if to_state not in TRANSITIONS.get(group["state"], ()):
-        raise RuleBroken({"state": [f"A {group['state']} group cannot become {to_state}."]})
+        raise RuleBroken({"state": ["wrong_state"]})
     return {"state": to_state, "history": group["history"] + [{"state": to_state, "at": now}]}
 
 
@@ -427,5 +442,5 @@ def check_assignment(profile: Doc, contact_point: Doc | None) -> None:
     home = profile.get("municipality_number")
     if profile.get("not_in_own_municipality") and home in (contact_point.get("municipalities") or ()):
         raise RuleBroken(
-            {"contact_point_id": ["Serves the person's home municipality, where they asked not to be placed."]}
+            {"contact_point_id": ["home_municipality"]}  # it serves where they asked not to be placed
         )

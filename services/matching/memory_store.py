@@ -376,13 +376,28 @@ class MemoryMatchingStore:
         rejected = [*state.get("rejected", []), sorted(registration_ids)]
         self._write(uow, self.pool_states, pool, {**state, "rejected": rejected})
 
-    def mark_dirty(self, uow: UnitOfWork, pool: str) -> None:
+    def mark_dirty(self, uow: UnitOfWork, pool: str, due_at: datetime | None = None) -> None:
         state = self.pool_states.get(pool) or {"_id": pool}
-        self._write(uow, self.pool_states, pool, {**state, "dirty": True, "seq": state.get("seq", 0) + 1})
+        if state.get("dirty") is True and (state.get("due_at") is None or (due_at and state["due_at"] <= due_at)):
+            due_at = state.get("due_at")
+        marked = {**state, "dirty": True, "seq": state.get("seq", 0) + 1, "due_at": due_at}
+        self._write(uow, self.pool_states, pool, marked)
 
-    def dirty_pools(self, limit: int = 50) -> list[Doc]:
-        dirty = [state for state in self.pool_states if state.get("dirty") is True]
+    def dirty_pools(
+        self, limit: int = 50, now: datetime | None = None, resolved_before: datetime | None = None
+    ) -> list[Doc]:
+        def ready(state: Doc) -> bool:
+            due, resolved = state.get("due_at"), state.get("last_resolved_at")
+            return (now is None or due is None or due <= now) and (
+                resolved_before is None or resolved is None or resolved <= resolved_before
+            )
+
+        dirty = [state for state in self.pool_states if state.get("dirty") is True and ready(state)]
         return [{"_id": state["_id"], "seq": state.get("seq")} for state in dirty[:limit]]
+
+    def note_resolved(self, uow: UnitOfWork, pool: str, now: datetime) -> None:
+        state = self.pool_states.get(pool) or {"_id": pool}
+        self._write(uow, self.pool_states, pool, {**state, "last_resolved_at": now})
 
     def clear_dirty(self, pool: str, seq: int) -> None:
         """Only if nothing marked it again meanwhile (no lost wake-up)."""
@@ -456,6 +471,7 @@ class MemoryMatchingStore:
         return [
             {"_id": g["_id"], "contact_point_id": g["contact_point_id"], "history": copy.deepcopy(g["history"])}
             for g in self.groups
+            if g.get("closed_reason") != "superseded"  # a replaced proposal was never a group
         ]
 
     def checkin_answers(self) -> dict[str, list[Doc]]:

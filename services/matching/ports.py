@@ -21,9 +21,10 @@ Doc = dict[str, Any]
 Candidates = list[Doc]
 
 #: Keys of the nameko config that hold the settings (the days per widening step as JSON, and
-#: CP-SAT's work budget per pool).
+#: CP-SAT's work budget per pool and its number of workers).
 WIDENING_KEY = "FLOKK_MATCHING_WIDENING_DAYS"
 EXACT_BUDGET_KEY = "FLOKK_MATCHING_EXACT_BUDGET"
+EXACT_WORKERS_KEY = "FLOKK_MATCHING_EXACT_WORKERS"
 CHECKIN_MONTHS_KEY = "FLOKK_CHECKIN_MONTHS"
 
 
@@ -139,9 +140,24 @@ class Pools(Protocol):
     def forget_acquaintances(self, uow: UnitOfWork, registration_id: str) -> None: ...
     def pool_state(self, pool: str, uow: UnitOfWork | None = None) -> Doc: ...
     def add_rejected(self, uow: UnitOfWork, pool: str, registration_ids: Iterable[str]) -> None: ...
-    def mark_dirty(self, uow: UnitOfWork, pool: str) -> None: ...
-    def dirty_pools(self, limit: int = 50) -> list[Doc]: ...
+
+    def mark_dirty(self, uow: UnitOfWork, pool: str, due_at: datetime | None = None) -> None:
+        """The pool is to be planned again, from `due_at` on (None: at once); a pool marked
+        already keeps its earlier time."""
+        ...
+
+    def dirty_pools(
+        self, limit: int = 50, now: datetime | None = None, resolved_before: datetime | None = None
+    ) -> list[Doc]:
+        """Pools marked to be planned again: due by `now`, and not re-solved since
+        `resolved_before` (each condition only when given)."""
+        ...
+
     def clear_dirty(self, pool: str, seq: int) -> None: ...
+
+    def note_resolved(self, uow: UnitOfWork, pool: str, now: datetime) -> None:
+        """A re-solve changed the pool's proposals now (`last_resolved_at`: one an hour)."""
+        ...
 
 
 class Cohorts(Protocol):
@@ -237,11 +253,15 @@ def no_lock(pool: str) -> AbstractContextManager[None]:
 @dataclass(frozen=True)
 class Settings:
     """What the deployment tunes: the days of waiting that earn each widening step, the work
-    budget of the exact solver per pool, and the months after a group's start its check-ins fall due."""
+    budget (deterministic seconds) and workers of the exact solver per pool, and the months after
+    a group's start its check-ins fall due. `online` is the policy of design §4.13 (re-solving
+    unconfirmed proposals); off, matching plans as it did before it (the replay compares the two)."""
 
     widening_days: Mapping[str, int] = field(default_factory=lambda: dict(engine.DEFAULT_WIDENING_DAYS))
     exact_budget: float = engine.DEFAULT_EXACT_BUDGET
+    exact_workers: int = engine.DEFAULT_EXACT_WORKERS
     checkin_months: tuple[int, ...] = life.DEFAULT_CHECKIN_MONTHS
+    online: bool = True
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Settings":
@@ -250,11 +270,13 @@ class Settings:
         configured = config.get(WIDENING_KEY)
         if configured:
             widening.update(json.loads(configured) if isinstance(configured, str) else configured)
-        return cls(
-            widening,
-            float(config.get(EXACT_BUDGET_KEY) or engine.DEFAULT_EXACT_BUDGET),
-            life.checkin_months(config.get(CHECKIN_MONTHS_KEY)),
-        )
+        budget = float(config.get(EXACT_BUDGET_KEY) or engine.DEFAULT_EXACT_BUDGET)
+        workers = int(config.get(EXACT_WORKERS_KEY) or engine.DEFAULT_EXACT_WORKERS)
+        if budget <= 0:
+            raise ValueError(f"{EXACT_BUDGET_KEY}: must be above 0 deterministic seconds (got {budget})")
+        if workers < 1:
+            raise ValueError(f"{EXACT_WORKERS_KEY}: must be at least 1 (got {workers})")
+        return cls(widening, budget, workers, life.checkin_months(config.get(CHECKIN_MONTHS_KEY)))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,16 @@ SETTINGS = (
         None,
         'Days of waiting that earn each widening step, as JSON over the defaults (e.g. {"neighbouring": 21}).',
     ),
-    Setting("FLOKK_MATCHING_EXACT_BUDGET", None, "Work budget of the exact solver per pool (default: the engine's)."),
+    Setting(
+        "FLOKK_MATCHING_EXACT_BUDGET",
+        None,
+        "Work budget of the exact solver per pool, in CP-SAT's deterministic seconds (default: the engine's).",
+    ),
+    Setting(
+        "FLOKK_MATCHING_EXACT_WORKERS",
+        None,
+        "CP-SAT workers per exact solve (default 1; a fixed number keeps the groups deterministic).",
+    ),
     Setting("FLOKK_MATCHING_SWEEP_SECONDS", "60", "How often the sweep widens and re-plans pools (read at import)."),
     Setting(
         "FLOKK_CHECKIN_MONTHS",

@@ -212,13 +212,32 @@ class MatchingStorage(Storage):
             {"_id": pool}, {"$push": {"rejected": sorted(registration_ids)}}, upsert=True, session=uow.session
         )
 
-    def mark_dirty(self, uow, pool):
+    def mark_dirty(self, uow, pool, due_at=None):
+        """A pool marked already keeps its earlier due time (one read and one write, in the
+        transaction)."""
+        state = uow.db.pool_state.find_one({"_id": pool}, session=uow.session) or {}
+        if state.get("dirty") is True and (state.get("due_at") is None or (due_at and state["due_at"] <= due_at)):
+            due_at = state.get("due_at")
         uow.db.pool_state.update_one(
-            {"_id": pool}, {"$set": {"dirty": True}, "$inc": {"seq": 1}}, upsert=True, session=uow.session
+            {"_id": pool},
+            {"$set": {"dirty": True, "due_at": due_at}, "$inc": {"seq": 1}},
+            upsert=True,
+            session=uow.session,
         )
 
-    def dirty_pools(self, limit=50):
-        return list(self.db.pool_state.find({"dirty": True}, {"seq": 1}).limit(limit))
+    def dirty_pools(self, limit=50, now=None, resolved_before=None):
+        conditions = [{"dirty": True}]
+        if now is not None:
+            conditions.append({"$or": [{"due_at": None}, {"due_at": {"$lte": now}}]})
+        if resolved_before is not None:
+            conditions.append({"$or": [{"last_resolved_at": None}, {"last_resolved_at": {"$lte": resolved_before}}]})
+        query = {"$and": conditions}
+        return list(self.db.pool_state.find(query, {"seq": 1}).limit(limit))
+
+    def note_resolved(self, uow, pool, now):
+        uow.db.pool_state.update_one(
+            {"_id": pool}, {"$set": {"last_resolved_at": now}}, upsert=True, session=uow.session
+        )
 
     def clear_dirty(self, pool, seq):
         """Only if nothing marked it again meanwhile (no lost wake-up)."""
@@ -277,7 +296,10 @@ class MatchingStorage(Storage):
         return self.db.figure_people.find({})
 
     def group_histories(self):
-        return list(self.db.groups.find({}, {"contact_point_id": 1, "history": 1}))
+        """Replaced proposals (closed as superseded) were never groups: left out."""
+        return list(
+            self.db.groups.find({"closed_reason": {"$ne": "superseded"}}, {"contact_point_id": 1, "history": 1})
+        )
 
     def checkin_answers(self):
         answers = {}

@@ -261,11 +261,15 @@ def unroutable_messages(event_id: str, registration_id: str, national_office_id:
     ]
 
 
-def proposal_messages(event_id: str, data: dict[str, Any]) -> list[Message]:
-    """Staff hear that a proposal waits: its size and reference, never its theme or explanation."""
+def proposal_messages(occurred_at: datetime, data: dict[str, Any]) -> list[Message]:
+    """Staff hear that a proposal waits: its size and reference, never its theme or explanation.
+    At most once an hour per contact point (matching's re-solves may replace proposals): the
+    message's cause is the contact point and the hour, so later proposals of that hour find it
+    in the delivery log and send nothing."""
+    hour = occurred_at.astimezone(OSLO).strftime("%Y-%m-%dT%H")
     return [
         Message(
-            event_id,
+            derived_cause("proposals_ready", data["contact_point_id"], hour),
             staff(data["contact_point_id"]),
             PROPOSAL_READY,
             None,
@@ -418,7 +422,7 @@ WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def schedule_text(schedule: dict[str, Any], language: str) -> str:
     """'hver torsdag kl. 18.00' / 'annakvar torsdag kl. 18.00' / 'every other Thursday at 18:00'."""
     weekday = dates.WEEKDAYS[language][WEEKDAY_KEYS.index(schedule["weekday"])]
-    clock = schedule["start_time"] if language == "en" else schedule["start_time"].replace(":", ".")
+    clock = dates.clock_words(schedule["start_time"], language)
     return SCHEDULE_WORDS[language][schedule["every"]].format(weekday=weekday, time=clock)
 
 

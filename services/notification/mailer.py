@@ -1,4 +1,7 @@
 """The SMTP channel: settings read in setup(), connections kept open and reused, plain text + HTML.
+Each connection is upgraded with STARTTLS (the relay's certificate checked against the system's or
+SMTP_CA_FILE's CAs) and signs in with SMTP_USERNAME/SMTP_PASSWORD when configured; production
+sends nothing in the clear (SMTP_STARTTLS is on unless set off), and never a password.
 
 A connection serves one message at a time; idle ones wait in a small pool and are closed after
 `IDLE_SECONDS` (before a relay drops them). A reused connection the server has closed meanwhile
@@ -8,6 +11,7 @@ so a message is not sent twice by this retry.
 """
 
 import smtplib
+import ssl
 import time
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -36,10 +40,29 @@ class _Connection(smtplib.SMTP):
 
 
 class SmtpMailer:
-    def __init__(self, host, port, timeout=10, clock=time.monotonic, connect=_Connection):
+    def __init__(self, host, port, timeout=10, clock=time.monotonic, connect=_Connection, tls=None, credentials=None):
+        """`tls`: an ssl.SSLContext to STARTTLS with; `credentials`: (username, password) for AUTH,
+        only over TLS."""
+        if credentials and tls is None:
+            raise ValueError("SMTP AUTH needs STARTTLS: a password never goes in the clear")
         self.host, self.port, self.timeout = host, port, timeout
         self.clock, self.connect = clock, connect
+        self.tls, self.credentials = tls, credentials
         self._idle = []  # [(connection, returned_at)], most recently returned last
+
+    def _open(self):
+        """A new connection, upgraded and signed in as configured."""
+        connection = self.connect(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.tls is not None:
+                connection.starttls(context=self.tls)  # SMTPNotSupportedError if the relay offers none
+                connection.ehlo()
+            if self.credentials:
+                connection.login(*self.credentials)
+        except BaseException:
+            _close(connection)
+            raise
+        return connection
 
     def send(self, to, rendered, message_id):
         """Send one message; raises DeliveryFailure (transient for 4xx and connection trouble)."""
@@ -71,7 +94,7 @@ class SmtpMailer:
             _close(connection)
             if not reused or connection.message_started:
                 raise
-            connection = self.connect(self.host, self.port, timeout=self.timeout)  # stale: once more, fresh
+            connection = self._open()  # stale: once more, fresh
             try:
                 connection.send_message(message)
             except BaseException:
@@ -93,7 +116,7 @@ class SmtpMailer:
             if now - returned_at < IDLE_SECONDS:
                 return connection, True
             _close(connection)
-        return self.connect(self.host, self.port, timeout=self.timeout), False
+        return self._open(), False
 
     def _release(self, connection):
         if len(self._idle) >= MAX_IDLE_CONNECTIONS:
@@ -113,10 +136,24 @@ def _close(connection):
         connection.close()
 
 
+def tls_context(settings):
+    """The STARTTLS context as SMTP_STARTTLS says (unset: on in production, off in test and demo)."""
+    configured = settings.get_optional("SMTP_STARTTLS")
+    if not (settings.production if configured in (None, "") else settings.as_flag("SMTP_STARTTLS")):
+        return None
+    return ssl.create_default_context(cafile=settings.get_optional("SMTP_CA_FILE") or None)
+
+
 class Mailer(DependencyProvider):
     def setup(self):
         settings = for_container(self.container)
-        self.mailer = SmtpMailer(settings["SMTP_HOST"], settings.as_int("SMTP_PORT"))
+        username = settings.get_optional("SMTP_USERNAME")
+        self.mailer = SmtpMailer(
+            settings["SMTP_HOST"],
+            settings.as_int("SMTP_PORT"),
+            tls=tls_context(settings),
+            credentials=(username, settings["SMTP_PASSWORD"]) if username else None,
+        )
 
     def stop(self):
         self.mailer.close()

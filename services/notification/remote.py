@@ -10,6 +10,8 @@ from typing import Any, Protocol
 
 from nameko.exceptions import RemoteError
 
+from services.common.actors import SELF
+
 from .ports import Record
 
 
@@ -22,16 +24,17 @@ class ContactPointCache(Protocol):
 
 
 class _Answers:
-    """One method of another service, asked once per key; None where that service says NotFound."""
+    """One method of another service, asked once per key as notification itself (`actors.SELF`,
+    signed by the proxy); None where that service says NotFound."""
 
-    def __init__(self, ask: Callable[[str], Record]) -> None:
+    def __init__(self, ask: Callable[[str, Any], Record]) -> None:
         self._ask = ask
         self._known: dict[str, Record | None] = {}
 
     def __call__(self, key: str) -> Record | None:
         if key not in self._known:
             try:
-                self._known[key] = self._ask(key)
+                self._known[key] = self._ask(key, SELF)
             except RemoteError as exc:
                 if exc.exc_type != "NotFound":
                     raise
@@ -57,10 +60,6 @@ class RemoteGateway:
         return self._referrers(referrer_id)
 
 
-#: Who notification is when it asks for what only it may read (a group's video link).
-SERVICE_ACTOR = {"role": "service", "service": "notification"}
-
-
 class RemoteDirectory:
     def __init__(self, proxy: Any, cache: ContactPointCache) -> None:
         self._proxy, self._cache = proxy, cache
@@ -72,9 +71,9 @@ class RemoteDirectory:
         answer = self._links(f"{contact_point_id}|{meeting_place_id}")
         return answer["video_url"] if answer else None
 
-    def _ask_link(self, key: str) -> Record:
+    def _ask_link(self, key: str, actor: Any) -> Record:
         contact_point_id, meeting_place_id = key.split("|", 1)
-        found: Record = self._proxy.meeting_link(meeting_place_id, SERVICE_ACTOR, contact_point_id=contact_point_id)
+        found: Record = self._proxy.meeting_link(meeting_place_id, actor, contact_point_id=contact_point_id)
         return found
 
     def get_contact_point(self, contact_point_id: str, fresh: bool = False) -> Record:

@@ -33,11 +33,15 @@ class NotificationStorage(Storage):
         return self.db.deliveries.find_one({"_id": notification_id})
 
     def settle(self, uow, record):
-        """Record a final outcome (sent / failed) once: False if it was already settled."""
-        existing = uow.db.deliveries.find_one({"_id": record["_id"]}, session=uow.session)
-        if existing is not None and existing["status"] in SETTLED:
+        """Record a final outcome (sent / failed) once: False if it was already settled. Usually
+        one conditional write, over this worker's claim; a read only when nothing unsettled was
+        there to replace (a failure settled without a claim, or a message settled before)."""
+        unsettled = {"_id": record["_id"], "status": {"$nin": list(SETTLED)}}
+        if uow.db.deliveries.replace_one(unsettled, record, session=uow.session).matched_count:
+            return True
+        if uow.db.deliveries.find_one({"_id": record["_id"]}, {"_id": 1}, session=uow.session) is not None:
             return False
-        uow.db.deliveries.replace_one({"_id": record["_id"]}, record, upsert=True, session=uow.session)
+        uow.db.deliveries.insert_one(record, session=uow.session)
         return True
 
     def claim(self, notification_id, now, lease_until, claimable=()):
@@ -48,11 +52,8 @@ class NotificationStorage(Storage):
         between racing workers), an existing one a conditional update. No `$or` filter: the
         development store answers a top-level operator by scanning the whole delivery log."""
         claimed = {"$set": {"status": "sending", "lease_until": lease_until}}
-        try:
-            self.db.deliveries.insert_one({"_id": notification_id, "status": "sending", "lease_until": lease_until})
+        if self.claim_new(notification_id, lease_until):
             return True
-        except DuplicateKeyError:
-            pass
         expired = {"_id": notification_id, "status": "sending", "lease_until": {"$lt": now}}
         if self.db.deliveries.update_one(expired, claimed).modified_count:
             return True
@@ -63,6 +64,14 @@ class NotificationStorage(Storage):
             ).modified_count
             == 1
         )
+
+    def claim_new(self, notification_id, lease_until):
+        """Claim a message the log does not know yet, with one insert: False if it is there."""
+        try:
+            self.db.deliveries.insert_one({"_id": notification_id, "status": "sending", "lease_until": lease_until})
+            return True
+        except DuplicateKeyError:
+            return False
 
     def unclaim(self, notification_id, previous_status=None):
         """Give the claim back after a failed attempt: to 'held', or gone if it was new."""

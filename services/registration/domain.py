@@ -188,6 +188,35 @@ def require_staff_of(actor: Actor, registration: Registration) -> None:
         raise Forbidden("only staff of the person's contact point may do this")
 
 
+def require_may_read_contact(actor: Actor, registration: Registration | None = None) -> None:
+    """Contact details: notification's own identity, or the gateway's staff view (staff of the
+    person's contact point, the national office). Without the registration, the caller alone is
+    checked (before the store is read, so an outsider learns nothing, not even that it exists)."""
+    actor = actor or {}
+    if actor.get("role") == "service" and actor.get("service") == "notification":
+        return
+    if actor.get("issuer") == "gateway" and actor.get("role") in ("contact_point_staff", "national_admin"):
+        if registration is not None:
+            require_staff_of(actor, registration)
+        return
+    raise Forbidden("only notification and the gateway's staff view may read contact details")
+
+
+def contact_read(actor: Actor, registration_id: str, outcome: str, at: datetime) -> dict[str, Any]:
+    """The log entry of one contact_details call: who, for whom, why, with what outcome; no detail."""
+    actor = actor or {}
+    return {
+        "at": at,
+        "registration_id": registration_id,
+        "role": actor.get("role"),
+        "account_id": actor.get("account_id"),
+        "service": actor.get("service"),
+        "purpose": actor.get("purpose"),
+        "request_id": actor.get("request_id"),
+        "outcome": outcome,
+    }
+
+
 def require_own_referral(actor: Actor, registration: Registration) -> None:
     actor = actor or {}
     referral = registration.get("referral") or {}
@@ -199,9 +228,15 @@ def require_own_referral(actor: Actor, registration: Registration) -> None:
         raise Forbidden("a referrer may read only the status of their own referrals")
 
 
+#: Who may register a person (the public form signs as `public`; `ops` is the project's tools).
+REGISTERING_ROLES = ("public", "integration", "referrer", "contact_point_staff", "national_admin", "ops")
+
+
 def check_register_actor(actor: Actor, data: Intake) -> None:
     """A referrer registers only on their own behalf of referral, with the person's consent attested."""
     actor = actor or {}
+    if actor.get("role") not in REGISTERING_ROLES:
+        raise Forbidden(f"role {actor.get('role')!r} may not register people")
     if actor.get("role") != "referrer":
         return
     referral = data.get("referral") or {}

@@ -113,6 +113,10 @@ class RegistrationStore(Protocol):
 
     def rotate_contacts(self) -> int: ...
 
+    def record_contact_read(self, entry: dict[str, Any]) -> None:
+        """One entry of the log of contact_details calls (kept two years, never erased)."""
+        ...
+
     def counts(self) -> dict[str, int]: ...
 
     # --- the person's own page (issue 13) ------------------------------------------------------

@@ -61,7 +61,7 @@ class NewCohort(StrictSchema):
             return  # the slot's own fields failed, and say why
         low, high = PARTS_OF_DAY_HOURS[slot["part_of_day"]]
         if not low <= slot["start_time"] < high:
-            raise ValidationError({"start_time": [f"A {slot['part_of_day']} starts from {low} and before {high}."]})
+            raise ValidationError({"start_time": ["outside_part_of_day"]})
 
 
 #: The clock times each part of day covers, as "HH:MM" (compared as text).

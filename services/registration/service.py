@@ -80,11 +80,11 @@ class RegistrationService:
     # --- RPC (docs/rpc.md) ----------------------------------------------------------------------
 
     @rpc
-    def register(self, payload, actor=None):
+    def register(self, payload, actor):
         return handlers.register(self._ports(), payload, actor)
 
     @rpc
-    def register_cohort(self, submission, actor=None):
+    def register_cohort(self, submission, actor):
         return handlers.register_cohort(self._ports(), submission, actor)
 
     @rpc
@@ -176,9 +176,9 @@ class RegistrationService:
         return handlers.referral_status(self._ports(), registration_id, actor)
 
     @rpc
-    def contact_details(self, registration_id):
-        """For notification only, at send time: contact details never travel on the bus."""
-        return handlers.contact_details(self._ports(), registration_id)
+    def contact_details(self, registration_id, actor):
+        """For notification at send time and the gateway's staff view: never on the bus."""
+        return handlers.contact_details(self._ports(), registration_id, actor)
 
     @rpc
     def rotate_contact_keys(self, actor):

@@ -8,17 +8,26 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from services.common import clock
+from services.common.cache import TtlCache
 from services.common.settings import for_container
 from services.common.store import MongoStore, Storage
 
+from .domain import WITHDRAWN
 from .ports import KeyTaken
 from .vault import Vault
 
 COUNT_SHARDS = 32
+#: How long an opened contact record is kept in memory (issue 19: the receipt's `contact_details`
+#: a second after the intake costs no read and no decryption). A contact record never changes
+#: once sealed; the registration itself is read every time, so an erased or withdrawn person is
+#: told by it whichever replica holds a copy, and the replica that erases or withdraws drops its own.
+OPENED_CONTACT_SECONDS = 30
 #: How long a throttle's attempts are kept (the longest window counted is 24 hours).
 ATTEMPTS_KEPT = timedelta(days=1)
 #: The name MongoDB gives the unique index on `idempotency_key`, as its duplicate-key errors cite it.
 IDEMPOTENCY_KEY_INDEX = "idempotency_key_1"
+#: The log of contact_details calls is kept two years (a TTL index), for accountability.
+CONTACT_READS_KEPT_SECONDS = 2 * 366 * 24 * 3600
 
 
 class RegistrationStorage(Storage):
@@ -26,6 +35,7 @@ class RegistrationStorage(Storage):
         super().__init__(provider)
         self.vault = provider.vault
         self.retention_days = provider.retention_days
+        self.opened = provider.opened
 
     @classmethod
     def ensure_indexes(cls, db):
@@ -40,6 +50,7 @@ class RegistrationStorage(Storage):
         db.audit.create_index("registration_id")
         db.cohorts.create_index("code", unique=True)
         db.cohorts.create_index("created_by")
+        db.contact_reads.create_index("at", expireAfterSeconds=CONTACT_READS_KEPT_SECONDS)
 
     def transaction(self, change, event_id=None):
         """The shared transaction; a registration whose idempotency key another took meanwhile
@@ -62,10 +73,17 @@ class RegistrationStorage(Storage):
         return self.db.registrations.find_one({"_id": registration_id}, session=self._session(uow))
 
     def contact(self, registration_id):
-        """The decrypted contact record; one sealed under an older key is re-sealed under the newest."""
+        """The decrypted contact record (kept OPENED_CONTACT_SECONDS); one sealed under an older key
+        is re-sealed under the newest."""
+        try:
+            return self.opened.get_or_load(registration_id, lambda: self._open(registration_id))
+        except LookupError:
+            return None
+
+    def _open(self, registration_id):
         doc = self.db.contacts.find_one({"_id": registration_id})
         if doc is None:
-            return None
+            raise LookupError(registration_id)  # not kept: errors are never cached
         if not self.vault.is_current(doc["sealed"]):
             self.db.contacts.update_one(
                 {"_id": registration_id, "sealed": doc["sealed"]},
@@ -104,13 +122,13 @@ class RegistrationStorage(Storage):
         uow.db.contacts.insert_one(
             {"_id": registration["_id"], "sealed": self.vault.seal(contact)}, session=uow.session
         )
+        self.opened.put(registration["_id"], contact)  # (an aborted transaction leaves no registration to read it by)
         if same_person:
             uow.db.registrations.update_many(
                 {"_id": {"$in": same_person}},
                 {"$addToSet": {"possible_duplicates": registration["_id"]}},
                 session=uow.session,
             )
-        self._count(uow, "registered")
         return registration
 
     def update(self, uow, registration_id, changes):
@@ -120,6 +138,8 @@ class RegistrationStorage(Storage):
         uow.db.registrations.update_one(
             {"_id": registration_id}, {"$set": {**changes, "updated_at": clock.now()}}, session=uow.session
         )
+        if changes.get("status") == WITHDRAWN:
+            self.opened.drop(registration_id)
 
     def erase(self, uow, registration, reason):
         """Delete the person here; keep a keyed digest of the idempotency key (so a resend does not
@@ -127,6 +147,7 @@ class RegistrationStorage(Storage):
         registration_id = registration["_id"]
         deleted = uow.db.registrations.delete_one({"_id": registration_id}, session=uow.session).deleted_count
         uow.db.contacts.delete_one({"_id": registration_id}, session=uow.session)
+        self.opened.drop(registration_id)
         for field in ("possible_duplicates", "avoid_flagged"):
             uow.db.registrations.update_many(
                 {field: registration_id}, {"$pull": {field: registration_id}}, session=uow.session
@@ -142,6 +163,9 @@ class RegistrationStorage(Storage):
         )
         self._count(uow, f"erased_{reason}")
         return deleted
+
+    def record_contact_read(self, entry):
+        self.db.contact_reads.insert_one(dict(entry))
 
     def key_was_erased(self, key):
         return self.db.erased_keys.find_one({"_id": self.vault.key_digest(key)}) is not None
@@ -212,11 +236,17 @@ class RegistrationStorage(Storage):
         return self.db.registrations.count_documents({"cohort.cohort_id": cohort_id})
 
     def counts(self):
+        """Erasures by reason from their count documents; `registered` is derived, the registrations
+        here plus those erased, so an intake writes no count (one store operation fewer on every
+        registration: issue 19). Count documents named `registered`, written before, are ignored."""
         totals = {}
         for doc in self.db.counts.find():
             name = doc.get("name", doc["_id"])
-            totals[name] = totals.get(name, 0) + doc["count"]
-        return totals
+            if name != "registered":
+                totals[name] = totals.get(name, 0) + doc["count"]
+        erased = sum(count for name, count in totals.items() if name.startswith("erased_"))
+        registered = self.db.registrations.count_documents({}) + erased
+        return {"registered": registered, **totals} if registered else totals
 
     @staticmethod
     def _count(uow, name):
@@ -241,9 +271,11 @@ class RegistrationStore(MongoStore):
         super().__init__(RegistrationStorage)
         self.vault = None
         self.retention_days = DEFAULT_RETENTION_DAYS
+        self.opened = None
 
     def setup(self):
         settings = for_container(self.container)
         self.vault = Vault.from_settings(settings)
+        self.opened = TtlCache(OPENED_CONTACT_SECONDS)
         self.retention_days = settings.as_float(RETENTION_DAYS_KEY)
         super().setup()

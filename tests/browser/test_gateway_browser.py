@@ -4,14 +4,11 @@ Every page state a test reaches is checked with axe-core (every rule, none may b
 the form and the staff pages at 375 px, where nothing may scroll sideways."""
 
 import re
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from tests.browser.accessibility import assert_accessible, assert_fits_a_phone
-from tests.browser.stack import PASSWORD, person, wait_until
-
-OSLO = ZoneInfo("Europe/Oslo")
-MONTHS = "januar februar mars april mai juni juli august september oktober november desember".split()
+from tests.browser.stack import person, wait_until
+from tests.browser.steps import MONTHS, OSLO, confirm_proposal, first_meeting_at, register_five, sign_in
 
 
 def fill_registration(page, name, email, **choices):
@@ -103,13 +100,6 @@ def fill_registration_en(page):
     page.get_by_label("I agree").check()
 
 
-def sign_in(page, stack, email):
-    page.goto(f"{stack.url}/login")
-    page.get_by_label("E-postadresse", exact=True).fill(email)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
-
-
 def test_staff_of_another_contact_point_are_refused(stack, page):
     stack.account("oslo.staff@example.no", "contact_point_staff", "--contact-point", "link-oslo")
     sign_in(page, stack, "oslo.staff@example.no")
@@ -119,34 +109,21 @@ def test_staff_of_another_contact_point_are_refused(stack, page):
 
 
 def test_staff_confirm_a_group_at_18_and_see_18_as_the_invitation_says(stack, page):
-    # Their own theme and evening, so the people of the other tests (grief, Tuesday) join no group of theirs.
-    people = [
-        person(n, themes=["loneliness"], availability=[{"weekday": "wed", "part_of_day": "evening"}]) for n in range(5)
-    ]
-    for data in people:
-        assert stack.api("POST", "/api/registrations", data)[0] == 201
+    people = register_five(stack, "loneliness", "wed")
     stack.account("bergen.staff@example.no", "contact_point_staff", "--contact-point", "link-bergen")
     sign_in(page, stack, "bergen.staff@example.no")
     assert page.url.endswith("/staff/link-bergen/pool")
 
-    def proposal_shown():
-        page.goto(f"{stack.url}/staff/link-bergen/proposals")
-        return page.locator("article.proposal").count() > 0
+    def check_the_proposal(proposal):
+        explanation = proposal.locator(".explanation").inner_text()
+        assert "personer kan møtes onsdag kveld og har ensomhet som felles tema" in explanation
+        assert "Deltaker0" in proposal.inner_text()  # staff of the proposal's contact point see first names
+        assert_accessible(page, "the proposals")
+        assert_fits_a_phone(page, "the proposals")
+        page.set_viewport_size({"width": 1200, "height": 900})
 
-    wait_until(proposal_shown, timeout=60, what="a proposal for the five")
-    proposal = page.locator("article.proposal").first
-    explanation = proposal.locator(".explanation").inner_text()
-    assert "personer kan møtes onsdag kveld og har ensomhet som felles tema" in explanation
-    assert "Deltaker0" in proposal.inner_text()  # staff of the proposal's contact point see first names
-    assert_accessible(page, "the proposals")
-    assert_fits_a_phone(page, "the proposals")
-    page.set_viewport_size({"width": 1200, "height": 900})
-    proposal.get_by_label("Møtested").select_option("group-room")  # the directory's own meeting place
-    first_meeting = (datetime.now(OSLO) + timedelta(days=10)).replace(hour=18, minute=0)
-    proposal.get_by_label("Første møte").fill(first_meeting.strftime("%Y-%m-%dT%H:%M"))
-    proposal.get_by_label("Igangsetter").select_option(label="Kristin")  # a starter of the contact point
-    proposal.get_by_role("button", name="Bekreft gruppen").click()
-    assert re.search(r"/staff/link-bergen/groups\?done=confirm&ref=[\w-]+$", page.url)
+    confirm_proposal(page, stack, "link-bergen", shows="Ensomhet", inspect=check_the_proposal)
+    first_meeting = first_meeting_at()
     assert page.get_by_role("cell", name="Bekreftet", exact=True).count() == 1
     day = f"{first_meeting.day}. {MONTHS[first_meeting.month - 1]}"
     assert f"{day} {first_meeting.year} kl. 18.00" in page.locator("table").inner_text()  # Oslo time, as typed

@@ -21,11 +21,11 @@ CRASH_LINE = "crashing on purpose before publishing"
 _publish = Outbox.publish
 
 
-def _crash_before_publishing(self, docs):
-    if any(doc["routing_key"] == os.environ.get(FAULT_VAR) for doc in docs):
+def _crash_before_publishing(self, record_id, entries):
+    if any(entry["routing_key"] == os.environ.get(FAULT_VAR) for entry in entries):
         os.write(2, f"{CRASH_LINE} {os.environ[FAULT_VAR]}\n".encode())
         os._exit(CRASH_EXIT_CODE)
-    return _publish(self, docs)
+    return _publish(self, record_id, entries)
 
 
 if os.environ.get(FAULT_VAR):

@@ -5,8 +5,8 @@ tests/e2e/conftest.py)."""
 import email
 import email.policy
 
-from nameko.standalone.rpc import ClusterRpcProxy
-
+from services.common.actors import SELF
+from tests.actors import OPS, rpc_as
 from tests.bus import publish
 from tests.samples import envelope, intake
 from tests.waiting import wait_until
@@ -14,7 +14,7 @@ from tests.waiting import wait_until
 
 def test_one_registration_through_all_four_services(stack):
     config, run_dir, tap, _ = stack
-    with ClusterRpcProxy(config, timeout=30) as cluster:
+    with rpc_as(OPS, config, timeout=30, wall_clock=True) as cluster:
         cluster.directory.upsert_contact_point(
             {
                 "contact_point_id": "link-bergen",
@@ -22,7 +22,8 @@ def test_one_registration_through_all_four_services(stack):
                 "name": "LINK Bergen og omegn",
                 "municipality_number": "4601",
                 "municipalities": ["4601"],
-            }
+            },
+            SELF,
         )
         assert {
             cluster.registration.health()["status"],

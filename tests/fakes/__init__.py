@@ -62,5 +62,8 @@ def an_event(source, event_type, data, event_id=None, occurred_at=None, schema_v
 
 
 def participant(registration_id):
-    """The actor of a person on their own page (the gateway sets it once their link opened)."""
-    return {"role": "participant", "registration_id": registration_id, "purpose": "personal_page"}
+    """The actor of a person on their own page (the gateway sets it once their link opened); an
+    `Actor`, which a signing proxy signs as the gateway would."""
+    from services.common.actors import Actor
+
+    return Actor(role="participant", registration_id=registration_id, purpose="personal_page")

@@ -15,11 +15,14 @@ from services.common.errors import Conflict
 from services.common.settings import Settings
 from services.gateway import auth, figures
 from services.gateway.context import ANON_CSRF_COOKIE, SESSION_COOKIE
+from services.gateway.domain import PERSONAL_SESSION_LONGEST
 from services.gateway.handlers.accounts import issue_token, open_account
+from services.gateway.personal import PERSONAL_COOKIE
 from services.gateway.ratelimit import Limiter
 from services.gateway.service import GatewayService
 from services.gateway.settings import SETTINGS
-from services.gateway.store import SESSION_LIFETIME
+from services.gateway.store import FAILURE_WINDOW, SESSION_IDLE, SESSION_LIFETIME, new_token_id
+from tests import samples
 from tests.fakes import FakeStorageBase
 
 BERGEN_ROUTE = {
@@ -30,11 +33,7 @@ BERGEN_ROUTE = {
     "reason": "serves Bergen",
 }
 BERGEN = {
-    "contact_point_id": "link-bergen",
-    "kind": "link_centre",
-    "name": "LINK Bergen og omegn",
-    "municipality_number": "4601",
-    "municipalities": ["4601"],
+    **samples.BERGEN,
     "digital_groups": True,
     "languages": ["nb", "en"],
     "min_size": 5,
@@ -73,6 +72,63 @@ GROUP = {
         "first_meeting_at": "2026-12-08T17:00:00Z",
         "starter_id": "st-1",
     },
+}
+GROUP_VIEW = {  # matching.group_view: a self-run group with its check-ins, no comment
+    **GROUP,
+    "state": "self_run",
+    "started_at": "2026-12-08T17:00:00Z",
+    "schedule": {"weekday": "thu", "start_time": "18:00", "every": "week", "meeting_place_id": "group-room"},
+    "meeting_place_id": "group-room",
+    "checkin_registration_ids": ["reg-2"],
+    "next_checkin_at": "2027-03-08T17:00:00Z",
+    "checkins": [
+        {
+            "checkin_id": "chk-1",
+            "number": 1,
+            "due_at": "2027-01-08T17:00:00Z",
+            "answered_at": "2027-01-10T12:00:00Z",
+            "answer": {
+                "still_meeting": True,
+                "usual_attendance": 5,
+                "wants_new_members": False,
+                "needs_help": False,
+                "has_comment": True,
+            },
+            "unanswered": False,
+        }
+    ],
+    "status": "ok",
+}
+PERSONAL_VIEW = {  # registration.personal_view of a person waiting in Bergen
+    "registration_id": "reg-1",
+    "status": "waiting",
+    "contact_point_id": "link-bergen",
+    "waiting_since": "2026-11-01T10:00:00Z",
+    "paused_until": None,
+    "group_id": None,
+    "preferences": {
+        "themes": ["grief"],
+        "languages": ["nb"],
+        "availability": [{"weekday": "tue", "part_of_day": "evening"}],
+        "digital_ok": False,
+        "accessibility_needs": [],
+        "not_in_own_municipality": False,
+        "message_language": "nb",
+        "preferred_channel": "email",
+        "open_to_mixed": True,
+    },
+    "has_email": True,
+    "has_phone": False,
+    "avoid_count": 0,
+    "first_name": "Kari",
+}
+PERSON_STATUS = {  # matching.person_status of the same person
+    "registration_id": "reg-1",
+    "state": "waiting",
+    "contact_point_id": "link-bergen",
+    "queue_since": "2026-11-01T10:00:00Z",
+    "widening": [{"step": "neighbouring", "after_days": 30}],
+    "group": None,
 }
 
 
@@ -194,6 +250,36 @@ ANSWERS = {
         "first_names": {"reg-1": "Kari", "reg-2": "Ola"},
         "find_by_reference": [{"registration_id": "reg-1", "status": "waiting", "contact_point_id": "link-bergen"}],
         "resolve_duplicate": {"registration_ids": ["reg-1", "reg-2"], "resolved": True},
+        "open_link": {"registration_id": "reg-1"},
+        "revoke_links": {"registration_id": "reg-1"},
+        "request_new_link": {"accepted": True},
+        "personal_view": PERSONAL_VIEW,
+        "update_preferences": {
+            "registration_id": "reg-1",
+            "changed": ["themes"],
+            "applies_to_future_matching_only": False,
+        },
+        "pause": {"registration_id": "reg-1", "paused_until": "2027-01-09T23:00:00Z"},
+        "resume": {"registration_id": "reg-1", "status": "waiting"},
+        "come_back": {"registration_id": "reg-1", "status": "waiting"},
+        "set_avoid_list": {"count": 1},
+        "create_cohort": {"cohort_id": "coh-1", "code": "7KQ2M9XH3D", "deadline": "2026-12-19T09:00:00Z"},
+        "cohort_by_code": {
+            "cohort_id": "coh-1",
+            "contact_point_id": "link-bergen",
+            "keep_together": True,
+            "open": True,
+        },
+        "cohorts": [
+            {
+                "cohort_id": "coh-1",
+                "contact_point_id": "link-bergen",
+                "expected_size": 8,
+                "registered": 3,
+                "deadline": "2026-12-19T09:00:00Z",
+                "code": "7KQ2M9XH3D",
+            }
+        ],
         "health": {"status": "ok"},
     },
     "matching": {
@@ -218,6 +304,12 @@ ANSWERS = {
         "leave_group": {"group_id": "grp-1"},
         "close_group": {"group_id": "grp-1", "state": "closed"},
         "record_acquaintances": {"recorded": True},
+        "group_view": GROUP_VIEW,
+        "record_handover": {"group_id": "grp-1", "state": "self_run"},
+        "send_checkin": {"checkin_id": "chk-2", "due_at": "2026-11-28T09:00:00Z"},
+        "answer_checkin": {"checkin_id": "chk-1"},
+        "checkin_comment": {"checkin_id": "chk-1", "comment": "Vi trives, men savner et større rom."},
+        "person_status": PERSON_STATUS,
         "figures": FIGURES,
         "contact_point_figures": CONTACT_POINT_FIGURES,
         "national_queue": [QUEUED],
@@ -244,6 +336,7 @@ ANSWERS = {
         "coverage_map_svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
         "hsds_export": {"hsds_version": "3.0", "tables": {"organization": []}},
         "hsds_export_csv": {"organizations.csv": "id,name,description,parent_organization_id\n"},
+        "meeting_link": {"meeting_place_id": "group-room", "video_url": "https://video.example.no/rom-7"},
         "health": {"status": "ok"},
     },
     "notification": {
@@ -259,7 +352,8 @@ class FakeGatewayStorage(FakeStorageBase):
 
     def __init__(self):
         super().__init__()
-        self.accounts, self.tokens, self.sessions, self.entries = {}, {}, {}, []
+        self.accounts, self.token_records, self.sessions, self.entries, self.failures = {}, {}, {}, [], {}
+        self.personal_sessions = {}
         self.broker = self
 
     def add_account(self, account):
@@ -284,11 +378,32 @@ class FakeGatewayStorage(FakeStorageBase):
             None,
         )
 
-    def add_token(self, token_digest, account_id, label):
-        self.tokens[token_digest] = account_id
+    def add_token(self, token_digest, account_id, label, expires_at):
+        token_id = new_token_id()
+        self.token_records[token_digest] = {
+            "token_id": token_id,
+            "account_id": account_id,
+            "label": label,
+            "created_at": clock.now(),
+            "expires_at": expires_at,
+            "last_used_at": None,
+        }
+        return token_id
 
     def account_for_token(self, token_digest):
-        return self.account(self.tokens[token_digest]) if token_digest in self.tokens else None
+        token = self.token_records.get(token_digest)
+        if token is None or token["expires_at"] <= clock.now():
+            return None
+        token["last_used_at"] = clock.now()
+        return self.account(token["account_id"])
+
+    def tokens(self):
+        live = [dict(t) for t in self.token_records.values() if t["expires_at"] > clock.now()]
+        return sorted(live, key=lambda t: t["created_at"])
+
+    def revoke_token(self, token_id):
+        digest = next((d for d, t in self.token_records.items() if t["token_id"] == token_id), None)
+        return self.token_records.pop(digest) if digest else None
 
     def add_session(self, session_digest, account_id, csrf_token):
         self.sessions[session_digest] = {
@@ -296,14 +411,54 @@ class FakeGatewayStorage(FakeStorageBase):
             "account_id": account_id,
             "csrf": csrf_token,
             "expires_at": clock.now() + SESSION_LIFETIME,
+            "last_seen_at": clock.now(),
         }
 
     def session(self, session_digest):
         found = self.sessions.get(session_digest)
-        return found if found and found["expires_at"] > clock.now() else None
+        now = clock.now()
+        if found is None or found["expires_at"] <= now or found["last_seen_at"] <= now - SESSION_IDLE:
+            return None
+        found["last_seen_at"] = now
+        return found
+
+    def sign_in_failures(self, key):
+        return [at for at in self.failures.get(key, []) if at > clock.now() - FAILURE_WINDOW]
+
+    def add_sign_in_failure(self, key, at):
+        self.failures.setdefault(key, []).append(at)
+        return [moment for moment in self.failures[key] if moment > at - FAILURE_WINDOW]
+
+    def clear_sign_in_failures(self, key):
+        self.failures.pop(key, None)
 
     def drop_session(self, session_digest):
         self.sessions.pop(session_digest, None)
+
+    def add_personal_session(self, session_digest, registration_id, csrf_token, now):
+        self.personal_sessions[session_digest] = {
+            "_id": session_digest,
+            "registration_id": registration_id,
+            "csrf": csrf_token,
+            "started_at": now,
+            "seen_at": now,
+            "expires_at": now + PERSONAL_SESSION_LONGEST,
+        }
+
+    def personal_session(self, session_digest):
+        found = self.personal_sessions.get(session_digest)
+        return dict(found) if found and found["expires_at"] > clock.now() else None  # as the TTL index
+
+    def touch_personal_session(self, session_digest, now):
+        if session_digest in self.personal_sessions:
+            self.personal_sessions[session_digest]["seen_at"] = now
+
+    def drop_personal_session(self, session_digest):
+        self.personal_sessions.pop(session_digest, None)
+
+    def drop_personal_sessions(self, registration_id):
+        for digest in [d for d, s in self.personal_sessions.items() if s["registration_id"] == registration_id]:
+            del self.personal_sessions[digest]
 
     def audit(self, entry):
         self.entries.append(dict(entry))
@@ -337,7 +492,8 @@ def answer_like_the_services(service):
 
 
 class Caller:
-    """One signed-in person (or the public): a session cookie and its CSRF token, or an API token."""
+    """One signed-in person (or the public): a session cookie and its CSRF token, or an API token.
+    A `participant` is a person whose link opened their personal page: the flokk_me cookie."""
 
     def __init__(self, service, store, role=None, use_token=False, **account_fields):
         self.service, self.store, self.role = service, store, role
@@ -345,13 +501,19 @@ class Caller:
         if role is None:
             self.cookies[ANON_CSRF_COOKIE] = self.csrf = "anon-csrf-token"
             return
+        if role == "participant":
+            self.registration_id = account_fields.get("registration_id", "reg-1")
+            self.session_id, self.csrf = auth.new_secret(), auth.new_secret()
+            self.cookies[PERSONAL_COOKIE] = self.session_id
+            self.cookies[ANON_CSRF_COOKIE] = self.csrf  # on the forms anyone may send, the person is the public
+            return
         email = account_fields.pop("email", f"{role}.{len(store.accounts)}@example.no")
         ports = service._ports()  # the Ports the gateway's entrypoints build, over the fake store
         self.account = open_account(
             ports, {"email": email, "name": role, "role": role, "password": PASSWORD, **account_fields}
         )
         if use_token:
-            self.token = issue_token(ports, self.account["_id"], "test")
+            self.token, _ = issue_token(ports, self.account["_id"], "test")
         else:
             self.session_id, self.csrf = auth.new_secret(), auth.new_secret()
             self.cookies[SESSION_COOKIE] = self.session_id
@@ -360,6 +522,8 @@ class Caller:
         """(Re)create the session, so one caller can go on after a test signed it out."""
         if self.account and not self.token and self.store.session(auth.digest(self.session_id)) is None:
             self.store.add_session(auth.digest(self.session_id), self.account["_id"], self.csrf)
+        if self.role == "participant" and self.store.personal_session(auth.digest(self.session_id)) is None:
+            self.store.add_personal_session(auth.digest(self.session_id), self.registration_id, self.csrf, clock.now())
 
     def __call__(self, method, path, json_body=None, form=None, headers=None, csrf=True, query=None):
         self.sign_in_again()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from nameko.exceptions import RemoteError
 from nameko.testing.services import worker_factory
 
+from services.common.actors import SELF
 from services.common.cache import TtlCache
 from services.common.clock import FixedClock
 from services.notification.ports import DeliveryFailure
@@ -93,6 +94,12 @@ class FakeNotificationStorage(FakeStorageBase):
             "status": "sending",
             "lease_until": lease_until,
         }
+        return True
+
+    def claim_new(self, notification_id, lease_until):
+        if notification_id in self.deliveries:
+            return False
+        self.deliveries[notification_id] = {"_id": notification_id, "status": "sending", "lease_until": lease_until}
         return True
 
     def unclaim(self, notification_id, previous_status=None):
@@ -271,7 +278,8 @@ PEOPLE = {
 def contact_details(people):
     """registration's answer: the person's contact details, with a fresh personal link."""
 
-    def answer(registration_id):
+    def answer(registration_id, actor):
+        assert actor is SELF  # notification asks as itself; its proxy signs that
         if registration_id not in people:
             raise RemoteError("NotFound", f"no registration {registration_id}")
         return {**people[registration_id], "link_token": link_token(registration_id)}
@@ -280,8 +288,8 @@ def contact_details(people):
 
 
 def meeting_link(meeting_place_id, actor, contact_point_id=None):
-    """directory.meeting_link as it answers notification's own actor."""
-    if actor != {"role": "service", "service": "notification"} or meeting_place_id != "video-1":
+    """directory.meeting_link as it answers notification's own actor (SELF, which its proxy signs)."""
+    if actor is not SELF or meeting_place_id != "video-1":
         raise RemoteError("NotFound", "no video link")
     return {"meeting_place_id": meeting_place_id, "video_url": VIDEO_URL}
 

@@ -24,6 +24,7 @@ class FakeRegistrationStorage(FakeStorageBase):
         self.retention_days = 365
         self.registrations, self.contacts, self.erased_keys, self.tallies = {}, {}, set(), {}
         self.audit_log, self.attempts, self.cohorts = [], [], {}
+        self.contact_reads = []
 
     def by_idempotency_key(self, key, uow=None):
         return next((copy.deepcopy(r) for r in self.registrations.values() if r["idempotency_key"] == key), None)
@@ -34,6 +35,9 @@ class FakeRegistrationStorage(FakeStorageBase):
     def contact(self, registration_id):
         sealed = self.contacts.get(registration_id)
         return self.vault.open(sealed) if sealed else None
+
+    def record_contact_read(self, entry):
+        self.contact_reads.append(dict(entry))
 
     def add(self, uow, registration, contact):
         if any(r["idempotency_key"] == registration["idempotency_key"] for r in self.registrations.values()):

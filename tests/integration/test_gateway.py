@@ -15,16 +15,11 @@ from nameko.testing.utils import find_free_port
 from services.directory.service import DirectoryService
 from services.gateway.service import GatewayService
 from services.registration.service import RegistrationService
+from tests import samples
 from tests.samples import intake
 
 ROOT = Path(__file__).resolve().parents[2]
-BERGEN = {
-    "contact_point_id": "link-bergen",
-    "kind": "link_centre",
-    "name": "LINK Bergen og omegn",
-    "municipality_number": "4601",
-    "municipalities": ["4601"],
-}
+BERGEN = dict(samples.BERGEN)
 
 
 class Http:

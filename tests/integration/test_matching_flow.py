@@ -12,16 +12,17 @@ from datetime import UTC
 import eventlet
 import pytest
 from nameko.exceptions import RemoteError
-from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 
+from services.common.actors import Actor
 from services.common.rpc import rpc
 from services.matching.service import MatchingService
+from tests.actors import GATEWAY, rpc_as
 from tests.bus import Tap, publish
 from tests.samples import envelope
 from tests.waiting import wait_until
 
-STAFF = {"account_id": "acc-1", "role": "contact_point_staff", "contact_point_ids": ["link-bergen"]}
+STAFF = Actor(account_id="acc-1", role="contact_point_staff", contact_point_ids=["link-bergen"])
 BERGEN = {
     "kind": "contact_point",
     "contact_point_id": "link-bergen",
@@ -109,7 +110,7 @@ def test_registrations_become_a_proposal_that_staff_confirm_once(matching, mongo
         "first_meeting_at": "2030-01-08T18:00:00Z",
         "starter_id": "starter-1",
     }
-    with ClusterRpcProxy(config, timeout=30) as cluster:
+    with rpc_as(GATEWAY, config, timeout=30) as cluster:
         [listed] = cluster.matching.proposals("link-bergen", STAFF)
         assert listed["group_id"] == proposal["group_id"]
         assert cluster.matching.confirm_group(proposal["group_id"], confirmation, STAFF)["state"] == "confirmed"
@@ -158,7 +159,12 @@ def test_two_replicas_on_one_store_and_broker_never_place_one_person_twice(match
         assert db.waiting.count_documents({"_id": {"$in": group["members"]}, "group_id": group["_id"]}) == len(
             group["members"]
         )
-    announced = [rid for event in tap.events("group_proposed") for rid in event["data"]["registration_ids"]]
+    # every proposal was announced; one a re-solve replaced (design §4.13) was closed as superseded
+    live = {group["_id"] for group in groups}
+    proposed = tap.events("group_proposed")
+    superseded = {e["data"]["group_id"] for e in tap.events("group_closed") if e["data"]["reason"] == "superseded"}
+    assert {e["data"]["group_id"] for e in proposed} == live | superseded
+    announced = [rid for e in proposed if e["data"]["group_id"] in live for rid in e["data"]["registration_ids"]]
     assert sorted(announced) == sorted(placed)
 
 

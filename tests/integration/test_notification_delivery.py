@@ -59,7 +59,8 @@ class RegistrationStub:
     name = "registration"
 
     @rpc
-    def contact_details(self, registration_id):
+    def contact_details(self, registration_id, actor):
+        assert (actor["role"], actor["service"]) == ("service", "notification")  # verified by @rpc
         if registration_id not in PEOPLE:
             raise NotFound(f"no registration {registration_id}")
         return PEOPLE[registration_id]

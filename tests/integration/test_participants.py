@@ -17,30 +17,29 @@ from datetime import timedelta
 
 import pytest
 from nameko.exceptions import RemoteError
-from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 from nameko.testing.utils import find_free_port
 
 from services.common import clock
+from services.common.actors import SELF
 from services.directory.service import DirectoryService
 from services.matching.service import MatchingService
 from services.notification.service import NotificationService
 from services.registration.service import RegistrationService
+from tests import samples
+from tests.actors import GATEWAY, OPS, person, rpc_as
 from tests.bus import Tap
 from tests.fakes import participant
 from tests.integration.test_notification_delivery import start_process
 from tests.samples import intake
 from tests.waiting import wait_until
 
-STAFF = {"account_id": "acc-1", "role": "contact_point_staff", "contact_point_ids": ["link-bergen"]}
+STAFF = person("contact_point_staff", account_id="acc-1", contact_point_ids=["link-bergen"])
+PUBLIC = person("public")
 VIDEO_URL = "https://meet.example.no/flokk-bergen-7f3c"
 LINK = re.compile(r"https?://\S+/me\?t=(\S+)")
 BERGEN = {
-    "contact_point_id": "link-bergen",
-    "kind": "link_centre",
-    "name": "LINK Bergen og omegn",
-    "municipality_number": "4601",
-    "municipalities": ["4601"],
+    **samples.BERGEN,
     "email": "post@link-bergen.example.no",
     "digital_groups": True,
     "staff": [{"staff_id": "starter-1", "first_name": "Kristin", "role": "starter", "email": "k@link.example.no"}],
@@ -61,7 +60,7 @@ class Stack:
         self.config, self.mail_dir, self.containers = config, mail_dir, containers
 
     def rpc(self):
-        return ClusterRpcProxy(self.config, timeout=30)
+        return rpc_as(GATEWAY, self.config, timeout=30)
 
     def mails(self, subject=None):
         found = [
@@ -92,8 +91,8 @@ def stack(container_factory, service_config, tmp_path):
         containers[cls.name] = container_factory(cls, config)
         containers[cls.name].start()
     running = Stack(config, tmp_path / "mail", containers)
-    with running.rpc() as cluster:
-        cluster.directory.upsert_contact_point(BERGEN)
+    with rpc_as(OPS, config) as cluster:
+        cluster.directory.upsert_contact_point(BERGEN, SELF)
     yield running
     smtp.terminate()
     smtp.wait(timeout=10)
@@ -108,9 +107,9 @@ def tap(service_config):
 
 def register(cluster, count, **changes):
     return [
-        cluster.registration.register(intake(name=f"Deltaker{n} Test", email=f"deltaker{n}@example.no", **changes))[
-            "registration_id"
-        ]
+        cluster.registration.register(
+            intake(name=f"Deltaker{n} Test", email=f"deltaker{n}@example.no", **changes), PUBLIC
+        )["registration_id"]
         for n in range(count)
     ]
 
@@ -217,7 +216,7 @@ def test_a_digital_groups_link_is_in_its_invitations_and_nowhere_else(stack, tap
     assert VIDEO_URL not in caplog.text
 
 
-REFERRER = {"account_id": "acc-2", "role": "referrer", "referrer_id": "ref-1"}
+REFERRER = person("referrer", account_id="acc-2", referrer_id="ref-1")
 
 
 def test_a_cohort_forms_from_its_code(stack, tap):

@@ -86,8 +86,8 @@ def test_an_invalid_intake_is_rejected_with_field_errors_and_dead_lettered(runni
     assert rejected["idempotency_key"] == data["idempotency_key"]
     assert set(rejected["errors"]) == {"phone", "themes"}
     assert "12345" not in str(rejected) and "astrology" not in str(rejected)
-    # the rejection is on the bus when its transaction commits; the nack that dead-letters follows
-    headers, _ = wait_until(lambda: dead_letters(amqp_uri, "registration"), what="the intake dead-lettered")[0]
+    # dead-lettered once the handler returned, after its registration_rejected was published
+    [(headers, _)] = wait_until(lambda: dead_letters(amqp_uri, "registration"), what="the intake dead-lettered")
     assert "phone" in headers["x-flokk-reason"]
     assert mongo[f"{db_prefix}registration"].registrations.count_documents({}) == 0
 

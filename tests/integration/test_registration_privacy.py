@@ -8,18 +8,20 @@ from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from cryptography.fernet import Fernet
 from nameko.exceptions import RemoteError
-from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
 from services.common import clock
+from services.common.actors import SELF, Actor
 from services.directory.service import DirectoryService
 from services.registration.service import RegistrationService
+from tests.actors import GATEWAY, rpc_as
 from tests.bus import Tap, publish
 from tests.samples import envelope, intake
 from tests.waiting import wait_until
 
-ADMIN = {"role": "national_admin", "account_id": "acc-0"}
-STAFF_BERGEN = {"role": "contact_point_staff", "contact_point_ids": ["link-bergen"], "account_id": "acc-1"}
+ADMIN = Actor(role="national_admin", account_id="acc-0")
+STAFF_BERGEN = Actor(role="contact_point_staff", contact_point_ids=["link-bergen"], account_id="acc-1")
+PUBLIC = Actor(role="public")
 KEY_A, KEY_B = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 
 
@@ -41,8 +43,15 @@ def start(container_factory, service_config):
 
 @pytest.fixture
 def rpc(service_config):
-    with ServiceRpcProxy("registration", service_config, timeout=20) as proxy:
-        yield proxy
+    """registration as the gateway calls it (its actors signed by the gateway)."""
+    with rpc_as(GATEWAY, service_config) as services:
+        yield services.registration
+
+
+@pytest.fixture
+def notification_rpc(service_config):
+    with rpc_as("notification", service_config) as services:
+        yield services.registration
 
 
 def as_stored(db):
@@ -72,10 +81,12 @@ def waitlist(amqp_uri, container, registration_id, contact_point_id="link-bergen
         )
 
 
-def test_contact_details_are_encrypted_at_rest_and_survive_a_key_rotation(start, rpc, mongo, db_prefix):
+def test_contact_details_are_encrypted_at_rest_and_survive_a_key_rotation(
+    start, rpc, notification_rpc, mongo, db_prefix
+):
     container = start(KEY_A)
     data = intake(name="Kari Rotasjon", email="kari.rot@example.no", phone="+4790000001", free_text="min sorg")
-    rid = rpc.register(data)["registration_id"]
+    rid = rpc.register(data, PUBLIC)["registration_id"]
     db = mongo[f"{db_prefix}registration"]
     stored = as_stored(db)
     for secret in (data["name"], data["email"], data["phone"], data["free_text"], data["phone"][3:]):
@@ -84,9 +95,9 @@ def test_contact_details_are_encrypted_at_rest_and_survive_a_key_rotation(start,
 
     container.stop()
     start(f"{KEY_B},{KEY_A}")  # the new key first, the old one still there: no downtime
-    assert rpc.contact_details(rid)["email"] == data["email"]
+    assert notification_rpc.contact_details(rid, SELF)["email"] == data["email"]
     assert db.contacts.find_one({"_id": rid})["sealed"] != sealed_under_a  # re-sealed on read
-    other = rpc.register(intake())["registration_id"]
+    other = rpc.register(intake(), PUBLIC)["registration_id"]
     db.contacts.update_one({"_id": other}, {"$set": {"sealed": Fernet(KEY_A).encrypt(b'{"name": "x"}').decode()}})
     assert rpc.rotate_contact_keys(ADMIN) == {"rotated": 1}
     for doc in db.contacts.find():
@@ -95,8 +106,8 @@ def test_contact_details_are_encrypted_at_rest_and_survive_a_key_rotation(start,
 
 def test_the_same_person_is_flagged_both_ways_and_the_flag_goes_with_erasure(start, rpc, service_config):
     container = start()
-    first = rpc.register(intake(email="Same.Person@example.no", phone="+4790000002"))["registration_id"]
-    second = rpc.register(intake(email="same.person@example.no", phone="+4790000003"))["registration_id"]
+    first = rpc.register(intake(email="Same.Person@example.no", phone="+4790000002"), PUBLIC)["registration_id"]
+    second = rpc.register(intake(email="same.person@example.no", phone="+4790000003"), PUBLIC)["registration_id"]
     for rid in (first, second):
         waitlist(service_config["AMQP_URI"], container, rid)
     assert rpc.get_registration(first, STAFF_BERGEN)["possible_duplicates"] == [second]
@@ -112,7 +123,7 @@ def test_erasure_leaves_nothing_of_the_person_in_registrations_database(start, r
     container = start()
     tap = Tap(service_config["AMQP_URI"], "registration")
     data = intake(email="erase.me@example.no", phone="+4790000004")
-    rid = rpc.register(data)["registration_id"]
+    rid = rpc.register(data, PUBLIC)["registration_id"]
     waitlist(service_config["AMQP_URI"], container, rid)
     assert rpc.withdraw(rid, STAFF_BERGEN, "person")["changed"]
     assert rpc.erase(rid, STAFF_BERGEN, "request") == {"registration_id": rid, "erased": True}
@@ -140,7 +151,7 @@ def test_erasure_leaves_nothing_of_the_person_in_registrations_database(start, r
 def test_the_retention_sweep_erases_the_long_withdrawn_once(start, rpc, mongo, db_prefix, service_config):
     container = start()
     tap = Tap(service_config["AMQP_URI"], "registration")
-    old, fresh = rpc.register(intake())["registration_id"], rpc.register(intake())["registration_id"]
+    old, fresh = rpc.register(intake(), PUBLIC)["registration_id"], rpc.register(intake(), PUBLIC)["registration_id"]
     for rid in (old, fresh):
         rpc.withdraw(rid, ADMIN, "staff")
     mongo[f"{db_prefix}registration"].registrations.update_one(
@@ -150,15 +161,15 @@ def test_the_retention_sweep_erases_the_long_withdrawn_once(start, rpc, mongo, d
         assert sweep() == 1
         assert sweep() == 0
     assert [e["data"] for e in tap.wait_for("registration_erased")] == [{"registration_id": old, "reason": "retention"}]
-    assert rpc.referral_statuses({"role": "referrer", "referrer_id": "nobody"}) == []
+    assert rpc.referral_statuses(Actor(role="referrer", referrer_id="nobody", account_id="acc-x")) == []
     assert mongo[f"{db_prefix}registration"].registrations.find_one({"_id": fresh})["status"] == "withdrawn"
     tap.close()
 
 
 def test_a_referrer_sees_only_the_status_of_their_own_referrals_over_rpc(start, rpc, service_config):
     start()
-    referrer = {"role": "referrer", "referrer_id": "ref-kid-bergen", "account_id": "acc-9"}
-    other = {**referrer, "referrer_id": "ref-other", "account_id": "acc-10"}
+    referrer = Actor(role="referrer", referrer_id="ref-kid-bergen", account_id="acc-9")
+    other = Actor({**referrer, "referrer_id": "ref-other", "account_id": "acc-10"})
     cohort = {"cohort_id": "kid-bergen-2026-11", "keep_together": True}
     people = [
         intake(
@@ -185,3 +196,30 @@ def test_a_referrer_sees_only_the_status_of_their_own_referrals_over_rpc(start, 
         rpc.get_registration(ids[0], referrer)
     assert refused.value.exc_type == "Forbidden"
     tap.close()
+
+
+def test_a_contact_opened_at_intake_is_answered_without_a_read_and_dropped_on_withdrawal(
+    start, rpc, notification_rpc, mongo, db_prefix, service_config
+):
+    """The receipt's contact_details right after the intake: no read of the contact record, no
+    decryption (issue 19). The copy goes with a withdrawal; the registration is still read on
+    every call, so an erased person is NotFound."""
+    container = start(KEY_A)
+    data = intake(email="kari.cache@example.no", phone="+4790000007")
+    rid = rpc.register(data, PUBLIC)["registration_id"]
+    db = mongo[f"{db_prefix}registration"]
+    sealed = db.contacts.find_one({"_id": rid})
+    db.contacts.delete_one({"_id": rid})  # behind the service's back: only a kept copy can answer
+    assert notification_rpc.contact_details(rid, SELF)["email"] == data["email"]
+    db.contacts.insert_one(sealed)
+    [provider] = [d for d in container.extensions if type(d).__name__ == "RegistrationStore"]
+    assert rid in provider.opened._entries
+    waitlist(service_config["AMQP_URI"], container, rid)
+    assert rpc.withdraw(rid, STAFF_BERGEN, "person")["changed"]
+    assert rid not in provider.opened._entries
+    assert notification_rpc.contact_details(rid, SELF)["email"] == data["email"]  # read again, and kept again
+    rpc.erase(rid, STAFF_BERGEN, "request")
+    assert rid not in provider.opened._entries
+    with pytest.raises(RemoteError) as refused:
+        notification_rpc.contact_details(rid, SELF)
+    assert refused.value.exc_type == "NotFound"

@@ -215,21 +215,33 @@ def test_a_referrer_follows_the_status_and_hears_of_each_change_without_personal
 def test_staff_edit_their_directory_entry_and_what_the_form_does_not_show_stays(system):
     http = system.http
     staff = system.token("siri@example.no", "contact_point_staff", "--contact-point", "link-bergen")
+    admin = system.token("nina@example.no", "national_admin")
     form = "name=LINK+Bergen&municipalities=4601+4626&languages=nb+en&digital_groups=yes&min_size=5&max_size=7"
-    status, _, page = http(
-        "POST",
-        "/staff/link-bergen/directory",
-        None,
-        {**staff, "Content-Type": "application/x-www-form-urlencoded"},
-        raw=form.encode(),
-    )
-    assert status == 200 and 'value="LINK Bergen"' in page.decode()  # urllib followed the 303 to the form
+
+    def post(headers, body):
+        return http(
+            "POST",
+            "/staff/link-bergen/directory",
+            None,
+            {**headers, "Content-Type": "application/x-www-form-urlencoded"},
+            raw=body.encode(),
+        )
+
+    status, _, page = post(staff, form)  # staff widening their own routing: each field refused
+    assert status == 400 and page.decode().count("Bare det nasjonale kontoret kan endre dette.") >= 4
+    widened = {**BERGEN, "municipalities": ["4601", "0301"], "kind": "municipal_service"}
+    status, refused = http.json("PUT", "/api/contact-points/link-bergen", widened, staff)
+    assert status == 400 and set(refused["error"]["fields"]) == {"municipalities", "kind"}
+    status, _, page = post(staff, "name=LINK+Bergen+sentrum&languages=nb+en")
+    assert status == 200 and 'value="LINK Bergen sentrum"' in page.decode()  # urllib followed the 303
+    status, _, page = post(admin, form)
+    assert status == 200 and 'value="LINK Bergen"' in page.decode()
     entry = http.json("GET", "/api/contact-points/link-bergen", headers=staff)[1]
     assert (entry["name"], entry["municipalities"], entry["max_size"], entry["revision"]) == (
         "LINK Bergen",
         ["4601", "4626"],
         7,
-        2,
+        3,
     )
     assert [m["meeting_place_id"] for m in entry["meeting_places"]] == ["group-room"]  # kept
     assert entry["email"] == BERGEN["email"] and entry["staff"] == BERGEN["staff"]

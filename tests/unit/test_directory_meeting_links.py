@@ -7,11 +7,12 @@ import json
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.common.actors import SELF
 from services.common.errors import Forbidden, InvalidInput, NotFound
 from services.directory.service import DirectoryService
 from tests.fakes import participant
 from tests.fakes.directory import FakeDirectoryStorage
-from tests.unit.test_directory_service import example
+from tests.unit.test_directory_service import OPS, example
 
 VIDEO_URL = "https://meet.example.no/flokk-bergen-video"
 NOTIFICATION = {"role": "service", "service": "notification"}
@@ -39,13 +40,13 @@ def test_a_digital_place_has_a_video_link_and_no_address_and_a_room_the_reverse(
     ]
     for room, field in cases:
         with pytest.raises(InvalidInput) as refused:
-            directory.upsert_contact_point(with_video_room(**room))
+            directory.upsert_contact_point(with_video_room(**room), OPS)
         [errors] = json.loads(str(refused.value))["meeting_places"].values()  # the video room only
         assert list(errors) == [field], room
 
 
 def test_the_video_link_is_in_no_view_export_or_event(directory):
-    directory.upsert_contact_point(with_video_room())
+    directory.upsert_contact_point(with_video_room(), OPS)
     shown = [
         directory.get_contact_point("link-bergen"),
         directory.list_contact_points(),
@@ -70,7 +71,7 @@ def test_the_video_link_is_in_no_view_export_or_event(directory):
 
 
 def test_an_edit_that_leaves_the_link_out_keeps_it_and_a_new_one_replaces_it(directory):
-    directory.upsert_contact_point(with_video_room())
+    directory.upsert_contact_point(with_video_room(), OPS)
     places = directory.get_contact_point("link-bergen")["meeting_places"]
     edited = [
         {key: p[key] for key in ("meeting_place_id", "kind", "name", "capacity") if key in p}
@@ -82,15 +83,15 @@ def test_an_edit_that_leaves_the_link_out_keeps_it_and_a_new_one_replaces_it(dir
         for p in places
     ]
     edited[-1]["name"] = "Video, tirsdager"
-    directory.update_contact_point("link-bergen", {"meeting_places": edited})
+    directory.update_contact_point("link-bergen", {"meeting_places": edited}, OPS)
     assert directory.meeting_link("video", NOTIFICATION)["video_url"] == VIDEO_URL
     edited[-1]["video_url"] = "https://meet.example.no/new"
-    directory.update_contact_point("link-bergen", {"meeting_places": edited})
+    directory.update_contact_point("link-bergen", {"meeting_places": edited}, OPS)
     assert directory.meeting_link("video", NOTIFICATION, "link-bergen")["video_url"] == "https://meet.example.no/new"
 
 
 def test_notification_gets_the_link_and_nobody_without_a_group_there(directory):
-    directory.upsert_contact_point(with_video_room())
+    directory.upsert_contact_point(with_video_room(), OPS)
     assert directory.meeting_link("video", NOTIFICATION, "link-bergen") == {
         "meeting_place_id": "video",
         "video_url": VIDEO_URL,
@@ -110,10 +111,10 @@ def member_of(place_id, state="in_group", contact_point_id="link-bergen"):
 
 
 def test_a_member_of_a_group_meeting_there_gets_the_link_as_matching_confirms(directory):
-    directory.upsert_contact_point(with_video_room())
+    directory.upsert_contact_point(with_video_room(), OPS)
     directory.matching.person_status.return_value = member_of("video")
     assert directory.meeting_link("video", participant("r1"))["video_url"] == VIDEO_URL
-    directory.matching.person_status.assert_called_with("r1", participant("r1"))
+    directory.matching.person_status.assert_called_with("r1", SELF)  # as itself: the actor was for meeting_link
     for status in (member_of("other-room"), member_of("video", state="waiting")):
         directory.matching.person_status.return_value = status
         with pytest.raises(Forbidden):

@@ -16,6 +16,9 @@ from services.directory.reference import UnknownMunicipality
 from services.directory.service import DirectoryService
 from tests.fakes.directory import FakeDirectoryStorage
 
+#: The seed script's actor, as @rpc hands it on once verified (worker_factory calls the method itself).
+OPS = {"role": "ops", "issuer": "ops"}
+
 
 def example(contact_point_id):
     return copy.deepcopy(next(p for p in example_payloads() if p["contact_point_id"] == contact_point_id))
@@ -36,16 +39,16 @@ def errors_of(call, *args):
 
 
 def test_the_same_payload_twice_gives_one_revision_and_one_event(directory):
-    first = directory.upsert_contact_point(example("link-bergen"))
-    again = directory.upsert_contact_point(example("link-bergen"))
+    first = directory.upsert_contact_point(example("link-bergen"), OPS)
+    again = directory.upsert_contact_point(example("link-bergen"), OPS)
     assert first["revision"] == again["revision"] == 1
     assert directory.store.emitted_types() == ["contact_point_upserted"]
     assert directory.store.events[0]["data"]["revision"] == 1
 
 
 def test_a_change_gives_the_next_revision_and_an_event_without_contact_details(directory):
-    directory.upsert_contact_point(example("link-bergen"))
-    changed = directory.upsert_contact_point({**example("link-bergen"), "digital_groups": False})
+    directory.upsert_contact_point(example("link-bergen"), OPS)
+    changed = directory.upsert_contact_point({**example("link-bergen"), "digital_groups": False}, OPS)
     assert changed["revision"] == 2
     event = directory.store.events[-1]
     assert (event["event_type"], event["data"]["revision"], event["data"]["digital_groups"]) == (
@@ -68,9 +71,9 @@ def test_a_change_gives_the_next_revision_and_an_event_without_contact_details(d
 
 
 def test_deactivation_emits_a_new_revision_once(directory):
-    directory.upsert_contact_point(example("stangehjelpa"))
-    gone = directory.deactivate_contact_point("stangehjelpa")
-    directory.deactivate_contact_point("stangehjelpa")
+    directory.upsert_contact_point(example("stangehjelpa"), OPS)
+    gone = directory.deactivate_contact_point("stangehjelpa", OPS)
+    directory.deactivate_contact_point("stangehjelpa", OPS)
     assert gone["active"] is False and gone["revision"] == 2
     assert directory.store.emitted_types() == ["contact_point_upserted", "contact_point_deactivated"]
     assert directory.store.events[-1]["data"] == {"contact_point_id": "stangehjelpa", "revision": 2}
@@ -78,14 +81,14 @@ def test_deactivation_emits_a_new_revision_once(directory):
 
 
 def test_reactivating_by_upsert_is_a_new_revision(directory):
-    directory.upsert_contact_point(example("stangehjelpa"))
-    directory.deactivate_contact_point("stangehjelpa")
-    back = directory.upsert_contact_point(example("stangehjelpa"))
+    directory.upsert_contact_point(example("stangehjelpa"), OPS)
+    directory.deactivate_contact_point("stangehjelpa", OPS)
+    back = directory.upsert_contact_point(example("stangehjelpa"), OPS)
     assert (back["active"], back["revision"]) == (True, 3)
 
 
 def test_get_contact_point_gives_what_notification_and_matching_use(directory):
-    directory.upsert_contact_point(example("fredrikstad-rph"))
+    directory.upsert_contact_point(example("fredrikstad-rph"), OPS)
     cp = directory.get_contact_point("fredrikstad-rph")
     assert cp["email"] == "fredrikstad-rph@example.org" and cp["phone"] == "+4700000106"
     assert cp["address"] == {"street": "Eksempelgata 7", "postal_code": "1606", "city": "Fredrikstad"}
@@ -116,7 +119,8 @@ def test_the_skeletons_minimal_payload_still_works(directory):
             "name": "LINK Bergen og omegn",
             "municipality_number": "4601",
             "municipalities": ["4601"],
-        }
+        },
+        OPS,
     )
     assert cp["organisation"] == "LINK Bergen og omegn" and cp["email"] is None and cp["address"] is None
     assert cp["meeting_places"] == [] and cp["staff"] == [] and cp["languages"] == ["nb"]
@@ -127,9 +131,9 @@ def test_unknown_contact_point_is_not_found(directory):
     with pytest.raises(NotFound):
         directory.get_contact_point("nowhere")
     with pytest.raises(NotFound):
-        directory.deactivate_contact_point("nowhere")
+        directory.deactivate_contact_point("nowhere", OPS)
     with pytest.raises(NotFound):
-        directory.update_contact_point("nowhere", {"name": "X"})
+        directory.update_contact_point("nowhere", {"name": "X"}, OPS)
 
 
 def test_every_bad_field_is_named(directory):
@@ -147,7 +151,7 @@ def test_every_bad_field_is_named(directory):
     }
     payload["meeting_places"][0]["capacity"] = 0
     payload["staff"][0]["first_name"] = "Sigrid Nordmann"
-    errors = errors_of(directory.upsert_contact_point, payload)
+    errors = errors_of(directory.upsert_contact_point, payload, OPS)
     assert errors["kind"] == ["not_one_of"]  # stable codes, which the gateway words (never a value)
     assert errors["municipalities"] == {"1": ["unknown_municipality"], "2": ["not_four_digits"]}
     assert errors["email"] == ["invalid"]
@@ -162,27 +166,31 @@ def test_every_bad_field_is_named(directory):
 
 
 def test_missing_fields_and_sizes_out_of_order_are_named(directory):
-    errors = errors_of(directory.upsert_contact_point, {"contact_point_id": "X!", "min_size": 8, "max_size": 6})
+    errors = errors_of(directory.upsert_contact_point, {"contact_point_id": "X!", "min_size": 8, "max_size": 6}, OPS)
     assert errors["contact_point_id"] == ["invalid_id"]
     for field in ("kind", "name", "municipality_number", "municipalities"):
         assert errors[field] == ["required"]
-    errors = errors_of(directory.upsert_contact_point, {**example("stangehjelpa"), "min_size": 8, "max_size": 6})
+    errors = errors_of(directory.upsert_contact_point, {**example("stangehjelpa"), "min_size": 8, "max_size": 6}, OPS)
     assert errors == {"max_size": ["max_below_min"]}
-    assert errors_of(directory.upsert_contact_point, "link-oslo") == {"_schema": ["invalid"]}
+    assert errors_of(directory.upsert_contact_point, "link-oslo", OPS) == {"_schema": ["invalid"]}
 
 
 def test_create_refuses_an_existing_id_and_update_lays_changes_over(directory):
-    directory.create_contact_point(example("horten-selvhjelp"))
+    directory.create_contact_point(example("horten-selvhjelp"), OPS)
     with pytest.raises(Conflict):
-        directory.create_contact_point(example("horten-selvhjelp"))
-    updated = directory.update_contact_point("horten-selvhjelp", {"municipalities": ["3901", "3903"]})
+        directory.create_contact_point(example("horten-selvhjelp"), OPS)
+    updated = directory.update_contact_point("horten-selvhjelp", {"municipalities": ["3901", "3903"]}, OPS)
     assert updated["municipalities"] == ["3901", "3903"] and updated["revision"] == 2
     assert updated["meeting_places"][0]["name"] == "Horten bibliotek, grupperommet"
-    assert directory.update_contact_point("horten-selvhjelp", {"municipalities": ["3901", "3903"]})["revision"] == 2
-    assert errors_of(directory.update_contact_point, "horten-selvhjelp", {"contact_point_id": "other"}) == {
+    assert (
+        directory.update_contact_point("horten-selvhjelp", {"municipalities": ["3901", "3903"]}, OPS)["revision"] == 2
+    )
+    assert errors_of(directory.update_contact_point, "horten-selvhjelp", {"contact_point_id": "other"}, OPS) == {
         "contact_point_id": ["cannot_change"]
     }
-    assert errors_of(directory.update_contact_point, "horten-selvhjelp", {"max_size": 99}) == {"max_size": ["range"]}
+    assert errors_of(directory.update_contact_point, "horten-selvhjelp", {"max_size": 99}, OPS) == {
+        "max_size": ["range"]
+    }
 
 
 def test_an_actor_may_change_only_what_its_role_allows(directory):
@@ -191,16 +199,45 @@ def test_an_actor_may_change_only_what_its_role_allows(directory):
     with pytest.raises(Forbidden):
         directory.create_contact_point(example("horten-selvhjelp"), staff)
     directory.create_contact_point(example("horten-selvhjelp"), admin)
-    directory.update_contact_point("horten-selvhjelp", {"digital_groups": True}, staff)
+    directory.update_contact_point("horten-selvhjelp", {"digital_groups": True}, admin)
     with pytest.raises(Forbidden):
         directory.upsert_contact_point(example("link-oslo"), staff)
+    for outsider in ({"role": "integration"}, {"role": "service", "service": "matching"}, None):
+        with pytest.raises(Forbidden):
+            directory.deactivate_contact_point("horten-selvhjelp", outsider)
+        with pytest.raises(Forbidden):
+            directory.upsert_contact_point(example("horten-selvhjelp"), outsider)
     with pytest.raises(Forbidden):
-        directory.deactivate_contact_point("horten-selvhjelp", {"role": "integration"})
+        directory.deactivate_contact_point("horten-selvhjelp", staff)  # `active` is the national office's
+
+
+def test_staff_change_only_the_fields_that_are_theirs_and_get_an_error_for_each_other(directory):
+    staff = {"account_id": "acc-1", "role": "contact_point_staff", "contact_point_ids": ["horten-selvhjelp"]}
+    directory.create_contact_point(example("horten-selvhjelp"), OPS)
+    mine = {"name": "Horten selvhjelp", "phone": "+4733000000", "languages": ["nb", "en"], "staff": []}
+    assert directory.update_contact_point("horten-selvhjelp", mine, staff)["phone"] == "+4733000000"
+    widened = {
+        "municipalities": ["3901", "0301"],
+        "kind": "link_centre",
+        "municipality_number": "0301",
+        "active": False,
+        "digital_groups": True,
+        "min_size": 4,
+        "name": "Still allowed",
+    }
+    errors = errors_of(directory.update_contact_point, "horten-selvhjelp", widened, staff)
+    assert errors == {field: ["national_only"] for field in widened if field != "name"}
+    current = directory.get_contact_point("horten-selvhjelp")
+    assert current["municipalities"] == ["3901"] and current["name"] == "Horten selvhjelp"  # nothing changed
+    same_routing = {**example("horten-selvhjelp"), "phone": "+4733111111"}  # a whole payload, routing as it is
+    assert directory.upsert_contact_point(same_routing, staff)["phone"] == "+4733111111"
+    errors = errors_of(directory.upsert_contact_point, {**same_routing, "max_size": 6, "coordinates": None}, staff)
+    assert errors == {"max_size": ["national_only"]}
 
 
 def test_list_by_municipality_county_and_kind(directory):
     for payload in example_payloads():
-        directory.upsert_contact_point(payload)
+        directory.upsert_contact_point(payload, OPS)
 
     def ids(**query):
         return [cp["contact_point_id"] for cp in directory.list_contact_points(**query)]
@@ -230,7 +267,7 @@ def test_route_checks_its_arguments(directory):
 
 
 def test_coverage_map_and_export_come_from_the_stored_contact_points(directory):
-    directory.upsert_contact_point(example("link-trondheim"))
+    directory.upsert_contact_point(example("link-trondheim"), OPS)
     assert directory.coverage()["national"]["covered_municipalities"] == 1
     assert 'data-municipality="5001" class="covered"' in directory.coverage_map_svg()
     assert [s["alternate_name"] for s in directory.hsds_export()["tables"]["service"]] == ["LINK Trondheim"]
@@ -241,7 +278,7 @@ def test_coverage_map_and_export_come_from_the_stored_contact_points(directory):
 
 
 def test_the_open_view_of_a_contact_point_is_its_allow_list_and_says_taking_part_is_free(directory):
-    directory.upsert_contact_point(example("link-bergen"))
+    directory.upsert_contact_point(example("link-bergen"), OPS)
     shown = directory.open_contact_point("link-bergen")
     assert list(shown) == list(OPEN_FIELDS)
     assert shown["free_of_charge"] is True and shown["updated_at"] == "2026-11-28T09:00:00Z"
@@ -254,9 +291,9 @@ def test_the_open_view_of_a_contact_point_is_its_allow_list_and_says_taking_part
 
 
 def test_the_open_directory_lists_only_active_contact_points(directory):
-    directory.upsert_contact_point(example("link-bergen"))
-    directory.upsert_contact_point(example("stangehjelpa"))
-    directory.deactivate_contact_point("stangehjelpa")
+    directory.upsert_contact_point(example("link-bergen"), OPS)
+    directory.upsert_contact_point(example("stangehjelpa"), OPS)
+    directory.deactivate_contact_point("stangehjelpa", OPS)
     assert [cp["contact_point_id"] for cp in directory.open_contact_points()] == ["link-bergen"]
     assert [cp["name"] for cp in directory.open_contact_points(county_number="46")] == ["LINK Bergen og omegn"]
     with pytest.raises(NotFound):
@@ -265,18 +302,20 @@ def test_the_open_directory_lists_only_active_contact_points(directory):
 
 def test_every_change_is_stamped_with_when_it_was_made(directory):
     clock = directory.clock
-    directory.upsert_contact_point(example("link-bergen"))
+    directory.upsert_contact_point(example("link-bergen"), OPS)
     clock.advance(days=2)
-    directory.upsert_contact_point(example("link-bergen"))  # no change: no new stamp
+    directory.upsert_contact_point(example("link-bergen"), OPS)  # no change: no new stamp
     assert directory.get_contact_point("link-bergen")["updated_at"] == "2026-11-28T09:00:00Z"
-    directory.update_contact_point("link-bergen", {"digital_groups": False})
+    directory.update_contact_point("link-bergen", {"digital_groups": False}, OPS)
     assert directory.open_contact_point("link-bergen")["updated_at"] == "2026-11-30T09:00:00Z"
 
 
 def test_a_parent_must_be_a_known_contact_point_other_than_itself(directory):
     office = example("distriktskontor-vest")
-    assert errors_of(directory.upsert_contact_point, office) == {"parent_contact_point_id": ["unknown_contact_point"]}
-    directory.upsert_contact_point(example("national-office"))
-    assert directory.upsert_contact_point(office)["parent_contact_point_id"] == "national-office"
+    assert errors_of(directory.upsert_contact_point, office, OPS) == {
+        "parent_contact_point_id": ["unknown_contact_point"]
+    }
+    directory.upsert_contact_point(example("national-office"), OPS)
+    assert directory.upsert_contact_point(office, OPS)["parent_contact_point_id"] == "national-office"
     own = {**office, "parent_contact_point_id": "distriktskontor-vest"}
-    assert errors_of(directory.upsert_contact_point, own) == {"parent_contact_point_id": ["own_parent"]}
+    assert errors_of(directory.upsert_contact_point, own, OPS) == {"parent_contact_point_id": ["own_parent"]}

@@ -6,19 +6,22 @@ import eventlet
 import pytest
 from nameko.exceptions import RemoteError
 
-from services.common.errors import NotFound
+from services.common.actors import Actor
+from services.common.errors import Forbidden, NotFound
 from services.gateway import auth, figures
 from services.gateway.context import SESSION_COOKIE
 from tests.fakes.gateway import PASSWORD, Caller, body, cookies_set, figure_row, gateway, request
 from tests.samples import intake
 
 
-def test_a_public_registration_passes_the_intake_payload_on_without_an_actor():
+def test_a_public_registration_passes_the_intake_payload_on_as_the_public():
     service, store = gateway()
     payload = intake()
     response = request(service, "POST", "/api/registrations", json_body=payload)
     assert response.status_code == 201 and body(response) == {"registration_id": "reg-1", "created": True}
-    service.registration.register.assert_called_once_with(payload)
+    sent, actor = service.registration.register.call_args.args
+    assert sent == payload
+    assert isinstance(actor, Actor) and (actor["role"], actor["account_id"]) == ("public", None)  # signed by the proxy
 
 
 def test_a_repeated_registration_is_200():
@@ -160,7 +163,7 @@ def test_passwords_are_argon2_hashes_and_tokens_are_kept_only_as_digests():
     caller = Caller(service, store, "integration", use_token=True)
     stored = store.accounts[caller.account["_id"]]
     assert stored["password_hash"].startswith("$argon2id$") and PASSWORD not in str(stored)
-    assert caller.token not in store.tokens and auth.digest(caller.token) in store.tokens
+    assert caller.token not in store.token_records and auth.digest(caller.token) in store.token_records
     assert "password_hash" not in caller.account
 
 
@@ -382,10 +385,14 @@ def test_notification_learns_a_referrers_address_from_the_gateway_by_referrer_id
     service, store = gateway()
     referrer = Caller(service, store, "referrer", email="gp@clinic.example.no", name="Dr. Lund")
     Caller(service, store, "contact_point_staff", referrer_id="ref-staff", contact_point_ids=["link-bergen"])
-    assert service.referrer_contact(referrer.account["referrer_id"]) == {
+    notification = {"role": "service", "service": "notification"}  # as @rpc hands it on, verified
+    assert service.referrer_contact(referrer.account["referrer_id"], notification) == {
         "email": "gp@clinic.example.no",
         "name": "Dr. Lund",
     }
     for unknown in ("ref-nobody", "ref-staff", None):  # only a referrer account answers
         with pytest.raises(NotFound):
-            service.referrer_contact(unknown)
+            service.referrer_contact(unknown, notification)
+    for other in ({"role": "service", "service": "matching"}, {"role": "national_admin", "issuer": "gateway"}):
+        with pytest.raises(Forbidden):
+            service.referrer_contact(referrer.account["referrer_id"], other)

@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 from werkzeug.datastructures import MultiDict
 
 from services.common import clock
-from services.gateway import domain
+from services.common.contact_point_input import DEFAULT_SENDER_NAME
+from services.gateway import domain, wording
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -103,16 +104,34 @@ def test_a_first_meeting_typed_without_an_offset_is_norwegian_time():
 
 
 def test_a_rejection_needs_one_of_the_contracts_reasons():
-    assert domain.rejection_from_form(MultiDict({"reason": "no_room"})) == ("no_room", {})
-    assert domain.rejection_from_form(MultiDict({"reason": "bored"}))[1] == {"reason": "choose_reason"}
+    assert domain.reason_from_form(MultiDict({"reason": "no_room"}), domain.REJECT_REASONS) == ("no_room", {})
+    assert domain.reason_from_form(MultiDict({"reason": "bored"}), domain.REJECT_REASONS)[1] == {
+        "reason": "choose_reason"
+    }
+    assert domain.reason_from_form(MultiDict({"reason": "no_room"}), domain.CLOSE_REASONS)[1] == {
+        "reason": "choose_reason"
+    }
 
 
 def test_a_contact_points_sizes_must_be_whole_numbers():
     changes, errors = domain.contact_point_changes(
-        MultiDict({"name": " LINK ", "municipalities": "4601 4602", "min_size": "5", "max_size": "eight"})
+        MultiDict({"name": " LINK ", "municipalities": "4601 4602", "min_size": "5", "max_size": "eight"}),
+        national=True,
     )
     assert changes["name"] == "LINK" and changes["municipalities"] == ["4601", "4602"] and changes["min_size"] == 5
     assert errors == {"max_size": "whole_number"}
+
+
+def test_staff_change_only_their_own_fields_of_the_directory_form():
+    form = {"name": "LINK", "languages": "nb en", "municipalities": "0301", "digital_groups": "yes", "max_size": "9"}
+    changes, errors = domain.contact_point_changes(MultiDict(form), national=False)
+    assert changes == {
+        "name": "LINK",
+        "sender_name": DEFAULT_SENDER_NAME,
+        "languages": ["nb", "en"],
+    }  # blank: the default
+    assert errors == {"municipalities": "national_only", "digital_groups": "national_only", "max_size": "national_only"}
+    assert domain.contact_point_changes(MultiDict({"name": "LINK", "languages": "nb"}), national=False)[1] == {}
 
 
 def test_after_signing_in_people_land_on_their_page_and_never_off_the_site():
@@ -129,5 +148,114 @@ def test_after_signing_in_people_land_on_their_page_and_never_off_the_site():
     ]
 
 
+BYPASSES = (
+    "/\\evil.example",
+    "\\/evil.example",
+    "/\t/evil.example",
+    "/%2F/evil.example",
+    "/%5Cevil.example",
+    "///evil.example",
+    "https:evil.example",
+    "javascript:alert(1)",
+    " /\\evil.example",
+    "/\r\n/evil.example",
+    "//evil.example/%2e%2e",
+    "/%09/evil.example",
+)
+
+
+def test_known_redirect_bypasses_all_land_nowhere_and_paths_of_this_site_survive():
+    assert [target for target in BYPASSES if domain.safe_next(target)] == []
+    assert domain.safe_next("/staff/link-bergen/pool?status=waiting") == "/staff/link-bergen/pool?status=waiting"
+    assert domain.safe_next("/national/contact-points/link-bergen") == "/national/contact-points/link-bergen"
+
+
 def test_a_postal_code_is_four_digits():
     assert domain.is_postal_code("5003") and not domain.is_postal_code("50x3") and not domain.is_postal_code("500")
+
+
+# --- issue 13: the personal page, the group's life, cohorts, meeting places ----------------------------
+
+
+def test_a_personal_session_lives_30_quiet_minutes_and_8_hours_at_most():
+    from datetime import timedelta
+
+    start = NOW
+    assert domain.personal_session_alive(start, start + timedelta(minutes=10), start + timedelta(minutes=39))
+    assert not domain.personal_session_alive(start, start + timedelta(minutes=10), start + timedelta(minutes=40))
+    late = start + timedelta(hours=7, minutes=59)
+    assert domain.personal_session_alive(start, late, late) and not domain.personal_session_alive(
+        start, late, start + timedelta(hours=8)
+    )
+
+
+def test_a_time_is_shown_in_norwegian_time_summer_and_winter():
+    assert wording.moment("2027-01-09T23:00:00Z").isoformat() == "2027-01-10T00:00:00+01:00"
+    assert wording.moment("2027-06-09T22:00:00+00:00").isoformat() == "2027-06-10T00:00:00+02:00"
+    assert wording.moment("soon") is None and wording.moment(None) is None
+
+
+def test_a_cohort_code_is_read_as_crockford_base32_reads_it():
+    assert domain.cohort_code(" 7kq2-m9xh-3d ") == "7KQ2M9XH3D"
+    assert domain.cohort_code("OIL0000000") == "0110000000"  # O is 0; I and L are 1
+    assert domain.cohort_code("7KQ2M9XH3U") is None and domain.cohort_code("7KQ2M9XH3") is None
+
+
+def test_only_what_differs_is_a_change_and_order_does_not_make_a_difference():
+    current = {"themes": ["grief", "loneliness"], "languages": ["nb"], "open_to_mixed": True, "message_language": "nb"}
+    current["availability"] = [{"weekday": "tue", "part_of_day": "evening"}]
+    form = MultiDict(
+        [
+            ("themes", "loneliness"),
+            ("themes", "grief"),
+            ("languages", "nb"),
+            ("availability", "tue-evening"),
+            ("open_to_mixed", "no"),
+            ("message_language", "nb"),
+            ("accessibility_needs", "step_free"),
+        ]
+    )
+    changes, errors = domain.preference_changes(form, current, has_email=True, has_phone=False)
+    assert errors == {} and changes == {
+        "open_to_mixed": False,
+        "digital_ok": False,
+        "not_in_own_municipality": False,
+        "accessibility_needs": ["step_free"],
+    }
+    _, errors = domain.preference_changes(MultiDict({"preferred_channel": "sms"}), current, True, False)
+    assert errors["preferred_channel"] == "err_channel_sms" and errors["themes"] == "err_themes"
+
+
+def test_people_to_avoid_are_addresses_or_norwegian_mobiles_at_most_20():
+    contacts, errors = domain.avoid_list(MultiDict({"contacts": "Kari@Example.no; 0047 912 34 567\n\nkari@example.no"}))
+    assert (contacts, errors) == (["kari@example.no", "+4791234567"], {})
+    assert domain.avoid_list(MultiDict({"contacts": "+46 70 123 45 67"}))[1] == {"contacts": "err_avoid_entry"}
+
+
+def test_a_handover_has_at_most_two_of_the_members_and_a_whole_schedule():
+    form = MultiDict(
+        [
+            ("checkin_registration_ids", "a"),
+            ("weekday", "thu"),
+            ("start_time", "18:00"),
+            ("every", "week"),
+            ("meeting_place_id", "room"),
+        ]
+    )
+    handover, errors = domain.handover_from_form(form, ["a", "b"])
+    assert errors == {} and handover["checkin_registration_ids"] == ["a"] and handover["schedule"]["every"] == "week"
+    _, errors = domain.handover_from_form(MultiDict({"every": "daily"}), ["a"])
+    assert set(errors) == {"weekday", "start_time", "every", "meeting_place_id"}
+
+
+def test_a_new_places_id_comes_from_its_name_and_never_clashes():
+    assert domain.place_id("Grupperommet på Nygård", []) == "grupperommet-pa-nygard"
+    assert domain.place_id("Æ Ø Å", ["ae-o-a"]) == "ae-o-a-2" and domain.place_id("!", []) == "sted"
+
+
+def test_a_place_that_becomes_digital_drops_its_address_and_needs_a_link():
+    room = {"meeting_place_id": "rom", "name": "Rom", "kind": "physical", "capacity": 8, "address": {"street": "G 1"}}
+    place, errors = domain.meeting_place_from_form(
+        MultiDict({"meeting_place_id": "rom", "name": "Rom", "kind": "digital", "capacity": "8"}), [room]
+    )
+    assert "address" not in place and errors == {"video_url": "err_video_url"}

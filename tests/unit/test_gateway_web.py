@@ -6,10 +6,12 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from nameko.exceptions import RemoteError
 
 from services.gateway.context import ANON_CSRF_COOKIE, SESSION_COOKIE
-from tests.fakes.gateway import PASSWORD, Caller, cookies_set, gateway, request
+from tests.fakes.gateway import GROUP_VIEW, PASSWORD, Caller, cookies_set, gateway, request
+from tests.page_text import foreign_text
 
 GATEWAY = Path(__file__).resolve().parents[2] / "services" / "gateway"
 FORM = {
@@ -89,7 +91,8 @@ def test_registering_through_the_public_form():
     service, store = gateway()
     response = anonymous_post(service, "/register", FORM)
     assert response.status_code == 201 and "Takk, vi har fått påmeldingen din" in html(response)
-    [payload] = service.registration.register.call_args.args
+    payload, actor = service.registration.register.call_args.args
+    assert actor["role"] == "public"  # the public form's calls are signed with role public
     assert payload["phone"] == "+4791234567" and payload["themes"] == ["grief", "loneliness"]
     assert payload["availability"] == [
         {"weekday": "tue", "part_of_day": "evening"},
@@ -263,3 +266,62 @@ def test_staff_withdraw_a_person_from_the_page():
     assert response.status_code == 303
     registration_id, actor, reason = service.registration.withdraw.call_args.args
     assert (registration_id, reason, actor["role"]) == ("reg-1", "staff", "contact_point_staff")
+
+
+NEW_PAGES = [
+    ("participant", "/me"),
+    ("participant", "/me/change"),
+    ("participant", "/me/avoid"),
+    ("participant", "/me/erase"),
+    ("participant", "/me/check-ins/chk-1"),
+    (None, "/me/new-link"),
+    (None, "/me"),  # the page of every bad link, with its form
+    ("contact_point_staff", "/staff/link-bergen/groups/grp-1"),
+    ("contact_point_staff", "/staff/link-bergen/acquaintances"),
+    ("contact_point_staff", "/staff/link-bergen/directory/meeting-places"),
+    ("referrer", "/referrer/cohorts"),
+]
+
+
+@pytest.mark.parametrize("role,path", NEW_PAGES)
+def test_every_control_of_the_new_pages_has_a_label_and_a_unique_id_and_no_page_has_a_script(role, path):
+    service, store = gateway()
+    service.matching.group_view.return_value = {**GROUP_VIEW, "state": "started"}  # with the handover form
+    page = html(new_page_caller(service, store, role)("GET", path))
+    parsed = Elements(page)
+    ids = [attrs["id"] for _, attrs in parsed.elements if "id" in attrs]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    labelled = {attrs.get("for") for attrs in parsed.all("label")}
+    controls = [
+        a for a in parsed.all("input") + parsed.all("select") + parsed.all("textarea") if a.get("type") != "hidden"
+    ]
+    assert controls and all(c["id"] in labelled for c in controls), [c for c in controls if c["id"] not in labelled]
+    assert "<script" not in page and all(  # only a search reads with GET
+        f.get("method") == "post"
+        for f in parsed.all("form")
+        if f.get("action") != "/find" and f.get("role") != "search"
+    )
+
+
+def test_the_pool_and_the_referrers_page_write_dates_in_the_page_s_language_not_iso():
+    service, store = gateway()
+    staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
+    pool = html(staff("GET", "/staff/link-bergen/pool"))
+    assert "1. november 2026" in pool and "2026-11-01" not in pool
+    referrer = html(Caller(service, store, "referrer")("GET", "/referrer"))
+    assert "28. november 2026" in referrer and "2026-11-28" not in referrer
+
+
+def new_page_caller(service, store, role):
+    return Caller(service, store, role, **({"contact_point_ids": ["link-bergen"]} if role else {}))
+
+
+@pytest.mark.parametrize("lang", ["nb", "nn"])
+@pytest.mark.parametrize("role,path", NEW_PAGES)
+def test_the_new_pages_in_norwegian_show_no_english_no_id_no_iso_date_and_no_text_key(role, path, lang):
+    service, store = gateway()
+    service.matching.group_view.return_value = {**GROUP_VIEW, "state": "started"}  # with the handover form
+    page = html(new_page_caller(service, store, role)("GET", path, query={"lang": lang}))
+    main = page[page.index("<main") : page.index("</main>")]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main))
+    assert foreign_text(text) is None, foreign_text(text)

@@ -13,11 +13,11 @@ ENTRYPOINT = ROOT / "scripts" / "run_service.sh"
 
 
 @pytest.fixture
-def fake_nameko(tmp_path):
-    """A `nameko` first on PATH that prints what it was asked to run."""
-    nameko = tmp_path / "nameko"
-    nameko.write_text('#!/bin/sh\necho "nameko $*"\n')
-    nameko.chmod(nameko.stat().st_mode | stat.S_IXUSR)
+def fake_runner(tmp_path):
+    """A `flokk-run` first on PATH that prints what it was asked to run."""
+    runner = tmp_path / "flokk-run"
+    runner.write_text('#!/bin/sh\necho "flokk-run $*"\n')
+    runner.chmod(runner.stat().st_mode | stat.S_IXUSR)
     return tmp_path
 
 
@@ -27,14 +27,14 @@ def entrypoint(bin_dir, *args, **env):
 
 
 @pytest.mark.parametrize("service", ["gateway", "registration", "matching", "notification", "directory"])
-def test_the_service_named_in_flokk_service_runs(fake_nameko, service):
-    result = entrypoint(fake_nameko, FLOKK_SERVICE=service)
+def test_the_service_named_in_flokk_service_runs(fake_runner, service):
+    result = entrypoint(fake_runner, FLOKK_SERVICE=service)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"nameko run --config /etc/flokk/config.yml services.{service}.service"
+    assert result.stdout.strip() == f"flokk-run --config /etc/flokk/config.yml services.{service}.service"
 
 
-def test_a_command_given_to_the_container_runs_instead(fake_nameko):
-    result = entrypoint(fake_nameko, "echo", "topology", FLOKK_SERVICE="gateway")
+def test_a_command_given_to_the_container_runs_instead(fake_runner):
+    result = entrypoint(fake_runner, "echo", "topology", FLOKK_SERVICE="gateway")
     assert (result.returncode, result.stdout.strip()) == (0, "topology")
 
 
@@ -47,8 +47,8 @@ def test_a_command_given_to_the_container_runs_instead(fake_nameko):
         ("gateway registration", "FLOKK_SERVICE='gateway registration' is not a Flokk service"),
     ],
 )
-def test_no_service_or_an_unknown_one_stops_with_the_reason(fake_nameko, value, reason):
-    result = entrypoint(fake_nameko, **({} if value is None else {"FLOKK_SERVICE": value}))
+def test_no_service_or_an_unknown_one_stops_with_the_reason(fake_runner, value, reason):
+    result = entrypoint(fake_runner, **({} if value is None else {"FLOKK_SERVICE": value}))
     assert result.returncode == 64
     assert reason in result.stderr
     assert "one of: gateway registration matching notification directory" in result.stderr

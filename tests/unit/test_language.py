@@ -19,7 +19,7 @@ from services.common.errors import MESSAGE_CODES, coded
 from services.gateway.i18n import texts
 from services.gateway.pipeline import routing
 from services.gateway.routes import ROUTES
-from tests.fakes.gateway import BERGEN, Caller, gateway
+from tests.fakes.gateway import BERGEN, GROUP_VIEW, PERSONAL_VIEW, QUEUED, Caller, gateway
 
 routing()  # fills ROUTES with every module's routes
 WORDS_FILE = Path(__file__).resolve().parents[1] / "data" / "english_words.txt"
@@ -29,6 +29,7 @@ ENGLISH = frozenset(
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+ADDRESS = re.compile(r"(?:https?:/)?/[\w.~%/-]*(?:\?\S*)?")  # a link shown to copy: no prose
 
 PERSON = "0ac39f4d-1c2b-4e5f-8a9b-0123456789ab"
 OTHER = "7e1f2a3b-4c5d-4e6f-9a0b-abcdefabcdef"
@@ -100,8 +101,16 @@ SEEDED = {
         ],
         "first_names": {PERSON: "Kari", OTHER: "Ola"},
         "find_by_reference": [{"registration_id": PERSON, "status": "in_group", "contact_point_id": "link-bergen"}],
+        "personal_view": {**PERSONAL_VIEW, "registration_id": PERSON},
     },
     "matching": {
+        "group_view": {
+            **GROUP_VIEW,
+            "group_id": GROUP,
+            "registration_ids": MEMBERS,
+            "checkin_registration_ids": [OTHER],
+        },
+        "national_queue": [{**QUEUED, "registration_id": PERSON}],
         "pool": [WAITING, {**WAITING, "registration_id": OTHER, "role": "relative", "widening": []}],
         "proposals": [PROPOSAL],
         "groups": [
@@ -132,6 +141,8 @@ PATH_VALUES = {
     "action": "erase",
     "version": "2026-01",
     "postal_code": "5003",
+    "checkin_id": "chk-1",
+    "meeting_place_id": "group-room",
 }
 #: The states a page shows beside its plain one (queries by route name).
 QUERIES = {
@@ -196,7 +207,7 @@ class Visible(HTMLParser):
 
 def problems_in(text):
     """English words, UUIDs and ISO dates found in a text: [] when it is clean."""
-    found = [f"English word «{w}»" for w in WORD.findall(text) if w.lower() in ENGLISH]
+    found = [f"English word «{w}»" for w in WORD.findall(ADDRESS.sub(" ", text)) if w.lower() in ENGLISH]
     found += [f"UUID «{u}»" for u in UUID.findall(text)]
     found += [f"ISO date «{d}»" for d in ISO_DATE.findall(text)]
     return found
@@ -209,7 +220,7 @@ def seed(service):
 
 
 def caller_for(route, callers):
-    for role in ("public", "national_admin", "contact_point_staff", "referrer", "integration"):
+    for role in ("public", "national_admin", "contact_point_staff", "referrer", "integration", "participant"):
         if role in route.roles:
             return callers[role]
     raise AssertionError(f"{route.path}: no caller the language test can be for ({route.roles})")
@@ -240,6 +251,7 @@ def world():
         ),
         "referrer": Caller(service, store, "referrer", name="Rune", referrer_id="ref-1"),
         "integration": Caller(service, store, "integration", name="Inntak"),
+        "participant": Caller(service, store, "participant", registration_id=PERSON),
     }
     return service, callers
 
@@ -297,6 +309,7 @@ def test_the_check_finds_english_uuids_and_iso_dates_and_leaves_norwegian_alone(
         "ISO date «2026-12-08»",
     ]
     assert len(ENGLISH) >= 300
+    assert problems_in("Del lenken: https://flokk.example/register?cohort=7KQ2M9XH3D") == []  # an address
     assert Visible('<p>Språk: <a lang="en" href="?lang=en">English</a></p>').text == "Språk:"
 
 

@@ -234,6 +234,14 @@ def test_a_rejected_set_of_people_is_not_proposed_again():
     assert engine.propose(people, POOL, NOW, avoid=avoid).proposals == []
 
 
+def test_a_cohort_holding_a_whole_rejected_set_waits_and_everyone_else_is_placed():
+    cohort = [person(f"c{i}", cohort="course-1") for i in range(2)]
+    others = [person(f"r{i}") for i in range(8)]
+    outcome = engine.propose(cohort + others, POOL, NOW, avoid=[frozenset({"c0", "c1"})])
+    assert outcome.placed == 8 and set(outcome.waiting) == {"c0", "c1"}
+    assert "rejected" in outcome.waiting["c0"]
+
+
 def test_the_exact_improvement_places_more_than_a_longest_waiting_first_greedy_would():
     # r0 (longest waiting) fits both slots; a greedy that serves r0 first in the Tuesday group strands
     # the Wednesday people. The best grouping puts r0 on Wednesday and places all ten.

@@ -343,7 +343,11 @@ def test_a_person_sees_where_they_wait_and_what_was_widened(fixed_clock):
         service.person_status("r1", person("r2"))
     with pytest.raises(Forbidden):
         service.person_status("r1", OTHER_STAFF)
+    with pytest.raises(Forbidden):
+        service.person_status("r1", {"role": "service", "service": "notification", "issuer": "notification"})
     assert service.person_status("r1", STAFF)["state"] == "waiting"
+    directory = {"role": "service", "service": "directory", "issuer": "directory"}  # before a video link
+    assert service.person_status("r1", directory)["state"] == "waiting"
 
 
 def test_a_person_in_a_self_run_group_sees_its_schedule_and_next_meeting(fixed_clock):
@@ -359,7 +363,21 @@ def test_a_person_in_a_self_run_group_sees_its_schedule_and_next_meeting(fixed_c
         "first_meeting_at": FIRST_MEETING,
         "schedule": SCHEDULE,
         "next_meeting_at": "2030-03-07T17:00:00Z",  # every other Thursday from the handover's week
+        "open_checkin": None,  # r2 answers no check-ins
     }
+
+
+def test_a_check_in_member_s_status_leads_to_the_check_in_they_can_answer_now(fixed_clock):
+    service, store, gid = a_self_run_group(fixed_clock)
+    assert service.person_status("r1", person("r1"))["group"]["open_checkin"] is None  # none sent yet
+    first = service.send_checkin(gid, STAFF)["checkin_id"]
+    opened = service.person_status("r1", person("r1"))["group"]["open_checkin"]
+    assert opened == {"checkin_id": first, "number": 1, "due_at": "2030-02-19T12:00:00Z", "answered_at": None}
+    service.answer_checkin(first, answer(), person("r0"))
+    assert service.person_status("r1", person("r1"))["group"]["open_checkin"]["answered_at"] == "2030-02-19T12:00:00Z"
+    second = service.send_checkin(gid, STAFF)["checkin_id"]
+    assert service.person_status("r0", person("r0"))["group"]["open_checkin"]["checkin_id"] == second
+    assert service.person_status("r2", person("r2"))["group"]["open_checkin"] is None  # not a check-in member
 
 
 def test_a_person_unknown_to_matching_or_paused_or_unroutable():

@@ -156,6 +156,26 @@ class StoreContract:
         store.transaction(lambda uow: store.add_rejected(uow, POOL, ["r2", "r1"]))
         assert store.pool_state(POOL)["rejected"] == [["r1", "r2"]]
 
+    def test_a_pool_marked_for_later_is_due_then_and_keeps_its_earliest_time(self, store):
+        later, latest = T0 + timedelta(minutes=10), T0 + timedelta(hours=2)
+        store.transaction(lambda uow: store.mark_dirty(uow, POOL, later))
+        store.transaction(lambda uow: store.mark_dirty(uow, POOL, latest))  # marked already: stays due at `later`
+        assert store.dirty_pools(now=T0) == []
+        assert store.dirty_pools(now=later) == [{"_id": POOL, "seq": 2}] == store.dirty_pools()
+        store.transaction(lambda uow: store.mark_dirty(uow, POOL))  # at once wins over any time
+        assert store.dirty_pools(now=T0) == [{"_id": POOL, "seq": 3}]
+        store.clear_dirty(POOL, 3)
+        store.transaction(lambda uow: store.mark_dirty(uow, POOL, latest))  # a fresh mark takes its own time
+        assert store.dirty_pools(now=later) == [] and store.dirty_pools(now=latest) == [{"_id": POOL, "seq": 4}]
+
+    def test_a_pool_resolved_lately_waits_until_the_given_moment(self, store):
+        store.transaction(lambda uow: store.mark_dirty(uow, POOL))
+        assert store.dirty_pools(now=T0, resolved_before=T0) == [{"_id": POOL, "seq": 1}]  # never resolved
+        store.transaction(lambda uow: store.note_resolved(uow, POOL, T0))
+        assert store.pool_state(POOL)["last_resolved_at"] == T0
+        assert store.dirty_pools(now=T0, resolved_before=T0 - timedelta(seconds=1)) == []
+        assert store.dirty_pools(now=T0, resolved_before=T0) == [{"_id": POOL, "seq": 1}]
+
     def test_acquaintances_among_a_set_and_forgotten_with_a_person(self, store):
         store.transaction(lambda uow: store.add_acquaintances(uow, "r2", "r1", T0))
         store.transaction(lambda uow: store.add_acquaintances(uow, "r1", "r3", T0))
@@ -209,6 +229,9 @@ class StoreContract:
         store.transaction(lambda uow: store.insert_group(uow, {**a_group("g-3"), "contact_point_id": "cp-x"}))
         assert [g["_id"] for g in store.groups_of("link-bergen", ("proposed",))] == ["g-1"]
         assert sorted(g["_id"] for g in store.groups_of("link-bergen", ("proposed", "confirmed"))) == ["g-1", "g-2"]
+        replaced = {**a_group("g-4"), "state": "closed", "closed_reason": "superseded", "history": []}
+        store.transaction(lambda uow: store.insert_group(uow, replaced))
+        assert "g-4" not in [g["_id"] for g in store.group_histories()]  # a replaced proposal was never a group
 
     def test_what_a_read_hands_out_is_a_copy(self, store):
         put(store, an_entry("r1"))

@@ -8,6 +8,7 @@ from unittest.mock import Mock
 import pytest
 from nameko.exceptions import RemoteError
 
+from services.common.actors import SELF
 from services.common.cache import TtlCache
 from services.common.clock import Clock, FixedClock
 from services.notification import ports
@@ -78,7 +79,7 @@ def test_the_check_sees_a_missing_method_and_a_renamed_parameter():
 
 def test_registration_says_none_for_an_erased_person_and_is_asked_once_per_call():
     proxy = Mock()
-    proxy.contact_details.side_effect = lambda rid: (
+    proxy.contact_details.side_effect = lambda rid, actor: (
         {"registration_id": rid} if rid == "r1" else _raise(RemoteError("NotFound", f"no registration {rid}"))
     )
     registration = RemoteRegistration(proxy)
@@ -89,6 +90,7 @@ def test_registration_says_none_for_an_erased_person_and_is_asked_once_per_call(
     assert proxy.contact_details.call_count == 2
     assert RemoteRegistration(proxy).contact_details("r1") == {"registration_id": "r1"}  # the next call asks anew
     assert proxy.contact_details.call_count == 3
+    assert all(call.args[1] is SELF for call in proxy.contact_details.call_args_list)  # as notification itself
 
 
 def test_any_other_remote_error_reaches_the_caller_and_is_not_remembered():

@@ -8,7 +8,7 @@ import pytest
 from nameko.exceptions import RemoteError
 
 from services.notification import domain
-from services.notification.handlers import CLAIM_LEASE
+from services.notification.handlers import CLAIM_LEASE, timers
 from services.notification.service import DUE_SECONDS
 from tests.fakes.notification import at, notification_world, sent_events, waitlisted
 
@@ -184,3 +184,21 @@ def test_someone_erased_while_their_message_waits_gets_nothing(world):
     clock.advance(seconds=30)
     service.send_due_messages()
     assert mailer.sent == [] and nid not in store.deliveries
+
+
+def test_after_an_outage_one_tick_sends_more_than_one_batch_of_due_messages(world):
+    """After a long SMTP outage thousands are due at once; one tick sends several batches (at
+    several at once), so the backlog does not wait DUE_SECONDS per 200 messages."""
+    service, store, mailer, sms, clock = world
+    backlog = 2 * timers.DUE_BATCH + 50
+    for n in range(backlog):
+        service.people[f"p{n}"] = {**service.people["r1"], "registration_id": f"p{n}"}
+    mailer.fail("kari@example.no", times=backlog)
+    for n in range(backlog):
+        service.handle_registration_waitlisted(waitlisted(f"p{n}"))
+    assert mailer.sent == [] and {d["status"] for d in store.deliveries.values()} == {"retrying"}
+
+    clock.moment = T0 + domain.RETRY_OFFSETS[0]
+    service.send_due_messages()
+    assert len(mailer.sent) == backlog and sms.sent == []
+    assert {d["status"] for d in store.deliveries.values()} == {"sent"}

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from nameko.exceptions import RemoteError
 
+from services.common.actors import SELF
 from services.common.errors import NotFound
 from services.notification import domain
 from services.notification.handlers import DeliveryPostponed
@@ -15,6 +16,7 @@ from tests.fakes.notification import (
     CONTACT_POINTS,
     at,
     confirmed,
+    contact_details,
     notification_world,
     sent_events,
     waitlisted,
@@ -260,6 +262,23 @@ def test_a_held_sms_for_someone_erased_overnight_is_never_sent(world):
     assert sms.sent == [] and store.deliveries == {}
 
 
+def test_a_new_message_claimed_at_once_is_given_back_when_nothing_is_sent(world):
+    """A new message is claimed before its recipient is looked up: a person gone, or registration
+    not answering, leaves no claim behind, and the event's retry sends the receipt."""
+    service, store, mailer, _, _ = world
+    service.handle_registration_waitlisted(waitlisted("r404"))
+    assert mailer.sent == [] and store.deliveries == {}
+    event = waitlisted("r1")
+    service.registration.contact_details.side_effect = RemoteError("Timeout", "registration did not answer")
+    with pytest.raises(RemoteError):
+        service.handle_registration_waitlisted(event)
+    assert mailer.sent == [] and store.deliveries == {}
+    service.registration.contact_details.side_effect = contact_details(service.people)
+    service.handle_registration_waitlisted(event)
+    [mail] = mailer.sent
+    assert mail["to"] == "kari@example.no" and [d["status"] for d in store.deliveries.values()] == ["sent"]
+
+
 def test_withdrawal_is_confirmed_and_nothing_is_sent_once_the_person_is_gone(world):
     service, store, mailer, _, _ = world
     service.handle_registration_withdrawn(
@@ -320,11 +339,11 @@ def test_the_digest_goes_once_a_day_from_eight(world):
 def test_a_referrer_hears_the_status_without_personal_details(world):
     service, store, mailer, _, _ = world
     service.people["r1"]["referral"] = {"referrer_id": "ref-1", "organisation": "Legekontoret"}
-    service.gateway.referrer_contact.side_effect = lambda rid: {
+    service.gateway.referrer_contact.side_effect = lambda rid, actor: {
         "ref-1": {"email": "gp@clinic.example.no", "name": "Dr. Lund"}
     }[rid]
     service.handle_registration_waitlisted(waitlisted("r1"))
-    service.gateway.referrer_contact.assert_called_once_with("ref-1")
+    service.gateway.referrer_contact.assert_called_once_with("ref-1", SELF)  # as notification itself
     [to_referrer] = [m for m in mailer.sent if m["to"] == "gp@clinic.example.no"]
     assert "venter på en gruppe" in to_referrer["text"]
     for secret in ("Kari", "Nordmann", "kari@example.no", "LINK"):

@@ -11,7 +11,7 @@ from services.common import clock
 from services.common.errors import Forbidden, InvalidInput, NotFound
 from services.registration import cohorts
 from tests.samples import intake
-from tests.unit.test_registration_service import REFERRER, STAFF_BERGEN, a_service
+from tests.unit.test_registration_service import PUBLIC, REFERRER, STAFF_BERGEN, a_service
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 COURSE = {
@@ -36,7 +36,7 @@ def a_cohort(**changes):
 
 
 def join(service, cohort_id, keep_together=False):
-    return service.register(intake(cohort={"cohort_id": cohort_id, "keep_together": keep_together}))
+    return service.register(intake(cohort={"cohort_id": cohort_id, "keep_together": keep_together}), PUBLIC)
 
 
 def test_a_course_leader_creates_a_cohort_with_a_code_and_a_deadline_three_weeks_on():

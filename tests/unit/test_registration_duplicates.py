@@ -10,7 +10,7 @@ from services.common import clock
 from services.common.errors import Conflict, Forbidden, InvalidInput
 from tests.fakes import an_event
 from tests.samples import intake
-from tests.unit.test_registration_service import ADMIN, STAFF_BERGEN, STAFF_OSLO, a_service, waitlisted
+from tests.unit.test_registration_service import ADMIN, PUBLIC, STAFF_BERGEN, STAFF_OSLO, a_service, waitlisted
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -22,7 +22,7 @@ def fixed_clock():
 
 
 def registered(service, **changes):
-    return service.register(intake(**changes))["registration_id"]
+    return service.register(intake(**changes), PUBLIC)["registration_id"]
 
 
 def pairs(store, event_type):

@@ -17,6 +17,9 @@ from tests.samples import intake
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 ADMIN = {"role": "national_admin", "account_id": "acc-0"}
+#: Actors as @rpc hands them on once verified (worker_factory calls the methods themselves).
+PUBLIC = {"role": "public", "issuer": "gateway"}
+NOTIFICATION = {"role": "service", "service": "notification", "issuer": "notification"}
 STAFF_BERGEN = {"role": "contact_point_staff", "contact_point_ids": ["link-bergen"], "account_id": "acc-1"}
 
 
@@ -46,9 +49,9 @@ def ports_with(store=None, directory=None, clock=None):
 def test_a_registration_is_stamped_with_the_time_of_the_ports_clock():
     clock = FixedClock(T0)
     ports = ports_with(clock=clock)
-    first = handlers.register(ports, intake())["registration_id"]
+    first = handlers.register(ports, intake(), PUBLIC)["registration_id"]
     clock.advance(days=3)
-    second = handlers.register(ports, intake())["registration_id"]
+    second = handlers.register(ports, intake(), PUBLIC)["registration_id"]
     assert ports.store.registrations[first]["registered_at"] == T0
     created = [e["data"] for e in ports.store.events if e["event_type"] == "registration_created"]
     assert created[1]["registered_at"] == "2026-12-01T09:00:00Z"  # (the two are flagged as possible duplicates)
@@ -58,12 +61,12 @@ def test_a_registration_is_stamped_with_the_time_of_the_ports_clock():
 def test_a_place_the_directory_does_not_know_is_refused_on_its_own_field():
     ports = ports_with(directory=FakeDirectory(postal_codes={}))
     with pytest.raises(InvalidInput) as refused:
-        handlers.register(ports, intake(postal_code="0000"))
+        handlers.register(ports, intake(postal_code="0000"), PUBLIC)
     assert refused.value.errors == {"postal_code": ["unknown_postal_code"]}
     data = intake()
     del data["postal_code"]
     with pytest.raises(InvalidInput) as refused:
-        handlers.register(ports, {**data, "municipality_number": "9999"})
+        handlers.register(ports, {**data, "municipality_number": "9999"}, PUBLIC)
     assert refused.value.errors == {"municipality_number": ["unknown_municipality"]}
     assert ports.store.registrations == {} and ports.store.events == []
 
@@ -72,15 +75,15 @@ def test_a_registration_that_lost_the_race_for_its_key_answers_with_the_winners(
     store = KeyReadBeforeTheWinnerCommitted()
     ports = ports_with(store=store)
     data = intake()
-    winner = handlers.register(ports, data)
+    winner = handlers.register(ports, data, PUBLIC)
     store.misses = 1
-    assert handlers.register(ports, copy.deepcopy(data)) == {
+    assert handlers.register(ports, copy.deepcopy(data), PUBLIC) == {
         "registration_id": winner["registration_id"],
         "created": False,
     }
     store.misses = 1
     with pytest.raises(Conflict) as refused:  # the loser's payload differs: the first one wins
-        handlers.register(ports, {**data, "themes": ["trauma"]})
+        handlers.register(ports, {**data, "themes": ["trauma"]}, PUBLIC)
     assert str(refused.value) == "key_reused"  # the code of a key used before for another registration
     assert store.emitted_types() == ["registration_created"] and len(store.registrations) == 1
 
@@ -88,7 +91,7 @@ def test_a_registration_that_lost_the_race_for_its_key_answers_with_the_winners(
 def test_only_the_national_office_rotates_the_contact_keys_and_every_record_is_resealed():
     ports, old_key = ports_with(), Fernet.generate_key()
     ports.store.vault = Vault([old_key], LOOKUP_KEY)
-    rid = handlers.register(ports, intake(name="Kari Nøkkel"))["registration_id"]
+    rid = handlers.register(ports, intake(name="Kari Nøkkel"), PUBLIC)["registration_id"]
     ports.store.vault = Vault([Fernet.generate_key(), old_key], LOOKUP_KEY)
     assert not ports.store.vault.is_current(ports.store.contacts[rid])
     with pytest.raises(Forbidden):
@@ -101,7 +104,7 @@ def test_only_the_national_office_rotates_the_contact_keys_and_every_record_is_r
 
 def test_the_national_office_notes_a_contact_for_a_purpose_from_a_fixed_list():
     ports = ports_with()
-    rid = handlers.register(ports, intake())["registration_id"]
+    rid = handlers.register(ports, intake(), PUBLIC)["registration_id"]
     before = ports.store.registrations[rid]["updated_at"]
     with pytest.raises(Forbidden):
         handlers.record_contact(ports, rid, "clarify_wishes", STAFF_BERGEN)
@@ -119,7 +122,7 @@ def test_the_national_office_notes_a_contact_for_a_purpose_from_a_fixed_list():
 
 def test_an_assignment_by_the_national_office_is_noted_as_activity():
     ports = ports_with()
-    rid = handlers.register(ports, intake())["registration_id"]
+    rid = handlers.register(ports, intake(), PUBLIC)["registration_id"]
     event = an_event("matching", "registration_assigned", {"registration_id": rid, "contact_point_id": "link-bergen"})
     handlers.follow_matching(ports, event)
     registration = ports.store.registrations[rid]

@@ -13,7 +13,16 @@ from tests.fakes import an_event
 from tests.fakes import participant as person
 from tests.fakes.registration import LINK_KEY
 from tests.samples import intake
-from tests.unit.test_registration_service import REFERRER, STAFF_BERGEN, STAFF_OSLO, a_service, referred, waitlisted
+from tests.unit.test_registration_service import (
+    NOTIFICATION,
+    PUBLIC,
+    REFERRER,
+    STAFF_BERGEN,
+    STAFF_OSLO,
+    a_service,
+    referred,
+    waitlisted,
+)
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -27,7 +36,7 @@ def fixed_clock():
 def registered(service, **changes):
     """Registered through the RPC; a field given as None is left out (a person without a phone)."""
     data = {key: value for key, value in intake(**changes).items() if value is not None}
-    return service.register(data)["registration_id"]
+    return service.register(data, PUBLIC)["registration_id"]
 
 
 def emitted(store, event_type):
@@ -56,7 +65,7 @@ def joined(service, rid, group_state=None, event_type="group_confirmed"):
 def test_a_link_from_the_contact_details_opens_the_persons_page():
     service, _ = a_service()
     rid = registered(service)
-    token = service.contact_details(rid)["link_token"]
+    token = service.contact_details(rid, NOTIFICATION)["link_token"]
     assert token.startswith(f"v1.{rid}.me.") and token.count(".") == 5
     assert "=" not in token.rsplit(".", 1)[1]  # base64url without padding
     assert service.open_link(token) == {"registration_id": rid}
@@ -65,7 +74,7 @@ def test_a_link_from_the_contact_details_opens_the_persons_page():
 def bad_links(service, fixed_clock):
     """Each way a link can fail, as (why, token)."""
     rid, other = registered(service), registered(service)
-    token = service.contact_details(rid)["link_token"]
+    token = service.contact_details(rid, NOTIFICATION)["link_token"]
     version, _, purpose, issued, expires, mac = token.split(".")
     now = int(NOW.timestamp())
     yield "tampered id", ".".join([version, other, purpose, issued, expires, mac])
@@ -76,11 +85,11 @@ def bad_links(service, fixed_clock):
     yield "not a string", {"t": token}
     yield "expired", links.mint(LINK_KEY.encode(), rid, "me", NOW - timedelta(days=91))
     revoked_id = registered(service)
-    revoked = service.contact_details(revoked_id)["link_token"]
+    revoked = service.contact_details(revoked_id, NOTIFICATION)["link_token"]
     service.revoke_links(revoked_id, person(revoked_id))
     yield "revoked", revoked
     erased_id = registered(service)
-    erased = service.contact_details(erased_id)["link_token"]
+    erased = service.contact_details(erased_id, NOTIFICATION)["link_token"]
     service.erase(erased_id, person(erased_id), "request")
     yield "erased", erased
 
@@ -101,7 +110,7 @@ def test_every_bad_link_fails_with_one_and_the_same_error(fixed_clock):
 def test_a_link_expires_after_90_days(fixed_clock):
     service, _ = a_service()
     rid = registered(service)
-    token = service.contact_details(rid)["link_token"]
+    token = service.contact_details(rid, NOTIFICATION)["link_token"]
     fixed_clock.advance(days=89, hours=23)
     assert service.open_link(token) == {"registration_id": rid}
     fixed_clock.advance(hours=1)
@@ -112,13 +121,13 @@ def test_a_link_expires_after_90_days(fixed_clock):
 def test_revoking_kills_every_link_issued_so_far_and_a_later_one_works(fixed_clock):
     service, _ = a_service()
     rid = registered(service)
-    old = service.contact_details(rid)["link_token"]
+    old = service.contact_details(rid, NOTIFICATION)["link_token"]
     fixed_clock.advance(seconds=0.4)  # within the same second: still revoked
     assert service.revoke_links(rid, person(rid)) == {"registration_id": rid, "revoked": True}
     with pytest.raises(NotFound):
         service.open_link(old)
     fixed_clock.advance(seconds=1)
-    assert service.open_link(service.contact_details(rid)["link_token"]) == {"registration_id": rid}
+    assert service.open_link(service.contact_details(rid, NOTIFICATION)["link_token"]) == {"registration_id": rid}
 
 
 def test_a_new_link_is_asked_for_by_address_which_never_leaves_registration():

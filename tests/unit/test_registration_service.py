@@ -20,6 +20,9 @@ from tests.samples import intake
 STAFF_BERGEN = {"role": "contact_point_staff", "contact_point_ids": ["link-bergen"], "account_id": "acc-1"}
 STAFF_OSLO = {"role": "contact_point_staff", "contact_point_ids": ["link-oslo"], "account_id": "acc-2"}
 ADMIN = {"role": "national_admin", "account_id": "acc-0"}
+#: Actors as @rpc hands them on once verified (worker_factory calls the methods themselves).
+PUBLIC = {"role": "public", "issuer": "gateway"}
+NOTIFICATION = {"role": "service", "service": "notification", "issuer": "notification"}
 REFERRER = {"role": "referrer", "referrer_id": "ref-1", "account_id": "acc-3"}
 OTHER_REFERRER = {"role": "referrer", "referrer_id": "ref-2", "account_id": "acc-4"}
 
@@ -35,7 +38,7 @@ def a_service():
 
 
 def registered(service, **changes):
-    return service.register(intake(**changes))["registration_id"]
+    return service.register(intake(**changes), PUBLIC)["registration_id"]
 
 
 def waitlisted(service, registration_id, contact_point_id="link-bergen"):
@@ -100,7 +103,7 @@ def test_each_bad_field_gets_its_own_error_code_and_nothing_is_stored(field, val
     """The codes are stable (the gateway words them in the reader's language): never a value."""
     service, store = a_service()
     with pytest.raises(InvalidInput) as refused:
-        service.register(intake(**{field: value}))
+        service.register(intake(**{field: value}), PUBLIC)
     assert list(refused.value.errors) == [field]
     assert code in str(refused.value.errors[field])
     assert store.registrations == {} and store.contacts == {} and store.events == []
@@ -109,7 +112,7 @@ def test_each_bad_field_gets_its_own_error_code_and_nothing_is_stored(field, val
 def test_under_18_gets_a_code_of_its_own_the_form_points_to_services_for_young_people_by():
     service, store = a_service()
     with pytest.raises(InvalidInput) as refused:
-        service.register(intake(birth_year=clock.today_in_oslo().year - 16))
+        service.register(intake(birth_year=clock.today_in_oslo().year - 16), PUBLIC)
     assert refused.value.errors == {"birth_year": ["under_18"]}
     assert store.registrations == {}
 
@@ -119,7 +122,7 @@ def test_without_consent_nothing_is_stored():
     data = intake()
     del data["consent"]
     with pytest.raises(InvalidInput) as refused:
-        service.register(data)
+        service.register(data, PUBLIC)
     assert refused.value.errors == {"consent": ["required"]}
     assert store.registrations == {}
 
@@ -139,7 +142,7 @@ def test_an_unknown_place_is_refused_on_its_own_field_and_nothing_is_stored(fiel
     data = intake()
     del data["postal_code"]
     with pytest.raises(InvalidInput) as refused:
-        service.register({**data, field: value})
+        service.register({**data, field: value}, PUBLIC)
     assert refused.value.errors == {field: [message]}
     assert store.registrations == {} and store.events == []
 
@@ -177,7 +180,7 @@ def test_a_postal_code_is_asked_of_the_directory_once_and_an_unknown_one_every_t
 def test_the_same_key_twice_is_the_same_registration_and_one_event():
     service, store = a_service()
     data = intake()
-    first, again = service.register(data), service.register(copy.deepcopy(data))
+    first, again = service.register(data, PUBLIC), service.register(copy.deepcopy(data), PUBLIC)
     assert first["created"] and not again["created"]
     assert first["registration_id"] == again["registration_id"]
     assert store.emitted_types() == ["registration_created"]
@@ -194,9 +197,9 @@ def test_a_redelivered_intake_event_is_applied_once():
 def test_a_key_reused_with_another_payload_is_refused():
     service, store = a_service()
     data = intake()
-    service.register(data)
+    service.register(data, PUBLIC)
     with pytest.raises(Conflict) as refused:
-        service.register({**data, "themes": ["trauma"]})
+        service.register({**data, "themes": ["trauma"]}, PUBLIC)
     assert str(refused.value) == "key_reused"  # the code of a key used before for another registration
     assert len(store.registrations) == 1
 
@@ -313,7 +316,7 @@ def test_withdrawal_keeps_the_record_emits_once_and_the_person_can_come_back():
 def test_erasure_deletes_the_person_keeps_anonymous_counts_and_the_key_cannot_bring_them_back():
     service, store = a_service()
     data = intake(email="dup@example.no")
-    rid = service.register(data)["registration_id"]
+    rid = service.register(data, PUBLIC)["registration_id"]
     twin = registered(service, email="dup@example.no")
     waitlisted(service, rid)
     with pytest.raises(InvalidInput):
@@ -327,9 +330,9 @@ def test_erasure_deletes_the_person_keeps_anonymous_counts_and_the_key_cannot_br
     with pytest.raises(NotFound):
         service.erase(rid, ADMIN, "request")
     with pytest.raises(NotFound):
-        service.contact_details(rid)
+        service.contact_details(rid, NOTIFICATION)
     with pytest.raises(Conflict) as refused:
-        service.register(data)
+        service.register(data, PUBLIC)
     assert "erased" in str(refused.value)
     assert twin in store.registrations
 
@@ -353,7 +356,7 @@ def test_the_retention_sweep_erases_only_the_long_inactive_and_is_idempotent():
 def test_notification_gets_contact_details_by_rpc():
     service, _ = a_service()
     rid = registered(service, name="Kari Nordmann", email="kari.n@example.no", phone="+4791234567")
-    details = service.contact_details(rid)
+    details = service.contact_details(rid, NOTIFICATION)
     assert service.open_link(details.pop("link_token")) == {"registration_id": rid}  # a fresh personal link
     assert details == {
         "registration_id": rid,
@@ -366,10 +369,44 @@ def test_notification_gets_contact_details_by_rpc():
         "referral": None,
     }
     referred_id = registered(service, **referred())
-    assert service.contact_details(referred_id)["referral"] == {  # the referrer's address is the gateway's
+    assert service.contact_details(referred_id, NOTIFICATION)[
+        "referral"
+    ] == {  # the referrer's address is the gateway's
         "referrer_id": "ref-1",
         "organisation": "Rask psykisk helsehjelp Bergen",
     }
+
+
+def test_contact_details_answer_notification_and_the_gateways_staff_view_only_and_every_call_is_logged():
+    service, store = a_service()
+    rid = registered(service, name="Kari Nordmann", email="kari.n@example.no")
+    waitlisted(service, rid)
+    staff = {**STAFF_BERGEN, "issuer": "gateway", "purpose": "case handling"}
+    assert service.contact_details(rid, staff)["email"] == "kari.n@example.no"
+    outsiders = (
+        {"role": "service", "service": "matching", "issuer": "matching"},
+        {**STAFF_OSLO, "issuer": "gateway"},
+        {**REFERRER, "issuer": "gateway"},
+        {"role": "ops", "issuer": "ops"},
+        PUBLIC,
+        None,
+    )
+    for outsider in outsiders:
+        with pytest.raises(Forbidden):
+            service.contact_details(rid, outsider)
+    with pytest.raises(NotFound):
+        service.contact_details("nobody", NOTIFICATION)
+    service.contact_details(rid, NOTIFICATION)
+    log = store.contact_reads
+    assert [(e["role"], e["outcome"]) for e in log] == [
+        ("contact_point_staff", "allowed"),
+        *[((o or {}).get("role"), "refused") for o in outsiders],
+        ("service", "not_found"),
+        ("service", "allowed"),
+    ]
+    assert log[0]["account_id"] == "acc-1" and log[0]["purpose"] == "case handling" and log[0]["at"] <= clock.now()
+    assert log[-1]["service"] == "notification" and log[-1]["registration_id"] == rid
+    assert "Kari" not in str(log) and "kari.n@example.no" not in str(log)  # who, whom, why; never what
 
 
 # --- cohorts ------------------------------------------------------------------------------------------
@@ -389,6 +426,8 @@ def test_a_cohort_with_one_bad_registration_stores_none_and_names_the_one():
     service, store = a_service()
     people = [intake(), intake(phone="123"), intake()]
     with pytest.raises(InvalidInput) as refused:
-        service.register_cohort({"cohort": {"cohort_id": "kib-1", "keep_together": False}, "registrations": people})
+        service.register_cohort(
+            {"cohort": {"cohort_id": "kib-1", "keep_together": False}, "registrations": people}, PUBLIC
+        )
     assert refused.value.errors == {"registrations": {"1": {"phone": ["not_norwegian_mobile"]}}}
     assert store.registrations == {} and store.events == []

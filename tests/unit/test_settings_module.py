@@ -4,6 +4,7 @@ production a required setting that is missing stops the start and is named."""
 import pytest
 
 from services.common.settings import COMMON, MissingSettings, Setting, Settings, markdown
+from tests.samples import GATEWAY_PRODUCTION
 
 OWN = (*COMMON, Setting("SMTP_HOST", "127.0.0.1", "The mail relay."), Setting("FLOKK_KEY", None, "A key.", True, True))
 
@@ -31,8 +32,9 @@ def test_a_read_nobody_declared_is_an_error():
 def test_production_names_every_required_setting_that_is_missing():
     with pytest.raises(MissingSettings) as missing:
         Settings.load("notification", OWN, environ={"MONGODB_URI": "mongodb://db"})
-    assert missing.value.names == ["AMQP_URI", "FLOKK_KEY"]
-    assert "notification cannot start in production without: AMQP_URI, FLOKK_KEY" in str(missing.value)
+    names = ["AMQP_PASSWORD", "AMQP_URI", "AMQP_USERNAME", "FLOKK_KEY", "FLOKK_SIGNING_KEY", "FLOKK_VERIFY_KEYS"]
+    assert missing.value.names == names
+    assert f"notification cannot start in production without: {', '.join(names)}" in str(missing.value)
 
 
 def test_the_documentation_has_a_row_per_setting():
@@ -45,11 +47,7 @@ def test_the_session_cookie_is_secure_by_default_outside_test_and_demo():
     from services.gateway.service import secure_cookies
     from services.gateway.settings import SETTINGS as GATEWAY
 
-    production = {
-        "AMQP_URI": "amqp://broker",
-        "MONGODB_URI": "mongodb://db",
-        "FLOKK_DATA_CONTROLLER": "Selvhjelp Norge",
-    }
+    production = GATEWAY_PRODUCTION
     assert secure_cookies(Settings.load("gateway", GATEWAY, environ=production)) is True
     assert secure_cookies(Settings.load("gateway", GATEWAY, environ={"FLOKK_MODE": "demo"})) is False
     plain_http = {**production, "FLOKK_COOKIE_SECURE": "false"}

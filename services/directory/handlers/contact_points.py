@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services.common.access import require_contact_point, require_role
+from services.common.contact_point_input import national_only_changes
 from services.common.errors import Conflict, InvalidInput, NotFound
 
 from .. import domain
@@ -15,17 +16,29 @@ from .payloads import load
 Actor = dict[str, Any] | None
 #: `decide(current) -> (doc, changed)`: the contact point to store, and whether it changed.
 Decision = Callable[[ContactPoint | None], tuple[ContactPoint, bool]]
+#: Who creates, deactivates and changes any contact point: the national office, and the project's
+#: tools (the seed script signs as `ops`). Staff change only their own, and only STAFF_FIELDS.
+WRITERS = ("national_admin", "ops")
 
 
 def authorise(actor: Actor, contact_point_id: str, creating: bool = False) -> None:
-    """No actor: a trusted caller inside the cluster (the seed script, other services). With an
-    actor (the gateway passes one): national_admin creates; staff change only their own."""
-    if actor is None:
-        return
-    if creating:
-        require_role(actor, "national_admin")
+    """Every write has a (verified) actor: writers do anything; staff change only their own."""
+    if creating or (actor or {}).get("role") not in ("contact_point_staff",):
+        require_role(actor, *WRITERS)
     else:
         require_contact_point(actor, contact_point_id)
+
+
+def check_staff_fields(actor: Actor, current: ContactPoint | None, fields: dict[str, Any]) -> None:
+    """Staff may change only the fields of STAFF_FIELDS, and create nothing: a field error for
+    each other field they tried to change."""
+    if (actor or {}).get("role") in WRITERS:
+        return
+    if current is None:
+        require_role(actor, *WRITERS)
+    errors = national_only_changes(domain.input_of(current or {}), fields)
+    if errors:
+        raise InvalidInput(errors)
 
 
 def _write(ports: Ports, contact_point_id: str, decide: Decision, deactivating: bool = False) -> dict[str, Any]:
@@ -58,18 +71,19 @@ def checked(ports: Ports, payload: object) -> dict[str, Any]:
     return fields
 
 
-def upsert_contact_point(ports: Ports, payload: object, actor: Actor = None) -> dict[str, Any]:
+def upsert_contact_point(ports: Ports, payload: object, actor: Actor) -> dict[str, Any]:
     fields = checked(ports, payload)
     authorise(actor, fields["contact_point_id"])
     now = ports.clock.now()
-    return _write(
-        ports,
-        fields["contact_point_id"],
-        lambda current: domain.next_version(current, domain.keeping_video_links(current, fields), now),
-    )
+
+    def decide(current: ContactPoint | None) -> tuple[ContactPoint, bool]:
+        check_staff_fields(actor, current, fields)
+        return domain.next_version(current, domain.keeping_video_links(current, fields), now)
+
+    return _write(ports, fields["contact_point_id"], decide)
 
 
-def create_contact_point(ports: Ports, payload: object, actor: Actor = None) -> dict[str, Any]:
+def create_contact_point(ports: Ports, payload: object, actor: Actor) -> dict[str, Any]:
     fields = checked(ports, payload)
     authorise(actor, fields["contact_point_id"], creating=True)
     now = ports.clock.now()
@@ -82,7 +96,7 @@ def create_contact_point(ports: Ports, payload: object, actor: Actor = None) -> 
     return _write(ports, fields["contact_point_id"], decide)
 
 
-def update_contact_point(ports: Ports, contact_point_id: str, changes: object, actor: Actor = None) -> dict[str, Any]:
+def update_contact_point(ports: Ports, contact_point_id: str, changes: object, actor: Actor) -> dict[str, Any]:
     """Lay `changes` over the stored contact point; the result is validated as a whole."""
     authorise(actor, contact_point_id)
     if isinstance(changes, dict) and changes.get("contact_point_id", contact_point_id) != contact_point_id:
@@ -94,14 +108,15 @@ def update_contact_point(ports: Ports, contact_point_id: str, changes: object, a
             raise _not_found(contact_point_id)
         if not isinstance(changes, dict):
             raise InvalidInput({"_schema": ["invalid"]})
+        check_staff_fields(actor, current, changes)
         loaded = checked(ports, domain.with_changes(current, changes))
         return domain.next_version(current, domain.keeping_video_links(current, loaded), now)
 
     return _write(ports, contact_point_id, decide)
 
 
-def deactivate_contact_point(ports: Ports, contact_point_id: str, actor: Actor = None) -> dict[str, Any]:
-    authorise(actor, contact_point_id)
+def deactivate_contact_point(ports: Ports, contact_point_id: str, actor: Actor) -> dict[str, Any]:
+    require_role(actor, *WRITERS)  # `active` is the national office's
 
     def decide(current: ContactPoint | None) -> tuple[ContactPoint, bool]:
         if current is None:

@@ -5,6 +5,7 @@ member of a group that meets there (on their personal page), whose membership ma
 from typing import Any
 
 from services.common.access import is_participant, is_service
+from services.common.actors import SELF
 from services.common.errors import Forbidden, NotFound
 
 from .. import domain
@@ -34,7 +35,8 @@ def _members_contact_point(ports: Ports, meeting_place_id: str, actor: dict[str,
     """The contact point of the participant's group, if it meets at this place (matching says)."""
     if ports.matching is None:
         raise Forbidden("membership cannot be confirmed")
-    status = ports.matching.person_status(actor["registration_id"], actor)
+    # The participant's actor was signed for directory.meeting_link only: the directory asks as itself.
+    status = ports.matching.person_status(actor["registration_id"], SELF)
     group = status.get("group") or {}
     if status.get("state") != "in_group" or group.get("meeting_place_id") != meeting_place_id:
         raise Forbidden("the video link is for the members of a group that meets there")

@@ -3,10 +3,15 @@ declared in the route table with `@route`. Importing this package fills the tabl
 
 from . import (  # noqa: F401  (each module's @route adds its handlers to routes.ROUTES)
     accounts,
+    cohorts,
     directory,
     figures,
+    group_page,
     groups,
     information,
+    me,
+    me_actions,
+    meeting_places,
     meta,
     people,
     public,

@@ -1,6 +1,7 @@
-"""The public's pages: the registration form (it works without JavaScript), "find your contact
-point" with how to reach each one, a page per contact point, and coverage. They show the open
-directory (what anyone may read of a contact point), whoever is signed in."""
+"""The public's pages: the registration form (it works without JavaScript; with a course cohort's
+code too), "find your contact point" with how to reach each one, a page per contact point, and
+coverage. They show the open directory (what anyone may read of a contact point), whoever is
+signed in."""
 
 import uuid
 from typing import Any
@@ -14,6 +15,7 @@ from ..context import Context
 from ..pages import field_messages, optional, render, send_form
 from ..ports import Ports
 from ..routes import EVERYONE, route
+from .cohorts import cohort_for_code
 from .registrations import register
 
 
@@ -39,14 +41,33 @@ def home(ports: Ports, ctx: Context) -> Response:
 
 @route("GET", "/register", roles=EVERYONE, kind="page")
 def register_form(ports: Ports, ctx: Context) -> Response:
+    """The form; `?cohort=CODE` makes it a course participant's own registration with the cohort."""
     form = {"idempotency_key": idempotency_key("web")}
-    return render(ctx, "register.html", form=form, errors={}, **domain.register_choices(), **consent_values(ports, ctx))
+    cohort, problem = None, None
+    if "cohort" in ctx.request.args:
+        cohort, problem = cohort_for_code(ports, ctx.request.args["cohort"])
+    return render(
+        ctx,
+        "register.html",
+        status=404 if problem else 200,
+        form=form,
+        errors={},
+        cohort=cohort,
+        cohort_problem=problem,
+        **domain.register_choices(),
+        **consent_values(ports, ctx),
+    )
 
 
 @route("POST", "/register", roles=EVERYONE, kind="page", rate_limited=True)
 def register_submit(ports: Ports, ctx: Context) -> Response:
     form = ctx.request.form
     payload, errors = domain.intake_from_form(form, ctx.lang, ports.clock.now(), idempotency_key("web"))
+    cohort, problem = cohort_for_code(ports, form["cohort"]) if form.get("cohort") else (None, None)
+    if cohort:
+        payload["cohort"] = {"cohort_id": cohort["cohort_id"], "keep_together": cohort["keep_together"]}
+    elif problem:
+        errors["cohort"] = [problem]
     result, errors = send_form(field_messages(errors), lambda: register(ports, ctx, payload))
     if result is not None:
         return render(ctx, "thanks.html", registration=result, status=201 if result["created"] else 200)
@@ -57,6 +78,7 @@ def register_submit(ports: Ports, ctx: Context) -> Response:
         form=form.to_dict(),
         errors=errors,
         chosen=domain.chosen(form),
+        cohort=cohort,
         **domain.register_choices(),
         **consent_values(ports, ctx),
     )

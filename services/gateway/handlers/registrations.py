@@ -12,7 +12,7 @@ from ..context import Context
 from ..ports import Ports
 from ..responses import json_response
 from ..routes import EVERYONE, STAFF, route
-from ..schemas import Created, EraseInput, ReferralStatus, WithdrawInput
+from ..schemas import Created, EraseInput, PurposeQuery, ReferralStatus, WithdrawInput
 
 EXAMPLE_INTAKE = {
     "idempotency_key": "web-2b7c9e",
@@ -35,9 +35,7 @@ REG = {"registration_id": "reg-1"}
 
 
 def register(ports: Ports, ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
-    """registration.register; the public has no actor to pass (the documented default)."""
-    if ctx.account is None:
-        return ports.registration.register(payload)
+    """registration.register, as the person signed in or, on the public form, as `public`."""
     return ports.registration.register(payload, ctx.actor)
 
 
@@ -50,6 +48,7 @@ def register(ports: Ports, ctx: Context, payload: dict[str, Any]) -> dict[str, A
     response=Created,
     tag="registrations",
     example=EXAMPLE_INTAKE,
+    status=201,
     summary="Register a person (the intake contract). A referrer's referral id is always its own.",
 )
 def create_registration(ports: Ports, ctx: Context) -> Response:
@@ -70,10 +69,12 @@ def create_registration(ports: Ports, ctx: Context) -> Response:
     audit="registration",
     tag="registrations",
     purpose="case handling",
+    query=PurposeQuery,
     path_example=REG,
-    summary="One registration with contact details (audited).",
+    summary="One registration with contact details (audited; `purpose`: why, one of the pages' reasons).",
 )
 def get_registration(ports: Ports, ctx: Context, registration_id: str) -> Response:
+    ctx.purpose = ctx.query.get("purpose")
     return json_response(ports.registration.get_registration(registration_id, ctx.actor))
 
 

@@ -1,5 +1,6 @@
 """The pages of contact point staff (and the national office): the waiting pool, proposals to
-confirm or reject, groups, and the contact point's directory entry."""
+confirm or reject, groups, acquaintances, and the contact point's directory entry. One group's
+page is in `group_page.py`, the meeting places in `meeting_places.py`."""
 
 from typing import Any
 
@@ -17,6 +18,7 @@ CP_PAGES = "/staff/<contact_point_id>"
 # people are audited.
 OWN: dict[str, Any] = dict(roles=STAFF, kind="page", scope="contact_point")
 PEOPLE: dict[str, Any] = dict(OWN, audit="contact_point")
+CHANGE_GROUP: dict[str, Any] = dict(OWN, audit="group")
 
 
 def contact_point_of(ports: Ports, contact_point_id: str) -> dict[str, Any]:
@@ -32,6 +34,8 @@ def render_staff(
     cp = contact_point_of(ports, contact_point_id)
     places = {m.get("meeting_place_id"): m.get("name") for m in cp.get("meeting_places") or []}
     starters = [s for s in cp.get("staff") or [] if s.get("role") == "starter"]
+    values.setdefault("done", ctx.request.args.get("done"))  # what a redirect after an action says
+    values.setdefault("done_ref", ctx.request.args.get("ref", "")[:8])
     return render(
         ctx,
         template,
@@ -43,8 +47,6 @@ def render_staff(
         starters=starters,
         reject_reasons=domain.REJECT_REASONS,
         close_reasons=domain.CLOSE_REASONS,
-        done=ctx.request.args.get("done"),
-        done_ref=ctx.request.args.get("ref", "")[:8],
         **values,
     )
 
@@ -124,7 +126,7 @@ def _proposals_again(
     )
 
 
-@route("POST", f"{CP_PAGES}/groups/<group_id>/confirm", **OWN)
+@route("POST", f"{CP_PAGES}/groups/<group_id>/confirm", **CHANGE_GROUP)
 def staff_confirm(ports: Ports, ctx: Context, contact_point_id: str, group_id: str) -> Response:
     confirmation, errors = domain.confirmation_from_form(ctx.request.form)
     _, errors = send_form(errors, lambda: ports.matching.confirm_group(group_id, confirmation, ctx.actor))
@@ -133,13 +135,61 @@ def staff_confirm(ports: Ports, ctx: Context, contact_point_id: str, group_id: s
     return redirect(f"/staff/{contact_point_id}/groups?done=confirm&ref={group_id[:8]}", code=303)
 
 
-@route("POST", f"{CP_PAGES}/groups/<group_id>/reject", **OWN)
+@route("POST", f"{CP_PAGES}/groups/<group_id>/reject", **CHANGE_GROUP)
 def staff_reject(ports: Ports, ctx: Context, contact_point_id: str, group_id: str) -> Response:
-    reason, errors = domain.rejection_from_form(ctx.request.form)
+    reason, errors = domain.reason_from_form(ctx.request.form, domain.REJECT_REASONS)
     _, errors = send_form(errors, lambda: ports.matching.reject_group(group_id, reason, ctx.actor))
     if errors:
         return _proposals_again(ports, ctx, contact_point_id, group_id, errors)
     return redirect(f"/staff/{contact_point_id}/proposals?done=reject&ref={group_id[:8]}", code=303)
+
+
+@route(
+    "GET",
+    f"{CP_PAGES}/acquaintances",
+    purpose="record acquaintances",
+    summary="record that two people know each other",
+    **PEOPLE,
+)
+def staff_acquaintances(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
+    return _acquaintances_page(ports, ctx, contact_point_id, {}, {})
+
+
+@route("POST", f"{CP_PAGES}/acquaintances", purpose="record acquaintances", **PEOPLE)
+def staff_record_acquaintances(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
+    """Two people who know each other are never put in one group (matching keeps them apart)."""
+    form = ctx.request.form
+    a, b, errors = domain.acquaintances_from_form(form)
+    _, errors = send_form(errors, lambda: ports.matching.record_acquaintances(a, b, ctx.actor))
+    if not errors:
+        return redirect(f"/staff/{contact_point_id}/acquaintances?done=1", code=303)
+    return _acquaintances_page(ports, ctx, contact_point_id, form.to_dict(), errors, status=400)
+
+
+def _acquaintances_page(
+    ports: Ports, ctx: Context, contact_point_id: str, form: dict[str, Any], errors: dict[str, Any], status: int = 200
+) -> Response:
+    """The people to choose from: those waiting, and the members of the contact point's groups."""
+    waiting = [p["registration_id"] for p in ports.matching.pool(contact_point_id, ctx.actor)]
+    members = [
+        (rid, g["group_id"])
+        for g in ports.matching.groups(contact_point_id, ctx.actor)
+        if g.get("state") != "closed"
+        for rid in g.get("registration_ids") or []
+    ]
+    return render_staff(
+        ports,
+        ctx,
+        "staff_acquaintances.html",
+        contact_point_id,
+        "acquaintances",
+        status=status,
+        waiting=waiting,
+        members=members,
+        form=form,
+        errors=errors,
+        done=ctx.request.args.get("done"),
+    )
 
 
 @route("GET", "/staff", roles=STAFF, kind="page")
@@ -162,18 +212,19 @@ def directory_form(ports: Ports, ctx: Context, contact_point_id: str) -> Respons
         "staff_directory.html",
         contact_point_id,
         "directory",
+        national=ctx.role == "national_admin",
         form=domain.contact_point_form(cp),
         errors={},
         saved=ctx.request.args.get("saved"),
     )
 
 
-@route("POST", f"{CP_PAGES}/directory", **OWN)
+@route("POST", f"{CP_PAGES}/directory", **PEOPLE)
 def directory_submit(ports: Ports, ctx: Context, contact_point_id: str) -> Response:
     """A partial change (`update_contact_point`): what the form does not show — meeting places,
-    starters, address, e-mail — stays as the directory has it."""
+    starters, address, e-mail — stays as the directory has it. Staff change only their own fields."""
     current = ports.directory.get_contact_point(contact_point_id)
-    changes, errors = domain.contact_point_changes(ctx.request.form)
+    changes, errors = domain.contact_point_changes(ctx.request.form, national=ctx.role == "national_admin")
     _, errors = send_form(errors, lambda: ports.directory.update_contact_point(contact_point_id, changes, ctx.actor))
     if not errors:
         return redirect(f"/staff/{contact_point_id}/directory?saved=1", code=303)
@@ -183,6 +234,7 @@ def directory_submit(ports: Ports, ctx: Context, contact_point_id: str) -> Respo
         status=400,
         contact_point_id=contact_point_id,
         contact_point=current,
+        national=ctx.role == "national_admin",
         form=ctx.request.form.to_dict(),
         errors=errors,
         section="directory",

@@ -10,7 +10,7 @@ from ..ports import Doc, Ports, UnitOfWork
 from .cohorts import form_if_complete, gathering
 from .figures import note_left, note_registered
 from .membership import after_member_left, remove_member
-from .proposals import propose_pool
+from .proposals import RESOLVE_DELAY, propose_pool
 from .routing import cached_route
 
 log = logging.getLogger(__name__)
@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 def waitlist(ports: Ports, event: Event) -> str | None:
     """Put the person in the pool of the first contact point that can take them (keeping their
-    place in the queue on an update), or mark them unroutable; then try to place them. Returns
+    place in the queue on an update), or mark them unroutable; then try to place them. Under the
+    online policy the pool is also marked for a re-solve a little later (design §4.13). Returns
     the pool they wait in, if any."""
     return arrive(ports, event, event.data)
 
@@ -60,6 +61,8 @@ def arrive(ports: Ports, event: Event, profile: Doc, returning: Doc | None = Non
         store.put_waiting(uow, entry)
         store.remove_unroutable(uow, rid)
         note_registered(ports, uow, profile, route["contact_point_id"])
+        if ports.settings.online and not entry["held"]:
+            store.mark_dirty(uow, entry["home_pool"], now + RESOLVE_DELAY)
         if returning is not None or previous is None or previous["contact_point_id"] != entry["contact_point_id"]:
             uow.emit("registration_waitlisted", domain.waitlisted_event(rid, route, route["reason"]))
         home_pool: str | None = None if entry["held"] else entry["home_pool"]

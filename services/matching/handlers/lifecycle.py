@@ -15,6 +15,20 @@ from .figures import note_placed
 T = TypeVar("T")
 
 
+#: The stable code a Conflict's message starts with when staff act on a proposal that a re-solve
+#: replaced (the exception crosses RPC as a plain Conflict, which the gateway answers with 409).
+PROPOSAL_SUPERSEDED = "proposal_superseded"
+
+
+def refuse_if_superseded(group: Doc) -> None:
+    if group["state"] == "closed" and group.get("closed_reason") == "superseded":
+        successors = ", ".join(group.get("superseded_by") or ()) or "a new proposal"
+        raise Conflict(
+            f"{PROPOSAL_SUPERSEDED}: proposal {group['_id']} was replaced by {successors}, "
+            "which keeps all of its people; review that one instead."
+        )
+
+
 def stored_group(ports: Ports, group_id: str) -> Doc:
     group = ports.store.group(group_id)
     if group is None:
@@ -49,6 +63,7 @@ def confirm_group(ports: Ports, group_id: str, confirmation: Any, actor: Any) ->
     with the day the handover is planned for, if staff named one."""
     fields = schemas.load_confirmation(confirmation, ports.clock.now())
     group = group_for(ports, schemas.check_id(group_id, "group_id"), actor)
+    refuse_if_superseded(group)
     if group["state"] != "proposed":
         raise Conflict(f"A {group['state']} group cannot be confirmed.")
     members = ports.store.entries(group["members"])
@@ -84,6 +99,7 @@ def reject_group(ports: Ports, group_id: str, reason: str, actor: Any) -> Doc:
     group_id = schemas.check_id(group_id, "group_id")
     reason = schemas.check_reason(reason, schemas.REJECT_REASONS)
     group = group_for(ports, group_id, actor)
+    refuse_if_superseded(group)
     now = ports.clock.now()
     store = ports.store
 

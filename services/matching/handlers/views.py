@@ -3,7 +3,7 @@ page (the figures: figures.py)."""
 
 from typing import Any
 
-from services.common.access import is_participant, require_contact_point
+from services.common.access import is_participant, is_service, require_contact_point
 from services.common.envelope import iso
 from services.common.errors import NotFound
 
@@ -42,8 +42,12 @@ def proposals_view(ports: Ports, contact_point_id: str, actor: Any) -> list[Doc]
 
 
 def groups_view(ports: Ports, contact_point_id: str, actor: Any, states: tuple[str, ...] = GROUP_STATES) -> list[Doc]:
+    """The contact point's groups in `states`; a proposal a re-solve replaced was never a group."""
     require_contact_point(actor, contact_point_id)
-    groups = sorted(ports.store.groups_of(contact_point_id, states), key=lambda g: (g["proposed_at"], g["_id"]))
+    found = ports.store.groups_of(contact_point_id, states)
+    groups = sorted(
+        (g for g in found if g.get("closed_reason") != "superseded"), key=lambda g: (g["proposed_at"], g["_id"])
+    )
     return [group_view(group) for group in groups]
 
 
@@ -103,13 +107,14 @@ def group_detail(ports: Ports, group_id: str, actor: Any) -> Doc:
 def person_status(ports: Ports, registration_id: str, actor: Any) -> Doc:
     """Where a person stands in matching, for their own page (a participant actor for this id)
     or staff of their contact point: waiting (and what was widened), paused, in a group (with
-    its schedule and next meeting), unroutable, or unknown to matching."""
+    its schedule and next meeting), unroutable, or unknown to matching. The directory asks as itself
+    before it gives a participant their group's video link."""
     rid = schemas.check_id(registration_id, "registration_id")
     entry = ports.store.entry(rid)
     unroutable = ports.store.unroutable_entry(rid) if entry is None else None
     group = ports.store.group(entry["group_id"]) if entry and entry["group_id"] else None
     contact_point_id = (group or entry or {}).get("contact_point_id")
-    if not is_participant(actor, rid):
+    if not is_participant(actor, rid) and not is_service(actor, "directory"):
         if entry is None and unroutable is None:
             raise NotFound(f"matching knows no {rid!r}")
         require_contact_point(actor, contact_point_id)
@@ -122,7 +127,7 @@ def person_status(ports: Ports, registration_id: str, actor: Any) -> Doc:
         "queue_since": iso(entry["queue_since"]) if entry else None,
         "paused_until": iso(paused_until) if paused_until else None,
         "widening": _widening(entry) if entry else [],
-        "group": _group_of_person(group, ports.clock.now()) if in_group and group is not None else None,
+        "group": _group_of_person(ports, group, rid) if in_group and group is not None else None,
     }
 
 
@@ -144,9 +149,9 @@ def _person_state(entry: Doc | None, unroutable: Doc | None, in_group: bool) -> 
     return "in_group" if in_group else "waiting"
 
 
-def _group_of_person(group: Doc, now: Any) -> Doc:
+def _group_of_person(ports: Ports, group: Doc, rid: str) -> Doc:
     confirmation = group.get("confirmation") or {}
-    next_meeting = life.next_meeting_at(group, now)
+    next_meeting = life.next_meeting_at(group, ports.clock.now())
     return {
         "group_id": group["_id"],
         "state": group["state"],
@@ -155,4 +160,22 @@ def _group_of_person(group: Doc, now: Any) -> Doc:
         "first_meeting_at": iso(confirmation["first_meeting_at"]) if confirmation.get("first_meeting_at") else None,
         "schedule": group.get("schedule"),
         "next_meeting_at": iso(next_meeting) if next_meeting else None,
+        "open_checkin": _open_checkin(ports, group, rid),
+    }
+
+
+def _open_checkin(ports: Ports, group: Doc, rid: str) -> Doc | None:
+    """The check-in a check-in member can answer now (answer_checkin's rule: the group's latest,
+    while it runs itself), so their page can lead them to it; None for anyone else."""
+    if group["state"] != "self_run" or rid not in life.checkin_members(group):
+        return None
+    checkins = ports.store.checkins_of(group["_id"])
+    if not checkins:
+        return None
+    latest = checkins[-1]
+    return {
+        "checkin_id": latest["_id"],
+        "number": latest["number"],
+        "due_at": iso(latest["due_at"]),
+        "answered_at": iso(latest["answered_at"]) if latest["answered_at"] else None,
     }

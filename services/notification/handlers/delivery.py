@@ -56,6 +56,16 @@ def deliver(ports: Ports, message: Message, due: bool = False) -> str:
     another worker is sending it."""
     nid = message.notification_id
     now = ports.clock.now()
+    # An event's new message (the usual case) is claimed at once, with one write and no read.
+    if not due and ports.store.claim_new(nid, now + CLAIM_LEASE):
+        try:
+            status = _deliver(ports, message, now, None, due, claimed=True)
+        except BaseException:
+            ports.store.unclaim(nid)  # nothing sent: the event's retry claims it afresh
+            raise
+        if status == "gone":
+            ports.store.unclaim(nid)
+        return status
     existing = ports.store.delivery(nid)
     if existing is not None:
         if existing["status"] in ("sent", "failed") or (_waiting(existing) and not due):
@@ -63,6 +73,14 @@ def deliver(ports: Ports, message: Message, due: bool = False) -> str:
         if existing["status"] == "sending" and existing["lease_until"] >= now:
             raise _being_sent()
     state = existing if existing is not None and _waiting(existing) else None  # else: a dead event claim
+    return _deliver(ports, message, now, state, due)
+
+
+def _deliver(
+    ports: Ports, message: Message, now: datetime, state: Record | None, due: bool, claimed: bool = False
+) -> str:
+    """Compose, claim (unless `claimed` already: a new message) and send."""
+    nid = message.notification_id
     addressee = addressee_of(ports, message)
     if addressee is None:
         log.info("recipient gone, no message", extra={"notification_id": nid})
@@ -79,12 +97,13 @@ def deliver(ports: Ports, message: Message, due: bool = False) -> str:
         )
     except DeliveryFailure as failure:
         return settle(ports, message, "failed", routes[0][0], routes[0][1], reason=failure.reason)
-    if not ports.store.claim(nid, now, now + CLAIM_LEASE, claimable=WAITING if due else ()):
+    if not claimed and not ports.store.claim(nid, now, now + CLAIM_LEASE, claimable=WAITING if due else ()):
         raise _being_sent()
     try:
         return _send_first_that_works(ports, message, _continuing(routes, state), rendered, now, state)
     except BaseException:
-        ports.store.unclaim(nid, state["status"] if state else None)
+        if not claimed:  # (a new message's claim is given back by `deliver`)
+            ports.store.unclaim(nid, state["status"] if state else None)
         raise
 
 

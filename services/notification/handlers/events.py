@@ -37,7 +37,7 @@ def on_unroutable(ports: Ports, event: Event) -> None:
 
 
 def on_group_proposed(ports: Ports, event: Event) -> None:
-    _handle(ports, event, domain.proposal_messages(event.event_id, event.data))
+    _handle(ports, event, domain.proposal_messages(event.occurred_at, event.data))
 
 
 def on_group_confirmed(ports: Ports, event: Event) -> None:

@@ -69,14 +69,29 @@ def find_by_reference(ports: Ports, reference: object, actor: Actor) -> list[dic
     ]
 
 
-def contact_details(ports: Ports, registration_id: str) -> dict[str, Any]:
-    """For notification only, at send time: contact details never travel on the bus. With a
-    fresh personal link, so a message can carry `<FLOKK_PUBLIC_BASE_URL>/me?t=<link_token>`."""
-    registration, contact = existing(ports, registration_id), ports.store.contact(registration_id)
-    if contact is None:
-        raise NotFound(f"no registration {registration_id}")
-    token = ports.store.vault.mint_link(registration_id, PERSONAL_PAGE, ports.clock.now())
-    return {**domain.contact_for_notification(registration, contact), "link_token": token}
+def contact_details(ports: Ports, registration_id: str, actor: Actor) -> dict[str, Any]:
+    """For notification at send time and the gateway's audited staff view only: contact details
+    never travel on the bus. Every call leaves an entry in the log of contact reads. Notification
+    also gets a fresh personal link, so a message can carry `<FLOKK_PUBLIC_BASE_URL>/me?t=<link_token>`;
+    staff never do (a link would let them act as the person)."""
+    outcome = "refused"
+    try:
+        domain.require_may_read_contact(actor)
+        registration = existing(ports, registration_id)
+        domain.require_may_read_contact(actor, registration)
+        contact = ports.store.contact(registration_id)
+        if contact is None:
+            raise NotFound(f"no registration {registration_id}")
+        outcome = "allowed"
+        details = domain.contact_for_notification(registration, contact)
+        if (actor or {}).get("role") == "service":
+            details["link_token"] = ports.store.vault.mint_link(registration_id, PERSONAL_PAGE, ports.clock.now())
+        return details
+    except NotFound:
+        outcome = "not_found"
+        raise
+    finally:
+        ports.store.record_contact_read(domain.contact_read(actor, registration_id, outcome, ports.clock.now()))
 
 
 def referral_statuses(ports: Ports, actor: Actor) -> list[dict[str, Any]]:
