@@ -16,11 +16,12 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from services.common.access import may_see_contact_point
-from services.common.errors import field_errors
+from services.common.errors import CODE, Conflict, field_errors
 from services.common.metrics import Metrics
 
 from . import auditing, auth, personal, responses
 from .context import ANON_CSRF_COOKIE, PURPOSE_HEADER, SESSION_COOKIE, Context, Refused
+from .i18n import DEFAULT_LANGUAGE, texts
 from .pages import render_bad_link, render_error
 from .ports import Ports, ServiceUnavailable
 from .routes import ROUTES, Route
@@ -132,7 +133,7 @@ def _answer(ports: Ports, ctx: Context, values: dict[str, Any]) -> Response:
     except responses.KNOWN_ERRORS as exc:
         status, _ = responses.status_of(exc)
         _audit(ports, ctx, values, AUDIT_OUTCOMES.get(status, "failed"))
-        return _page_error(ctx, status) if is_page else responses.from_error(exc)
+        return _page_error(ctx, status, conflict_reason(exc)) if is_page else responses.from_error(exc)
     except RequestEntityTooLarge:
         return _body_too_large()
     except ServiceUnavailable as exc:
@@ -282,6 +283,15 @@ def _not_found(request: Request) -> Response:
     if request.path.startswith("/api/"):
         return responses.error_response(404, "not_found", "No such endpoint.")
     return render_error(request, 404)
+
+
+def conflict_reason(exc: Exception) -> str | None:
+    """The stable code a service's Conflict starts with (`proposal_superseded: ...`), when the
+    pages have words for it; else None (the page says only that something changed meanwhile)."""
+    code = str(exc).split(":", 1)[0].strip()
+    if isinstance(exc, Conflict) and CODE.match(code) and f"error_text_{code}" in texts(DEFAULT_LANGUAGE):
+        return code
+    return None
 
 
 def _page_error(ctx: Context, status: int, reason: str | None = None) -> Response:

@@ -202,6 +202,36 @@ def test_staff_reject_with_a_reason():
     assert service.matching.reject_group.call_args.args[:2] == ("grp-1", "no_room")
 
 
+SUPERSEDED = (
+    "proposal_superseded: proposal grp-1 was replaced by grp-2, which keeps all of its people; review that one instead."
+)
+
+
+@pytest.mark.parametrize(
+    "lang,words",
+    [
+        ("nb", "Forslaget er erstattet av et nytt forslag med de samme personene"),
+        ("nn", "Forslaget er bytt ut med eit nytt forslag med dei same personane"),
+        ("en", "This proposal was replaced by a new one with the same people"),
+    ],
+)
+def test_a_proposal_a_new_one_replaced_is_refused_in_the_pages_language_with_the_way_to_the_new_one(lang, words):
+    service, store = gateway()
+    staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
+    service.matching.confirm_group.side_effect = RemoteError("Conflict", SUPERSEDED)
+    service.matching.reject_group.side_effect = RemoteError("Conflict", SUPERSEDED)
+    form = {"meeting_place_id": "group-room", "first_meeting_at": "2030-01-08T18:00", "starter_id": "st-1"}
+    confirmed = staff("POST", f"/staff/link-bergen/groups/grp-1/confirm?lang={lang}", form=form)
+    rejected = staff("POST", f"/staff/link-bergen/groups/grp-1/reject?lang={lang}", form={"reason": "no_room"})
+    for response in (confirmed, rejected):
+        assert response.status_code == 409 and words in html(response)
+        assert 'href="/staff/link-bergen/proposals"' in html(response) and "grp-2" not in html(response)
+    assert [e["outcome"] for e in store.entries if e["action"] == "staff_confirm"] == ["failed"]
+    service.matching.confirm_group.side_effect = RemoteError("Conflict", "group grp-1 changed meanwhile")
+    other = staff("POST", "/staff/link-bergen/groups/grp-1/confirm", form=form)
+    assert other.status_code == 409 and "Forslaget er erstattet" not in html(other)  # only the coded conflict
+
+
 def test_the_national_page_marks_the_figures_matching_hides_and_offers_the_csv():
     service, store = gateway()
     admin = Caller(service, store, "national_admin")
