@@ -14,6 +14,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from .contracts import ACCESSIBILITY_FEATURES, CONTACT_POINT_KINDS, MEETING_PLACE_KINDS, WEEKDAYS, Bool, Languages
+from .discretion import theme_words_in
 
 STAFF_ROLES = ("starter", "coordinator", "contact_person", "manager")
 DEFAULT_MIN_SIZE, DEFAULT_MAX_SIZE = 5, 8
@@ -42,6 +43,8 @@ STAFF_FIELDS = (
 )
 #: The code of a field staff may not change (the gateway words it).
 NATIONAL_ONLY = "national_only"
+#: The code of a sender name that names a theme.
+THEMED_SENDER = "themed_sender_name"
 
 
 def national_only_changes(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, list[str]]:
@@ -56,6 +59,13 @@ def national_only_changes(current: dict[str, Any], changes: dict[str, Any]) -> d
 
 #: A register's check of a well-formed code: raises ValidationError when the code is unknown.
 Known = Callable[[str], None]
+
+
+def discreet_sender(name: str) -> None:
+    """A sender name tells every reader of a message who sent it: it may not name a theme (the
+    words of services.common.discretion, the same the message templates are tested against)."""
+    if theme_words_in(name):
+        raise ValidationError(THEMED_SENDER)
 
 
 def one_of(choices: Sequence[str]) -> validate.OneOf:
@@ -202,7 +212,7 @@ class ContactPointInput(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     organisation = fields.String(load_default=None, validate=validate.Length(1, 200))
     #: The sender of messages to participants (e-mail display name, SMS text): never a theme.
-    sender_name = fields.String(load_default=DEFAULT_SENDER_NAME, validate=validate.Length(1, 60))
+    sender_name = fields.String(load_default=DEFAULT_SENDER_NAME, validate=[validate.Length(1, 60), discreet_sender])
     municipality_number = MunicipalityNumber(required=True)
     municipalities = Municipalities()
     address = fields.Nested(Address, load_default=None)

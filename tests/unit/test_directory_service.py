@@ -211,6 +211,19 @@ def test_an_actor_may_change_only_what_its_role_allows(directory):
         directory.deactivate_contact_point("horten-selvhjelp", staff)  # `active` is the national office's
 
 
+def test_a_sender_name_that_names_a_theme_is_refused_as_the_message_test_would_refuse_it(directory):
+    staff = {"account_id": "acc-1", "role": "contact_point_staff", "contact_point_ids": ["horten-selvhjelp"]}
+    directory.create_contact_point(example("horten-selvhjelp"), OPS)
+    for themed in ("Kreftforeningen Vest", "Nok. Horten, senter mot seksuelle overgrep", "Sorggruppene i Horten"):
+        errors = errors_of(directory.update_contact_point, "horten-selvhjelp", {"sender_name": themed}, staff)
+        assert errors == {"sender_name": ["themed_sender_name"]}, themed
+    assert errors_of(directory.upsert_contact_point, {**example("link-bergen"), "sender_name": "Kreft Vest"}, OPS) == {
+        "sender_name": ["themed_sender_name"]
+    }
+    changed = directory.update_contact_point("horten-selvhjelp", {"sender_name": "Selvhjelp Horten"}, staff)
+    assert changed["sender_name"] == "Selvhjelp Horten"
+
+
 def test_staff_change_only_the_fields_that_are_theirs_and_get_an_error_for_each_other(directory):
     staff = {"account_id": "acc-1", "role": "contact_point_staff", "contact_point_ids": ["horten-selvhjelp"]}
     directory.create_contact_point(example("horten-selvhjelp"), OPS)

@@ -355,3 +355,18 @@ def test_the_new_pages_in_norwegian_show_no_english_no_id_no_iso_date_and_no_tex
     main = page[page.index("<main") : page.index("</main>")]
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main))
     assert foreign_text(text) is None, foreign_text(text)
+
+
+@pytest.mark.parametrize("lang,words", [("nb", "Det kan ikke nevne et tema"), ("nn", "Det kan ikkje nemne eit tema")])
+def test_a_sender_name_that_names_a_theme_comes_back_on_its_field_in_the_pages_language(lang, words):
+    service, store = gateway()
+    staff = Caller(service, store, "contact_point_staff", contact_point_ids=["link-bergen"])
+    service.directory.update_contact_point.side_effect = RemoteError(
+        "InvalidInput", json.dumps({"sender_name": ["themed_sender_name"]})
+    )
+    form = {"name": "LINK Bergen og omegn", "sender_name": "Kreftforeningen Vest", "languages": "nb"}
+    response = staff("POST", f"/staff/link-bergen/directory?lang={lang}", form=form)
+    page = html(response)
+    assert response.status_code == 400 and words in page
+    assert 'id="sender_name-error"' in page and 'href="#sender_name"' in page
+    assert service.directory.update_contact_point.call_args.args[1]["sender_name"] == "Kreftforeningen Vest"

@@ -335,6 +335,7 @@ RAISED_CODES = (
     "invalid_reference",
     "invalid_year",
     "national_office_not_assignable",
+    "themed_sender_name",
 )
 
 

@@ -14,10 +14,11 @@ import pytest
 
 from services.common import clock
 from services.common.contact_point_input import DEFAULT_SENDER_NAME
+from services.common.discretion import theme_words_in
 from services.notification import domain, templates
 from services.notification.handlers.composing import context_of
 from tests.unit.test_language import problems_in
-from tests.unit.test_notification_templates import CONTEXT, VARIANTS, theme_words_in
+from tests.unit.test_notification_templates import CONTEXT, VARIANTS
 
 PERSON = "0ac39f4d-1c2b-4e5f-8a9b-0123456789ab"
 TO_STAFF = {domain.PROPOSAL_READY, domain.STAFF_DIGEST, domain.UNROUTABLE_STAFF}

@@ -2,59 +2,13 @@
 names no theme, diagnosis or group topic (bokmål, nynorsk and English forms)."""
 
 import itertools
-import re
 from pathlib import Path
 
 import pytest
 
 from services.common.contracts import THEMES
+from services.common.discretion import THEME_WORDS, theme_words_in
 from services.notification import domain, templates
-
-#: Stems, matched as the start of a word, so "rus" catches "rusavhengig" but not "krus".
-THEME_WORDS = {
-    "grief": ["sorg", "sørg", "grief", "griev", "bereave", "mourn", "etterlatt", "dødsfall", "dødsfall", "død"],
-    "loneliness": ["ensom", "einsam", "einsemd", "lonel", "isolat"],
-    "anxiety": ["angst", "anxi", "panikk", "panic", "uro"],
-    "depression": ["depresj", "depress", "nedstemt", "tungsinn"],
-    "chronic_illness": ["kronisk", "chronic", "sjukdom", "sykdom", "illness", "syk", "sjuk"],
-    "chronic_pain": ["smerte", "pain", "vondt"],
-    "cancer": ["kreft", "cancer", "onkolog", "tumou", "tumor"],
-    "addiction": ["rus", "avhengig", "addict", "alkohol", "alcohol", "drug", "narkoti", "spillavhengig"],
-    "eating_disorder": ["spiseforstyrr", "eating", "anoreksi", "anorexi", "bulimi"],
-    "trauma": ["traum", "overgrep", "abuse", "vold", "violen"],
-    "burnout": ["utbrent", "utbrend", "burnout", "burn-out", "burned out", "burnt out", "utmatt", "exhaust"],
-    "separation": ["samlivsbrudd", "samlivsbrot", "skilsmisse", "skilnad", "divorce", "separat", "brudd"],
-    "job_loss": [
-        "arbeidsledig",
-        "arbeidslaus",
-        "arbeidsløs",
-        "unemploy",
-        "jobless",
-        "job loss",
-        "oppsagt",
-        "permitter",
-        "redundan",
-        "laid off",
-    ],
-    "caregiving": ["omsorg", "caregiv", "carer", "pårørende", "pårørande", "relative"],
-    "other": [
-        "diagnos",
-        "psykisk",
-        "psychiatr",
-        "mental",
-        "helse",
-        "health",
-        "terapi",
-        "therap",
-        "pasient",
-        "patient",
-        "problem",
-        "tema",
-        "theme",
-        "topic",
-        "emne",
-    ],
-}
 
 VARIANTS = {
     domain.RECEIPT: [{"unroutable": False}, {"unroutable": True}],
@@ -91,11 +45,6 @@ CONTEXT = {
     "digital": False,
     "video_url": "",
 }
-
-
-def theme_words_in(text):
-    text = text.lower()
-    return {word for words in THEME_WORDS.values() for word in words if re.search(rf"(?<![\w]){re.escape(word)}", text)}
 
 
 def renderings():
