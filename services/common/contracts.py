@@ -637,6 +637,8 @@ SUBSCRIPTIONS = {
         ("matching", "registration_waitlisted"),
         ("matching", "registration_assigned"),
         ("matching", "group_proposed"),
+        ("matching", "group_rejected"),
+        ("matching", "group_closed"),
         ("matching", "group_confirmed"),
         ("matching", "group_member_added"),
         ("matching", "group_member_left"),

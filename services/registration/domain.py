@@ -312,6 +312,32 @@ def after_joined(
     return {"status": IN_GROUP, "group_id": group_id, "contact_point_id": contact_point_id, "paused_until": None}
 
 
+def proposing(registration: Registration) -> dict[str, str]:
+    """{group_id: contact_point_id} of the open proposals that hold the person: the contact points
+    whose staff may read their first name besides their own (see first_names)."""
+    marks = registration.get("proposed_by")
+    return dict(marks) if isinstance(marks, dict) else {}
+
+
+def their_contact_points(registration: Registration) -> set[str]:
+    """The contact point the person waits with or is in a group of, and those proposing a group of them."""
+    own = registration.get("contact_point_id")
+    return {*([own] if own else []), *proposing(registration).values()}
+
+
+def after_proposed(registration: Registration, group_id: str, contact_point_id: str) -> dict[str, Any]:
+    return {"proposed_by": {**proposing(registration), group_id: contact_point_id}}
+
+
+def after_proposal_ended(registration: Registration, group_id: str) -> dict[str, Any]:
+    """A proposal rejected, or closed (superseded by a re-solve, or a group's end): its contact point's
+    mark goes, so its staff no longer read the person's first name through it."""
+    marks = proposing(registration)
+    if group_id not in marks:
+        return {}
+    return {"proposed_by": {key: value for key, value in marks.items() if key != group_id}}
+
+
 def after_left(registration: Registration, group_id: str) -> dict[str, Any]:
     if registration["status"] != IN_GROUP or registration.get("group_id") != group_id:
         return {}

@@ -55,6 +55,14 @@ class RegistrationService:
     def handle_group_proposed(self, event):
         handlers.follow_matching(self._ports(), event)
 
+    @handle_event("matching", "group_rejected")
+    def handle_group_rejected(self, event):
+        handlers.follow_matching(self._ports(), event)
+
+    @handle_event("matching", "group_closed")
+    def handle_group_closed(self, event):
+        handlers.follow_matching(self._ports(), event)
+
     @handle_event("matching", "group_confirmed")
     def handle_group_confirmed(self, event):
         handlers.follow_matching(self._ports(), event)

@@ -69,8 +69,8 @@ def test_staff_of_both_say_they_are_two_people_and_the_flag_is_cleared_once():
     assert len(pairs(store, "registration_pair_cleared")) == 1
 
 
-def proposed(service, contact_point_id, *registration_ids):
-    data = {"group_id": "g1", "contact_point_id": contact_point_id, "registration_ids": list(registration_ids)}
+def proposed(service, contact_point_id, *registration_ids, group_id="g1"):
+    data = {"group_id": group_id, "contact_point_id": contact_point_id, "registration_ids": list(registration_ids)}
     data["explanation"] = {"summary": "x", "slot": {"weekday": "tue", "part_of_day": "evening"}, "theme": None}
     data["explanation"].update(mixed=True, relaxed=[], longest_wait_days=3)
     service.handle_group_proposed(an_event("matching", "group_proposed", data, schema_version=2))
@@ -88,6 +88,29 @@ def test_staff_read_the_first_names_of_those_they_wait_with_or_have_proposed_a_g
     with pytest.raises(Forbidden):
         service.first_names([home], "link-bergen", STAFF_OSLO)
     assert service.first_names([widened, stranger], "link-oslo", STAFF_OSLO) == {widened: "Ola", stranger: "Per"}
+
+
+@pytest.mark.parametrize(
+    "event_type,version,data",
+    [
+        ("group_rejected", 1, {"reason": "no_room"}),
+        ("group_closed", 2, {"reason": "superseded"}),
+    ],
+)
+def test_a_proposal_rejected_or_superseded_no_longer_lets_its_staff_read_the_names(event_type, version, data):
+    service, store = a_service()
+    widened, other = registered(service, name="Ola Nordmann"), registered(service, name="Per Nordmann")
+    waitlisted(service, widened, "link-oslo")
+    waitlisted(service, other, "link-oslo")
+    proposed(service, "link-bergen", widened, other, group_id="g1")
+    proposed(service, "link-bergen", other, group_id="g2")  # a second proposal holds one of them
+    assert service.first_names([widened, other], "link-bergen", STAFF_BERGEN) == {widened: "Ola", other: "Per"}
+    ended = {"group_id": "g1", "contact_point_id": "link-bergen", "registration_ids": [widened, other], **data}
+    handle = getattr(service, f"handle_{event_type}")
+    handle(an_event("matching", event_type, ended, schema_version=version))
+    assert service.first_names([widened, other], "link-bergen", STAFF_BERGEN) == {other: "Per"}  # g2 still holds Per
+    assert service.find_by_reference(widened[:8], STAFF_BERGEN) == []
+    assert service.first_names([widened], "link-oslo", STAFF_OSLO) == {widened: "Ola"}  # their own contact point
 
 
 def test_staff_find_people_by_a_short_reference_among_their_own_only():

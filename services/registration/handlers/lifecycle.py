@@ -76,11 +76,14 @@ def record_contact(ports: Ports, registration_id: str, purpose: object, actor: A
 
 def follow_matching(ports: Ports, event: Event) -> None:
     """Keep each person's contact point and status as matching reports them (registration_waitlisted,
-    registration_assigned, group_proposed, group_confirmed, group_member_added, group_member_left).
-    Nothing is recorded for an erased id."""
+    registration_assigned, group_proposed, group_rejected, group_closed, group_confirmed,
+    group_member_added, group_member_left). Nothing is recorded for an erased id."""
     data = event.data
     if event.event_type == "group_proposed":  # its staff may read the first names (first_names)
-        ids, changes_for = data["registration_ids"], lambda r: {"proposed_by": data["contact_point_id"]}
+        ids = data["registration_ids"]
+        changes_for = lambda r: domain.after_proposed(r, data["group_id"], data["contact_point_id"])
+    elif event.event_type in ("group_rejected", "group_closed"):  # superseded, rejected or over
+        ids, changes_for = data["registration_ids"], lambda r: domain.after_proposal_ended(r, data["group_id"])
     elif event.event_type == "registration_waitlisted":
         ids, changes_for = [data["registration_id"]], lambda r: domain.after_waitlisted(r, data["contact_point_id"])
     elif event.event_type == "registration_assigned":

@@ -48,7 +48,7 @@ def first_names(ports: Ports, registration_ids: object, contact_point_id: str, a
     names = {}
     for registration_id in {rid for rid in registration_ids if isinstance(rid, str)}:
         registration = ports.store.get(registration_id)
-        if registration and contact_point_id in (registration.get("contact_point_id"), registration.get("proposed_by")):
+        if registration and contact_point_id in domain.their_contact_points(registration):
             names[registration_id] = domain.first_name((ports.store.contact(registration_id) or {}).get("name"))
     return names
 
@@ -65,7 +65,7 @@ def find_by_reference(ports: Ports, reference: object, actor: Actor) -> list[dic
     return [
         {"registration_id": r["_id"], "status": r["status"], "contact_point_id": r.get("contact_point_id")}
         for r in ports.store.by_id_prefix(typed)
-        if any(may_see_contact_point(actor, cp) for cp in (r.get("contact_point_id"), r.get("proposed_by")) if cp)
+        if any(may_see_contact_point(actor, cp) for cp in domain.their_contact_points(r))
     ]
 
 
