@@ -45,13 +45,12 @@ def test_the_group_page_shows_members_schedule_and_check_ins_but_no_comment_and_
     assert 'href="/staff/link-bergen/groups/grp-1/check-ins/chk-1/comment"' in page
     assert "Vi trives" not in page and not service.matching.checkin_comment.called
     assert service.matching.group_view.call_args.args[0] == "grp-1"
-    [entry] = store.entries
-    assert (entry["action"], entry["subject_kind"], entry["subject_id"], entry["outcome"]) == (
-        "staff_group",
-        "group",
-        "grp-1",
-        "allowed",
-    )
+    assert '<th scope="row">Kari</th>' in page and '<th scope="row">reg-3</th>' in page  # names it may read
+    assert [(e["action"], e["subject_kind"], e["subject_id"], e["outcome"]) for e in store.entries] == [
+        ("staff_group", "group", "grp-1", "allowed"),
+        ("staff_group: first name", "registration", "reg-1", "allowed"),  # one entry per person named
+        ("staff_group: first name", "registration", "reg-2", "allowed"),
+    ]
     assert "/staff/link-bergen/groups/grp-1/check-ins" in page  # a self-run group: send one now
     assert f"{GROUP_PAGE}/handover" not in page and f"{GROUP_PAGE}/start" not in page
 
@@ -86,8 +85,16 @@ def test_starting_closing_and_taking_a_member_out(world):
     service, store, staff = world
     assert post(staff, f"{GROUP_PAGE}/start").headers["Location"] == f"{GROUP_PAGE}?done=started"
     assert service.matching.advance_group.call_args.args[:2] == ("grp-1", "started")
+    page = html(staff("GET", GROUP_PAGE))  # a link to the confirming step, no one-click removal
+    assert f'href="{GROUP_PAGE}/members/reg-3/remove"' in page and f'action="{GROUP_PAGE}/members/' not in page
+    asked = html(staff("GET", f"{GROUP_PAGE}/members/reg-3/remove"))
+    assert "Vil du ta personen med referanse reg-3 ut av gruppen?" in asked
+    assert f'action="{GROUP_PAGE}/members/reg-3/remove"' in asked and f'href="{GROUP_PAGE}"' in asked
+    assert not service.matching.leave_group.called  # asking does nothing
     removed = post(staff, f"{GROUP_PAGE}/members/reg-3/remove")
-    assert removed.headers["Location"] == f"{GROUP_PAGE}?done=removed"
+    assert removed.headers["Location"] == f"{GROUP_PAGE}?done=removed&ref=reg-3"
+    told = html(staff("GET", GROUP_PAGE, query={"done": "removed", "ref": "reg-3"}))
+    assert "Personen med referanse reg-3 er tatt ut av gruppen." in told
     group_id, registration_id, actor = service.matching.leave_group.call_args.args
     assert (group_id, registration_id, actor["role"]) == ("grp-1", "reg-3", "contact_point_staff")
     assert post(staff, f"{GROUP_PAGE}/close", reason="completed").headers["Location"].endswith("groups?done=close")

@@ -15,7 +15,7 @@ from ..context import Context
 from ..pages import send_form
 from ..ports import Ports
 from ..routes import STAFF, route
-from .staff import render_staff
+from .staff import first_names, render_staff
 
 A_GROUP = "/staff/<contact_point_id>/groups/<group_id>"
 # The group's page and what changes it: its contact point's staff (matching re-checks); what
@@ -36,6 +36,7 @@ def _group_page(
     problem: str | None = None,
 ) -> Response:
     group = ports.matching.group_view(group_id, ctx.actor)
+    names = first_names(ports, ctx, contact_point_id, [group])
     return render_staff(
         ports,
         ctx,
@@ -44,6 +45,7 @@ def _group_page(
         "groups",
         status=status,
         group=group,
+        names=names,
         errors=errors or {},
         form=ctx.request.form.to_dict() if errors else {},
         problem=problem,
@@ -53,8 +55,9 @@ def _group_page(
     )
 
 
-def _back(contact_point_id: str, group_id: str, done: str) -> Response:
-    return redirect(f"/staff/{contact_point_id}/groups/{group_id}?done={done}", code=303)
+def _back(contact_point_id: str, group_id: str, done: str, ref: str = "") -> Response:
+    also = f"&ref={ref[:8]}" if ref else ""
+    return redirect(f"/staff/{contact_point_id}/groups/{group_id}?done={done}{also}", code=303)
 
 
 @route("GET", A_GROUP, summary="one group: members, schedule, check-ins", **READS)
@@ -90,12 +93,31 @@ def staff_send_checkin(ports: Ports, ctx: Context, contact_point_id: str, group_
     return _back(contact_point_id, group_id, "checkin_sent")
 
 
+@route("GET", f"{A_GROUP}/members/<registration_id>/remove", **OWN)
+def staff_confirm_remove_member(
+    ports: Ports, ctx: Context, contact_point_id: str, group_id: str, registration_id: str
+) -> Response:
+    """The confirming step before a member is taken out: what will happen, and a way back."""
+    back = f"/staff/{contact_point_id}/groups/{group_id}"
+    return render_staff(
+        ports,
+        ctx,
+        "confirm.html",
+        contact_point_id,
+        "groups",
+        action="remove_member",
+        target=f"{back}/members/{registration_id}/remove",
+        back=back,
+        subject_ref=registration_id[:8],
+    )
+
+
 @route("POST", f"{A_GROUP}/members/<registration_id>/remove", **OWN)
 def staff_remove_member(
     ports: Ports, ctx: Context, contact_point_id: str, group_id: str, registration_id: str
 ) -> Response:
     ports.matching.leave_group(group_id, registration_id, ctx.actor)
-    return _back(contact_point_id, group_id, "removed")
+    return _back(contact_point_id, group_id, "removed", registration_id)
 
 
 @route("POST", f"{A_GROUP}/close", **READS)
