@@ -28,6 +28,7 @@ ENGLISH = frozenset(
 )
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+TRANSLATION_KEY = re.compile(r"\b[a-z]+_[a-z_]+\b")  # a text the page forgot to translate
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 ADDRESS = re.compile(r"(?:https?:/)?/[\w.~%/-]*(?:\?\S*)?")  # a link shown to copy: no prose
 
@@ -150,7 +151,9 @@ QUERIES = {
     "search": [{"reference": PERSON[:8]}, {"reference": "ffff"}, {}],
     "find": [{"postal_code": "5003"}, {"postal_code": "50"}],
     "staff_pool": [{}, {"done": "withdraw", "ref": PERSON[:8]}, {"done": "erase", "ref": PERSON[:8]}],
-    "staff_groups": [{"done": "confirm", "ref": GROUP[:8]}],
+    "staff_groups": [{"done": "confirm", "ref": GROUP[:8]}, {"done": "close"}],
+    "staff_group": [{}, {"done": "removed", "ref": PERSON[:8]}, {"done": "started"}, {"done": "handover"}],
+    "staff_acquaintances": [{}, {"done": "acquaintances"}],
     "staff_proposals": [{"done": "reject", "ref": GROUP[:8]}],
     "referrer_home": [{}, {"done": "sent"}, {"done": "withdrawn", "ref": PERSON[:8]}],
     "person_confirm": [{}],
@@ -210,6 +213,7 @@ def problems_in(text):
     found = [f"English word «{w}»" for w in WORD.findall(ADDRESS.sub(" ", text)) if w.lower() in ENGLISH]
     found += [f"UUID «{u}»" for u in UUID.findall(text)]
     found += [f"ISO date «{d}»" for d in ISO_DATE.findall(text)]
+    found += [f"text key «{k}»" for k in TRANSLATION_KEY.findall(text)]
     return found
 
 
@@ -310,6 +314,7 @@ def test_the_check_finds_english_uuids_and_iso_dates_and_leaves_norwegian_alone(
     ]
     assert len(ENGLISH) >= 300
     assert problems_in("Del lenken: https://flokk.example/register?cohort=7KQ2M9XH3D") == []  # an address
+    assert "text key «done_started»" in problems_in("Ferdig: done_started")
     assert Visible('<p>Språk: <a lang="en" href="?lang=en">English</a></p>').text == "Språk:"
 
 

@@ -162,7 +162,7 @@ def staff_record_acquaintances(ports: Ports, ctx: Context, contact_point_id: str
     a, b, errors = domain.acquaintances_from_form(form)
     _, errors = send_form(errors, lambda: ports.matching.record_acquaintances(a, b, ctx.actor))
     if not errors:
-        return redirect(f"/staff/{contact_point_id}/acquaintances?done=1", code=303)
+        return redirect(f"/staff/{contact_point_id}/acquaintances?done=acquaintances", code=303)
     return _acquaintances_page(ports, ctx, contact_point_id, form.to_dict(), errors, status=400)
 
 
