@@ -567,10 +567,10 @@ def _keeps(units, rules, proposed):
     return keeps, stale
 
 
-def component_units(units):
-    """The unit indexes of each component of a pool: labels joined by the units that share them.
-    No group spans two components, so each can be solved on its own. Units with no label are
-    left out (they cannot be placed)."""
+def _label_roots(units):
+    """Union-find over the labels of `units`, joined by the units that hold several: a function
+    from a label to its cluster's root, the cluster's first label in label order (so the roots do
+    not depend on the order of the units)."""
     parent = {}
 
     def root(label):
@@ -584,8 +584,16 @@ def component_units(units):
         for label in labels:
             parent.setdefault(label, label)
         for other in labels[1:]:
-            a, b = sorted((root(labels[0]), root(other)), key=_label_order)
-            parent[b] = a
+            first, second = sorted((root(labels[0]), root(other)), key=_label_order)
+            parent[second] = first
+    return root
+
+
+def component_units(units):
+    """The unit indexes of each component of a pool: labels joined by the units that share them.
+    No group spans two components, so each can be solved on its own. Units with no label are
+    left out (they cannot be placed)."""
+    root = _label_roots(units)
     parts = {}
     for unit in units:
         if unit.labels:
@@ -660,18 +668,7 @@ def upper_bound(units, rules, indexes=None):
             if company >= need:
                 placeable.append(unit)
                 break
-    parent = {label: label for label in by_label}
-
-    def root(label):
-        while parent[label] != label:
-            parent[label] = parent[parent[label]]
-            label = parent[label]
-        return label
-
-    for unit in placeable:
-        labels = sorted(unit.labels, key=_label_order)
-        for other in labels[1:]:
-            parent[root(other)] = root(labels[0])
+    root = _label_roots(placeable)
     people, capacity, counts, fours = {}, {}, {}, {}
     for unit in placeable:
         cluster = root(min(unit.labels, key=_label_order))
