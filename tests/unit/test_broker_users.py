@@ -57,7 +57,7 @@ def test_a_service_binds_only_the_events_it_subscribes_to_and_calls_only_whom_it
     assert may(topics["intake.events"][1], "registration_requested")
     assert not may(topics["intake.events"][1], "#")
     assert may(topics["matching.events"][1], "group_confirmed") and not may(
-        topics["matching.events"][1], "group_closed"
+        topics["matching.events"][1], "group_checkin_due"
     )
     assert may(topics["registration.events"][0], "registration_created")
     rpc_write, rpc_read = topics["nameko-rpc"]
