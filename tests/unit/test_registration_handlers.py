@@ -126,3 +126,29 @@ def test_an_assignment_by_the_national_office_is_noted_as_activity():
     handlers.follow_matching(ports, event)
     registration = ports.store.registrations[rid]
     assert registration["assigned_to"] == "link-bergen" and registration["assigned_at"] == event.occurred_at
+
+
+def test_an_event_about_one_person_is_applied_once_with_its_ledger_in_their_registration():
+    """Issue 19: registration_waitlisted costs a read and one write, no transaction; a redelivery
+    finds its id in the registration and changes nothing (not even a later withdrawal)."""
+    ports = ports_with()
+    rid = handlers.register(ports, intake(), PUBLIC)["registration_id"]
+    transactions = ports.store.transactions
+    event = an_event("matching", "registration_waitlisted", waitlisted_data(rid, "link-bergen"))
+    handlers.follow_matching(ports, event)
+    assert ports.store.transactions == transactions
+    assert ports.store.registrations[rid]["status"] == "waiting"
+    assert ports.store.registrations[rid]["contact_point_id"] == "link-bergen"
+    handlers.withdraw(ports, rid, ADMIN, "person")
+    handlers.follow_matching(ports, event)
+    assert ports.store.registrations[rid]["status"] == "withdrawn"
+    assert "applied_events" not in handlers.get_registration(ports, rid, ADMIN)
+
+
+def waitlisted_data(rid, contact_point_id):
+    return {
+        "registration_id": rid,
+        "contact_point_id": contact_point_id,
+        "route_kind": "contact_point",
+        "reason": "serves Bergen",
+    }
