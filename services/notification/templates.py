@@ -33,7 +33,14 @@ def environment():
         undefined=StrictUndefined,
         autoescape=select_autoescape(["html"]),
         keep_trailing_newline=True,
+        auto_reload=False,  # the templates ship with the code: no stat of the file per message
     )
+
+
+@lru_cache(maxsize=None)
+def subject_of(name):
+    """The subject line of one template file (its first comment), read once."""
+    return SUBJECT.match((TEMPLATE_DIR / name).read_text(encoding="utf-8")).group(1)
 
 
 def language_or_default(language):
@@ -50,8 +57,7 @@ def render_message(template, language, context):
     """Subject, plain text and HTML of one message in one language."""
     language = language_or_default(language)
     name = f"{template}.{language}.txt"
-    source = (TEMPLATE_DIR / name).read_text(encoding="utf-8")
-    subject = SUBJECT.match(source).group(1)
+    subject = subject_of(name)
     text = environment().get_template(name).render(**context).strip() + "\n"
     paragraphs = [block.splitlines() for block in re.split(r"\n\s*\n", text.strip()) if block.strip()]
     html = environment().get_template("layout.html").render(language=language, subject=subject, paragraphs=paragraphs)
