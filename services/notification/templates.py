@@ -7,7 +7,7 @@ different things. SMS carries the plain text.
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -37,7 +37,7 @@ def environment():
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def subject_of(name):
     """The subject line of one template file (its first comment), read once."""
     return SUBJECT.match((TEMPLATE_DIR / name).read_text(encoding="utf-8")).group(1)
