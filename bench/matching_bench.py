@@ -15,6 +15,8 @@ machine is shared. Results also go to bench/results/matching.json.
 """
 
 import argparse
+import concurrent.futures
+import hashlib
 import json
 import math
 import os
@@ -51,50 +53,93 @@ def percentile(values, share):
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def replay_figures(limit=None, log=print):
-    """Replay each sampled pool with a reference optimum, under the online policy and under arrivals
-    alone (the policy before issue 18), and compare with the optimum."""
+ROWS = RESULTS.parent / "replay_rows.jsonl"
+
+
+def matching_code_digest():
+    """A digest of matching's code, so a replayed row is reused only for the code that made it."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(replay.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def replay_row(key, lines, ref):
+    """One sampled pool replayed under the online policy and under arrivals alone (the policy
+    before issue 18), beside the batch solve of the same people and the reference optimum."""
+    settings = mp.replay_settings(key)
+    cpu = time.process_time()
+    online = replay.run(lines, settings)
+    online_cpu = time.process_time() - cpu
+    before = replay.run(lines, settings, settings=Settings(online=False))
+    pool, people, acquaintances = mp.people_at(lines, settings, mp.replay_end(lines))
+    batch = engine.propose(people, pool, mp.replay_end(lines), acquaintances).placed
+    return {
+        "pool": key,
+        "sha256": ref["sha256"],
+        "people": len(lines),
+        "optimum": ref["optimum"],
+        "proven": ref["proven"],
+        "replay": sum(g["size"] for g in online.groups),
+        "arrivals_alone": sum(g["size"] for g in before.groups),
+        "batch": batch,
+        "superseded": online.superseded,
+        "arrival_cpu_seconds": round(online.arrival_cpu, 2),
+        "resolve_cpu_seconds": round(online.resolve_cpu, 2),
+        "replay_cpu_seconds": round(online_cpu, 2),
+        "wait_differences": [online.waited_days[rid] - before.waited_days[rid] for rid in sorted(online.waited_days)],
+        "load_average": load(),
+    }
+
+
+def _replay_job(job):
+    key, lines, ref = job
+    return replay_row(key, lines, ref)
+
+
+def _saved_rows(code):
+    """Rows of an earlier run of the same matching code (`--resume`), by pool and input digest."""
+    if not ROWS.exists():
+        return {}
+    rows = (json.loads(line) for line in ROWS.read_text().splitlines() if line.strip())
+    return {(r["pool"], r["sha256"]): r for r in rows if r.get("code") == code}
+
+
+def replay_figures(limit=None, log=print, jobs=1, resume=False):
+    """Replay each sampled pool with a reference optimum and compare with the optimum. Each row
+    is appended to bench/results/replay_rows.jsonl as it is done (with a digest of matching's
+    code), so `resume` picks up an interrupted run; `jobs` pools are replayed at once, each in a
+    process of its own (each replay is deterministic, so the figures do not depend on it)."""
     rows_by_key = {row["pool"]: row for row in (reference.load() or {"pools": []})["pools"]}
     sample = mp.sampled_replay_pools(mp.replay_population())[:limit]
-    rows, missing, below = [], 0, 0
-    diffs: list[float] = []
-    for n, (key, lines) in enumerate(sample, 1):
+    code = matching_code_digest()
+    saved = _saved_rows(code) if resume else {}
+    todo, done, missing, below = [], {}, 0, 0
+    for key, lines in sample:
         ref = rows_by_key.get(key)
         if ref is None or ref["sha256"] != mp.digest(lines):
             missing += 1
-            continue
-        if ref["optimum"] < ref["min_size"]:
+        elif ref["optimum"] < ref["min_size"]:
             below += 1
-            continue
-        settings = mp.replay_settings(key)
-        cpu = time.process_time()
-        online = replay.run(lines, settings)
-        online_cpu = time.process_time() - cpu
-        before = replay.run(lines, settings, settings=Settings(online=False))
-        pool, people, acquaintances = mp.people_at(lines, settings, mp.replay_end(lines))
-        batch = engine.propose(people, pool, mp.replay_end(lines), acquaintances).placed
-        diffs += [online.waited_days[rid] - before.waited_days[rid] for rid in online.waited_days]
-        row = {
-            "pool": key,
-            "people": len(lines),
-            "optimum": ref["optimum"],
-            "proven": ref["proven"],
-            "replay": sum(g["size"] for g in online.groups),
-            "arrivals_alone": sum(g["size"] for g in before.groups),
-            "batch": batch,
-            "superseded": online.superseded,
-            "arrival_cpu_seconds": round(online.arrival_cpu, 2),
-            "resolve_cpu_seconds": round(online.resolve_cpu, 2),
-            "replay_cpu_seconds": round(online_cpu, 2),
-            "load_average": load(),
-        }
-        rows.append(row)
-        log(
-            f"  {n}/{len(sample)} {key} ({row['people']} people): replay {row['replay']}, arrivals alone"
-            f" {row['arrivals_alone']}, batch {batch}, optimum {row['optimum']}; re-solves"
-            f" {row['resolve_cpu_seconds']} s CPU, arrivals {row['arrival_cpu_seconds']} s CPU;"
-            f" load {row['load_average']}"
-        )
+        elif (key, ref["sha256"]) in saved:
+            done[key] = saved[(key, ref["sha256"])]
+        else:
+            todo.append((key, lines, ref))
+    log(f"  replaying {len(todo)} pools ({len(done)} from an earlier run of the same code), {jobs} at once")
+    ROWS.parent.mkdir(exist_ok=True)
+    with ROWS.open("a") as out, concurrent.futures.ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for row in pool.map(_replay_job, todo):
+            done[row["pool"]] = row = {**row, "code": code}
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+            log(
+                f"  {len(done)} {row['pool']} ({row['people']} people): replay {row['replay']}, arrivals alone"
+                f" {row['arrivals_alone']}, batch {row['batch']}, optimum {row['optimum']}; re-solves"
+                f" {row['resolve_cpu_seconds']} s CPU, arrivals {row['arrival_cpu_seconds']} s CPU;"
+                f" load {row['load_average']}"
+            )
+    rows = [done[key] for key, _ in sample if key in done]
+    diffs = [d for r in rows for d in r["wait_differences"]]
 
     def ratio(of, chosen):
         return round(sum(r[of] for r in chosen) / max(sum(r["optimum"] for r in chosen), 1), 4)
@@ -118,7 +163,7 @@ def replay_figures(limit=None, log=print):
         },
         "resolve_cpu_seconds": round(sum(r["resolve_cpu_seconds"] for r in rows), 1),
         "arrival_cpu_seconds": round(sum(r["arrival_cpu_seconds"] for r in rows), 1),
-        "rows": rows,
+        "rows": [{k: v for k, v in r.items() if k != "wait_differences"} for r in rows],
     }
 
 
@@ -173,10 +218,10 @@ def hundred_thousand(pools, exact=True):
     return result
 
 
-def run(people=100_000, pools_limit=None, exact_100k=True, log=print):
+def run(people=100_000, pools_limit=None, exact_100k=True, log=print, jobs=1, resume=False):
     result = {"machine": reference.machine(), "targets": TARGETS}
     log(f"machine: {result['machine']}")
-    result["replay"] = r = replay_figures(pools_limit, log=log)
+    result["replay"] = r = replay_figures(pools_limit, log=log, jobs=jobs, resume=resume)
     log(
         f"replay ratio {r['replay_ratio']} (target >= {TARGETS['replay_ratio']}), worst pool {r['worst_pool_ratio']}"
         f" (>= {TARGETS['worst_pool_ratio']}), over {r['pools_compared']} of {r['pools_sampled']} sampled pools"
@@ -217,8 +262,19 @@ def main(argv=None):
     parser.add_argument("--people", type=int, default=100_000, help="waiting people of the greedy/exact passes")
     parser.add_argument("--pools", type=int, default=None, help="replay only the first N sampled pools")
     parser.add_argument("--no-exact-100k", action="store_true", help="leave out the exact pass over everyone")
+    parser.add_argument("--jobs", type=int, default=1, help="pools replayed at once, a process each")
+    parser.add_argument(
+        "--resume", action="store_true", help="reuse the rows of an earlier run of the same matching code"
+    )
     args = parser.parse_args(argv)
-    run(args.people, args.pools, not args.no_exact_100k, log=lambda line: print(line, flush=True))
+    run(
+        args.people,
+        args.pools,
+        not args.no_exact_100k,
+        log=lambda line: print(line, flush=True),
+        jobs=args.jobs,
+        resume=args.resume,
+    )
 
 
 if __name__ == "__main__":

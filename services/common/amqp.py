@@ -154,9 +154,14 @@ class BrokerPublisher:
     def __init__(self, amqp_uri, ssl=None):
         self.nodes = broker_nodes(amqp_uri)  # a wrong AMQP_URI stops the service's start, with why
         self.amqp_uri, self.ssl = amqp_uri, ssl
+        self._pool_key = None
 
     def _connection(self):
-        return connection(self.amqp_uri, self.ssl, transport_options={"confirm_publish": True})
+        """The key of kombu's connection pool for this broker, made once (kombu's pools compare
+        connections by their URI, so one made per publish found the same pool, after parsing it)."""
+        if self._pool_key is None:
+            self._pool_key = connection(self.amqp_uri, self.ssl, transport_options={"confirm_publish": True})
+        return self._pool_key
 
     def publish(
         self,

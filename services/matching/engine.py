@@ -361,7 +361,7 @@ def greedy(units, rules, seeds=()):
         members.sort(key=lambda u: (len(u.labels), u.rank))
     heads = dict.fromkeys(by_label, 0)  # everyone before the head of a label is placed
     counts = {label: sum(u.size for u in members) for label, members in by_label.items()}
-    smallest = min(pool.min_size, SMALLEST_WIDENED_SIZE)
+    smallest = smallest_group(pool)
     available = {u.index for u in units} - seeded
     groups, dead = [(label, list(members)) for label, members in seeds], set()
     keys = {label: (label[1] is MIXED, _label_order(label), label) for label in counts}
@@ -680,7 +680,7 @@ def upper_bound(units, rules, indexes=None):
     for label, count in counts.items():
         smallest = pool.min_size
         if fours.get(label, 0) >= SMALLEST_WIDENED_SIZE:
-            smallest = min(pool.min_size, SMALLEST_WIDENED_SIZE)
+            smallest = smallest_group(pool)
         capacity[root(label)] = capacity.get(root(label), 0) + _most_placeable(count, smallest, pool.max_size)
     return sum(min(people[c], capacity[c]) for c in people)
 
@@ -692,6 +692,11 @@ def _most_placeable(count, smallest, largest):
         if groups * smallest <= placed:
             return placed
     return 0
+
+
+def smallest_group(pool):
+    """No group of this pool has fewer people (the group-of-four step at the lowest)."""
+    return min(pool.min_size, SMALLEST_WIDENED_SIZE)
 
 
 def place_one(newcomer_id, people, pool, now, acquaintances=(), avoid=()):
@@ -766,7 +771,7 @@ def _why_waiting(person, unit, totals, pool):
             "a cohort kept together that shares no time slot and theme, or holds acquaintances "
             "or a set of people staff rejected"
         )
-    if not any(totals[label] >= min(pool.min_size, SMALLEST_WIDENED_SIZE) for label in unit.labels):
+    if not any(totals[label] >= smallest_group(pool) for label in unit.labels):
         return (
             f"fewer than {pool.min_size} people share a time slot and a theme "
             "(or openness to mixed groups) with them yet"

@@ -18,6 +18,10 @@ from .ports import ClaimLost
 
 
 class MatchingStorage(Storage):
+    def __init__(self, provider):
+        super().__init__(provider)
+        self._contact_points = {}  # read in this worker's run, outside transactions
+
     @classmethod
     def ensure_indexes(cls, db):
         db.waiting.create_index([("pools", ASCENDING)])
@@ -213,14 +217,11 @@ class MatchingStorage(Storage):
         )
 
     def mark_dirty(self, uow, pool, due_at=None):
-        """A pool marked already keeps its earlier due time (one read and one write, in the
-        transaction)."""
-        state = uow.db.pool_state.find_one({"_id": pool}, session=uow.session) or {}
-        if state.get("dirty") is True and (state.get("due_at") is None or (due_at and state["due_at"] <= due_at)):
-            due_at = state.get("due_at")
+        """A pool marked already keeps its earlier due time (None, at once, is the earliest): one
+        write, `$min` (a cleared pool has no due time, so a fresh mark takes its own)."""
         uow.db.pool_state.update_one(
             {"_id": pool},
-            {"$set": {"dirty": True, "due_at": due_at}, "$inc": {"seq": 1}},
+            {"$set": {"dirty": True}, "$min": {"due_at": due_at}, "$inc": {"seq": 1}},
             upsert=True,
             session=uow.session,
         )
@@ -241,7 +242,7 @@ class MatchingStorage(Storage):
 
     def clear_dirty(self, pool, seq):
         """Only if nothing marked it again meanwhile (no lost wake-up)."""
-        self.db.pool_state.update_one({"_id": pool, "seq": seq}, {"$set": {"dirty": False}})
+        self.db.pool_state.update_one({"_id": pool, "seq": seq}, {"$set": {"dirty": False}, "$unset": {"due_at": ""}})
 
     # --- course cohorts ----------------------------------------------------------------------------
 
@@ -260,9 +261,16 @@ class MatchingStorage(Storage):
     # --- contact points ---------------------------------------------------------------------------
 
     def contact_point(self, contact_point_id, uow=None):
-        return self._db(uow).contact_points.find_one({"_id": contact_point_id}, session=_session(uow))
+        """Outside a transaction, read once per handler run (this storage lives for one worker):
+        an arrival's route check and its planning ask for the same one (issue 19)."""
+        if uow is not None:
+            return uow.db.contact_points.find_one({"_id": contact_point_id}, session=uow.session)
+        if contact_point_id not in self._contact_points:
+            self._contact_points[contact_point_id] = self.db.contact_points.find_one({"_id": contact_point_id})
+        return self._contact_points[contact_point_id]
 
     def save_contact_point(self, uow, data):
+        self._contact_points.pop(data["contact_point_id"], None)
         uow.db.contact_points.replace_one(
             {"_id": data["contact_point_id"]},
             {**data, "_id": data["contact_point_id"]},

@@ -7,7 +7,7 @@ different things. SMS carries the plain text.
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -38,6 +38,7 @@ def environment():
         undefined=StrictUndefined,
         autoescape=select_autoescape(["html"]),
         keep_trailing_newline=True,
+        auto_reload=False,  # the templates ship with the code: no stat of the file per message
     )
 
 
@@ -51,8 +52,10 @@ def render(template, language, context):
     return rendered.subject, rendered.text
 
 
+@cache
 def subject_of(template, language):
-    """A message's subject line in `language`: how staff are told which message it was."""
+    """A message's subject line in `language` (its template file's first comment, read once): also
+    how staff are told which message it was."""
     source = (TEMPLATE_DIR / f"{template}.{language_or_default(language)}.txt").read_text(encoding="utf-8")
     return SUBJECT.match(source).group(1)
 

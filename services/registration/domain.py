@@ -139,6 +139,12 @@ def matching_profile(registration: Registration) -> dict[str, Any]:
     }
 
 
+#: The ids of the events applied to a registration alone (`follow_matching`): its own ledger.
+APPLIED_HERE = "applied_events"
+#: What the rules after_* read of a registration: `follow` writes only while these are as read.
+FOLLOW_READS = ("status", "group_id")
+
+
 def contact_for_notification(registration: Registration, contact: Contact) -> dict[str, Any]:
     return {
         "registration_id": registration["_id"],
@@ -154,7 +160,7 @@ def contact_for_notification(registration: Registration, contact: Contact) -> di
 
 def staff_view(registration: Registration, contact: Contact) -> dict[str, Any]:
     """What staff of the person's contact point see: everything but the internal digests."""
-    hidden = ("fingerprint", "same_person_lookups", "_id")
+    hidden = ("fingerprint", "same_person_lookups", "_id", APPLIED_HERE)
     view = {key: value for key, value in registration.items() if key not in hidden}
     view["registration_id"] = registration["_id"]
     view.update({field: contact.get(field) for field in CONTACT_FIELDS})

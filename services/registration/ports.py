@@ -75,6 +75,11 @@ class Digests(Protocol):
         ...
 
 
+class ChangedMeanwhile(Exception):
+    """A registration kept changing between the read and the write of `follow`: the event is
+    handled again later (the shared delivery retries it)."""
+
+
 class RegistrationStore(Protocol):
     """Registrations, their sealed contact records, erased-key tombstones and anonymous counts.
 
@@ -94,6 +99,13 @@ class RegistrationStore(Protocol):
     def key_was_erased(self, key: str) -> bool: ...
 
     def get(self, registration_id: str, uow: UnitOfWork | None = None) -> Registration | None: ...
+
+    def follow(
+        self, event_id: str, registration_id: str, changes_for: Callable[[Registration], dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """Apply one event's `changes_for(registration)` once, without a transaction (the ledger
+        entry is in the registration); None when applied before, unknown, or nothing changes."""
+        ...
 
     def contact(self, registration_id: str) -> Contact | None: ...
 

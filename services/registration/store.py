@@ -12,11 +12,16 @@ from services.common.cache import TtlCache
 from services.common.settings import for_container
 from services.common.store import MongoStore, Storage
 
-from .domain import WITHDRAWN
-from .ports import KeyTaken
+from .domain import APPLIED_HERE, FOLLOW_READS, WITHDRAWN
+from .ports import ChangedMeanwhile, KeyTaken
 from .vault import Vault
 
 COUNT_SHARDS = 32
+#: How many ids of events applied to one registration alone it keeps (`follow`): many more than
+#: can be on their way for one person at once.
+APPLIED_KEPT = 32
+#: How often `follow` reads again when the registration changed between its read and its update.
+FOLLOW_ATTEMPTS = 3
 #: How long an opened contact record is kept in memory (issue 19: the receipt's `contact_details`
 #: a second after the intake costs no read and no decryption). A contact record never changes
 #: once sealed; the registration itself is read every time, so an erased or withdrawn person is
@@ -71,6 +76,29 @@ class RegistrationStorage(Storage):
 
     def get(self, registration_id, uow=None):
         return self.db.registrations.find_one({"_id": registration_id}, session=self._session(uow))
+
+    def follow(self, event_id, registration_id, changes_for):
+        """One event's change to one registration, its ledger entry in the same document: a read
+        and one conditional update, no transaction (issue 19; before: a read, an update, a ledger
+        insert and a commit). The update holds only while the event is not applied and the fields
+        the rules read (FOLLOW_READS) are as read; otherwise it reads again. Returns the changes,
+        or None when there is nothing to do: applied before, no such registration, no change."""
+        for _ in range(FOLLOW_ATTEMPTS):
+            current = self.get(registration_id)
+            if current is None or event_id in current.get(APPLIED_HERE, ()):
+                return None
+            changes = changes_for(current)
+            if not changes:
+                return None
+            unchanged = {field: current.get(field) for field in FOLLOW_READS}
+            applied = {"$each": [event_id], "$slice": -APPLIED_KEPT}
+            result = self.db.registrations.update_one(
+                {"_id": registration_id, APPLIED_HERE: {"$ne": event_id}, **unchanged},
+                {"$set": {**changes, "updated_at": clock.now()}, "$push": {APPLIED_HERE: applied}},
+            )
+            if result.matched_count:
+                return changes
+        raise ChangedMeanwhile(registration_id)
 
     def contact(self, registration_id):
         """The decrypted contact record (kept OPENED_CONTACT_SECONDS); one sealed under an older key

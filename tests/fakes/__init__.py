@@ -24,6 +24,7 @@ class FakeStorageBase:
     def __init__(self):
         self.applied = set()
         self.events = []
+        self.transactions = 0  # committed, as the real store counts them (issue 19: per event)
 
     def apply(self, event, change):
         if event.event_id in self.applied:
@@ -36,6 +37,7 @@ class FakeStorageBase:
         uow = FakeUnitOfWork(self.source)
         result = change(uow)
         self.events.extend(uow.emitted)
+        self.transactions += 1
         return result
 
     def emitted_types(self):

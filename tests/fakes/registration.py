@@ -6,6 +6,7 @@ import copy
 from cryptography.fernet import Fernet
 
 from services.common import clock
+from services.registration.domain import APPLIED_HERE
 from services.registration.ports import KeyTaken, UnknownContactPoint, UnknownMunicipality, UnknownPostalCode
 from services.registration.vault import Vault
 from tests.fakes import FakeStorageBase
@@ -31,6 +32,17 @@ class FakeRegistrationStorage(FakeStorageBase):
 
     def get(self, registration_id, uow=None):
         return copy.deepcopy(self.registrations.get(registration_id))
+
+    def follow(self, event_id, registration_id, changes_for):
+        current = self.registrations.get(registration_id)
+        if current is None or event_id in current.get(APPLIED_HERE, ()):
+            return None
+        changes = changes_for(copy.deepcopy(current))
+        if not changes:
+            return None
+        current.update(changes, updated_at=clock.now())
+        current.setdefault(APPLIED_HERE, []).append(event_id)
+        return changes
 
     def contact(self, registration_id):
         sealed = self.contacts.get(registration_id)

@@ -62,23 +62,44 @@ def as_stored(db):
     )
 
 
-def waitlist(amqp_uri, container, registration_id, contact_point_id="link-bergen"):
+def waitlist(amqp_uri, container, registration_id, contact_point_id="link-bergen", event=None):
+    """Publish registration_waitlisted (`event`, or a new one) and wait for registration to handle it."""
+    event = event or waitlisted(registration_id, contact_point_id)
     with entrypoint_waiter(container, "handle_registration_waitlisted"):
-        publish(
-            amqp_uri,
-            "matching.events",
-            "registration_waitlisted",
-            envelope(
-                {
-                    "registration_id": registration_id,
-                    "contact_point_id": contact_point_id,
-                    "route_kind": "contact_point",
-                    "reason": "serves Bergen",
-                },
-                event_type="registration_waitlisted",
-                source="matching",
-            ),
-        )
+        publish(amqp_uri, "matching.events", "registration_waitlisted", event)
+    return event
+
+
+def waitlisted(registration_id, contact_point_id="link-bergen"):
+    return envelope(
+        {
+            "registration_id": registration_id,
+            "contact_point_id": contact_point_id,
+            "route_kind": "contact_point",
+            "reason": "serves Bergen",
+        },
+        event_type="registration_waitlisted",
+        source="matching",
+    )
+
+
+def test_an_event_about_one_person_is_applied_once_with_its_ledger_in_their_registration(
+    start, rpc, service_config, mongo, db_prefix
+):
+    """Issue 19: registration_waitlisted is one conditional update of the registration (its event
+    id kept there), no transaction and no ledger record; a redelivery after a change is ignored."""
+    container, amqp_uri = start(), service_config["AMQP_URI"]
+    rid = rpc.register(intake(), PUBLIC)["registration_id"]
+    db = mongo[f"{db_prefix}registration"]
+    event = waitlist(amqp_uri, container, rid, "link-bergen")
+    stored = db.registrations.find_one({"_id": rid})
+    assert (stored["status"], stored["contact_point_id"]) == ("waiting", "link-bergen")
+    assert stored["applied_events"] == [event["event_id"]]
+    assert db.applied_events.find_one({"_id": event["event_id"]}) is None
+    rpc.withdraw(rid, ADMIN, "person")
+    waitlist(amqp_uri, container, rid, event=event)
+    stored = db.registrations.find_one({"_id": rid})
+    assert stored["status"] == "withdrawn" and stored["applied_events"] == [event["event_id"]]
 
 
 def test_contact_details_are_encrypted_at_rest_and_survive_a_key_rotation(

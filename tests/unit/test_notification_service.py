@@ -62,6 +62,18 @@ def test_the_same_event_twice_sends_once(world):
     assert len(mailer.sent) == 1 and len(sent_events(store)) == 1
 
 
+def test_a_receipt_costs_one_transaction_its_outcome_the_events_ledger_and_its_arrival(world):
+    """Issue 19: the event of one message is applied in that message's settle transaction."""
+    service, store, mailer, _, _ = world
+    event = waitlisted()
+    service.handle_registration_waitlisted(event)
+    assert store.transactions == 1
+    assert event.event_id in store.applied and store.arrivals["r1"]["contact_point_id"] == "link-bergen"
+    assert len(sent_events(store)) == 1
+    service.handle_registration_waitlisted(event)  # redelivered: nothing sent, nothing written
+    assert store.transactions == 1 and len(mailer.sent) == 1
+
+
 def test_a_handler_retried_after_sending_does_not_send_again(world):
     """The ledger is written last: a crash before it must not mean a second message."""
     service, store, mailer, _, _ = world

@@ -23,21 +23,6 @@ NOTIFICATION = {"role": "service", "service": "notification", "issuer": "notific
 STAFF_BERGEN = {"role": "contact_point_staff", "contact_point_ids": ["link-bergen"], "account_id": "acc-1"}
 
 
-class KeyReadBeforeTheWinnerCommitted(FakeRegistrationStorage):
-    """Its next `misses` look-ups by key find nothing, as if made just before another worker
-    committed a registration under that key."""
-
-    def __init__(self):
-        super().__init__()
-        self.misses = 0
-
-    def by_idempotency_key(self, key, uow=None):
-        if self.misses:
-            self.misses -= 1
-            return None
-        return super().by_idempotency_key(key, uow)
-
-
 def ports_with(store=None, directory=None, clock=None):
     return Ports(
         store=store or FakeRegistrationStorage(),
@@ -72,20 +57,30 @@ def test_a_place_the_directory_does_not_know_is_refused_on_its_own_field():
 
 
 def test_a_registration_that_lost_the_race_for_its_key_answers_with_the_winners():
-    store = KeyReadBeforeTheWinnerCommitted()
+    """A key is not looked up before storing (issue 19): every repeat, a lost race too, is told
+    by the unique index on the key when the registration is stored."""
+    store = FakeRegistrationStorage()
     ports = ports_with(store=store)
     data = intake()
     winner = handlers.register(ports, data, PUBLIC)
-    store.misses = 1
     assert handlers.register(ports, copy.deepcopy(data), PUBLIC) == {
         "registration_id": winner["registration_id"],
         "created": False,
     }
-    store.misses = 1
     with pytest.raises(Conflict) as refused:  # the loser's payload differs: the first one wins
         handlers.register(ports, {**data, "themes": ["trauma"]}, PUBLIC)
     assert str(refused.value) == "key_reused"  # the code of a key used before for another registration
     assert store.emitted_types() == ["registration_created"] and len(store.registrations) == 1
+
+
+def test_a_repeat_whose_place_the_directory_no_longer_knows_still_answers_with_the_first():
+    store = FakeRegistrationStorage()
+    data = intake()
+    first = handlers.register(ports_with(store=store), data, PUBLIC)["registration_id"]
+    later = ports_with(store=store, directory=FakeDirectory(postal_codes={}))
+    assert handlers.register(later, copy.deepcopy(data), PUBLIC) == {"registration_id": first, "created": False}
+    with pytest.raises(InvalidInput):  # a new key still needs a known place
+        handlers.register(later, intake(), PUBLIC)
 
 
 def test_only_the_national_office_rotates_the_contact_keys_and_every_record_is_resealed():
@@ -127,3 +122,29 @@ def test_an_assignment_by_the_national_office_is_noted_as_activity():
     handlers.follow_matching(ports, event)
     registration = ports.store.registrations[rid]
     assert registration["assigned_to"] == "link-bergen" and registration["assigned_at"] == event.occurred_at
+
+
+def test_an_event_about_one_person_is_applied_once_with_its_ledger_in_their_registration():
+    """Issue 19: registration_waitlisted costs a read and one write, no transaction; a redelivery
+    finds its id in the registration and changes nothing (not even a later withdrawal)."""
+    ports = ports_with()
+    rid = handlers.register(ports, intake(), PUBLIC)["registration_id"]
+    transactions = ports.store.transactions
+    event = an_event("matching", "registration_waitlisted", waitlisted_data(rid, "link-bergen"))
+    handlers.follow_matching(ports, event)
+    assert ports.store.transactions == transactions
+    assert ports.store.registrations[rid]["status"] == "waiting"
+    assert ports.store.registrations[rid]["contact_point_id"] == "link-bergen"
+    handlers.withdraw(ports, rid, ADMIN, "person")
+    handlers.follow_matching(ports, event)
+    assert ports.store.registrations[rid]["status"] == "withdrawn"
+    assert "applied_events" not in handlers.get_registration(ports, rid, ADMIN)
+
+
+def waitlisted_data(rid, contact_point_id):
+    return {
+        "registration_id": rid,
+        "contact_point_id": contact_point_id,
+        "route_kind": "contact_point",
+        "reason": "serves Bergen",
+    }

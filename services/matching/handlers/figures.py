@@ -16,10 +16,17 @@ from ..ports import Doc, Ports, UnitOfWork
 # --- what is noted per person ----------------------------------------------------------------------
 
 
-def note_registered(ports: Ports, uow: UnitOfWork, profile: Doc, contact_point_id: str | None) -> None:
-    """A registration created or updated, waiting at `contact_point_id` (None: the national office)."""
-    key = figures.record_key(profile["registration_id"])
-    previous = ports.store.figure_person(key, uow)
+def registered_before(ports: Ports, uow: UnitOfWork, registration_id: str) -> Doc | None:
+    """The person's figure record, if matching has seen them arrive before (every arrival writes
+    one, whatever became of it, and it outlives withdrawal and erasure)."""
+    return ports.store.figure_person(figures.record_key(registration_id), uow)
+
+
+def note_registered(
+    ports: Ports, uow: UnitOfWork, profile: Doc, contact_point_id: str | None, previous: Doc | None
+) -> None:
+    """A registration created or updated, waiting at `contact_point_id` (None: the national office);
+    `previous`: its figure record as `registered_before` read it in this transaction."""
     ports.store.put_figure_person(uow, figures.person_record(profile, contact_point_id, previous))
 
 

@@ -47,8 +47,12 @@ def resolvable_since(ports: Ports, now: datetime) -> datetime | None:
 
 
 def _place_newcomer(ports: Ports, pool: str, newcomer: str) -> list[engine.Proposal]:
+    """A group with the newcomer, if one can be formed now. A pool with fewer people than the
+    smallest group is told by its count: its acquaintances and rejected sets are not read."""
     now = ports.clock.now()
     entries = ports.store.pool_entries(pool)
+    if len(entries) < engine.smallest_group(_pool_settings(ports, pool)):
+        return []
     settings, people, acquaintances, avoid = _load_pool(ports, pool, entries, now)
     one = engine.place_one(newcomer, people, settings, now, acquaintances, avoid)
     if one is None:
@@ -98,15 +102,18 @@ def _as_proposal(group: Doc) -> engine.Proposal:
 def _load_pool(
     ports: Ports, pool: str, entries: list[Doc], now: datetime
 ) -> tuple[engine.PoolSettings, list[engine.Person], list[frozenset[str]], list[frozenset[str]]]:
-    widening_days = ports.settings.widening_days
-    contact_point = ports.store.contact_point(domain.contact_point_of(pool))
-    settings = domain.pool_settings(
-        pool, contact_point, widening_days, ports.settings.exact_budget, ports.settings.exact_workers
-    )
-    people = [domain.person(entry, pool, now, widening_days) for entry in entries]
+    settings = _pool_settings(ports, pool)
+    people = [domain.person(entry, pool, now, ports.settings.widening_days) for entry in entries]
     acquaintances = ports.store.acquaintances_among([entry["_id"] for entry in entries])
     avoid = [frozenset(ids) for ids in ports.store.pool_state(pool)["rejected"]]
     return settings, people, acquaintances, avoid
+
+
+def _pool_settings(ports: Ports, pool: str) -> engine.PoolSettings:
+    contact_point = ports.store.contact_point(domain.contact_point_of(pool))
+    return domain.pool_settings(
+        pool, contact_point, ports.settings.widening_days, ports.settings.exact_budget, ports.settings.exact_workers
+    )
 
 
 def _claim(

@@ -8,9 +8,12 @@ message is claimed ('sending' until a lease runs out), so no other worker sends 
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from services.common.envelope import Event
 
 from .. import domain, templates
 from ..domain import Message
@@ -38,19 +41,41 @@ def _being_sent() -> DeliveryFailure:
     return DeliveryFailure("email", "being sent by another worker", transient=True)
 
 
-def deliver_all(ports: Ports, messages: Iterable[Message]) -> None:
-    """Deliver each message; if another worker was sending one of them, raise after the others."""
+@dataclass
+class EventLedger:
+    """The event that caused a message, with its change: when the message is settled, the event's
+    ledger entry and change are written in the settle transaction, one transaction per event
+    instead of two (issue 19). `applied` tells the handler it has nothing left to write."""
+
+    event: Event
+    change: Callable[[UnitOfWork], object]
+    applied: bool = False
+
+    def settle_with(self, ports: Ports, settle_change: Callable[[UnitOfWork], None]) -> None:
+        def both(uow: UnitOfWork) -> bool:
+            self.change(uow)
+            settle_change(uow)
+            return True
+
+        if ports.store.apply(self.event, both) is None:  # applied before: the outcome alone
+            ports.store.transaction(settle_change)
+        self.applied = True
+
+
+def deliver_all(ports: Ports, messages: Iterable[Message], ledger: EventLedger | None = None) -> None:
+    """Deliver each message; if another worker was sending one of them, raise after the others.
+    `ledger`: the event of a single message, written with its outcome if it is settled now."""
     postponed = []
     for message in messages:
         try:
-            deliver(ports, message)
+            deliver(ports, message, ledger=ledger)
         except DeliveryFailure as failure:
             postponed.append(failure)
     if postponed:
         raise DeliveryPostponed("; ".join(sorted({str(f) for f in postponed}))[:250])
 
 
-def deliver(ports: Ports, message: Message, due: bool = False) -> str:
+def deliver(ports: Ports, message: Message, due: bool = False, ledger: EventLedger | None = None) -> str:
     """Send one message once and say what became of it. `due`: the timer found it waiting and due
     (an event's handler leaves a waiting message to the timer). Raises DeliveryFailure only while
     another worker is sending it."""
@@ -59,7 +84,7 @@ def deliver(ports: Ports, message: Message, due: bool = False) -> str:
     # An event's new message (the usual case) is claimed at once, with one write and no read.
     if not due and ports.store.claim_new(nid, now + CLAIM_LEASE):
         try:
-            status = _deliver(ports, message, now, None, due, claimed=True)
+            status = _deliver(ports, message, now, None, due, claimed=True, ledger=ledger)
         except BaseException:
             ports.store.unclaim(nid)  # nothing sent: the event's retry claims it afresh
             raise
@@ -73,11 +98,17 @@ def deliver(ports: Ports, message: Message, due: bool = False) -> str:
         if existing["status"] == "sending" and existing["lease_until"] >= now:
             raise _being_sent()
     state = existing if existing is not None and _waiting(existing) else None  # else: a dead event claim
-    return _deliver(ports, message, now, state, due)
+    return _deliver(ports, message, now, state, due, ledger=ledger)
 
 
 def _deliver(
-    ports: Ports, message: Message, now: datetime, state: Record | None, due: bool, claimed: bool = False
+    ports: Ports,
+    message: Message,
+    now: datetime,
+    state: Record | None,
+    due: bool,
+    claimed: bool = False,
+    ledger: EventLedger | None = None,
 ) -> str:
     """Compose, claim (unless `claimed` already: a new message) and send."""
     nid = message.notification_id
@@ -90,17 +121,17 @@ def _deliver(
     routes = domain.channel_order(addressee)
     if not routes:
         channel = addressee.get("preferred_channel") or "email"
-        return settle(ports, message, "failed", channel, None, reason="no address for any channel")
+        return settle(ports, message, "failed", channel, None, reason="no address for any channel", ledger=ledger)
     try:
         rendered = templates.render_message(
             message.template, addressee.get("language"), context_of(ports, message, addressee)
         )
     except DeliveryFailure as failure:
-        return settle(ports, message, "failed", routes[0][0], routes[0][1], reason=failure.reason)
+        return settle(ports, message, "failed", routes[0][0], routes[0][1], reason=failure.reason, ledger=ledger)
     if not claimed and not ports.store.claim(nid, now, now + CLAIM_LEASE, claimable=WAITING if due else ()):
         raise _being_sent()
     try:
-        return _send_first_that_works(ports, message, _continuing(routes, state), rendered, now, state)
+        return _send_first_that_works(ports, message, _continuing(routes, state), rendered, now, state, ledger)
     except BaseException:
         if not claimed:  # (a new message's claim is given back by `deliver`)
             ports.store.unclaim(nid, state["status"] if state else None)
@@ -128,6 +159,7 @@ def _send_first_that_works(
     rendered: templates.Rendered,
     now: datetime,
     state: Record | None,
+    ledger: EventLedger | None = None,
 ) -> str:
     """Try the routes in order: the next one only after a permanent failure, or once the retries
     of a failure for now ran out (24 hours after the first attempt)."""
@@ -169,7 +201,7 @@ def _send_first_that_works(
                     reason=failure.reason,
                 )
             continue
-        return settle(ports, message, "sent", channel, address)
+        return settle(ports, message, "sent", channel, address, ledger=ledger)
     expired = any(f.transient for f in failures)
     return settle(
         ports,
@@ -179,6 +211,7 @@ def _send_first_that_works(
         routes[0][1],
         reason=("retried for 24 hours; " if expired else "") + "; ".join(f"{f.channel}: {f.reason}" for f in failures),
         failure=domain.EXPIRED if expired else domain.PERMANENT,
+        ledger=ledger,
     )
 
 
@@ -234,10 +267,12 @@ def settle(
     address: str | None,
     reason: str | None = None,
     failure: str = domain.PERMANENT,
+    ledger: EventLedger | None = None,
 ) -> str:
     """Record the outcome (sent or failed) and emit its event in one transaction, once. A failed
     message stays in the log (and in the next staff digest); `failure` says whether every channel
-    refused it ("permanent") or its retries ran out ("expired")."""
+    refused it ("permanent") or its retries ran out ("expired"). With `ledger`, the causing event's
+    ledger entry and change go in the same transaction."""
     failed = status == "failed"
     extra = (
         {
@@ -265,5 +300,8 @@ def settle(
             else:
                 uow.emit("notification_sent", data)
 
-    ports.store.transaction(change)
+    if ledger is not None:
+        ledger.settle_with(ports, change)
+    else:
+        ports.store.transaction(change)
     return status

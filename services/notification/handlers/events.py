@@ -9,7 +9,7 @@ from services.common.envelope import Event
 from .. import domain
 from ..domain import Message
 from ..ports import Ports, Record, UnitOfWork
-from .delivery import DeliveryPostponed, deliver_all
+from .delivery import DeliveryPostponed, EventLedger, deliver_all
 
 #: (registration id, referral status) of the people whose referrer hears of an event.
 Referral = tuple[str, str]
@@ -173,10 +173,14 @@ def _handle(
     """Deliver the event's messages (and its referrers' status messages), then write the ledger.
     A redelivered event finds each of its messages settled in the delivery log, so nothing is sent
     twice, and the ledger refuses it once more: no ledger read up front (a store round trip per
-    event) for what is rare."""
+    event) for what is rare. An event of one message (a receipt, usually) writes its ledger entry
+    and change in that message's settle transaction, when it is settled now."""
     to_referrers = (_referral_message(ports, event, rid, status) for rid, status in referrals)
-    deliver_all(ports, [*messages, *(m for m in to_referrers if m)])
-    ports.store.apply(event, change or _no_change)
+    all_messages = [*messages, *(m for m in to_referrers if m)]
+    ledger = EventLedger(event, change or _no_change) if len(all_messages) == 1 else None
+    deliver_all(ports, all_messages, ledger)
+    if ledger is None or not ledger.applied:
+        ports.store.apply(event, change or _no_change)
 
 
 def _no_change(uow: UnitOfWork) -> None:

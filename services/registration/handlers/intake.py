@@ -119,13 +119,18 @@ def lookup_place(ports: Ports, data: Intake) -> Place:
 
 
 def _plan(ports: Ports, data: Intake) -> tuple[str, Any]:
-    """('repeat', registration_id) for a key seen before, ('new', place) otherwise."""
-    existing = ports.store.by_idempotency_key(data["idempotency_key"])
-    if existing is not None:
-        return "repeat", _repeat_of(ports, existing, data)
+    """('new', place) for a key not erased; ('repeat', registration_id) for a key seen before whose
+    place cannot be looked up now. A key is not looked up first: the unique index on it tells a
+    repeat when the registration is stored (`_store_new`), one read fewer per registration."""
     if ports.store.key_was_erased(data["idempotency_key"]):
         raise InvalidInput({"idempotency_key": [domain.KEY_ERASED]})
-    return "new", lookup_place(ports, data)
+    try:
+        return "new", lookup_place(ports, data)
+    except InvalidInput:
+        existing = ports.store.by_idempotency_key(data["idempotency_key"])
+        if existing is None:
+            raise
+        return "repeat", _repeat_of(ports, existing, data)
 
 
 def _repeat_of(ports: Ports, existing: Registration, data: Intake) -> str:

@@ -77,7 +77,9 @@ def record_contact(ports: Ports, registration_id: str, purpose: object, actor: A
 def follow_matching(ports: Ports, event: Event) -> None:
     """Keep each person's contact point and status as matching reports them (registration_waitlisted,
     registration_assigned, group_proposed, group_rejected, group_closed, group_confirmed,
-    group_member_added, group_member_left). Nothing is recorded for an erased id."""
+    group_member_added, group_member_left). Nothing is recorded for an erased id. An event about one
+    person is applied to their registration alone, its ledger entry in the same document (one read
+    and one write); a group's, in a transaction."""
     data = event.data
     if event.event_type == "group_proposed":  # its staff may read the first names (first_names)
         ids = data["registration_ids"]
@@ -95,6 +97,9 @@ def follow_matching(ports: Ports, event: Event) -> None:
         ids = [data["registration_id"]] if "registration_id" in data else data["registration_ids"]
         state = data.get("group_state")
         changes_for = lambda r: domain.after_joined(r, data["group_id"], data["contact_point_id"], state)
+    if len(ids) == 1:
+        ports.store.follow(event.event_id, ids[0], changes_for)
+        return
 
     def change(uow: UnitOfWork) -> None:
         for registration_id in ids:
