@@ -273,11 +273,16 @@ def _apart(model, rules, items, buckets, y, counts, item_of_unit):
                 model.Add(sum(y[(m, bucket)] for m in owners) <= len(owners) - 2 + counts[bucket][2])
 
 
+#: Most partial cuts `_search_cut` tries before it gives up on a bucket.
+CUT_SEARCH_NODES = 20_000
+
+
 def _groups_of(rules, items, label, members, new, fours, whole=(), item_of_unit=None):
     """Cut one bucket's chosen items into groups: a proposal whose people all sit here starts a
     group as it was; `fours` groups of four from those who earned that; the other groups filled
     to the minimum in queue order; then the rest wherever there is room, the proposals last.
-    None if some rule cannot be kept."""
+    When that greedy cut breaks a rule (acquaintances the queue order put in one group), a search
+    seats the people who must be kept apart first. None if no cut keeps every rule."""
     pool = rules.pool
     as_new = [k for k in whole if k.size >= pool.min_size][:new]
     as_four = [k for k in whole if k.size < pool.min_size][:fours]
@@ -285,37 +290,100 @@ def _groups_of(rules, items, label, members, new, fours, whole=(), item_of_unit=
     singles = sorted((m for m in members if m not in taken), key=lambda m: (-items[m].size, items[m].units))
     four_groups = [list(k.units) for k in as_four] + [[] for _ in range(fours - len(as_four))]
     new_groups = [list(k.units) for k in as_new] + [[] for _ in range(new - len(as_new))]
+    cut = _greedy_cut(rules, items, singles, four_groups, new_groups, len(as_new))
+    if cut is None:
+        cut = _search_cut(rules, items, singles, four_groups, new_groups)
+    if cut is None:
+        return None
+    groups = [(label, sorted(g)) for g in cut]
+    if not all(rules.valid(members_, label) for _, members_ in groups):
+        return None
+    return groups
+
+
+def _fits(rules, items, group, m, limit):
+    if sum(rules.units[i].size for i in group) + items[m].size > limit:
+        return False
+    chosen = set(group)
+    if any(rules.enemies[i] & chosen for i in items[m].units):
+        return False
+    return not (rules.avoid and rules.repeats_rejected(frozenset(group) | frozenset(items[m].units)))
+
+
+def _greedy_cut(rules, items, singles, four_groups, new_groups, kept_count):
+    pool = rules.pool
+    four_groups = [list(g) for g in four_groups]
+    new_groups = [list(g) for g in new_groups]
 
     def size(group):
         return sum(rules.units[i].size for i in group)
 
-    def fits(group, m, limit):
-        if size(group) + items[m].size > limit:
-            return False
-        chosen = set(group)
-        if any(rules.enemies[i] & chosen for i in items[m].units):
-            return False
-        return not (rules.avoid and rules.repeats_rejected(frozenset(group) | frozenset(items[m].units)))
-
     left = []
     for m in singles:  # groups of four take only those who earned them
-        target = next((g for g in four_groups if items[m].fours and fits(g, m, 4)), None)
+        target = next((g for g in four_groups if items[m].fours and _fits(rules, items, g, m, 4)), None)
         (target.extend(items[m].units) if target is not None else left.append(m))
     rest = []
     for m in left:  # then every new group to its minimum
-        target = next((g for g in new_groups if fits(g, m, pool.min_size)), None)
+        target = next((g for g in new_groups if _fits(rules, items, g, m, pool.min_size)), None)
         (target.extend(items[m].units) if target is not None else rest.append(m))
-    kept = {id(g) for g in new_groups[: len(as_new)]}
+    kept = {id(g) for g in new_groups[:kept_count]}
     for m in rest:  # then wherever there is room: groups short of their minimum, new ones, proposals
         targets = sorted(new_groups, key=lambda g: (size(g) >= pool.min_size, id(g) in kept))
-        target = next((g for g in targets if fits(g, m, pool.max_size)), None)
+        target = next((g for g in targets if _fits(rules, items, g, m, pool.max_size)), None)
         if target is None:
             return None
         target.extend(items[m].units)
-    groups = [(label, sorted(g)) for g in four_groups + new_groups]
-    if not all(rules.valid(members_, label) for _, members_ in groups):
-        return None
-    return groups
+    return four_groups + new_groups
+
+
+def _search_cut(rules, items, singles, four_groups, new_groups):
+    """A depth-first search for a cut that keeps every rule: those with acquaintances or a
+    rejected set among the bucket's people first, each into a group with room (an empty group
+    tried once, as empty groups are alike); at most CUT_SEARCH_NODES steps."""
+    pool = rules.pool
+    groups = [list(g) for g in four_groups + new_groups]
+    is_four = [True] * len(four_groups) + [False] * len(new_groups)
+    sizes = [sum(rules.units[i].size for i in g) for g in groups]
+    inside = {i for m in singles for i in items[m].units}
+    rejected = {i for members in rules.avoid for i in members}
+
+    def constrained(m):
+        return any(rules.enemies[i] & inside or i in rejected for i in items[m].units)
+
+    order = sorted(singles, key=lambda m: (not constrained(m), -items[m].size, items[m].units))
+    nodes = 0
+
+    def place(k):
+        nonlocal nodes
+        nodes += 1
+        if nodes > CUT_SEARCH_NODES:
+            return False
+        if k == len(order):
+            return all(
+                sizes[g] == engine.SMALLEST_WIDENED_SIZE if is_four[g] else sizes[g] >= pool.min_size
+                for g in range(len(groups))
+            )
+        m = order[k]
+        tried_empty = set()
+        for g, group in enumerate(groups):
+            if is_four[g] and not items[m].fours:
+                continue
+            limit = engine.SMALLEST_WIDENED_SIZE if is_four[g] else pool.max_size
+            if not group:
+                if is_four[g] in tried_empty:
+                    continue
+                tried_empty.add(is_four[g])
+            if not _fits(rules, items, group, m, limit):
+                continue
+            group.extend(items[m].units)
+            sizes[g] += items[m].size
+            if place(k + 1):
+                return True
+            del group[len(group) - len(items[m].units) :]
+            sizes[g] -= items[m].size
+        return False
+
+    return groups if place(0) else None
 
 
 def _all_in(keep, members, item_of_unit):
