@@ -605,7 +605,9 @@ VERSIONS: dict[EventKey, dict[int, type[StrictSchema]]] = {
 #: notification) read them, treating a field v1 lacks as absent; contact_point_upserted v2 likewise
 #: (matching, whose confirmation reads a meeting place without `kind` as physical).
 #: group_proposed v2: its receivers read only the ids, which both versions carry. group_closed
-#: v2 (issue 18, reason superseded): its receivers drop the group whatever the reason.
+#: v2 (issue 18, reason superseded): notification drops the group whatever the reason; registration
+#: drops a proposal's mark whatever the reason, and (issue 17, retention) reads the reason: a
+#: superseded proposal closes no one's group life.
 EMITTED_VERSIONS: dict[EventKey, int] = {
     ("notification", "notification_failed"): 2,
     ("matching", "group_proposed"): 2,
@@ -635,6 +637,7 @@ SUBSCRIPTIONS = {
     "registration": [
         ("intake", "registration_requested"),
         ("matching", "registration_waitlisted"),
+        ("matching", "registration_unroutable"),
         ("matching", "registration_assigned"),
         ("matching", "group_proposed"),
         ("matching", "group_rejected"),

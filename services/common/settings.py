@@ -105,7 +105,10 @@ COMMON: tuple[Setting, ...] = (
 #: Read by registration (its retention sweep) and by the gateway (the consent text says it): one
 #: declaration, so the two cannot be documented apart.
 RETENTION_DAYS = Setting(
-    "FLOKK_RETENTION_DAYS", "365", "Days without activity after which a withdrawn person is erased."
+    "FLOKK_RETENTION_DAYS",
+    "365",
+    "Days without activity after which a withdrawn person, one whose group closed, or one only the national "
+    "office can take (unroutable) is erased.",
 )
 
 

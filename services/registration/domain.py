@@ -49,6 +49,17 @@ REFERRER_STATUS = {
 }
 #: Statuses in which time passes towards erasure; waiting in a pool or sitting in a group is activity.
 INACTIVE_STATUSES = (WITHDRAWN,)
+#: Why time passes towards erasure for someone not withdrawn (the registration's `retention_reason`):
+#: their group closed (group_closed, but not a superseded proposal, whose people still wait), or only
+#: the national office can take them (registration_unroutable). None while they wait at a contact
+#: point or sit in a running group.
+GROUP_CLOSED, UNROUTABLE = "group_closed", "unroutable"
+RETENTION_REASONS = (GROUP_CLOSED, UNROUTABLE)
+#: When the person last did something, or something happened to them (docs/design.md §5): a status
+#: change (the store stamps it whenever a change names `status`; the rules below name it only when
+#: it changes), an action on their own page, an assignment or a contact by the national office,
+#: their group's close, being found unroutable. The retention period counts from it.
+LAST_ACTIVITY = "last_activity_at"
 
 #: What a person may change on their page. The last two only say how to reach them: changing
 #: them emits nothing, since matching does not use them.
@@ -112,9 +123,17 @@ def new_registration(
         "consent": data["consent"],
         "registered_at": now,
         "updated_at": now,
+        LAST_ACTIVITY: now,
+        "retention_reason": None,
     }
     contact = {field: data.get(field) for field in CONTACT_FIELDS}
     return registration, contact
+
+
+def stamped(changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A change as the store writes it: with the time of the write (`updated_at`) and, when it
+    names a status, the person's last activity (the rules name a status only when it changes)."""
+    return {"updated_at": now, **({LAST_ACTIVITY: now} if "status" in changes else {}), **changes}
 
 
 def check_repeat(existing: Registration, fingerprint: str) -> str:
@@ -142,7 +161,7 @@ def matching_profile(registration: Registration) -> dict[str, Any]:
 #: The ids of the events applied to a registration alone (`follow_matching`): its own ledger.
 APPLIED_HERE = "applied_events"
 #: What the rules after_* read of a registration: `follow` writes only while these are as read.
-FOLLOW_READS = ("status", "group_id")
+FOLLOW_READS = ("status", "group_id", "routed_at")
 
 
 def contact_for_notification(registration: Registration, contact: Contact) -> dict[str, Any]:
@@ -289,16 +308,45 @@ def check_erasure_reason(reason: str) -> str:
 # --- status from matching's events -------------------------------------------------------------
 
 
-def after_waitlisted(registration: Registration, contact_point_id: str) -> dict[str, Any]:
-    """The person's contact point (for staff checks) and, unless withdrawn or paused meanwhile, waiting."""
-    status = registration["status"] if registration["status"] in (WITHDRAWN, PAUSED) else WAITING
-    return {"contact_point_id": contact_point_id, "status": status}
+def after_waitlisted(registration: Registration, contact_point_id: str, at: datetime) -> dict[str, Any]:
+    """The person's contact point (for staff checks) and, unless withdrawn or paused meanwhile, waiting.
+    A contact point takes them: no longer unroutable (unless the routing was older than that)."""
+    changes: dict[str, Any] = {"contact_point_id": contact_point_id}
+    if registration["status"] not in (WITHDRAWN, PAUSED, WAITING):
+        changes["status"] = WAITING
+    return {**changes, **_routed(registration, None, at)}
+
+
+def after_unroutable(registration: Registration, at: datetime) -> dict[str, Any]:
+    """Only the national office can take the person: time runs towards erasure, counted from now
+    (the person is told, which is activity), until a contact point takes them. A routing that
+    happened later and was applied first stands (the two events travel on separate queues)."""
+    routed = _routed(registration, UNROUTABLE, at)
+    return {**routed, LAST_ACTIVITY: at} if routed else {}
+
+
+def _routed(registration: Registration, reason: str | None, at: datetime) -> dict[str, Any]:
+    """The routing's time and what it means for retention, unless a later routing was applied
+    already: a contact point takes the person (None), or only the national office can."""
+    if registration.get("routed_at") is not None and registration["routed_at"] > at:
+        return {}
+    return {"routed_at": at, "retention_reason": reason}
 
 
 def after_assigned(registration: Registration, contact_point_id: str, at: datetime) -> dict[str, Any]:
     """The national office assigned the person to a contact point (their registration_waitlisted
     follows): activity, which the retention period counts from."""
-    return {"assigned_to": contact_point_id, "assigned_at": at}
+    return {"assigned_to": contact_point_id, "assigned_at": at, LAST_ACTIVITY: at}
+
+
+def after_group_closed(registration: Registration, group_id: str, reason: str, at: datetime) -> dict[str, Any]:
+    """The person's group closed: the end of their group life, from which the retention period
+    counts. A superseded or dissolved proposal is not their group (its people wait on, and were
+    never in_group for it), nor is a group they left. A close applied before the confirmation
+    (separate queues, rare) leaves the person in_group, kept: the safe side."""
+    if reason == "superseded" or registration["status"] != IN_GROUP or registration.get("group_id") != group_id:
+        return {}
+    return {"retention_reason": GROUP_CLOSED, LAST_ACTIVITY: at}
 
 
 def check_contact_purpose(purpose: object) -> str:
@@ -315,7 +363,13 @@ def after_joined(
     A pause that crossed the confirmation on the bus gives way to the group."""
     if registration["status"] == WITHDRAWN or group_state == "proposed":
         return {}
-    return {"status": IN_GROUP, "group_id": group_id, "contact_point_id": contact_point_id, "paused_until": None}
+    return {
+        "status": IN_GROUP,
+        "group_id": group_id,
+        "contact_point_id": contact_point_id,
+        "paused_until": None,
+        "retention_reason": None,
+    }
 
 
 def proposing(registration: Registration) -> dict[str, str]:

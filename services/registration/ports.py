@@ -113,13 +113,24 @@ class RegistrationStore(Protocol):
 
     def by_id_prefix(self, prefix: str, limit: int = 20) -> list[Registration]: ...
 
-    def inactive_since(self, statuses: Iterable[str], cutoff: datetime, limit: int = 100) -> list[dict[str, Any]]:
-        """Up to `limit` ids (`{"_id": ...}`) of those in `statuses` not updated since `cutoff`."""
+    def inactive_since(
+        self, statuses: Iterable[str], reasons: Iterable[str], cutoff: datetime, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` ids (`{"_id": ...}`) of those in `statuses` or with a `retention_reason` in
+        `reasons` whose last activity (`last_activity_at`; `updated_at` for a registration stored
+        before the field was kept) is before `cutoff`."""
+        ...
+
+    def note_activity(self, registration_id: str, at: datetime) -> None:
+        """The person acted on their own page: `last_activity_at` (outside any transaction)."""
         ...
 
     def add(self, uow: UnitOfWork, registration: Registration, contact: Contact) -> Registration: ...
 
-    def update(self, uow: UnitOfWork, registration_id: str, changes: dict[str, Any]) -> None: ...
+    def update(self, uow: UnitOfWork, registration_id: str, changes: dict[str, Any]) -> None:
+        """Set `changes` and `updated_at`; a change that names `status` is activity, and sets
+        `last_activity_at` too (domain.LAST_ACTIVITY)."""
+        ...
 
     def erase(self, uow: UnitOfWork, registration: Registration, reason: str) -> int: ...
 

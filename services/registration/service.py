@@ -47,6 +47,10 @@ class RegistrationService:
     def handle_registration_waitlisted(self, event):
         handlers.follow_matching(self._ports(), event)
 
+    @handle_event("matching", "registration_unroutable")
+    def handle_registration_unroutable(self, event):
+        handlers.follow_matching(self._ports(), event)
+
     @handle_event("matching", "registration_assigned")
     def handle_registration_assigned(self, event):
         handlers.follow_matching(self._ports(), event)
@@ -77,7 +81,8 @@ class RegistrationService:
 
     @timer(interval=RETENTION_SWEEP_SECONDS)
     def erase_after_retention(self):
-        """Erase those without activity for longer than the retention period (docs/design.md §5)."""
+        """Erase the withdrawn, those whose group closed and the unroutable, after the retention
+        period without activity (docs/design.md §5)."""
         return handlers.erase_after_retention(self._ports())
 
     @timer(interval=PAUSE_SWEEP_SECONDS)

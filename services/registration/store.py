@@ -12,7 +12,7 @@ from services.common.cache import TtlCache
 from services.common.settings import for_container
 from services.common.store import MongoStore, Storage
 
-from .domain import APPLIED_HERE, FOLLOW_READS, WITHDRAWN
+from .domain import APPLIED_HERE, FOLLOW_READS, LAST_ACTIVITY, WITHDRAWN, stamped
 from .ports import ChangedMeanwhile, KeyTaken
 from .vault import Vault
 
@@ -48,6 +48,8 @@ class RegistrationStorage(Storage):
         db.registrations.create_index("same_person_lookups")
         db.registrations.create_index("referral.referrer_id")
         db.registrations.create_index([("status", 1), ("updated_at", 1)])
+        db.registrations.create_index([("status", 1), (LAST_ACTIVITY, 1)])
+        db.registrations.create_index([("retention_reason", 1), (LAST_ACTIVITY, 1)])
         db.registrations.create_index([("status", 1), ("paused_until", 1)])
         db.registrations.create_index("avoid_digests")
         db.registrations.create_index("cohort.cohort_id")
@@ -94,7 +96,7 @@ class RegistrationStorage(Storage):
             applied = {"$each": [event_id], "$slice": -APPLIED_KEPT}
             result = self.db.registrations.update_one(
                 {"_id": registration_id, APPLIED_HERE: {"$ne": event_id}, **unchanged},
-                {"$set": {**changes, "updated_at": clock.now()}, "$push": {APPLIED_HERE: applied}},
+                {"$set": stamped(changes, clock.now()), "$push": {APPLIED_HERE: applied}},
             )
             if result.matched_count:
                 return changes
@@ -164,7 +166,7 @@ class RegistrationStorage(Storage):
         the development store answers that by scanning the whole collection (it re-asserts the
         filter under `$and`), a cost that grew with every registration."""
         uow.db.registrations.update_one(
-            {"_id": registration_id}, {"$set": {**changes, "updated_at": clock.now()}}, session=uow.session
+            {"_id": registration_id}, {"$set": stamped(changes, clock.now())}, session=uow.session
         )
         if changes.get("status") == WITHDRAWN:
             self.opened.drop(registration_id)
@@ -206,12 +208,23 @@ class RegistrationStorage(Storage):
     def by_referrer(self, referrer_id):
         return list(self.db.registrations.find({"referral.referrer_id": referrer_id}).sort("registered_at", 1))
 
-    def inactive_since(self, statuses, cutoff, limit=100):
-        return list(
-            self.db.registrations.find(
-                {"status": {"$in": list(statuses)}, "updated_at": {"$lt": cutoff}}, {"_id": 1}
-            ).limit(limit)
-        )
+    def inactive_since(self, statuses, reasons, cutoff, limit=100):
+        """Two queries, each on an index, rather than one `$or` of both: a registration stored before
+        `last_activity_at` was kept counts from its `updated_at`, the latest write, never earlier
+        than its last activity (so the migration erases no one sooner than the old rule did)."""
+        due = []
+        for since in ({LAST_ACTIVITY: {"$lt": cutoff}}, {LAST_ACTIVITY: None, "updated_at": {"$lt": cutoff}}):
+            query = {
+                "$or": [{"status": {"$in": list(statuses)}}, {"retention_reason": {"$in": list(reasons)}}],
+                **since,
+            }
+            due += self.db.registrations.find(query, {"_id": 1}).limit(limit - len(due))
+            if len(due) >= limit:
+                break
+        return due
+
+    def note_activity(self, registration_id, at):
+        self.db.registrations.update_one({"_id": registration_id}, {"$set": {LAST_ACTIVITY: at}})
 
     def by_ids(self, registration_ids, uow=None):
         return list(self.db.registrations.find({"_id": {"$in": list(registration_ids)}}, session=self._session(uow)))

@@ -6,7 +6,7 @@ import copy
 from cryptography.fernet import Fernet
 
 from services.common import clock
-from services.registration.domain import APPLIED_HERE
+from services.registration.domain import APPLIED_HERE, LAST_ACTIVITY, stamped
 from services.registration.ports import KeyTaken, UnknownContactPoint, UnknownMunicipality, UnknownPostalCode
 from services.registration.vault import Vault
 from tests.fakes import FakeStorageBase
@@ -40,7 +40,7 @@ class FakeRegistrationStorage(FakeStorageBase):
         changes = changes_for(copy.deepcopy(current))
         if not changes:
             return None
-        current.update(changes, updated_at=clock.now())
+        current.update(stamped(changes, clock.now()))
         current.setdefault(APPLIED_HERE, []).append(event_id)
         return changes
 
@@ -68,7 +68,10 @@ class FakeRegistrationStorage(FakeStorageBase):
         return registration
 
     def update(self, uow, registration_id, changes):
-        self.registrations[registration_id].update(changes, updated_at=clock.now())
+        self.registrations[registration_id].update(stamped(changes, clock.now()))
+
+    def note_activity(self, registration_id, at):
+        self.registrations[registration_id][LAST_ACTIVITY] = at
 
     def erase(self, uow, registration, reason):
         rid = registration["_id"]
@@ -93,11 +96,12 @@ class FakeRegistrationStorage(FakeStorageBase):
     def by_referrer(self, referrer_id):
         return [r for r in self.registrations.values() if (r["referral"] or {}).get("referrer_id") == referrer_id]
 
-    def inactive_since(self, statuses, cutoff, limit=100):
+    def inactive_since(self, statuses, reasons, cutoff, limit=100):
         return [
             {"_id": rid}
             for rid, r in self.registrations.items()
-            if r["status"] in statuses and r["updated_at"] < cutoff
+            if (r["status"] in statuses or r.get("retention_reason") in reasons)
+            and (r.get(LAST_ACTIVITY) or r["updated_at"]) < cutoff
         ][:limit]
 
     def rotate_contacts(self):

@@ -176,7 +176,7 @@ def test_the_retention_sweep_erases_the_long_withdrawn_once(start, rpc, mongo, d
     for rid in (old, fresh):
         rpc.withdraw(rid, ADMIN, "staff")
     mongo[f"{db_prefix}registration"].registrations.update_one(
-        {"_id": old}, {"$set": {"updated_at": clock.now() - timedelta(days=366)}}
+        {"_id": old}, {"$set": {"last_activity_at": clock.now() - timedelta(days=366)}}
     )
     with entrypoint_hook(container, "erase_after_retention") as sweep:
         assert sweep() == 1

@@ -345,8 +345,8 @@ def test_the_retention_sweep_erases_only_the_long_inactive_and_is_idempotent():
     service.withdraw(old, ADMIN, "person")
     service.withdraw(recent, ADMIN, "person")
     long_ago = clock.now() - timedelta(days=400)
-    store.registrations[old]["updated_at"] = long_ago
-    store.registrations[waiting]["updated_at"] = long_ago  # waiting in a pool is activity
+    store.registrations[old]["last_activity_at"] = long_ago
+    store.registrations[waiting]["last_activity_at"] = long_ago  # waiting in a pool is activity
     assert service.erase_after_retention() == 1
     assert service.erase_after_retention() == 0
     assert set(store.registrations) == {recent, waiting}

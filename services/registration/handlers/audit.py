@@ -21,7 +21,8 @@ OUTCOMES: tuple[tuple[type[Exception], str], ...] = (
 
 
 def audited(ports: Ports, action: str, registration_id: str, actor: Actor, work: Callable[[], T]) -> T:
-    """Run `work`; when a participant acts, record what they tried and how it ended."""
+    """Run `work`; when a participant acts, record what they tried and how it ended. An action
+    that succeeded is activity, which the retention period counts from."""
     if (actor or {}).get("role") != "participant":
         return work()
     try:
@@ -29,7 +30,11 @@ def audited(ports: Ports, action: str, registration_id: str, actor: Actor, work:
     except Exception as exc:
         record(ports, action, registration_id, _outcome(exc))
         raise
-    record(ports, action, registration_id if action != "erase" else None, "ok")
+    if action == "erase":
+        record(ports, action, None, "ok")
+    else:
+        record(ports, action, registration_id, "ok")
+        ports.store.note_activity(registration_id, ports.clock.now())
     return result
 
 

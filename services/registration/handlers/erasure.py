@@ -25,12 +25,13 @@ def erase(ports: Ports, registration_id: str, actor: Actor, reason: str) -> dict
 
 
 def erase_after_retention(ports: Ports, batch: int = 100) -> int:
-    """The retention sweep: erase those inactive (withdrawn) for longer than the retention period.
-    Idempotent: run it as often as you like; returns how many it erased."""
+    """The retention sweep: erase the withdrawn, those whose group closed and the unroutable once
+    they were inactive for longer than the retention period (domain.LAST_ACTIVITY says what is
+    activity). Idempotent: run it as often as you like; returns how many it erased."""
     cutoff = domain.retention_cutoff(ports.clock.now(), ports.store.retention_days)
     erased = 0
     while True:
-        due = ports.store.inactive_since(domain.INACTIVE_STATUSES, cutoff, batch)
+        due = ports.store.inactive_since(domain.INACTIVE_STATUSES, domain.RETENTION_REASONS, cutoff, batch)
         erased += sum(erase_now(ports, doc["_id"], "retention") for doc in due)
         if len(due) < batch:
             return erased

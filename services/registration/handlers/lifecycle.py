@@ -67,7 +67,8 @@ def record_contact(ports: Ports, registration_id: str, purpose: object, actor: A
     now = ports.clock.now()
 
     def change(uow: UnitOfWork) -> None:
-        ports.store.update(uow, registration_id, {"last_contact": {"at": now, "purpose": purpose}})
+        changes = {"last_contact": {"at": now, "purpose": purpose}, domain.LAST_ACTIVITY: now}
+        ports.store.update(uow, registration_id, changes)
         uow.emit("registration_contacted", {"registration_id": registration_id, "purpose": purpose})
 
     ports.store.transaction(change)
@@ -76,21 +77,30 @@ def record_contact(ports: Ports, registration_id: str, purpose: object, actor: A
 
 def follow_matching(ports: Ports, event: Event) -> None:
     """Keep each person's contact point and status as matching reports them (registration_waitlisted,
-    registration_assigned, group_proposed, group_rejected, group_closed, group_confirmed,
-    group_member_added, group_member_left). Nothing is recorded for an erased id. An event about one
-    person is applied to their registration alone, its ledger entry in the same document (one read
-    and one write); a group's, in a transaction."""
-    data = event.data
+    registration_unroutable, registration_assigned, group_proposed, group_rejected, group_closed,
+    group_confirmed, group_member_added, group_member_left), and what that means for retention.
+    Nothing is recorded for an erased id. An event about one person is applied to their
+    registration alone, its ledger entry in the same document (one read and one write); a group's,
+    in a transaction."""
+    data, at = event.data, event.occurred_at
     if event.event_type == "group_proposed":  # its staff may read the first names (first_names)
         ids = data["registration_ids"]
         changes_for = lambda r: domain.after_proposed(r, data["group_id"], data["contact_point_id"])
-    elif event.event_type in ("group_rejected", "group_closed"):  # superseded, rejected or over
+    elif event.event_type == "group_rejected":
         ids, changes_for = data["registration_ids"], lambda r: domain.after_proposal_ended(r, data["group_id"])
+    elif event.event_type == "group_closed":  # a proposal's mark ends; a group life too, unless superseded
+        ids = data["registration_ids"]
+        changes_for = lambda r: {
+            **domain.after_proposal_ended(r, data["group_id"]),
+            **domain.after_group_closed(r, data["group_id"], data["reason"], at),
+        }
     elif event.event_type == "registration_waitlisted":
-        ids, changes_for = [data["registration_id"]], lambda r: domain.after_waitlisted(r, data["contact_point_id"])
+        ids, changes_for = [data["registration_id"]], lambda r: domain.after_waitlisted(r, data["contact_point_id"], at)
+    elif event.event_type == "registration_unroutable":
+        ids, changes_for = [data["registration_id"]], lambda r: domain.after_unroutable(r, at)
     elif event.event_type == "registration_assigned":
         ids = [data["registration_id"]]
-        changes_for = lambda r: domain.after_assigned(r, data["contact_point_id"], event.occurred_at)
+        changes_for = lambda r: domain.after_assigned(r, data["contact_point_id"], at)
     elif event.event_type == "group_member_left":
         ids, changes_for = [data["registration_id"]], lambda r: domain.after_left(r, data["group_id"])
     else:  # group_confirmed, group_member_added (v2 says the group's state: a proposal is no place yet)
