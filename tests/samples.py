@@ -44,6 +44,7 @@ GATEWAY_PRODUCTION = {
     "AMQP_USERNAME": "gateway",
     "AMQP_PASSWORD": "p",
     "MONGODB_URI": "mongodb://db",
+    "GATEWAY_AUDIT_MONGODB_URI": "mongodb://audit",
     "FLOKK_SIGNING_KEY": "k",
     "FLOKK_VERIFY_KEYS": "{}",
     "FLOKK_DATA_CONTROLLER": "Selvhjelp Norge",

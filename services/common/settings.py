@@ -213,6 +213,13 @@ def tool_value(name: str) -> str | None:
     return os.environ.get(name, setting.default)
 
 
+def service_value(declared: Iterable[Setting], name: str) -> str | None:
+    """One of a service's declared settings, for a command-line tool that runs without its
+    container (the gateway's `accounts`): the environment, else its default."""
+    setting = {s.name: s for s in declared}[name]
+    return os.environ.get(name, setting.default)
+
+
 def declarations_for(service: str) -> tuple[Setting, ...]:
     """The service's SETTINGS (`services/<service>/settings.py`), or the common ones for a service
     the project does not have (a test's own small service)."""

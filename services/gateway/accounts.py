@@ -27,15 +27,25 @@ from .remote import Unreachable
 def command_line_ports() -> Ports:
     """GatewayStorage over a plain client (no nameko container); no other service is reached."""
     from pymongo import MongoClient
+    from pymongo.collection import Collection
 
     from services.common.config import db_prefix_from_env, mongodb_uri_from_env
 
+    from .audit_log import AUDIT, ensure_audit_indexes
+    from .settings import audit_uri_from_env
     from .store import GatewayStorage
 
     client: MongoClient[dict[str, Any]] = MongoClient(mongodb_uri_from_env(), tz_aware=True)
     db = client[db_prefix_from_env() + "gateway"]
     GatewayStorage.ensure_indexes(db)
-    provider = type("Provider", (), {"db": db, "publisher": None})()
+    audit_uri = audit_uri_from_env()  # as the service writes the audit log (store.GatewayStore)
+    audit_log: Collection[dict[str, Any]]
+    if audit_uri:
+        audit_log = MongoClient(audit_uri, tz_aware=True)[db.name][AUDIT]
+    else:
+        ensure_audit_indexes(db)
+        audit_log = db[AUDIT]
+    provider = type("Provider", (), {"db": db, "publisher": None, "audit_log": audit_log})()
     services = Unreachable()
     return Ports(
         store=GatewayStorage(provider),

@@ -5,14 +5,13 @@ rate limits and metrics apply to all alike."""
 from services.common.dependencies import ClockDependency, SettingsDependency
 from services.common.rpc import RpcProxy, rpc
 from services.common.settings import Settings
-from services.common.store import MongoStore
 
 from . import pipeline
 from .handlers import accounts
 from .ports import ConsentTerms, Ports
 from .ratelimit import RateLimiter
 from .remote import RPC_TIMEOUT_KEY, Remote
-from .store import GatewayStorage
+from .store import GatewayStore
 from .web import http
 
 METHODS = "GET,POST,PUT,DELETE,PATCH"
@@ -33,7 +32,7 @@ def trusted_proxies(settings: Settings) -> tuple[str, ...]:
 
 class GatewayService:
     name = "gateway"
-    store = MongoStore(GatewayStorage)
+    store = GatewayStore()
     limiter = RateLimiter()
     settings = SettingsDependency()
     clock = ClockDependency()

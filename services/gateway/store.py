@@ -1,18 +1,22 @@
 """The gateway's own database: accounts, API tokens, sessions (staff's and personal), sign-in
-failures and the audit log (which the gateway only adds to and reads; kept two years by a TTL index;
-exempt from erasure: docs/design.md §5)."""
+failures and the audit log (which the gateway only adds to, through a client of its own, and reads;
+kept two years by a TTL index; exempt from erasure: docs/design.md §5; audit_log.py)."""
 
 import uuid
 from datetime import timedelta
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.common import clock
+from services.common.config import MONGODB_CA_FILE_KEY
 from services.common.errors import Conflict
-from services.common.store import Storage
+from services.common.settings import for_container
+from services.common.store import MongoStore, Storage, mongodb_tls
 
+from .audit_log import AUDIT, ensure_audit_indexes
 from .domain import PERSONAL_SESSION_LONGEST
+from .settings import AUDIT_URI_KEY
 
 SESSION_LIFETIME = timedelta(hours=8)
 #: A session nobody used for this long is over (issue 17).
@@ -21,13 +25,15 @@ SESSION_IDLE = timedelta(minutes=30)
 TOUCH_EVERY = timedelta(seconds=60)
 #: Tokens issued before tokens expired got this long from the migration on.
 LEGACY_TOKEN_LIFETIME = timedelta(days=90)
-#: The audit log is kept two years (design §5).
-AUDIT_KEPT = timedelta(days=2 * 366)
 #: Sign-in failures are counted in a window of this length (handlers/sessions.py).
 FAILURE_WINDOW = timedelta(minutes=15)
 
 
 class GatewayStorage(Storage):
+    def __init__(self, provider):
+        super().__init__(provider)
+        self.audit_log = provider.audit_log
+
     @classmethod
     def ensure_indexes(cls, db):
         db.accounts.create_index("email", unique=True)
@@ -35,8 +41,6 @@ class GatewayStorage(Storage):
         db.sessions.create_index("expires_at", expireAfterSeconds=0)
         db.tokens.create_index("token_id", unique=True, sparse=True)
         db.tokens.create_index("expires_at", expireAfterSeconds=0)
-        db.audit.create_index([("subject_id", ASCENDING), ("at", DESCENDING)])
-        db.audit.create_index("at", expireAfterSeconds=int(AUDIT_KEPT.total_seconds()))
         db.login_failures.create_index("last_at", expireAfterSeconds=int(FAILURE_WINDOW.total_seconds()) * 2)
         db.personal_sessions.create_index("expires_at", expireAfterSeconds=0)
         db.personal_sessions.create_index("registration_id")
@@ -167,13 +171,49 @@ class GatewayStorage(Storage):
     def clear_sign_in_failures(self, key):
         self.db.login_failures.delete_one({"_id": key})
 
-    # audit log: insert and read only
+    # audit log: entries inserted through the audit client (audit_log.py), read through this one
     def audit(self, entry):
-        self.db.audit.insert_one(dict(entry))
+        self.audit_log.insert_one(dict(entry))
 
     def audit_entries(self, subject_id=None, limit=200):
         query = {"subject_id": subject_id} if subject_id else {}
-        return list(self.db.audit.find(query, {"_id": 0}).sort("at", DESCENDING).limit(limit))
+        return list(self.db[AUDIT].find(query, {"_id": 0}).sort("at", DESCENDING).limit(limit))
+
+
+class GatewayStore(MongoStore):
+    """The shared Mongo provider, plus the client the audit entries are inserted through: its own
+    database user with insert on `audit` alone (GATEWAY_AUDIT_MONGODB_URI) in production; locally,
+    unset, the one client, which then makes the log's indexes too (in production a Job does)."""
+
+    def __init__(self):
+        super().__init__(GatewayStorage)
+        self.audit_client = None
+        self.audit_log = None
+
+    def setup(self):
+        super().setup()
+        settings = for_container(self.container)
+        uri = settings.get_optional(AUDIT_URI_KEY)
+        if not uri:
+            ensure_audit_indexes(self.db)
+            self.audit_log = self.db[AUDIT]
+            return
+        self.audit_client = MongoClient(
+            uri,
+            tz_aware=True,
+            serverSelectionTimeoutMS=5000,
+            uuidRepresentation="standard",
+            **mongodb_tls(settings.get_optional(MONGODB_CA_FILE_KEY)),
+        )
+        self.audit_log = self.audit_client[self.db.name][AUDIT]
+
+    def stop(self):
+        super().stop()
+        if self.audit_client is not None:
+            self.audit_client.close()
+            self.audit_client = None
+
+    kill = stop
 
 
 def new_token_id():
