@@ -20,4 +20,5 @@ from . import (  # noqa: F401  (each module's @route adds its handlers to routes
     registrations,
     sessions,
     staff,
+    token_pages,
 )
