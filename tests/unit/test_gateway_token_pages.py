@@ -1,6 +1,6 @@
 """The national office's pages for API tokens (issue 17, item 3): the list in the page's language
 (Norwegian dates, Oslo time, no id), a new token shown once with its lifetime of 1–365 days, and
-revoking one after a confirming step with a notice afterwards; audited as the API is."""
+revoking one after the shared confirming step with a notice afterwards; audited as the API is."""
 
 import re
 from datetime import UTC, datetime
@@ -40,7 +40,7 @@ def test_a_new_token_is_shown_once_with_its_expiry_and_works(world):
     created = new_token(admin, expires_in_days="30")
     assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
     token = re.search(r'id="new-token" value="(flk_[^"]+)"', html(created)).group(1)
-    assert "Den virker til 29. desember 2026 kl. 00:30." in main_text(html(created))  # Oslo time
+    assert "Den virker til tirsdag 29. desember 2026 kl. 00.30." in main_text(html(created))  # Oslo time
     assert token not in html(admin("GET", "/national/tokens"))  # once
     record = store.token_records[auth.digest(token)]
     assert (record["expires_at"] - T0).days == 30 and record["label"] == "inntaksystemet"
@@ -86,7 +86,7 @@ def test_the_list_says_whose_when_and_last_use_in_norwegian_words_and_shows_no_i
     page = html(admin("GET", "/national/tokens", query={"lang": lang}))
     text = main_text(page)
     assert "inntaksystemet" in text and "inntak@example.no" in text
-    assert "29. november 2026" in text and "29. november 2027" in text and "2. desember 2026 kl. 00:30" in text
+    assert "29. november 2026" in text and "29. november 2027" in text and "onsdag 2. desember 2026 kl. 00.30" in text
     assert foreign_text(text, names=("inntaksystemet", "inntak@example.no")) is None, foreign_text(text)
     assert record["token_id"] not in text and record["account_id"] not in text
     assert f'href="/national/tokens/{record["token_id"]}/revoke"' in page
@@ -99,15 +99,15 @@ def test_revoking_asks_first_then_says_it_is_done_and_the_token_stops_working(wo
     (record,) = store.token_records.values()
     path = f"/national/tokens/{record['token_id']}/revoke"
     asking = html(admin("GET", path))
-    assert "slutter å virke med en gang" in asking and 'name="confirm"' in asking and "inntaksystemet" in asking
-    unticked = admin("POST", path, form={})
-    assert unticked.status_code == 400 and "Kryss av" in html(unticked) and store.token_records
-    done = admin("POST", path, form={"confirm": "yes"})
+    assert "Vil du trekke tilbake nøkkelen «inntaksystemet»?" in asking and "slutter å virke med en gang" in asking
+    assert f'action="{path}"' in asking and 'href="/national/tokens"' in asking
+    assert store.token_records  # asking revokes nothing
+    done = admin("POST", path, form={})
     assert done.status_code == 303 and done.headers["Location"].endswith("/national/tokens?done=revoked")
     assert "trukket tilbake og virker ikke lenger" in html(admin("GET", "/national/tokens", query={"done": "revoked"}))
     assert store.account_for_token(auth.digest(token)) is None
     assert [e["action"] for e in store.entries if e["action"].endswith("_token")] == ["create_token", "revoke_token"]
-    assert admin("GET", path).status_code == 404 and admin("POST", path, form={"confirm": "yes"}).status_code == 404
+    assert admin("GET", path).status_code == 404 and admin("POST", path, form={}).status_code == 404
 
 
 def test_the_pages_are_the_national_offices_alone(world):

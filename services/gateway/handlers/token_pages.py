@@ -1,7 +1,7 @@
 """The national office's pages for API tokens (issue 17), beside the API of handlers/accounts.py:
 the tokens that live (label, whose, created, expires, last used), a new one for an account named by
 its e-mail address, living 1–365 days (90 unless said) and shown once, and revoking one after a
-confirming step. Each change is audited as the API's is."""
+confirming step (confirm.html). Each change is audited as the API's is."""
 
 from typing import Any
 
@@ -91,19 +91,24 @@ def _one(tokens: list[dict[str, Any]], token_id: str) -> dict[str, Any]:
 
 
 @route("GET", f"{PAGES}/<token_id>/revoke", **ONE_TOKEN)
-def token_revoke_form(ports: Ports, ctx: Context, token_id: str) -> Response:
-    return render(ctx, "national_token_revoke.html", token=_one(listed(ports), token_id), errors={})
+def token_revoke_confirm(ports: Ports, ctx: Context, token_id: str) -> Response:
+    """What revoking means, and a way back (the shared confirming step, confirm.html)."""
+    token = _one(listed(ports), token_id)
+    return render(
+        ctx,
+        "confirm.html",
+        action="revoke_token",
+        target=f"{PAGES}/{token_id}/revoke",
+        back=PAGES,
+        subject_ref=token["label"],
+    )
 
 
 @route("POST", f"{PAGES}/<token_id>/revoke", **ONE_TOKEN)
 def token_revoke(ports: Ports, ctx: Context, token_id: str) -> Response:
-    """Only with the box ticked: it stops working at once, for whatever used it."""
-    token = _one(listed(ports), token_id)
-    if ctx.request.form.get("confirm") != "yes":
-        errors = {"confirm": "err_token_revoke_confirm"}
-        return render(ctx, "national_token_revoke.html", status=400, token=token, errors=errors)
+    """It stops working at once, for whatever used it."""
     revoked = ports.store.revoke_token(token_id)
-    if revoked is None:  # revoked by another meanwhile
+    if revoked is None:
         raise NotFound(f"no token {token_id}")
     auditing.record(ports, ctx, "revoke_token", "account", revoked["account_id"], "allowed")
     return redirect(f"{PAGES}?done=revoked", code=303)
