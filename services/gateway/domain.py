@@ -419,6 +419,20 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NORWEGIAN_MOBILE = re.compile(r"^\+47[49]\d{7}$")
 
 
+def personal_session_record(
+    session_digest: str, registration_id: str, csrf_token: str, now: datetime
+) -> dict[str, Any]:
+    """A new personal session as the store keeps it (by the digest of its cookie)."""
+    return {
+        "_id": session_digest,
+        "registration_id": registration_id,
+        "csrf": csrf_token,
+        "started_at": now,
+        "seen_at": now,
+        "expires_at": now + PERSONAL_SESSION_LONGEST,
+    }
+
+
 def personal_session_alive(started_at: datetime, seen_at: datetime, now: datetime) -> bool:
     """A personal session lives 30 minutes after its last request, and 8 hours at most."""
     return now < started_at + PERSONAL_SESSION_LONGEST and now < seen_at + PERSONAL_SESSION_IDLE

@@ -15,7 +15,7 @@ from services.common.settings import for_container
 from services.common.store import MongoStore, Storage, mongodb_tls
 
 from .audit_log import AUDIT, ensure_audit_indexes
-from .domain import PERSONAL_SESSION_LONGEST
+from .domain import personal_session_record
 from .settings import AUDIT_URI_KEY
 
 SESSION_LIFETIME = timedelta(hours=8)
@@ -128,16 +128,7 @@ class GatewayStorage(Storage):
 
     # personal sessions (stored as digests): a person on their own page, by the link they opened
     def add_personal_session(self, session_digest, registration_id, csrf_token, now):
-        self.db.personal_sessions.insert_one(
-            {
-                "_id": session_digest,
-                "registration_id": registration_id,
-                "csrf": csrf_token,
-                "started_at": now,
-                "seen_at": now,
-                "expires_at": now + PERSONAL_SESSION_LONGEST,
-            }
-        )
+        self.db.personal_sessions.insert_one(personal_session_record(session_digest, registration_id, csrf_token, now))
 
     def personal_session(self, session_digest):
         return self.db.personal_sessions.find_one({"_id": session_digest})

@@ -15,7 +15,7 @@ from services.common.errors import Conflict
 from services.common.settings import Settings
 from services.gateway import auth, figures
 from services.gateway.context import ANON_CSRF_COOKIE, SESSION_COOKIE
-from services.gateway.domain import PERSONAL_SESSION_LONGEST
+from services.gateway.domain import personal_session_record
 from services.gateway.handlers.accounts import issue_token, open_account
 from services.gateway.personal import PERSONAL_COOKIE
 from services.gateway.ratelimit import Limiter
@@ -436,14 +436,9 @@ class FakeGatewayStorage(FakeStorageBase):
         self.sessions.pop(session_digest, None)
 
     def add_personal_session(self, session_digest, registration_id, csrf_token, now):
-        self.personal_sessions[session_digest] = {
-            "_id": session_digest,
-            "registration_id": registration_id,
-            "csrf": csrf_token,
-            "started_at": now,
-            "seen_at": now,
-            "expires_at": now + PERSONAL_SESSION_LONGEST,
-        }
+        self.personal_sessions[session_digest] = personal_session_record(
+            session_digest, registration_id, csrf_token, now
+        )
 
     def personal_session(self, session_digest):
         found = self.personal_sessions.get(session_digest)
