@@ -15,6 +15,9 @@ from pathlib import Path
 
 from tests.browser.conftest import CHROMIUM
 from tests.browser.stack import PASSWORD, PY, Stack, person, vhost, wait_until
+from tests.browser.steps import personal_link
+
+RECEIPT = "Vi har mottatt påmeldingen din"
 
 PAGES = [  # file name, path, who is signed in, full page?
     ("home", "/", None, False),
@@ -32,6 +35,11 @@ PAGES = [  # file name, path, who is signed in, full page?
     ("referrer", "/referrer", "referrer", False),
     ("national", "/national?lang=nn", "admin", True),
     ("national-queue", "/national/queue", "admin", True),
+    ("national-tokens", "/national/tokens", "admin", True),
+    ("staff-group", "/staff/link-bergen/groups/{group_id}", "staff", True),
+    ("me", "{personal_link}", "person", False),
+    ("about", "/about", None, True),
+    ("help-now", "/help-now", None, False),
     ("register-en", "/register?lang=en", None, False),  # last: the language choice is remembered
 ]
 ACCOUNTS = {
@@ -55,14 +63,15 @@ def main(out_dir):
                 stack.seed_directory()
             for email, role, *extra in ACCOUNTS.values():
                 stack.account(email, role, *extra)
+            found = {}
             if not stand_ins:
-                populate(stack)
+                found = populate(stack)
             else:
                 for n in range(6):
                     stack.api("POST", "/api/registrations", person(n))
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-                shoot(browser, stack, out)
+                shoot(browser, stack, out, found)
                 browser.close()
         finally:
             stack.stop()
@@ -72,7 +81,8 @@ def main(out_dir):
 def populate(stack):
     """Real data through the system's own doors: five people who make a proposal, five more who
     make a group that staff confirm, two still waiting, two referred by the referrer, and one from
-    Svalbard whom only the national office can take."""
+    Svalbard whom only the national office can take. Returns what the paths of the pages need: the
+    confirmed group's id and the personal link in one waiting person's receipt."""
 
     def token(who):
         minted = stack.run([PY, "-m", "services.gateway.accounts", "token", "--email", ACCOUNTS[who][0]])
@@ -122,19 +132,34 @@ def populate(stack):
         staff,
     )
     assert status == 200, answer
+    waiting = people[10]["email"]
+    receipt = wait_until(
+        lambda: [m for m in stack.mails() if m["To"] == waiting and m["Subject"] == RECEIPT],
+        timeout=60,
+        what=f"the receipt to {waiting}",
+    )[0]
+    return {"group_id": lonely["group_id"], "personal_link": personal_link(receipt)}
 
 
-def shoot(browser, stack, out):
+def shoot(browser, stack, out, found):
+    """Every page of PAGES whose path can be made from what `populate` found (with stand-ins, the
+    group's page and the personal page are left out)."""
     contexts = {}
-    for name, path, who, full in PAGES:
+    for name, template, who, full in PAGES:
+        try:
+            path = template.format(**found)
+        except KeyError:
+            print(f"{name}.png  left out: no {template} with stand-ins")
+            continue
         if who not in contexts:
             contexts[who] = browser.new_context(viewport={"width": 1100, "height": 820}, locale="nb-NO")
-            if who:
+            if who in ACCOUNTS:
                 sign_in(contexts[who].new_page(), stack, ACCOUNTS[who][0])
         page = contexts[who].new_page()
-        response = page.goto(stack.url + path)
+        response = page.goto(path if path.startswith("http") else stack.url + path)
         page.screenshot(path=str(out / f"{name}.png"), full_page=full)
-        print(f"{name}.png  {path}  HTTP {response.status}")
+        shown = "/me (the personal link in a receipt)" if name == "me" else path  # the link is a credential
+        print(f"{name}.png  {shown}  HTTP {response.status}")
         if name == "register":
             page.get_by_role("button", name="Send påmelding").click()
             page.screenshot(path=str(out / "register-errors.png"), full_page=False)
