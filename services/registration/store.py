@@ -171,6 +171,15 @@ class RegistrationStorage(Storage):
         if changes.get("status") == WITHDRAWN:
             self.opened.drop(registration_id)
 
+    def update_all(self, uow, registration_ids, changes):
+        registration_ids = list(registration_ids)
+        uow.db.registrations.update_many(
+            {"_id": {"$in": registration_ids}}, {"$set": stamped(changes, clock.now())}, session=uow.session
+        )
+        if changes.get("status") == WITHDRAWN:
+            for registration_id in registration_ids:
+                self.opened.drop(registration_id)
+
     def erase(self, uow, registration, reason):
         """Delete the person here; keep a keyed digest of the idempotency key (so a resend does not
         bring them back), anonymous counts, and their audit entries without the id."""

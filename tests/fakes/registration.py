@@ -70,6 +70,10 @@ class FakeRegistrationStorage(FakeStorageBase):
     def update(self, uow, registration_id, changes):
         self.registrations[registration_id].update(stamped(changes, clock.now()))
 
+    def update_all(self, uow, registration_ids, changes):
+        for registration_id in registration_ids:
+            self.update(uow, registration_id, changes)
+
     def note_activity(self, registration_id, at):
         self.registrations[registration_id][LAST_ACTIVITY] = at
 

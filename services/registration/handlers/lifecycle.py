@@ -112,10 +112,19 @@ def follow_matching(ports: Ports, event: Event) -> None:
         return
 
     def change(uow: UnitOfWork) -> None:
-        for registration_id in ids:
-            current = ports.store.get(registration_id, uow)
-            changes = changes_for(current) if current is not None else None
-            if changes:
-                ports.store.update(uow, registration_id, changes)
+        """One read of the group's people and one write per distinct change (a group's people
+        mostly change alike): two operations instead of two per person (issue 19)."""
+        alike: list[tuple[dict[str, Any], list[str]]] = []
+        for current in ports.store.by_ids(ids, uow):
+            changes = changes_for(current)
+            if not changes:
+                continue
+            same = next((rids for known, rids in alike if known == changes), None)
+            if same is None:
+                alike.append((changes, [current["_id"]]))
+            else:
+                same.append(current["_id"])
+        for changes, registration_ids in alike:
+            ports.store.update_all(uow, registration_ids, changes)
 
     ports.store.apply(event, change)
