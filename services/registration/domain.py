@@ -162,6 +162,8 @@ def matching_profile(registration: Registration) -> dict[str, Any]:
 APPLIED_HERE = "applied_events"
 #: What the rules after_* read of a registration: `follow` writes only while these are as read.
 FOLLOW_READS = ("status", "group_id", "routed_at")
+#: FOLLOW_READS of a registration matching has not routed yet: what its first routing most likely finds.
+JUST_REGISTERED = {"status": REGISTERED, "group_id": None, "routed_at": None}
 
 
 def contact_for_notification(registration: Registration, contact: Contact) -> dict[str, Any]:

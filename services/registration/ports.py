@@ -101,10 +101,16 @@ class RegistrationStore(Protocol):
     def get(self, registration_id: str, uow: UnitOfWork | None = None) -> Registration | None: ...
 
     def follow(
-        self, event_id: str, registration_id: str, changes_for: Callable[[Registration], dict[str, Any]]
+        self,
+        event_id: str,
+        registration_id: str,
+        changes_for: Callable[[Registration], dict[str, Any]],
+        likely: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         """Apply one event's `changes_for(registration)` once, without a transaction (the ledger
-        entry is in the registration); None when applied before, unknown, or nothing changes."""
+        entry is in the registration); None when applied before, unknown, or nothing changes.
+        `likely`: domain.FOLLOW_READS as the registration most likely has them, tried first
+        without reading it (the outcome is the same either way)."""
         ...
 
     def contact(self, registration_id: str) -> Contact | None: ...

@@ -79,12 +79,19 @@ class RegistrationStorage(Storage):
     def get(self, registration_id, uow=None):
         return self.db.registrations.find_one({"_id": registration_id}, session=self._session(uow))
 
-    def follow(self, event_id, registration_id, changes_for):
+    def follow(self, event_id, registration_id, changes_for, likely=None):
         """One event's change to one registration, its ledger entry in the same document: a read
         and one conditional update, no transaction (issue 19; before: a read, an update, a ledger
         insert and a commit). The update holds only while the event is not applied and the fields
-        the rules read (FOLLOW_READS) are as read; otherwise it reads again. Returns the changes,
-        or None when there is nothing to do: applied before, no such registration, no change."""
+        the rules read (FOLLOW_READS) are as read; otherwise it reads again. With `likely` (those
+        fields as the registration most likely has them) the update is tried first without a read:
+        one operation when the guess holds, the read as before when it does not. Returns the
+        changes, or None when there is nothing to do: applied before, no such registration, no
+        change."""
+        if likely is not None:
+            changes = changes_for(dict(likely))
+            if changes and self._update_unless_changed(event_id, registration_id, likely, changes):
+                return changes
         for _ in range(FOLLOW_ATTEMPTS):
             current = self.get(registration_id)
             if current is None or event_id in current.get(APPLIED_HERE, ()):
@@ -92,15 +99,20 @@ class RegistrationStorage(Storage):
             changes = changes_for(current)
             if not changes:
                 return None
-            unchanged = {field: current.get(field) for field in FOLLOW_READS}
-            applied = {"$each": [event_id], "$slice": -APPLIED_KEPT}
-            result = self.db.registrations.update_one(
-                {"_id": registration_id, APPLIED_HERE: {"$ne": event_id}, **unchanged},
-                {"$set": stamped(changes, clock.now()), "$push": {APPLIED_HERE: applied}},
-            )
-            if result.matched_count:
+            if self._update_unless_changed(event_id, registration_id, current, changes):
                 return changes
         raise ChangedMeanwhile(registration_id)
+
+    def _update_unless_changed(self, event_id, registration_id, read, changes):
+        """Apply `changes` and note the event, while the event is not applied and the fields the
+        rules read are as in `read`; whether it did."""
+        unchanged = {field: read.get(field) for field in FOLLOW_READS}
+        applied = {"$each": [event_id], "$slice": -APPLIED_KEPT}
+        result = self.db.registrations.update_one(
+            {"_id": registration_id, APPLIED_HERE: {"$ne": event_id}, **unchanged},
+            {"$set": stamped(changes, clock.now()), "$push": {APPLIED_HERE: applied}},
+        )
+        return result.matched_count > 0
 
     def contact(self, registration_id):
         """The decrypted contact record (kept OPENED_CONTACT_SECONDS); one sealed under an older key

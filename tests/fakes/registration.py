@@ -33,7 +33,7 @@ class FakeRegistrationStorage(FakeStorageBase):
     def get(self, registration_id, uow=None):
         return copy.deepcopy(self.registrations.get(registration_id))
 
-    def follow(self, event_id, registration_id, changes_for):
+    def follow(self, event_id, registration_id, changes_for, likely=None):  # the outcome never depends on `likely`
         current = self.registrations.get(registration_id)
         if current is None or event_id in current.get(APPLIED_HERE, ()):
             return None

@@ -107,8 +107,9 @@ def follow_matching(ports: Ports, event: Event) -> None:
         ids = [data["registration_id"]] if "registration_id" in data else data["registration_ids"]
         state = data.get("group_state")
         changes_for = lambda r: domain.after_joined(r, data["group_id"], data["contact_point_id"], state)
-    if len(ids) == 1:
-        ports.store.follow(event.event_id, ids[0], changes_for)
+    if len(ids) == 1:  # a first routing most likely finds the person just registered (one write, no read)
+        first_routing = event.event_type in ("registration_waitlisted", "registration_unroutable")
+        ports.store.follow(event.event_id, ids[0], changes_for, domain.JUST_REGISTERED if first_routing else None)
         return
 
     def change(uow: UnitOfWork) -> None:
