@@ -140,12 +140,22 @@ def record_key(registration_id: str) -> str:
     return hashlib.sha256(f"figures:{registration_id}".encode()).hexdigest()
 
 
-def person_record(profile: Doc, contact_point_id: str | None, previous: Doc | None) -> Doc:
+#: What a person's record keeps when they are registered again (updated) without having left, with
+#: the value a new wait starts from. The store writes a registration without reading the record
+#: (`register_figure_person`: one update that applies `registered_again`).
+KEPT_UNTIL_LEFT: dict[str, Any] = {
+    "placed_at": None,
+    "placed_contact_point_id": None,
+    "placed_group_id": None,
+    "paused_seconds": 0,
+}
+
+
+def person_record(profile: Doc, contact_point_id: str | None, previous: Doc | None = None) -> Doc:
     """The record of a person as registered (created or updated): a person who comes back after
     leaving starts a new wait, still counted from when they registered."""
     number = profile.get("municipality_number")
-    kept = previous if previous is not None and previous.get("left_at") is None else {}
-    return {
+    record = {
         "_id": record_key(profile["registration_id"]),
         "county_number": number[:2] if number else None,
         "contact_point_id": contact_point_id,
@@ -153,12 +163,19 @@ def person_record(profile: Doc, contact_point_id: str | None, previous: Doc | No
         "themes": list(profile["themes"]),
         "referred": bool(profile.get("referred")),
         "registered_at": _moment(profile["registered_at"]),
-        "placed_at": kept.get("placed_at"),
-        "placed_contact_point_id": kept.get("placed_contact_point_id"),
-        "placed_group_id": kept.get("placed_group_id"),
-        "paused_seconds": kept.get("paused_seconds", 0),
+        **KEPT_UNTIL_LEFT,
         "left_at": None,
     }
+    return registered_again(record, previous)
+
+
+def registered_again(record: Doc, previous: Doc | None) -> Doc:
+    """`record` (a fresh person_record) over `previous`: what KEPT_UNTIL_LEFT names is kept from a
+    record whose person has not left (a missing or null value counts as the fresh one)."""
+    if previous is None or previous.get("left_at") is not None:
+        return record
+    kept = {name: fresh if previous.get(name) is None else previous[name] for name, fresh in KEPT_UNTIL_LEFT.items()}
+    return {**record, **kept}
 
 
 def paused_seconds(entry: Doc, now: datetime) -> float:

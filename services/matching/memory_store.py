@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from services.common import clock
 from services.common.envelope import Event, build
 
-from . import domain
+from . import domain, figures
 from .ports import ClaimLost, Doc, MatchingStore, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -186,6 +186,9 @@ class MemoryMatchingStore:
 
     def entry(self, registration_id: str, uow: UnitOfWork | None = None) -> Doc | None:
         return _copy(self.waiting.get(registration_id))
+
+    def arrival_entry(self, registration_id: str, tombstone: str, uow: UnitOfWork) -> tuple[Doc | None, bool]:
+        return _copy(self.waiting.get(registration_id)), tombstone in self.erased
 
     def entries(self, registration_ids: Iterable[str], uow: UnitOfWork | None = None) -> list[Doc]:
         wanted = set(registration_ids)
@@ -463,6 +466,11 @@ class MemoryMatchingStore:
 
     def put_figure_person(self, uow: UnitOfWork, record: Doc) -> None:
         self._write(uow, self.figure_records, record["_id"], record)
+
+    def register_figure_person(self, uow: UnitOfWork, record: Doc) -> bool:
+        previous = self.figure_records.get(record["_id"])
+        self._write(uow, self.figure_records, record["_id"], figures.registered_again(record, previous))
+        return previous is not None
 
     def figure_people(self) -> list[Doc]:
         return [copy.deepcopy(record) for record in self.figure_records]

@@ -9,12 +9,16 @@ inside the transaction that writes the group, so two replicas never put one pers
 
 import uuid
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 
 from services.common.store import Storage
 
-from . import domain
+from . import domain, figures
 from .ports import ClaimLost
+
+#: Where the erasure tombstones were before they moved into the waiting collection's id space
+#: (issue 19): copied over at start, and still written for replicas of the earlier code.
+LEGACY_ERASED = "erased"
 
 
 class MatchingStorage(Storage):
@@ -36,11 +40,31 @@ class MatchingStorage(Storage):
         db.waiting.create_index([("profile.cohort.cohort_id", ASCENDING)])
         db.cohorts.create_index([("formed", ASCENDING), ("deadline", ASCENDING)])
         db.pool_state.create_index([("dirty", ASCENDING)])
+        cls.copy_legacy_tombstones(db)
+
+    @staticmethod
+    def copy_legacy_tombstones(db):
+        """The tombstones the earlier code kept in their own collection, into the waiting
+        collection's id space (idempotent: run at every start)."""
+        ids = [doc["_id"] for doc in db[LEGACY_ERASED].find({}, {"_id": 1})]
+        if ids:
+            upserts = [UpdateOne({"_id": i}, {"$set": {"erased": True}}, upsert=True) for i in ids]
+            db.waiting.bulk_write(upserts, ordered=False)
+        return len(ids)
 
     # --- waiting people ---------------------------------------------------------------------------
 
     def entry(self, registration_id, uow=None):
         return self._db(uow).waiting.find_one({"_id": registration_id}, session=_session(uow))
+
+    def arrival_entry(self, registration_id, tombstone, uow):
+        """The person's waiting entry and whether they were erased, in one read: the tombstone is a
+        document of the waiting collection under its own digest (`_id` lookups, no scan)."""
+        found = {
+            doc["_id"]: doc
+            for doc in uow.db.waiting.find({"_id": {"$in": [registration_id, tombstone]}}, session=uow.session)
+        }
+        return found.get(registration_id), tombstone in found
 
     def entries(self, registration_ids, uow=None):
         return list(self._db(uow).waiting.find({"_id": {"$in": list(registration_ids)}}, session=_session(uow)))
@@ -123,10 +147,15 @@ class MatchingStorage(Storage):
             uow.db[name].delete_one({"_id": registration_id}, session=uow.session)
 
     def mark_erased(self, uow, tombstone):
-        uow.db.erased.replace_one({"_id": tombstone}, {"_id": tombstone}, upsert=True, session=uow.session)
+        """A tombstone (a digest, no id) in the waiting collection, where an arrival's read of its
+        entry finds it too; and in the earlier code's collection, for its replicas while a deploy
+        rolls (they read only that one)."""
+        doc = {"_id": tombstone, "erased": True}
+        uow.db.waiting.replace_one({"_id": tombstone}, doc, upsert=True, session=uow.session)
+        uow.db[LEGACY_ERASED].replace_one({"_id": tombstone}, {"_id": tombstone}, upsert=True, session=uow.session)
 
     def is_erased(self, tombstone, uow=None):
-        return self._db(uow).erased.find_one({"_id": tombstone}, session=_session(uow)) is not None
+        return self._db(uow).waiting.find_one({"_id": tombstone}, session=_session(uow)) is not None
 
     # --- groups -----------------------------------------------------------------------------------
 
@@ -299,6 +328,19 @@ class MatchingStorage(Storage):
 
     def put_figure_person(self, uow, record):
         uow.db.figure_people.replace_one({"_id": record["_id"]}, record, upsert=True, session=uow.session)
+
+    def register_figure_person(self, uow, record):
+        """One write, no read: an update pipeline that keeps what `figures.KEPT_UNTIL_LEFT` names
+        from a record whose person has not left, and takes the rest from `record`. Returns whether
+        a record was there (an upsert that matched)."""
+        not_left = {"$eq": [{"$ifNull": ["$left_at", None]}, None]}
+        fields = {name: {"$literal": value} for name, value in record.items() if name != "_id"}
+        for name, fresh in figures.KEPT_UNTIL_LEFT.items():
+            fields[name] = {"$cond": [not_left, {"$ifNull": [f"${name}", fresh]}, fresh]}
+        result = uow.db.figure_people.update_one(
+            {"_id": record["_id"]}, [{"$set": fields}], upsert=True, session=uow.session
+        )
+        return result.matched_count == 1
 
     def figure_people(self):
         return self.db.figure_people.find({})

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.common.envelope import ContractViolation
-from services.matching import domain, engine
+from services.matching import domain, engine, figures
 from services.matching.memory_store import MemoryMatchingStore
 from services.matching.ports import ClaimLost
 from tests.fakes import an_event
@@ -200,6 +200,34 @@ class StoreContract:
         assert store.transaction(lambda uow: store.remove_unroutable(uow, "r4")) == 0
         store.transaction(lambda uow: store.mark_erased(uow, domain.erasure_tombstone("r1")))
         assert store.is_erased(domain.erasure_tombstone("r1")) and not store.is_erased("r1")
+
+    def test_an_arrival_reads_the_entry_and_the_erasure_at_once_and_a_tombstone_is_in_no_pool(self, store):
+        tombstone = domain.erasure_tombstone("r2")
+        put(store, an_entry("r1"))
+        store.transaction(lambda uow: store.mark_erased(uow, tombstone))
+        entry, erased = store.transaction(lambda uow: store.arrival_entry("r1", domain.erasure_tombstone("r1"), uow))
+        assert (entry["_id"], erased) == ("r1", False)
+        assert store.transaction(lambda uow: store.arrival_entry("r2", tombstone, uow)) == (None, True)
+        assert store.is_erased(tombstone) and not store.is_erased(domain.erasure_tombstone("r1"))
+        assert [e["_id"] for e in store.pool_entries(POOL)] == ["r1"]
+        assert [e["_id"] for e in store.entries_of_contact_point("link-bergen")] == ["r1"]
+        assert [e["_id"] for e in store.due_for_widening(T0 + timedelta(days=400))] == ["r1"]
+        assert store.entries_of_cohort("coh-1") == []
+
+    def test_a_registration_s_figure_record_keeps_its_placement_until_the_person_leaves(self, store):
+        profile = an_entry("r1")["profile"]
+        fresh = figures.person_record(profile, "link-bergen")
+        key = fresh["_id"]
+        assert store.transaction(lambda uow: store.register_figure_person(uow, fresh)) is False
+        assert store.figure_person(key) == fresh
+        placed = {"placed_at": T0, "placed_contact_point_id": "link-bergen", "placed_group_id": "g-1"}
+        store.transaction(lambda uow: store.put_figure_person(uow, {**fresh, **placed, "paused_seconds": 60.0}))
+        moved = figures.person_record({**profile, "themes": ["anxiety"]}, "link-oslo")
+        assert store.transaction(lambda uow: store.register_figure_person(uow, moved)) is True
+        assert store.figure_person(key) == {**moved, **placed, "paused_seconds": 60.0}
+        store.transaction(lambda uow: store.put_figure_person(uow, {**store.figure_person(key), "left_at": T0}))
+        assert store.transaction(lambda uow: store.register_figure_person(uow, fresh)) is True
+        assert store.figure_person(key) == fresh  # back after leaving: a new wait
 
     def test_figure_records_are_kept_by_their_digest_and_groups_by_their_history(self, store):
         record = {"_id": "digest-1", "county_number": "46", "registered_at": T0, "placed_at": None}

@@ -8,7 +8,7 @@ from services.common.envelope import Event
 from .. import cohorts, domain
 from ..ports import Doc, Ports, UnitOfWork
 from .cohorts import form_if_complete, gathering
-from .figures import note_left, note_registered, registered_before
+from .figures import note_left, note_registered
 from .membership import after_member_left, remove_member
 from .proposals import RESOLVE_DELAY, propose_pool
 from .routing import cached_route
@@ -36,10 +36,10 @@ def arrive(ports: Ports, event: Event, profile: Doc, returning: Doc | None = Non
 
     def change(uow: UnitOfWork) -> str | None:
         rid = profile["registration_id"]
-        if store.is_erased(domain.erasure_tombstone(rid), uow):
+        entry_now, erased = store.arrival_entry(rid, domain.erasure_tombstone(rid), uow)
+        if erased:
             return None  # erased before this event was handled: never back in a pool
-        previous = returning or store.entry(rid, uow)
-        seen = registered_before(ports, uow, rid)
+        previous = returning or entry_now
         if returning is not None:
             store.drop_withdrawn(uow, rid)
         in_group = previous is not None and previous.get("group_id") is not None
@@ -49,20 +49,19 @@ def arrive(ports: Ports, event: Event, profile: Doc, returning: Doc | None = Non
             store.record_unroutable(uow, rid, reason, now, profile)
             if previous is not None and not in_group:
                 store.remove_waiting(uow, rid)
-            note_registered(ports, uow, profile, group_contact_point, seen)
+            note_registered(ports, uow, profile, group_contact_point)
             uow.emit("registration_unroutable", {"registration_id": rid, "reason": reason})
             return None
         if in_group:
             store.update_profile(uow, rid, profile)
-            note_registered(ports, uow, profile, group_contact_point, seen)
+            note_registered(ports, uow, profile, group_contact_point)
             return None
         entry = domain.waiting_entry(profile, route, candidates, now, ports.settings.widening_days, previous)
         if cohort is not None:
             entry = cohorts.in_cohort_pool(entry, cohort)
         store.put_waiting(uow, entry)
-        if seen is not None:  # someone not seen before is in no queue of the national office
-            store.remove_unroutable(uow, rid)
-        note_registered(ports, uow, profile, route["contact_point_id"], seen)
+        if note_registered(ports, uow, profile, route["contact_point_id"]):
+            store.remove_unroutable(uow, rid)  # someone not seen before is in no national office queue
         if ports.settings.online and not entry["held"]:
             store.mark_dirty(uow, entry["home_pool"], now + RESOLVE_DELAY)
         if returning is not None or previous is None or previous["contact_point_id"] != entry["contact_point_id"]:

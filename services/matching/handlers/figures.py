@@ -16,18 +16,11 @@ from ..ports import Doc, Ports, UnitOfWork
 # --- what is noted per person ----------------------------------------------------------------------
 
 
-def registered_before(ports: Ports, uow: UnitOfWork, registration_id: str) -> Doc | None:
-    """The person's figure record, if matching has seen them arrive before (every arrival writes
-    one, whatever became of it, and it outlives withdrawal and erasure)."""
-    return ports.store.figure_person(figures.record_key(registration_id), uow)
-
-
-def note_registered(
-    ports: Ports, uow: UnitOfWork, profile: Doc, contact_point_id: str | None, previous: Doc | None
-) -> None:
-    """A registration created or updated, waiting at `contact_point_id` (None: the national office);
-    `previous`: its figure record as `registered_before` read it in this transaction."""
-    ports.store.put_figure_person(uow, figures.person_record(profile, contact_point_id, previous))
+def note_registered(ports: Ports, uow: UnitOfWork, profile: Doc, contact_point_id: str | None) -> bool:
+    """A registration created or updated, waiting at `contact_point_id` (None: the national office).
+    Returns whether matching had seen the person arrive before (every arrival writes a figure
+    record, whatever became of it, and it outlives withdrawal and erasure). One write, no read."""
+    return ports.store.register_figure_person(uow, figures.person_record(profile, contact_point_id))
 
 
 def _change(ports: Ports, uow: UnitOfWork, registration_id: str, **changes: Any) -> None:
