@@ -208,7 +208,9 @@ def replay_figures(limit=None, log=print, jobs=1, resume=False, max_people=None,
                 / max(sum(r["optimum"] for r in bounded), 1),
                 4,
             ),
-            "worst_pool_bound": round(min((r["dominance_bound"] / r["optimum"] for r in bounded), default=1.0), 4),
+            "worst_pool_bound": round(
+                min((min(r["dominance_bound"], r["optimum"]) / r["optimum"] for r in bounded), default=1.0), 4
+            ),
             "pools_below_worst_target": sorted(
                 r["pool"] for r in bounded if r["dominance_bound"] < TARGETS["worst_pool_ratio"] * r["optimum"]
             ),
