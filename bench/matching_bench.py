@@ -200,6 +200,8 @@ def replay_figures(limit=None, log=print, jobs=1, resume=False, max_people=None,
             "max": round(max(diffs, default=0.0), 3),
             "people": len(diffs),
             "over_1_day": sum(1 for d in diffs if d > WAIT_SLACK / timedelta(days=1)),
+            "under_minus_1_day": sum(1 for d in diffs if d < -WAIT_SLACK / timedelta(days=1)),
+            "mean": round(sum(diffs) / max(len(diffs), 1), 3),
         },
         "dominance": {
             "pools": len(bounded),
@@ -288,7 +290,8 @@ def replay_summary(r, log=print):
     wait = r["wait_difference_days"]
     log(
         f"waiting, online minus arrivals alone: p50 {wait['p50']} d, p90 {wait['p90']} d, max {wait['max']} d;"
-        f" {wait['over_1_day']} of {wait['people']} people more than a day longer (target: none)"
+        f" {wait['over_1_day']} of {wait['people']} people more than a day longer (target: none),"
+        f" {wait['under_minus_1_day']} more than a day shorter; mean {wait['mean']} d"
     )
     bound = r["dominance"]
     log(
