@@ -5,7 +5,9 @@
   optimum read from bench/data/matching_reference.json (`python -m bench.matching_reference`
   computes it once); pools whose optimum is below min_size are left out and counted; the batch
   ratio (one `engine.propose` of the same people at the end) beside it; pools over 60 people apart;
-  the waiting of everyone under the online policy minus under arrivals alone (p50, p90, max days);
+  the waiting of everyone under the online policy minus under arrivals alone (p50, p90, max days,
+  and how many wait more than a day longer); and per pool the *dominance bound*: the most any
+  policy can place by the end if nobody waits more than a day longer than under arrivals alone;
 - incremental placement (`engine.place_one`) p50 and p99 in pools of 50, 150 and 300 waiting people;
 - 100,000 waiting people: the greedy pass (CP-SAT off) and, on its own line, the exact pass (its
   CPU and the number of pools CP-SAT solved).
@@ -22,11 +24,12 @@ import math
 import os
 import random
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench import matching_population as mp
 from bench import matching_reference as reference
-from services.matching import engine, replay
+from services.matching import engine, exact, replay
 from services.matching.ports import Settings
 
 RESULTS = Path(__file__).parent / "results" / "matching.json"
@@ -37,6 +40,10 @@ TARGETS = {
     "incremental_p99_ms_300": 10.0,
     "greedy_100k_cpu_seconds": 10.0,
 }
+#: The issue's allowance: nobody waits more than this much longer than under arrivals alone.
+WAIT_SLACK = timedelta(days=1)
+#: CP-SAT deterministic seconds for one pool's dominance bound.
+DOMINANCE_BUDGET = 10.0
 INCREMENTAL_SIZES = (50, 150, 300)
 INCREMENTAL_ARRIVALS = 200
 
@@ -74,6 +81,7 @@ def replay_row(key, lines, ref):
     before = replay.run(lines, settings, settings=Settings(online=False))
     pool, people, acquaintances = mp.people_at(lines, settings, mp.replay_end(lines))
     batch = engine.propose(people, pool, mp.replay_end(lines), acquaintances).placed
+    bound, proven = dominance_bound(pool, people, acquaintances, before)
     return {
         "pool": key,
         "sha256": ref["sha256"],
@@ -87,9 +95,32 @@ def replay_row(key, lines, ref):
         "arrival_cpu_seconds": round(online.arrival_cpu, 2),
         "resolve_cpu_seconds": round(online.resolve_cpu, 2),
         "replay_cpu_seconds": round(online_cpu, 2),
+        "dominance_bound": bound,
+        "dominance_proven": proven,
         "wait_differences": [online.waited_days[rid] - before.waited_days[rid] for rid in sorted(online.waited_days)],
         "load_average": load(),
     }
+
+
+def dominance_bound(pool, people, acquaintances, alone):
+    """(bound, proven): no online policy places more people by the end of the replay than this if
+    nobody waits more than a day longer than under arrivals alone (the replay `alone`). Such a
+    policy has placed by the end everyone whom arrivals alone placed more than a day before it
+    (arrivals alone never takes a proposal back, and a wait counts to the end for whoever is not
+    placed then); CP-SAT bounds the people placed with all of them placed (regrouped if need be),
+    with the widening each has earned by the end. None if the model is too large for
+    DOMINANCE_BUDGET."""
+    placed_alone = [g for g in alone.groups if datetime.fromisoformat(g["proposed_at"]) < alone.end - WAIT_SLACK]
+    groups = [g["registration_ids"] for g in placed_alone]
+    units = engine.build_units(people, pool, [set(ids) for ids in groups])
+    rules = engine.Rules(units, pool, acquaintances)
+    unit_of = {rid: u.index for u in units for rid in u.ids}
+    keep = [
+        engine.Keep((engine.slot_key(g["slot"]), g["theme"]), tuple(sorted({unit_of[r] for r in ids})), len(ids))
+        for g, ids in zip(placed_alone, groups, strict=True)
+    ]
+    solution = exact.solve(units, rules, budget=DOMINANCE_BUDGET, keep=keep, objective="placed")
+    return solution.placed_bound, solution.status == "optimal"
 
 
 def _replay_job(job):
@@ -105,13 +136,18 @@ def _saved_rows(code):
     return {(r["pool"], r["sha256"]): r for r in rows if r.get("code") == code}
 
 
-def replay_figures(limit=None, log=print, jobs=1, resume=False):
+def replay_figures(limit=None, log=print, jobs=1, resume=False, max_people=None, only=()):
     """Replay each sampled pool with a reference optimum and compare with the optimum. Each row
     is appended to bench/results/replay_rows.jsonl as it is done (with a digest of matching's
     code), so `resume` picks up an interrupted run; `jobs` pools are replayed at once, each in a
-    process of its own (each replay is deterministic, so the figures do not depend on it)."""
+    process of its own (each replay is deterministic, so the figures do not depend on it).
+    `max_people` keeps only the pools of up to that many people, `only` only the pools named."""
     rows_by_key = {row["pool"]: row for row in (reference.load() or {"pools": []})["pools"]}
-    sample = mp.sampled_replay_pools(mp.replay_population())[:limit]
+    sample = [
+        (key, lines)
+        for key, lines in mp.sampled_replay_pools(mp.replay_population())[:limit]
+        if (max_people is None or len(lines) <= max_people) and (not only or key in only)
+    ]
     code = matching_code_digest()
     saved = _saved_rows(code) if resume else {}
     todo, done, missing, below = [], {}, 0, 0
@@ -134,7 +170,8 @@ def replay_figures(limit=None, log=print, jobs=1, resume=False):
             out.flush()
             log(
                 f"  {len(done)} {row['pool']} ({row['people']} people): replay {row['replay']}, arrivals alone"
-                f" {row['arrivals_alone']}, batch {row['batch']}, optimum {row['optimum']}; re-solves"
+                f" {row['arrivals_alone']}, batch {row['batch']}, optimum {row['optimum']}, dominance bound"
+                f" {row['dominance_bound']}; re-solves"
                 f" {row['resolve_cpu_seconds']} s CPU, arrivals {row['arrival_cpu_seconds']} s CPU;"
                 f" load {row['load_average']}"
             )
@@ -145,6 +182,7 @@ def replay_figures(limit=None, log=print, jobs=1, resume=False):
         return round(sum(r[of] for r in chosen) / max(sum(r["optimum"] for r in chosen), 1), 4)
 
     large = [r for r in rows if r["people"] > 60]
+    bounded = [r for r in rows if r.get("dominance_bound") is not None]
     return {
         "pools_sampled": len(sample),
         "pools_compared": len(rows),
@@ -160,6 +198,24 @@ def replay_figures(limit=None, log=print, jobs=1, resume=False):
             "p50": round(percentile(diffs, 0.5), 3),
             "p90": round(percentile(diffs, 0.9), 3),
             "max": round(max(diffs, default=0.0), 3),
+            "people": len(diffs),
+            "over_1_day": sum(1 for d in diffs if d > WAIT_SLACK / timedelta(days=1)),
+            "under_minus_1_day": sum(1 for d in diffs if d < -WAIT_SLACK / timedelta(days=1)),
+            "mean": round(sum(diffs) / max(len(diffs), 1), 3),
+        },
+        "dominance": {
+            "pools": len(bounded),
+            "ratio_bound": round(
+                sum(min(r["dominance_bound"], r["optimum"]) for r in bounded)
+                / max(sum(r["optimum"] for r in bounded), 1),
+                4,
+            ),
+            "worst_pool_bound": round(
+                min((min(r["dominance_bound"], r["optimum"]) / r["optimum"] for r in bounded), default=1.0), 4
+            ),
+            "pools_below_worst_target": sorted(
+                r["pool"] for r in bounded if r["dominance_bound"] < TARGETS["worst_pool_ratio"] * r["optimum"]
+            ),
         },
         "resolve_cpu_seconds": round(sum(r["resolve_cpu_seconds"] for r in rows), 1),
         "arrival_cpu_seconds": round(sum(r["arrival_cpu_seconds"] for r in rows), 1),
@@ -218,10 +274,8 @@ def hundred_thousand(pools, exact=True):
     return result
 
 
-def run(people=100_000, pools_limit=None, exact_100k=True, log=print, jobs=1, resume=False):
-    result = {"machine": reference.machine(), "targets": TARGETS}
-    log(f"machine: {result['machine']}")
-    result["replay"] = r = replay_figures(pools_limit, log=log, jobs=jobs, resume=resume)
+def replay_summary(r, log=print):
+    """The replay figures against their targets, a line each."""
     log(
         f"replay ratio {r['replay_ratio']} (target >= {TARGETS['replay_ratio']}), worst pool {r['worst_pool_ratio']}"
         f" (>= {TARGETS['worst_pool_ratio']}), over {r['pools_compared']} of {r['pools_sampled']} sampled pools"
@@ -234,8 +288,27 @@ def run(people=100_000, pools_limit=None, exact_100k=True, log=print, jobs=1, re
         f" arrivals alone {r['arrivals_alone_ratio']}"
     )
     wait = r["wait_difference_days"]
-    log(f"waiting, online minus arrivals alone: p50 {wait['p50']} d, p90 {wait['p90']} d, max {wait['max']} d")
+    log(
+        f"waiting, online minus arrivals alone: p50 {wait['p50']} d, p90 {wait['p90']} d, max {wait['max']} d;"
+        f" {wait['over_1_day']} of {wait['people']} people more than a day longer (target: none),"
+        f" {wait['under_minus_1_day']} more than a day shorter; mean {wait['mean']} d"
+    )
+    bound = r["dominance"]
+    log(
+        f"dominance bound (the most any policy places if nobody waits over a day longer): ratio <="
+        f" {bound['ratio_bound']}, worst pool <= {bound['worst_pool_bound']} over {bound['pools']} pools;"
+        f" below {TARGETS['worst_pool_ratio']}: {', '.join(bound['pools_below_worst_target']) or 'none'}"
+    )
     log(f"re-solves: {r['resolve_cpu_seconds']} s CPU; arrivals: {r['arrival_cpu_seconds']} s CPU; load {load()}")
+
+
+def run(people=100_000, pools_limit=None, exact_100k=True, log=print, jobs=1, resume=False, max_people=None, only=()):
+    result = {"machine": reference.machine(), "targets": TARGETS}
+    log(f"machine: {result['machine']}")
+    result["replay"] = r = replay_figures(
+        pools_limit, log=log, jobs=jobs, resume=resume, max_people=max_people, only=only
+    )
+    replay_summary(r, log)
     generated = mp.generate(people)
     result["incremental"] = incremental(generated)
     for size, figures in result["incremental"].items():
@@ -266,14 +339,30 @@ def main(argv=None):
     parser.add_argument(
         "--resume", action="store_true", help="reuse the rows of an earlier run of the same matching code"
     )
+    parser.add_argument("--max-people", type=int, default=None, help="replay only the pools of up to N people")
+    parser.add_argument("--pool", action="append", default=[], help="replay only this pool (repeatable)")
+    parser.add_argument(
+        "--replay-only", action="store_true", help="the replay figures alone (no incremental or 100k passes)"
+    )
     args = parser.parse_args(argv)
+    log = lambda line: print(line, flush=True)  # noqa: E731
+    if args.replay_only:
+        replay_summary(
+            replay_figures(
+                args.pools, log=log, jobs=args.jobs, resume=args.resume, max_people=args.max_people, only=args.pool
+            ),
+            log,
+        )
+        return
     run(
         args.people,
         args.pools,
         not args.no_exact_100k,
-        log=lambda line: print(line, flush=True),
+        log=log,
         jobs=args.jobs,
         resume=args.resume,
+        max_people=args.max_people,
+        only=args.pool,
     )
 
 

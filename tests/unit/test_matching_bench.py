@@ -1,0 +1,30 @@
+"""The dominance bound of the matching benchmark (bench/matching_bench.py): the most any online
+policy can place by the end of a replay if nobody waits more than a day longer than under
+arrivals alone."""
+
+from datetime import timedelta
+
+from bench import matching_bench
+from bench import matching_population as mp
+from services.matching import engine, replay
+from services.matching.ports import Settings
+from tests.unit.test_matching_replay import START, a_line
+
+CONTACT_POINTS = {"cp-a": {"min_size": 5, "max_size": 8}}
+
+
+def test_the_bound_keeps_everyone_arrivals_alone_placed_so_it_can_fall_below_the_optimum():
+    # four open to mixed groups and one who is not complete a grief group on day 4 (arrivals alone
+    # proposes it at once); two more open to mixed groups come on days 5 and 6. At the end, the six
+    # open to mixed groups make one mixed group of six, but it leaves out the one who is not, and
+    # no policy that keeps that person's day-4 placement places more than five.
+    open_to_mixed = [a_line(n, START + timedelta(days=n), mixed=True) for n in range(4)]
+    only_grief = a_line(4, START + timedelta(days=4))
+    later = [a_line(n, START + timedelta(days=n), themes=("anxiety",), mixed=True) for n in (5, 6)]
+    elsewhere = a_line(7, START + timedelta(days=30), themes=("cancer",), slots=(("thu", "morning"),))
+    lines = [*open_to_mixed, only_grief, *later, elsewhere]
+    alone = replay.run(lines, CONTACT_POINTS, settings=Settings(online=False))
+    assert [g["size"] for g in alone.groups] == [5]
+    pool, people, acquaintances = mp.people_at(lines, CONTACT_POINTS, alone.end)
+    assert engine.propose(people, pool, alone.end, acquaintances).placed == 6
+    assert matching_bench.dominance_bound(pool, people, acquaintances, alone) == (5, True)
