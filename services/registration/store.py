@@ -180,14 +180,17 @@ class RegistrationStorage(Storage):
         uow.db.registrations.update_one(
             {"_id": registration_id}, {"$set": stamped(changes, clock.now())}, session=uow.session
         )
-        if changes.get("status") == WITHDRAWN:
-            self.opened.drop(registration_id)
+        self._forget_opened_if_withdrawn([registration_id], changes)
 
     def update_all(self, uow, registration_ids, changes):
         registration_ids = list(registration_ids)
         uow.db.registrations.update_many(
             {"_id": {"$in": registration_ids}}, {"$set": stamped(changes, clock.now())}, session=uow.session
         )
+        self._forget_opened_if_withdrawn(registration_ids, changes)
+
+    def _forget_opened_if_withdrawn(self, registration_ids, changes):
+        """A withdrawn person's kept contact goes at once, on the replica that withdrew them."""
         if changes.get("status") == WITHDRAWN:
             for registration_id in registration_ids:
                 self.opened.drop(registration_id)
